@@ -1,0 +1,5 @@
+export * from "./backoff.js";
+export * from "./cli.js";
+export * from "./config.js";
+export * from "./errors.js";
+export * from "./logger.js";

@@ -1,0 +1,5 @@
+export * from "./catalog/index.js";
+export * from "./payload.js";
+export * from "./topics.js";
+export * from "./types.js";
+export * from "./values.js";

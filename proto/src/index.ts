@@ -1,0 +1,1 @@
+export * from "./gen/edge_sync.js";
