@@ -3,3 +3,4 @@ export * from "./cli.js";
 export * from "./config.js";
 export * from "./errors.js";
 export * from "./logger.js";
+export * from "./secrets.js";

@@ -182,6 +182,7 @@ export interface EdgeMessage {
     | { $case: "deadLetter"; deadLetter: DeadLetter }
     | { $case: "commandResult"; commandResult: CommandResult }
     | { $case: "status"; status: EdgeStatus }
+    | { $case: "presence"; presence: DevicePresence }
     | undefined;
 }
 
@@ -201,6 +202,22 @@ export interface DeviceInfo {
   deviceId: string;
   deviceType: string;
   name: string;
+  /** connected to the edge broker (or its connector is up) right now */
+  online: boolean;
+  /** 0 if never seen since the edge booted */
+  lastSeenMs: number;
+}
+
+/**
+ * Sent when a device connects to or disconnects from the edge (best effort; Hello carries the
+ * full snapshot on every (re)connect).
+ */
+export interface DevicePresence {
+  deviceId: string;
+  online: boolean;
+  timeMs: number;
+  /** e.g. "connected", "disconnected", "last-will", "keepalive-timeout" */
+  reason: string;
 }
 
 export interface MetricValue {
@@ -370,6 +387,9 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
       case "status":
         EdgeStatus.encode(message.kind.status, writer.uint32(50).fork()).join();
         break;
+      case "presence":
+        DevicePresence.encode(message.kind.presence, writer.uint32(58).fork()).join();
+        break;
     }
     return writer;
   },
@@ -435,6 +455,14 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
             message.kind = { $case: "status", status: EdgeStatus.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.kind = { $case: "presence", presence: DevicePresence.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -465,6 +493,8 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
         ? { $case: "commandResult", commandResult: CommandResult.fromJSON(object.command_result) }
         : isSet(object.status)
         ? { $case: "status", status: EdgeStatus.fromJSON(object.status) }
+        : isSet(object.presence)
+        ? { $case: "presence", presence: DevicePresence.fromJSON(object.presence) }
         : undefined,
     };
   },
@@ -483,6 +513,8 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
       obj.commandResult = CommandResult.toJSON(message.kind.commandResult);
     } else if (message.kind?.$case === "status") {
       obj.status = EdgeStatus.toJSON(message.kind.status);
+    } else if (message.kind?.$case === "presence") {
+      obj.presence = DevicePresence.toJSON(message.kind.presence);
     }
     return obj;
   },
@@ -529,6 +561,12 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
       case "status": {
         if (object.kind?.status !== undefined && object.kind?.status !== null) {
           message.kind = { $case: "status", status: EdgeStatus.fromPartial(object.kind.status) };
+        }
+        break;
+      }
+      case "presence": {
+        if (object.kind?.presence !== undefined && object.kind?.presence !== null) {
+          message.kind = { $case: "presence", presence: DevicePresence.fromPartial(object.kind.presence) };
         }
         break;
       }
@@ -775,7 +813,7 @@ export const Hello: MessageFns<Hello> = {
 };
 
 function createBaseDeviceInfo(): DeviceInfo {
-  return { deviceId: "", deviceType: "", name: "" };
+  return { deviceId: "", deviceType: "", name: "", online: false, lastSeenMs: 0 };
 }
 
 export const DeviceInfo: MessageFns<DeviceInfo> = {
@@ -788,6 +826,12 @@ export const DeviceInfo: MessageFns<DeviceInfo> = {
     }
     if (message.name !== "") {
       writer.uint32(26).string(message.name);
+    }
+    if (message.online !== false) {
+      writer.uint32(32).bool(message.online);
+    }
+    if (message.lastSeenMs !== 0) {
+      writer.uint32(40).int64(message.lastSeenMs);
     }
     return writer;
   },
@@ -829,6 +873,22 @@ export const DeviceInfo: MessageFns<DeviceInfo> = {
             message.name = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.online = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lastSeenMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -854,6 +914,12 @@ export const DeviceInfo: MessageFns<DeviceInfo> = {
         ? globalThis.String(object.device_type)
         : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
+      online: isSet(object.online) ? globalThis.Boolean(object.online) : false,
+      lastSeenMs: isSet(object.lastSeenMs)
+        ? globalThis.Number(object.lastSeenMs)
+        : isSet(object.last_seen_ms)
+        ? globalThis.Number(object.last_seen_ms)
+        : 0,
     };
   },
 
@@ -868,6 +934,12 @@ export const DeviceInfo: MessageFns<DeviceInfo> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
+    if (message.online !== false) {
+      obj.online = message.online;
+    }
+    if (message.lastSeenMs !== 0) {
+      obj.lastSeenMs = Math.round(message.lastSeenMs);
+    }
     return obj;
   },
 
@@ -879,6 +951,133 @@ export const DeviceInfo: MessageFns<DeviceInfo> = {
     message.deviceId = object.deviceId ?? "";
     message.deviceType = object.deviceType ?? "";
     message.name = object.name ?? "";
+    message.online = object.online ?? false;
+    message.lastSeenMs = object.lastSeenMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseDevicePresence(): DevicePresence {
+  return { deviceId: "", online: false, timeMs: 0, reason: "" };
+}
+
+export const DevicePresence: MessageFns<DevicePresence> = {
+  encode(message: DevicePresence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    if (message.online !== false) {
+      writer.uint32(16).bool(message.online);
+    }
+    if (message.timeMs !== 0) {
+      writer.uint32(24).int64(message.timeMs);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DevicePresence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDevicePresence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.online = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.timeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DevicePresence {
+    return {
+      deviceId: isSet(object.deviceId)
+        ? globalThis.String(object.deviceId)
+        : isSet(object.device_id)
+        ? globalThis.String(object.device_id)
+        : "",
+      online: isSet(object.online) ? globalThis.Boolean(object.online) : false,
+      timeMs: isSet(object.timeMs)
+        ? globalThis.Number(object.timeMs)
+        : isSet(object.time_ms)
+        ? globalThis.Number(object.time_ms)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: DevicePresence): unknown {
+    const obj: any = {};
+    if (message.deviceId !== "") {
+      obj.deviceId = message.deviceId;
+    }
+    if (message.online !== false) {
+      obj.online = message.online;
+    }
+    if (message.timeMs !== 0) {
+      obj.timeMs = Math.round(message.timeMs);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DevicePresence>): DevicePresence {
+    return DevicePresence.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DevicePresence>): DevicePresence {
+    const message = createBaseDevicePresence();
+    message.deviceId = object.deviceId ?? "";
+    message.online = object.online ?? false;
+    message.timeMs = object.timeMs ?? 0;
+    message.reason = object.reason ?? "";
     return message;
   },
 };
