@@ -1,0 +1,31 @@
+// Small measuring helpers shared by the benchmarks.
+import { readFileSync } from "node:fs";
+
+/** CPU time (user + system, ms) and resident memory (MB) of a process, from /proc. */
+export function procSample(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return { cpuMs: (ticks * 1000) / 100, rssMb: Math.round(rssKb / 1024) };
+  } catch {
+    return { cpuMs: 0, rssMb: 0 };
+  }
+}
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return "n/a";
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Replaces (or appends) the `## title` section of a Markdown document. */
+export function replaceSection(doc, title, body) {
+  const heading = `## ${title}`;
+  const start = doc.indexOf(heading);
+  const section = `${heading}\n\n${body.trim()}\n`;
+  if (start < 0) return `${doc.trimEnd()}\n\n${section}`;
+  const next = doc.indexOf("\n## ", start + heading.length);
+  return `${doc.slice(0, start)}${section}${next < 0 ? "" : doc.slice(next)}`;
+}

@@ -1,0 +1,155 @@
+/**
+ * The event catalogue between cloud domains (DESIGN.md §4): past-tense facts, plain data.
+ * Domains never import one another; they emit and listen to these on the EventBus.
+ */
+export type Value = number | boolean | string;
+
+/** A reading as committed to the telemetry store (only rows actually inserted). */
+export interface CommittedReading {
+  readonly seq: number;
+  readonly deviceId: string;
+  readonly deviceType: string;
+  /** device_time_ms if the device stamped one, else edge_time_ms. */
+  readonly ts: number;
+  readonly values: Readonly<Record<string, Value>>;
+}
+
+export interface ReadingsCommitted {
+  readonly edgeId: string;
+  readonly siteId: string;
+  readonly replay: boolean;
+  readonly readings: readonly CommittedReading[];
+}
+
+export interface EdgeDeviceInfo {
+  readonly deviceId: string;
+  readonly deviceType: string;
+  readonly name: string;
+  readonly online: boolean;
+  /** 0 when the edge has not seen it since boot. */
+  readonly lastSeenMs: number;
+}
+
+export interface EdgeConnected {
+  readonly edgeId: string;
+  readonly siteId: string;
+  readonly bootId: string;
+  readonly agentVersion: string;
+  readonly clockOffsetMs: number;
+  readonly connectedAt: number;
+  readonly devices: readonly EdgeDeviceInfo[];
+}
+
+export interface EdgeDisconnected {
+  readonly edgeId: string;
+  readonly at: number;
+  readonly reason: string;
+}
+
+export interface EdgeStatusSnapshot {
+  readonly outboxReadings: number;
+  readonly outboxBytes: number;
+  readonly oldestAgeSeconds: number;
+  readonly deadLetters: number;
+  readonly drainRate: number;
+  readonly etaSeconds: number;
+  readonly devicesConnected: number;
+  readonly timeMs: number;
+}
+
+export interface EdgeStatusReceived {
+  readonly edgeId: string;
+  readonly agentVersion: string;
+  readonly status: EdgeStatusSnapshot;
+}
+
+export interface DevicePresenceChanged {
+  readonly edgeId: string;
+  readonly deviceId: string;
+  readonly online: boolean;
+  readonly timeMs: number;
+  readonly reason: string;
+}
+
+export type CommandState = "pending" | "delivered" | "succeeded" | "failed" | "expired" | "rejected";
+
+export interface CommandResultReceived {
+  readonly edgeId: string;
+  readonly commandId: string;
+  readonly deviceId: string;
+  readonly status: CommandState;
+  readonly message: string;
+  readonly result: unknown;
+  readonly timeMs: number;
+}
+
+export interface CommandRequested {
+  readonly commandId: string;
+  readonly edgeId: string;
+  readonly deviceId: string;
+  readonly name: string;
+  readonly params: Readonly<Record<string, Value>>;
+  readonly expiresAtMs: number;
+}
+
+export interface DeadLetterReceived {
+  readonly edgeId: string;
+  readonly deviceId: string;
+  readonly topic: string;
+  readonly reason: string;
+  readonly timeMs: number;
+}
+
+/** Read models fleet publishes for the live fan-out and the API. */
+export interface DeviceSummary {
+  readonly id: string;
+  readonly edgeId: string;
+  readonly siteId: string;
+  readonly type: string;
+  readonly name: string;
+  readonly online: boolean;
+  readonly lastSeen: number | null;
+  readonly latest: Readonly<Record<string, { readonly value: Value; readonly ts: number }>>;
+}
+
+export interface EdgeSummary {
+  readonly id: string;
+  readonly siteId: string;
+  readonly name: string;
+  readonly online: boolean;
+  readonly lastSeen: number | null;
+  readonly connectedAt: number | null;
+  readonly agentVersion: string | null;
+  readonly bootId: string | null;
+  readonly clockOffsetMs: number | null;
+  readonly status: EdgeStatusSnapshot | null;
+}
+
+export interface CommandView {
+  readonly id: string;
+  readonly deviceId: string;
+  readonly edgeId: string;
+  readonly name: string;
+  readonly params: Readonly<Record<string, Value>>;
+  readonly status: CommandState;
+  readonly message: string | null;
+  readonly result: unknown;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly expiresAt: number;
+  readonly requestedBy: string;
+}
+
+export interface CloudEvents {
+  readingsCommitted: ReadingsCommitted;
+  edgeConnected: EdgeConnected;
+  edgeDisconnected: EdgeDisconnected;
+  edgeStatusReceived: EdgeStatusReceived;
+  devicePresenceChanged: DevicePresenceChanged;
+  commandResultReceived: CommandResultReceived;
+  deadLetterReceived: DeadLetterReceived;
+  commandRequested: CommandRequested;
+  deviceUpdated: DeviceSummary;
+  edgeUpdated: EdgeSummary;
+  commandUpdated: CommandView;
+}

@@ -1,0 +1,212 @@
+/**
+ * The embedded TelemetryStore: better-sqlite3 on `{data_dir}/telemetry.db` (WAL). Raw readings
+ * are keyed by (edge_id, seq) and inserted with INSERT OR IGNORE; rollup_1m / rollup_1h and the
+ * per-metric latest table are updated in the same transaction, only for rows actually inserted,
+ * so replays never double count.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import {
+  BUCKET_MS,
+  type CommitResult,
+  type LatestValues,
+  type NewReading,
+  numericValue,
+  type Resolution,
+  readingTs,
+  type SeriesPoint,
+  type StoredReading,
+  type TelemetryStore,
+  type TelemetryValue,
+  type TimeRange,
+} from "./telemetry-store.js";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS readings (
+  edge_id TEXT NOT NULL, seq INTEGER NOT NULL, device_id TEXT NOT NULL, device_type TEXT NOT NULL,
+  ts INTEGER NOT NULL, device_time_ms INTEGER, edge_time_ms INTEGER NOT NULL, received_at INTEGER NOT NULL,
+  values_json TEXT NOT NULL, PRIMARY KEY (edge_id, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS readings_by_device_ts ON readings (device_id, ts);
+CREATE TABLE IF NOT EXISTS rollup_1m (device_id TEXT NOT NULL, metric TEXT NOT NULL, bucket INTEGER NOT NULL,
+  min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (device_id, metric, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_1h (device_id TEXT NOT NULL, metric TEXT NOT NULL, bucket INTEGER NOT NULL,
+  min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (device_id, metric, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS latest (device_id TEXT NOT NULL, metric TEXT NOT NULL, value_json TEXT NOT NULL,
+  ts INTEGER NOT NULL, PRIMARY KEY (device_id, metric)) WITHOUT ROWID;
+`;
+
+const rollupUpsert = (table: string) => `
+INSERT INTO ${table} (device_id, metric, bucket, min, max, sum, count) VALUES (?, ?, ?, ?, ?, ?, 1)
+ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
+  min = min(${table}.min, excluded.min), max = max(${table}.max, excluded.max),
+  sum = ${table}.sum + excluded.sum, count = ${table}.count + 1`;
+
+interface ReadingRow {
+  edge_id: string;
+  seq: number;
+  device_id: string;
+  device_type: string;
+  ts: number;
+  device_time_ms: number | null;
+  edge_time_ms: number;
+  received_at: number;
+  values_json: string;
+}
+
+const MAX_LIMIT = 100_000;
+
+function clampLimit(limit: number | undefined, fallback: number): number {
+  return Math.max(1, Math.min(MAX_LIMIT, Math.floor(limit ?? fallback)));
+}
+
+function range(query: TimeRange): [number, number] {
+  return [query.from ?? Number.MIN_SAFE_INTEGER, query.to ?? Number.MAX_SAFE_INTEGER];
+}
+
+export class SqliteTelemetryStore implements TelemetryStore {
+  private readonly db: SqliteDatabase.Database;
+  private readonly commitTx: (edgeId: string, readings: readonly NewReading[]) => CommitResult;
+
+  constructor(file: string) {
+    this.db = new SqliteDatabase(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.exec(SCHEMA);
+    const insert = this.db.prepare(
+      `INSERT OR IGNORE INTO readings (edge_id, seq, device_id, device_type, ts, device_time_ms, edge_time_ms, received_at, values_json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const up1m = this.db.prepare(rollupUpsert("rollup_1m"));
+    const up1h = this.db.prepare(rollupUpsert("rollup_1h"));
+    const upLatest = this.db.prepare(
+      `INSERT INTO latest (device_id, metric, value_json, ts) VALUES (?, ?, ?, ?)
+       ON CONFLICT (device_id, metric) DO UPDATE SET value_json = excluded.value_json, ts = excluded.ts
+       WHERE excluded.ts >= latest.ts`,
+    );
+    this.commitTx = this.db.transaction((edgeId: string, readings: readonly NewReading[]): CommitResult => {
+      const now = Date.now();
+      const insertedSeqs: number[] = [];
+      for (const r of readings) {
+        const ts = readingTs(r);
+        const info = insert.run(
+          edgeId,
+          r.seq,
+          r.deviceId,
+          r.deviceType,
+          ts,
+          r.deviceTimeMs ?? null,
+          r.edgeTimeMs,
+          r.receivedAt ?? now,
+          JSON.stringify(r.values),
+        );
+        if (info.changes === 0) continue;
+        insertedSeqs.push(r.seq);
+        for (const [metric, value] of Object.entries(r.values)) {
+          upLatest.run(r.deviceId, metric, JSON.stringify(value), ts);
+          const n = numericValue(value);
+          if (n === undefined) continue;
+          up1m.run(r.deviceId, metric, ts - (ts % BUCKET_MS["1m"]), n, n, n);
+          up1h.run(r.deviceId, metric, ts - (ts % BUCKET_MS["1h"]), n, n, n);
+        }
+      }
+      return { inserted: insertedSeqs.length, duplicates: readings.length - insertedSeqs.length, insertedSeqs };
+    });
+  }
+
+  static open(dataDir: string, fileName = "telemetry.db"): SqliteTelemetryStore {
+    mkdirSync(dataDir, { recursive: true });
+    return new SqliteTelemetryStore(join(dataDir, fileName));
+  }
+
+  async commitBatch(edgeId: string, readings: readonly NewReading[]): Promise<CommitResult> {
+    return this.commitTx.immediate(edgeId, readings);
+  }
+
+  async readings(deviceId: string, query: TimeRange & { limit?: number | undefined }): Promise<StoredReading[]> {
+    const [from, to] = range(query);
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts, edge_id, seq LIMIT ?`,
+      )
+      .all(deviceId, from, to, clampLimit(query.limit, 1000)) as ReadingRow[];
+    return rows.map((row) => ({
+      edgeId: row.edge_id,
+      seq: row.seq,
+      deviceId: row.device_id,
+      deviceType: row.device_type,
+      ts: row.ts,
+      deviceTimeMs: row.device_time_ms,
+      edgeTimeMs: row.edge_time_ms,
+      receivedAt: row.received_at,
+      values: JSON.parse(row.values_json) as Record<string, TelemetryValue>,
+    }));
+  }
+
+  async series(
+    deviceId: string,
+    metric: string,
+    query: TimeRange & { resolution: Resolution; limit?: number | undefined },
+  ): Promise<SeriesPoint[]> {
+    const [from, to] = range(query);
+    const limit = clampLimit(query.limit, 10_000);
+    if (query.resolution === "raw") {
+      const rows = this.db
+        .prepare(
+          `SELECT ts, json_extract(values_json, '$.' || json_quote(?)) AS v FROM readings
+           WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts, edge_id, seq`,
+        )
+        .all(metric, deviceId, from, to) as { ts: number; v: unknown }[];
+      const points: SeriesPoint[] = [];
+      for (const row of rows) {
+        const n = typeof row.v === "number" ? row.v : undefined;
+        if (n === undefined) continue;
+        points.push({ ts: row.ts, min: n, max: n, avg: n, count: 1 });
+        if (points.length >= limit) break;
+      }
+      return points;
+    }
+    const table = query.resolution === "1m" ? "rollup_1m" : "rollup_1h";
+    const size = BUCKET_MS[query.resolution];
+    // A bucket is included when it overlaps [from, to).
+    const rows = this.db
+      .prepare(
+        `SELECT bucket, min, max, sum, count FROM ${table}
+         WHERE device_id = ? AND metric = ? AND bucket > ? AND bucket < ? ORDER BY bucket LIMIT ?`,
+      )
+      .all(deviceId, metric, from === Number.MIN_SAFE_INTEGER ? from : from - size, to, limit) as {
+      bucket: number;
+      min: number;
+      max: number;
+      sum: number;
+      count: number;
+    }[];
+    return rows.map((r) => ({ ts: r.bucket, min: r.min, max: r.max, avg: r.sum / r.count, count: r.count }));
+  }
+
+  async latest(deviceId: string): Promise<LatestValues> {
+    const rows = this.db.prepare(`SELECT metric, value_json, ts FROM latest WHERE device_id = ?`).all(deviceId) as {
+      metric: string;
+      value_json: string;
+      ts: number;
+    }[];
+    const out: LatestValues = {};
+    for (const r of rows) out[r.metric] = { value: JSON.parse(r.value_json) as TelemetryValue, ts: r.ts };
+    return out;
+  }
+
+  async check(): Promise<boolean> {
+    try {
+      this.db.prepare("SELECT 1").get();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

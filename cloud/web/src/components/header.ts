@@ -1,0 +1,38 @@
+/** The top bar: brand, breadcrumb, live-link indicator, user and logout. */
+import { h, setText } from "../lib/dom.js";
+import { live } from "../lib/live.js";
+import { href } from "../lib/router.js";
+import type { Scope } from "../lib/scope.js";
+import type { User } from "../lib/types.js";
+
+export function header(user: User, scope: Scope, onLogout: () => void): HTMLElement {
+  const linkLabel = h("span", { class: "link-label" }, "");
+  const link = h("span", { class: "link", title: "Live connection" }, h("span", { class: "link-dot" }), linkLabel);
+  scope.add(
+    live.onState((s) => {
+      link.dataset.state = s;
+      setText(linkLabel, s === "live" ? "Live" : s === "connecting" ? "Reconnecting" : "Offline");
+    }),
+  );
+  const clock = h("span", { class: "clock" }, "");
+  const tick = () => setText(clock, new Date().toLocaleTimeString(undefined, { hour12: false }));
+  tick();
+  scope.every(1000, tick);
+
+  return h(
+    "header",
+    { class: "topbar" },
+    h(
+      "a",
+      { class: "brand", href: href.fleet() },
+      h("span", { class: "brand-mark" }, "BV"),
+      h("span", { class: "brand-name" }, "BitVelocity"),
+      h("span", { class: "brand-sub" }, "Operations"),
+    ),
+    h("nav", { class: "nav" }, h("a", { href: href.fleet() }, "Fleet")),
+    h("div", { class: "topbar-right" }, link, clock,
+      h("span", { class: "user", testid: "current-user" }, h("span", { class: "user-name" }, user.username), h("span", { class: `role role-${user.role}` }, user.role)),
+      h("button", { class: "btn btn-ghost", type: "button", testid: "logout", on: { click: onLogout } }, "Log out"),
+    ),
+  );
+}

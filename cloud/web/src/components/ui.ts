@@ -1,0 +1,48 @@
+/** Small shared pieces: status dots, panels, stat tiles, error and empty states. */
+import { ApiError } from "../lib/api.js";
+import { h } from "../lib/dom.js";
+
+export function dot(online: boolean): HTMLSpanElement {
+  return h("span", { class: `dot ${online ? "dot-on" : "dot-off"}`, title: online ? "online" : "offline", "aria-label": online ? "online" : "offline" });
+}
+
+export function setDot(el: HTMLElement, online: boolean): void {
+  el.className = `dot ${online ? "dot-on" : "dot-off"}`;
+  el.title = online ? "online" : "offline";
+  el.setAttribute("aria-label", el.title);
+}
+
+export function pill(text: string, tone: "ok" | "bad" | "warn" | "info" | "muted", testid?: string): HTMLSpanElement {
+  return h("span", { class: `pill pill-${tone}`, testid }, text);
+}
+
+export function panel(title: string | Node, ...body: Array<Node | null | false>): HTMLElement {
+  return h("section", { class: "panel" }, h("header", { class: "panel-head" }, typeof title === "string" ? h("h2", null, title) : title), ...body);
+}
+
+export function stat(label: string, value: string, opts: { tone?: string; testid?: string; hint?: string } = {}): HTMLElement {
+  return h(
+    "div",
+    { class: `stat ${opts.tone ? `stat-${opts.tone}` : ""}`, testid: opts.testid },
+    h("div", { class: "stat-label" }, label),
+    h("div", { class: "stat-value" }, value),
+    opts.hint ? h("div", { class: "stat-hint" }, opts.hint) : null,
+  );
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return err.status ? `${err.message} (${err.code})` : err.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function errorBox(err: unknown): HTMLElement {
+  return h("div", { class: "notice notice-bad", role: "alert" }, errorText(err));
+}
+
+export function loading(text = "Loading…"): HTMLElement {
+  return h("div", { class: "notice notice-muted" }, h("span", { class: "spinner" }), text);
+}
+
+export function empty(text: string): HTMLElement {
+  return h("div", { class: "empty" }, text);
+}

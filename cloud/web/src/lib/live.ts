@@ -1,0 +1,116 @@
+/**
+ * The live connection: one socket.io client per session. Pages subscribe to topics
+ * (`{device}`, `{edge}`, `{site}`, `{fleet:true}`); subscriptions are reference-counted and
+ * re-sent after every reconnect, because the server forgets them with the old socket.
+ */
+import { io, type Socket } from "socket.io-client";
+import type { Command, Device, Edge, LiveReading } from "./types.js";
+
+export type Topic = { device: string } | { edge: string } | { site: string } | { fleet: true };
+
+export interface LiveEvents {
+  readings: LiveReading[];
+  device: Device;
+  edge: Edge;
+  command: Command;
+}
+
+export type LinkState = "connecting" | "live" | "down";
+type Handler<T> = (payload: T) => void;
+
+const topicKey = (t: Topic): string => JSON.stringify(t);
+
+class Live {
+  private socket: Socket | null = null;
+  private readonly subs = new Map<string, { topic: Topic; refs: number }>();
+  private readonly handlers = new Map<keyof LiveEvents, Set<Handler<never>>>();
+  private readonly stateListeners = new Set<(s: LinkState) => void>();
+  state: LinkState = "down";
+
+  start(): void {
+    if (this.socket) return;
+    const socket = io({ path: "/socket.io", withCredentials: true, transports: ["websocket", "polling"] });
+    this.socket = socket;
+    this.setState("connecting");
+    socket.on("connect", () => {
+      this.setState("live");
+      for (const { topic } of this.subs.values()) this.emitSubscribe(topic);
+    });
+    socket.on("disconnect", () => this.setState("connecting"));
+    socket.on("connect_error", () => this.setState("down"));
+    for (const name of ["readings", "device", "edge", "command"] as const) {
+      socket.on(name, (payload: unknown) => this.dispatch(name, payload));
+    }
+  }
+
+  stop(): void {
+    this.socket?.disconnect();
+    this.socket = null;
+    this.subs.clear();
+    this.setState("down");
+  }
+
+  /** Subscribe to a topic; returns the function that drops this subscription. */
+  subscribe(topic: Topic): () => void {
+    const key = topicKey(topic);
+    const entry = this.subs.get(key);
+    if (entry) entry.refs++;
+    else {
+      this.subs.set(key, { topic, refs: 1 });
+      if (this.socket?.connected) this.emitSubscribe(topic);
+    }
+    let dropped = false;
+    return () => {
+      if (dropped) return;
+      dropped = true;
+      const e = this.subs.get(key);
+      if (!e) return;
+      if (--e.refs > 0) return;
+      this.subs.delete(key);
+      if (this.socket?.connected) this.socket.emit("unsubscribe", topic);
+    };
+  }
+
+  on<K extends keyof LiveEvents>(name: K, fn: Handler<LiveEvents[K]>): () => void {
+    let set = this.handlers.get(name);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(name, set);
+    }
+    set.add(fn as Handler<never>);
+    return () => set.delete(fn as Handler<never>);
+  }
+
+  onState(fn: (s: LinkState) => void): () => void {
+    this.stateListeners.add(fn);
+    fn(this.state);
+    return () => this.stateListeners.delete(fn);
+  }
+
+  private emitSubscribe(topic: Topic): void {
+    this.socket?.emit("subscribe", topic, (ack: { ok: boolean; error?: unknown } | undefined) => {
+      if (ack && ack.ok === false) console.warn("live: subscribe refused", topic, ack.error);
+    });
+  }
+
+  private dispatch(name: keyof LiveEvents, payload: unknown): void {
+    const set = this.handlers.get(name);
+    if (!set) return;
+    for (const fn of set) {
+      try {
+        (fn as Handler<unknown>)(payload);
+      } catch (err) {
+        // A broken view must not stop the others from updating.
+        console.error(`live: ${name} handler failed`, err);
+      }
+    }
+  }
+
+  private setState(s: LinkState): void {
+    if (this.state === s) return;
+    this.state = s;
+    for (const fn of this.stateListeners) fn(s);
+  }
+}
+
+export const live = new Live();

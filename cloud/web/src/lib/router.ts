@@ -1,0 +1,36 @@
+/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id. */
+
+export type Route =
+  | { name: "login"; next: string }
+  | { name: "fleet" }
+  | { name: "device"; id: string }
+  | { name: "edge"; id: string }
+  | { name: "not-found"; path: string };
+
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#/, "") || "/";
+  const [pathname, search = ""] = path.split("?", 2) as [string, string?];
+  if (pathname === "/login") return { name: "login", next: new URLSearchParams(search).get("next") ?? "/" };
+  if (pathname === "/" || pathname === "") return { name: "fleet" };
+  const device = /^\/devices\/([^/]+)\/?$/.exec(pathname);
+  if (device) return { name: "device", id: decodeURIComponent(device[1]!) };
+  const edge = /^\/edges\/([^/]+)\/?$/.exec(pathname);
+  if (edge) return { name: "edge", id: decodeURIComponent(edge[1]!) };
+  return { name: "not-found", path: pathname };
+}
+
+export const href = {
+  fleet: () => "#/",
+  device: (id: string) => `#/devices/${encodeURIComponent(id)}`,
+  edge: (id: string) => `#/edges/${encodeURIComponent(id)}`,
+  login: (next?: string) => (next && next !== "/" && next !== "/login" ? `#/login?next=${encodeURIComponent(next)}` : "#/login"),
+};
+
+export function currentPath(): string {
+  return location.hash.replace(/^#/, "") || "/";
+}
+
+export function navigate(hash: string): void {
+  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent("hashchange"));
+  else location.hash = hash;
+}

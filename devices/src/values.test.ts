@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { deviceType } from "./catalog/index.js";
+import type { DeviceType } from "./types.js";
+import { validateCommand, validateValues } from "./values.js";
+
+const valve = deviceType("valve-actuator") as DeviceType;
+const plc = deviceType("packaging-plc") as DeviceType;
+
+describe("validateCommand", () => {
+  it("accepts valid commands", () => {
+    expect(validateCommand(valve, "set_position", { position: 40 })).toMatchObject({ params: { position: 40 } });
+    expect(validateCommand(valve, "open", undefined)).toMatchObject({ params: {} });
+  });
+
+  it("refuses unknown commands, missing, out-of-range, mistyped and unknown parameters", () => {
+    const paths = (r: ReturnType<typeof validateCommand>) => ("problems" in r ? r.problems.map((p) => p.path) : []);
+    expect(paths(validateCommand(valve, "explode", {}))).toEqual(["name"]);
+    expect(paths(validateCommand(valve, "set_position", {}))).toEqual(["params.position"]);
+    expect(paths(validateCommand(valve, "set_position", { position: 101 }))).toEqual(["params.position"]);
+    expect(paths(validateCommand(valve, "set_relay", { on: "yes" }))).toEqual(["params.on"]);
+    expect(paths(validateCommand(valve, "open", { force: true }))).toEqual(["params.force"]);
+    expect(paths(validateCommand(valve, "open", [1]))).toEqual(["params"]);
+  });
+});
+
+describe("validateValues", () => {
+  it("checks enum and boolean metrics", () => {
+    expect(validateValues(plc, { state: "running" })).toEqual({ values: { state: "running" } });
+    expect("problems" in validateValues(plc, { state: "dancing" })).toBe(true);
+    expect("problems" in validateValues(valve, { relay: 1 })).toBe(true);
+    expect("problems" in validateValues(valve, { position: Number.NaN })).toBe(true);
+  });
+});

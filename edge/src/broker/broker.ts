@@ -1,0 +1,154 @@
+/**
+ * The embedded MQTT broker (aedes 1.2) for local devices, over TCP and over WebSocket. It is the
+ * DeviceGateway for MQTT devices: commands go out on `bv/{id}/cmd`, results come back on
+ * `bv/{id}/cmd/result`, presence follows connects and disconnects.
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer as createTcpServer, type Server } from "node:net";
+import { BvError } from "@bitvelocity/common";
+import { type CommandMessage, type CommandResultMessage, encodeCommand, topicFor } from "@bitvelocity/devices";
+import { Aedes, type Client } from "aedes";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { createWebSocketStream, WebSocketServer } from "ws";
+import type { DeviceGateway, DeviceInfo, PresenceChange } from "../commands/device-gateway.js";
+import type { DeviceConfig } from "../config.js";
+import type { ReadingSink } from "../pipeline/sink.js";
+import { DeviceDirectory } from "./directory.js";
+import { createHooks } from "./hooks.js";
+import { closeServer, listen } from "./listen.js";
+import { brokerMetrics } from "./metrics.js";
+
+export interface BrokerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** null: no MQTT over WebSocket. */
+  readonly wsPort: number | null;
+  readonly devices: readonly DeviceConfig[];
+  readonly sink: ReadingSink;
+  readonly registry: Registry;
+  readonly logger: Logger;
+}
+
+export interface BrokerPorts {
+  readonly mqtt: number;
+  readonly ws: number | null;
+}
+
+export class MqttBroker implements DeviceGateway {
+  private readonly directory: DeviceDirectory;
+  private readonly resultListeners = new Set<(deviceId: string, result: CommandResultMessage) => void>();
+  private aedes: Aedes | undefined;
+  private tcp: Server | undefined;
+  private http: HttpServer | undefined;
+  private wss: WebSocketServer | undefined;
+
+  constructor(private readonly options: BrokerOptions) {
+    this.directory = new DeviceDirectory(options.devices);
+  }
+
+  async start(): Promise<BrokerPorts> {
+    const { logger } = this.options;
+    const metrics = brokerMetrics(this.options.registry, () => this.aedes?.connectedClients ?? 0);
+    const hooks = createHooks({
+      directory: this.directory,
+      sink: this.options.sink,
+      metrics,
+      logger,
+      onCommandResult: (deviceId, result) => this.emitResult(deviceId, result),
+    });
+    const aedes = await Aedes.createBroker({ ...hooks, drainTimeout: 30_000 });
+    this.aedes = aedes;
+    aedes.on("client", (client: Client) => this.directory.connected(client.id, client, Date.now()));
+    aedes.on("clientDisconnect", (client: Client) => this.directory.disconnected(client.id, client, Date.now(), "disconnected"));
+    aedes.on("clientError", (client: Client, err: Error) => logger.debug({ clientId: client.id, err: err.message }, "client error"));
+    aedes.on("connectionError", (client: Client, err: Error) => logger.debug({ clientId: client.id, err: err.message }, "connection error"));
+
+    this.tcp = createTcpServer((socket) => aedes.handle(socket));
+    const mqtt = await listen(this.tcp, {
+      host: this.options.host,
+      port: this.options.port,
+      what: "MQTT",
+      configKey: "mqtt.port",
+      envVar: "BV_MQTT_PORT",
+    });
+    logger.info({ listener: "mqtt", port: mqtt }, "listening");
+
+    let ws: number | null = null;
+    if (this.options.wsPort !== null) {
+      this.http = createHttpServer((_req, res) => {
+        res.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket only\n");
+      });
+      this.wss = new WebSocketServer({ server: this.http });
+      this.wss.on("connection", (socket, req) => {
+        const stream = createWebSocketStream(socket);
+        stream.on("error", () => socket.terminate());
+        aedes.handle(stream, req);
+      });
+      ws = await listen(this.http, {
+        host: this.options.host,
+        port: this.options.wsPort,
+        what: "MQTT over WebSocket",
+        configKey: "mqtt.ws_port",
+        envVar: "BV_MQTT_WS_PORT",
+      });
+      logger.info({ listener: "ws", port: ws }, "listening");
+    }
+    return { mqtt, ws };
+  }
+
+  /** Stops accepting, disconnects every client, closes the listeners. */
+  async stop(): Promise<void> {
+    const closing = [this.tcp, this.http].filter((s): s is Server => s !== undefined).map(closeServer);
+    for (const client of this.wss?.clients ?? []) client.terminate();
+    this.wss?.close();
+    const aedes = this.aedes;
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await Promise.all(closing);
+  }
+
+  get running(): boolean {
+    return this.aedes !== undefined && !this.aedes.closed;
+  }
+
+  devices(): DeviceInfo[] {
+    return this.directory.list();
+  }
+
+  onlineCount(): number {
+    return this.directory.onlineCount();
+  }
+
+  sendCommand(deviceId: string, command: CommandMessage): Promise<void> {
+    if (!this.directory.get(deviceId)) {
+      return Promise.reject(new BvError("DEVICE_UNKNOWN", "protocol", `no device ${deviceId} is configured on this edge`));
+    }
+    const aedes = this.aedes;
+    if (!aedes || aedes.closed) return Promise.reject(new BvError("BROKER_STOPPED", "transient", "the MQTT broker is not running"));
+    return new Promise((resolve, reject) => {
+      aedes.publish(
+        { cmd: "publish", topic: topicFor(deviceId, "command"), payload: Buffer.from(encodeCommand(command)), qos: 1, retain: false, dup: false },
+        (err) => (err ? reject(new BvError("COMMAND_PUBLISH_FAILED", "transient", err.message, { cause: err })) : resolve()),
+      );
+    });
+  }
+
+  onCommandResult(listener: (deviceId: string, result: CommandResultMessage) => void): () => void {
+    this.resultListeners.add(listener);
+    return () => this.resultListeners.delete(listener);
+  }
+
+  onPresence(listener: (change: PresenceChange) => void): () => void {
+    return this.directory.onPresence(listener);
+  }
+
+  private emitResult(deviceId: string, result: CommandResultMessage): void {
+    for (const listener of this.resultListeners) {
+      try {
+        listener(deviceId, result);
+      } catch (err) {
+        this.options.logger.error({ err }, "command result listener failed");
+      }
+    }
+  }
+}

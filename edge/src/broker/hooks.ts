@@ -1,0 +1,118 @@
+/**
+ * The aedes hooks that make the broker ours: per-device authentication, the topic ACL, and
+ * telemetry processing inside `authorizePublish`, so the PUBACK waits for the outbox commit
+ * (DESIGN.md §3 promise 1: aedes writes the PUBACK only after this callback, see
+ * aedes/lib/handlers/publish.js `enqueuePublish`).
+ */
+import { verifySecret } from "@bitvelocity/common";
+import { type CommandResultMessage, decodeCommandResult, parseTopic } from "@bitvelocity/devices";
+import { isFilterWithinDevice } from "@bitvelocity/devices";
+import type { AedesOptions, AuthenticateError, Client, PublishPacket, Subscription } from "aedes";
+import type { Logger } from "pino";
+import { normalizeTelemetry } from "../pipeline/normalize.js";
+import type { ReadingSink } from "../pipeline/sink.js";
+import type { DeviceDirectory } from "./directory.js";
+import type { BrokerMetrics } from "./metrics.js";
+
+// CONNACK return codes, MQTT 3.1.1 §3.2.2.3 (Table 3.1).
+const IDENTIFIER_REJECTED = 2;
+const BAD_USERNAME_OR_PASSWORD = 4;
+
+export interface HookDeps {
+  readonly directory: DeviceDirectory;
+  readonly sink: ReadingSink;
+  readonly metrics: BrokerMetrics;
+  readonly logger: Logger;
+  readonly onCommandResult: (deviceId: string, result: CommandResultMessage) => void;
+  readonly now?: () => number;
+}
+
+type Hooks = Required<Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe">>;
+
+function authError(returnCode: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export function createHooks(deps: HookDeps): Hooks {
+  const { directory, sink, metrics, logger } = deps;
+  const now = deps.now ?? Date.now;
+
+  const refuse = (reason: string, code: number, done: (err: AuthenticateError | null, ok: boolean | null) => void) => {
+    metrics.authFailures.inc({ reason });
+    done(authError(code, `connection refused: ${reason.replaceAll("_", " ")}`), null);
+  };
+
+  const authenticate: Hooks["authenticate"] = (client, username, password, done) => {
+    if (!username) return refuse("no_username", BAD_USERNAME_OR_PASSWORD, done);
+    if (client.id !== username) return refuse("client_id_mismatch", IDENTIFIER_REJECTED, done);
+    const device = directory.get(username);
+    if (!device) return refuse("unknown_device", BAD_USERNAME_OR_PASSWORD, done);
+    if (!password || !verifySecret(password.toString("utf8"), device.config.secret_hash)) {
+      return refuse("bad_password", BAD_USERNAME_OR_PASSWORD, done);
+    }
+    done(null, true);
+  };
+
+  const deny = (action: "publish" | "subscribe", message: string): Error => {
+    metrics.aclDenied.inc({ action });
+    return new Error(message);
+  };
+
+  const authorizePublish: Hooks["authorizePublish"] = (client: Client | null, packet: PublishPacket, done) => {
+    const topic = parseTopic(packet.topic);
+    if (!client) {
+      // A will left by a session that is gone: only a device's status topic may carry one.
+      return done(topic?.kind === "status" ? null : deny("publish", `will on ${packet.topic} refused`));
+    }
+    if (!topic || topic.deviceId !== client.id) return done(deny("publish", `${client.id} may not publish to ${packet.topic}`));
+    const device = directory.get(client.id);
+    if (!device) return done(deny("publish", `${client.id} is not a configured device`));
+    directory.seen(client.id, now());
+    const payload = packet.payload as Buffer;
+    switch (topic.kind) {
+      case "command":
+        return done(deny("publish", `${client.id} may not publish commands`));
+      case "status":
+        return done(null);
+      case "command-result": {
+        const decoded = decodeCommandResult(payload);
+        if (decoded.ok) deps.onCommandResult(client.id, decoded.value);
+        else metrics.commandResultsInvalid.inc();
+        return done(null);
+      }
+      case "telemetry": {
+        const normalized = normalizeTelemetry(client.id, device.type, packet.topic, payload);
+        if (normalized.ok) {
+          sink.append(normalized.reading).then(
+            () => {
+              metrics.readingsAccepted.inc();
+              done(null);
+            },
+            // Not acknowledged: aedes disconnects the client, which retries; nothing acked is lost.
+            (err: Error) => {
+              logger.warn({ err, deviceId: client.id }, "reading not committed; disconnecting the device");
+              done(err);
+            },
+          );
+        } else {
+          logger.debug({ deviceId: client.id, reason: normalized.deadLetter.reason }, "telemetry dead-lettered");
+          // Acknowledged once recorded, so the device does not retry a poison message forever.
+          sink.deadLetter(normalized.deadLetter).then(
+            () => done(null),
+            (err: Error) => done(err),
+          );
+        }
+        return;
+      }
+    }
+  };
+
+  const authorizeSubscribe: Hooks["authorizeSubscribe"] = (client, subscription: Subscription, done) => {
+    if (isFilterWithinDevice(subscription.topic, client.id)) return done(null, subscription);
+    deny("subscribe", `${client.id} may not subscribe to ${subscription.topic}`);
+    // A null subscription is refused with SUBACK return code 0x80 [MQTT-3.9.3-2].
+    done(null, null);
+  };
+
+  return { authenticate, authorizePublish, authorizeSubscribe };
+}

@@ -1,0 +1,45 @@
+/** The broker's Prometheus metrics: per-message facts are counters, never log lines. */
+import { Counter, Gauge, type Registry } from "prom-client";
+
+export interface BrokerMetrics {
+  readonly authFailures: Counter<"reason">;
+  readonly aclDenied: Counter<"action">;
+  readonly readingsAccepted: Counter;
+  readonly commandResultsInvalid: Counter;
+}
+
+export function brokerMetrics(registry: Registry, connectedClients: () => number): BrokerMetrics {
+  const registers = [registry];
+  new Gauge({
+    name: "bv_edge_mqtt_clients_connected",
+    help: "MQTT clients connected to the edge broker",
+    registers,
+    collect() {
+      this.set(connectedClients());
+    },
+  });
+  return {
+    authFailures: new Counter({
+      name: "bv_edge_auth_failures_total",
+      help: "Refused MQTT CONNECTs, by reason",
+      labelNames: ["reason"],
+      registers,
+    }),
+    aclDenied: new Counter({
+      name: "bv_edge_acl_denied_total",
+      help: "Publishes and subscriptions refused by the topic ACL, by action",
+      labelNames: ["action"],
+      registers,
+    }),
+    readingsAccepted: new Counter({
+      name: "bv_edge_readings_accepted_total",
+      help: "Telemetry readings committed to the outbox from MQTT devices",
+      registers,
+    }),
+    commandResultsInvalid: new Counter({
+      name: "bv_edge_command_results_invalid_total",
+      help: "Command results from devices that could not be decoded (ignored)",
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The edge agent's configuration (DESIGN.md §7): one YAML file, `BV_*` environment overrides,
+ * validated once by this schema, which holds the defaults. Every problem is reported at once.
+ */
+import { dirname, isAbsolute, resolve } from "node:path";
+import { ConfigError, formatIssues, isSecretHash, loadConfig, readConfigFile } from "@bitvelocity/common";
+import { deviceType, deviceTypeNames, isValidDeviceId } from "@bitvelocity/devices";
+import { z } from "zod";
+import { uplinkSchema } from "./northbound/schema.js";
+
+const port = z.number().int().min(0).max(65_535);
+
+export const deviceConfigSchema = z
+  .object({
+    id: z.string().refine(isValidDeviceId, "not a valid device id (1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit)"),
+    type: z.string().refine((t) => deviceType(t) !== undefined, {
+      error: (issue) => `unknown device type ${JSON.stringify(issue.input)} (known: ${deviceTypeNames().join(", ")})`,
+    }),
+    name: z.string().min(1).optional(),
+    secret_hash: z.string().refine(isSecretHash, "not a secret hash (make one with `bv-edge hash-secret`)"),
+  })
+  .strict();
+
+export type DeviceConfig = z.output<typeof deviceConfigSchema>;
+
+function noDuplicateIds(devices: readonly DeviceConfig[], ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  devices.forEach((d, i) => {
+    if (seen.has(d.id)) ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate device id ${d.id}` });
+    seen.add(d.id);
+  });
+}
+
+const devicesSchema = z.array(deviceConfigSchema).superRefine(noDuplicateIds);
+
+export const edgeConfigSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    edge_id: z.string().refine(isValidDeviceId, "required: a name of 1-64 of A-Z a-z 0-9 . _ - (or set BV_EDGE_ID)"),
+    site_id: z.string().min(1).default("default"),
+    data_dir: z.string().min(1).default("./data/edge"),
+    mqtt: z
+      .object({
+        host: z.string().min(1).default("0.0.0.0"),
+        port: port.default(1883),
+        /** MQTT over WebSocket; null disables it. */
+        ws_port: port.nullable().default(8083),
+      })
+      .strict()
+      .prefault({}),
+    http: z
+      .object({ host: z.string().min(1).default("0.0.0.0"), port: port.default(8081) })
+      .strict()
+      .prefault({}),
+    outbox: z
+      .object({
+        /** Group commit window: appends within it share one transaction (one fsync). */
+        commit_interval_ms: z.number().int().min(0).max(1000).default(10),
+        /** Appends waiting for a commit before new ones are refused (back-pressure). */
+        max_pending: z.number().int().min(1).max(1_000_000).default(5000),
+      })
+      .strict()
+      .prefault({}),
+    devices_file: z.string().min(1).optional(),
+    devices: devicesSchema.default([]),
+    uplink: uplinkSchema,
+  })
+  .strict();
+
+export type EdgeConfig = z.output<typeof edgeConfigSchema>;
+
+export const edgeEnvMap = {
+  BV_EDGE_ID: "edge_id",
+  BV_MQTT_PORT: "mqtt.port",
+  BV_MQTT_WS_PORT: "mqtt.ws_port",
+  BV_EDGE_HTTP_PORT: "http.port",
+  BV_DATA_DIR: "data_dir",
+  BV_CLOUD_URL: "uplink.url",
+  BV_EDGE_TOKEN: "uplink.token",
+} as const;
+
+const devicesFileSchema = z
+  .object({ version: z.literal(1).optional(), devices: z.array(deviceConfigSchema).default([]) })
+  .strict();
+
+function readDevicesFile(path: string, problems: string[]): DeviceConfig[] {
+  let raw: Record<string, unknown>;
+  try {
+    raw = readConfigFile(path);
+  } catch (err) {
+    if (err instanceof ConfigError) problems.push(...err.problems);
+    else throw err;
+    return [];
+  }
+  const parsed = devicesFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    problems.push(...formatIssues(parsed.error.issues).map((p) => `${path}: ${p}`));
+    return [];
+  }
+  return parsed.data.devices;
+}
+
+/** The devices_file value, even when the rest of the config is invalid (so its problems are listed too). */
+function rawDevicesFile(file: string | undefined, overrides: Record<string, unknown>): unknown {
+  if ("devices_file" in overrides) return overrides.devices_file;
+  if (!file) return undefined;
+  try {
+    return readConfigFile(file).devices_file;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Loads and validates the edge config. Relative `data_dir` and `devices_file` resolve against the
+ * config file's directory (against the working directory when they come from the environment).
+ */
+export function loadEdgeConfig(file?: string, env: NodeJS.ProcessEnv = process.env, overrides: Record<string, unknown> = {}): EdgeConfig {
+  const problems: string[] = [];
+  let config: EdgeConfig | undefined;
+  try {
+    config = loadConfig(edgeConfigSchema, { file, env, envMap: edgeEnvMap, overrides });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const baseDir = file ? dirname(resolve(file)) : process.cwd();
+  const devicesFile = config ? config.devices_file : rawDevicesFile(file, overrides);
+  let fileDevices: DeviceConfig[] = [];
+  if (typeof devicesFile === "string") {
+    const path = resolve(baseDir, devicesFile);
+    fileDevices = readDevicesFile(path, problems);
+    if (config) {
+      const inline = new Set(config.devices.map((d) => d.id));
+      for (const d of fileDevices) {
+        if (inline.has(d.id)) problems.push(`devices: device id ${d.id} is in both devices and ${path}`);
+      }
+    }
+  }
+  if (problems.length > 0 || !config) throw new ConfigError(problems);
+  const dataDirFromEnv = Boolean(env.BV_DATA_DIR) && !("data_dir" in overrides);
+  return {
+    ...config,
+    data_dir: isAbsolute(config.data_dir) ? config.data_dir : resolve(dataDirFromEnv ? process.cwd() : baseDir, config.data_dir),
+    ...(config.devices_file ? { devices_file: resolve(baseDir, config.devices_file) } : {}),
+    devices: [...config.devices, ...fileDevices],
+  };
+}

@@ -1,0 +1,1 @@
+export { type HealthBody, type HealthChecks, type HealthOptions, HealthServer, healthBody } from "./server.js";

@@ -1,0 +1,204 @@
+/**
+ * One EdgeSync session over the gRPC bidi stream: Hello → Welcome (with a timeout), the credit
+ * window, acks matched by batchId, commands from the cloud, and stream errors → session ended.
+ * It never retries: the link supervisor reconnects with backoff.
+ */
+import { BvError, type Logger } from "@bitvelocity/common";
+import type { CloudMessage, EdgeMessage, EdgeSyncClient, Hello, Welcome } from "@bitvelocity/proto";
+import { type ClientDuplexStream, type ServiceError, status as GrpcStatus } from "@grpc/grpc-js";
+import type {
+  BatchLimits,
+  ControlMessage,
+  IncomingCommand,
+  OpenResult,
+  OutgoingBatch,
+  SendResult,
+  SessionFailure,
+  UplinkSession,
+} from "../uplink.js";
+import { tighter, toProtoLane, toProtoReading } from "./convert.js";
+
+type Call = ClientDuplexStream<EdgeMessage, CloudMessage>;
+
+export interface SessionOptions {
+  readonly client: EdgeSyncClient;
+  readonly hello: Hello;
+  readonly limits: BatchLimits;
+  readonly welcomeTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+/** Maps how a call ended to a session failure: auth refusals need a human, the rest is transient. */
+export function failureFromStatus(err: Partial<ServiceError>): SessionFailure {
+  const detail = `${GrpcStatus[err.code ?? GrpcStatus.UNKNOWN] ?? err.code} ${err.details ?? err.message ?? ""}`.trim();
+  if (err.code === GrpcStatus.UNAUTHENTICATED || err.code === GrpcStatus.PERMISSION_DENIED) {
+    return { status: "rejected", error: new BvError("UPLINK_UNAUTHENTICATED", "human", `the cloud refused the edge: ${detail}`, { cause: err }) };
+  }
+  return { status: "retryable", error: new BvError("UPLINK_STREAM_ERROR", "transient", `stream failed: ${detail}`, { cause: err }) };
+}
+
+export class GrpcSession implements UplinkSession {
+  limits: BatchLimits;
+  readonly ended: Promise<SessionFailure>;
+  /** Resolves with this session once welcomed, or with why the handshake failed. */
+  readonly opened: Promise<OpenResult>;
+
+  private readonly call: Call;
+  private credits = 0;
+  private welcomed = false;
+  private finished = false;
+  private readonly pending = new Map<number, (r: SendResult) => void>();
+  private readonly creditListeners = new Set<() => void>();
+  private readonly commandListeners = new Set<(c: IncomingCommand) => void>();
+  private resolveEnded!: (f: SessionFailure) => void;
+  private resolveOpened!: (r: OpenResult) => void;
+  private readonly welcomeTimer: NodeJS.Timeout;
+
+  constructor(private readonly options: SessionOptions) {
+    this.limits = options.limits;
+    this.ended = new Promise((resolve) => {
+      this.resolveEnded = resolve;
+    });
+    this.opened = new Promise((resolve) => {
+      this.resolveOpened = resolve;
+    });
+    this.call = options.client.sync();
+    this.call.on("data", (msg: CloudMessage) => this.onMessage(msg));
+    this.call.on("error", (err: ServiceError) => this.finish(failureFromStatus(err)));
+    this.call.on("end", () =>
+      this.finish({ status: "retryable", error: new BvError("UPLINK_STREAM_ENDED", "transient", "the cloud ended the stream") }),
+    );
+    this.welcomeTimer = setTimeout(() => {
+      const error = new BvError("UPLINK_WELCOME_TIMEOUT", "transient", `no Welcome within ${options.welcomeTimeoutMs} ms`);
+      this.finish({ status: "retryable", error });
+    }, options.welcomeTimeoutMs);
+    this.write({ kind: { $case: "hello", hello: options.hello } });
+  }
+
+  available(): number {
+    return this.finished ? 0 : this.credits;
+  }
+
+  send(batch: OutgoingBatch): Promise<SendResult> {
+    if (this.finished) return Promise.resolve({ status: "retryable", error: new BvError("UPLINK_CLOSED", "transient", "session is closed") });
+    if (this.credits <= 0) {
+      return Promise.resolve({ status: "retryable", error: new BvError("UPLINK_NO_CREDIT", "transient", "no credit left in the window") });
+    }
+    this.credits -= 1;
+    const result = new Promise<SendResult>((resolve) => this.pending.set(batch.batchId, resolve));
+    this.write({
+      kind: {
+        $case: "batch",
+        batch: { batchId: batch.batchId, lane: toProtoLane(batch.lane), readings: batch.readings.map(toProtoReading), replay: batch.replay },
+      },
+    });
+    return result;
+  }
+
+  post(message: ControlMessage): boolean {
+    if (this.finished || !this.welcomed) return false;
+    switch (message.kind) {
+      case "commandResult":
+        return this.write({ kind: { $case: "commandResult", commandResult: message.commandResult } });
+      case "status":
+        return this.write({ kind: { $case: "status", status: message.status } });
+      case "presence":
+        return this.write({ kind: { $case: "presence", presence: message.presence } });
+    }
+  }
+
+  onCredit(listener: () => void): () => void {
+    this.creditListeners.add(listener);
+    return () => this.creditListeners.delete(listener);
+  }
+
+  onCommand(listener: (command: IncomingCommand) => void): () => void {
+    this.commandListeners.add(listener);
+    return () => this.commandListeners.delete(listener);
+  }
+
+  close(): void {
+    this.finish({ status: "retryable", error: new BvError("UPLINK_CLOSED", "transient", "closed by the edge") });
+  }
+
+  private write(msg: EdgeMessage): boolean {
+    try {
+      this.call.write(msg);
+      return true;
+    } catch (err) {
+      this.finish({ status: "retryable", error: new BvError("UPLINK_WRITE_FAILED", "transient", "write to the stream failed", { cause: err }) });
+      return false;
+    }
+  }
+
+  private onMessage(msg: CloudMessage): void {
+    if (this.finished) return;
+    const kind = msg.kind;
+    if (!this.welcomed) {
+      if (kind?.$case === "welcome") return this.onWelcome(kind.welcome);
+      const error = new BvError("UPLINK_PROTOCOL", "protocol", `expected Welcome first, got ${kind?.$case ?? "an empty message"}`);
+      return this.finish({ status: "retryable", error });
+    }
+    switch (kind?.$case) {
+      case "ack": {
+        const resolve = this.pending.get(kind.ack.batchId);
+        if (!resolve) {
+          this.options.logger.debug({ batchId: kind.ack.batchId }, "ack for an unknown batch ignored");
+          return;
+        }
+        this.pending.delete(kind.ack.batchId);
+        resolve({ status: "acked", seqs: kind.ack.seqs, rejected: kind.ack.rejected.map((r) => ({ seq: r.seq, reason: r.reason })) });
+        return;
+      }
+      case "credit":
+        this.grant(kind.credit.batches);
+        return;
+      case "command":
+        for (const listener of this.commandListeners) this.guard(() => listener({ ...kind.command }));
+        return;
+      default:
+        // Welcome again, ConfigUpdate (not handled by this edge yet), or an empty message.
+        this.options.logger.debug({ kind: kind?.$case }, "cloud message ignored");
+    }
+  }
+
+  private onWelcome(welcome: Welcome): void {
+    clearTimeout(this.welcomeTimer);
+    this.welcomed = true;
+    this.limits = {
+      maxReadings: tighter(this.options.limits.maxReadings, welcome.maxBatchReadings),
+      maxBytes: tighter(this.options.limits.maxBytes, welcome.maxBatchBytes),
+    };
+    this.credits = welcome.credit;
+    this.resolveOpened({ status: "open", session: this });
+  }
+
+  private grant(batches: number): void {
+    if (batches <= 0) return;
+    this.credits += batches;
+    for (const listener of this.creditListeners) this.guard(listener);
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.options.logger.error({ err }, "session listener threw");
+    }
+  }
+
+  private finish(failure: SessionFailure): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.welcomeTimer);
+    // In-flight batches are forgotten: they stay in the outbox and are re-sent on the next session.
+    for (const resolve of this.pending.values()) resolve({ status: "retryable", error: failure.error });
+    this.pending.clear();
+    this.call.removeAllListeners("data");
+    this.call.on("error", () => {}); // cancel() below reports CANCELLED; nobody needs it
+    this.call.cancel();
+    this.options.client.close();
+    this.resolveOpened(failure);
+    this.resolveEnded(failure);
+  }
+}

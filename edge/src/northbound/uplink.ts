@@ -1,0 +1,71 @@
+/**
+ * The northbound uplink contract (STYLE.md, after OpenTelemetry's exporters): an uplink opens
+ * sessions and sends batches; it returns results instead of throwing. It never touches SQLite:
+ * the drainer owns peek → send → ack / dead-letter, and the link supervisor owns reconnects,
+ * backoff and jitter, once, for every uplink.
+ */
+import type { CommandResult, DevicePresence, EdgeStatus } from "@bitvelocity/proto";
+import type { Lane, StoredReading } from "../outbox/types.js";
+
+export type SendResult =
+  | { status: "acked"; seqs: number[]; rejected: { seq: number; reason: string }[] }
+  | { status: "retryable"; retryInMs?: number; error?: Error }
+  | { status: "rejected"; error: Error };
+
+/** How a session ended or why it could not be opened. */
+export type SessionFailure = Extract<SendResult, { status: "retryable" | "rejected" }>;
+
+export type OpenResult = { status: "open"; session: UplinkSession } | SessionFailure;
+
+export interface OutgoingBatch {
+  readonly batchId: number;
+  readonly lane: Lane;
+  readonly readings: readonly StoredReading[];
+  /** True when the readings were buffered before this session came up (backlog, not live). */
+  readonly replay: boolean;
+}
+
+export interface BatchLimits {
+  readonly maxReadings: number;
+  readonly maxBytes: number;
+}
+
+/** A command as the cloud sent it; parameters are still raw JSON (untrusted input). */
+export interface IncomingCommand {
+  readonly commandId: string;
+  readonly deviceId: string;
+  readonly name: string;
+  readonly paramsJson: string;
+  /** 0 = no deadline given. */
+  readonly expiresAtMs: number;
+}
+
+/** Edge → cloud messages besides telemetry, sent best effort. */
+export type ControlMessage =
+  | { readonly kind: "commandResult"; readonly commandResult: CommandResult }
+  | { readonly kind: "status"; readonly status: EdgeStatus }
+  | { readonly kind: "presence"; readonly presence: DevicePresence };
+
+/** One connected, welcomed session. */
+export interface UplinkSession {
+  /** Batch bounds agreed with the cloud (min of ours and the cloud's). */
+  readonly limits: BatchLimits;
+  /** Batches that may be sent now (the credit window not yet used). */
+  available(): number;
+  /** Resolves when the cloud acknowledges the batch, or `retryable` when the session is lost first. */
+  send(batch: OutgoingBatch): Promise<SendResult>;
+  /** Best effort; false when the session is no longer writable. */
+  post(message: ControlMessage): boolean;
+  /** Fires when the window grows (credit granted). */
+  onCredit(listener: () => void): () => void;
+  onCommand(listener: (command: IncomingCommand) => void): () => void;
+  /** Resolves once, when the session is over (stream error or end, or close()). */
+  readonly ended: Promise<SessionFailure>;
+  close(): void;
+}
+
+export interface Uplink {
+  readonly kind: string;
+  /** Connects and completes the handshake; never throws. Aborting the signal abandons the attempt. */
+  open(signal: AbortSignal): Promise<OpenResult>;
+}

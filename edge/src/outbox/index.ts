@@ -1,0 +1,2 @@
+export { Outbox, type OutboxClock, type OutboxOptions } from "./outbox.js";
+export type * from "./types.js";

@@ -1,0 +1,200 @@
+// Starts the whole system — cloud, edge and a simulated fleet — as real processes, wired together
+// with generated credentials. Used by the demo (`npm start`), the end-to-end tests and the benchmarks.
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateSecret, hashSecret } from "@bitvelocity/common";
+import { edgeDevicesYaml, loadScenario, provisionFleet } from "@bitvelocity/firmware-sim";
+import { parse, stringify } from "yaml";
+
+export const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+export const BINS = {
+  cloud: join(ROOT, "cloud/dist/bin.js"),
+  edge: join(ROOT, "edge/dist/bin.js"),
+  sim: join(ROOT, "firmware-sim/dist/bin.js"),
+};
+
+/** Resolves when `port` can be bound on `host`, rejects with EADDRINUSE (or another error) when not. */
+export function checkPortFree(port, host = "0.0.0.0") {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(port, host, () => server.close(() => resolvePort()));
+  });
+}
+
+/**
+ * Spawns one program. Its stdout is pino JSON; lines `{"msg":"listening","listener":…,"port":…}`
+ * tell us its ports. `ready` resolves with { [listener]: port } once every expected listener is up.
+ */
+export function spawnService({ name, bin, args, env = {}, listeners = [], onLine, inheritOutput = false }) {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const ports = {};
+  const tail = [];
+  const remember = (line) => {
+    tail.push(line);
+    if (tail.length > 200) tail.shift();
+  };
+  let settle;
+  const ready = new Promise((res, rej) => {
+    settle = { res, rej };
+  });
+  const check = () => {
+    if (listeners.every((l) => ports[l] !== undefined)) settle.res({ ...ports });
+  };
+  let buffered = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (chunk) => {
+    buffered += chunk;
+    let nl = buffered.indexOf("\n");
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      nl = buffered.indexOf("\n");
+      remember(line);
+      if (inheritOutput) process.stdout.write(`[${name}] ${line}\n`);
+      let parsed;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed?.msg === "listening" && typeof parsed.listener === "string" && typeof parsed.port === "number") {
+        ports[parsed.listener] = parsed.port;
+        check();
+      }
+      onLine?.(line, parsed);
+    }
+  });
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk) => {
+    for (const line of chunk.split("\n").filter(Boolean)) {
+      remember(`stderr: ${line}`);
+      if (inheritOutput) process.stderr.write(`[${name}] ${line}\n`);
+    }
+  });
+  const exited = new Promise((res) => {
+    child.once("exit", (code, signal) => {
+      settle.rej(new Error(`${name} exited (code ${code}, signal ${signal}) before it was ready:\n${tail.slice(-30).join("\n")}`));
+      res({ code, signal });
+    });
+  });
+  if (listeners.length === 0) settle.res({});
+  return {
+    name,
+    child,
+    ready,
+    exited,
+    logs: () => tail.join("\n"),
+    async stop(signal = "SIGTERM", timeoutMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
+
+/**
+ * Writes configs for cloud, edge and simulator into `dir`, with fresh credentials.
+ * Ports default to 0 (tests); the demo passes fixed ones.
+ */
+export function prepareSystem({
+  dir,
+  scenarioFile = join(ROOT, "firmware-sim/scenarios/demo.yaml"),
+  scenarioOverrides = {},
+  ports = {},
+  secrets = {},
+  extraUsers = [],
+  cloudOverrides = {},
+  edgeOverrides = {},
+}) {
+  mkdirSync(dir, { recursive: true });
+  const s = {
+    edgeToken: secrets.edgeToken ?? generateSecret(),
+    adminPassword: secrets.adminPassword ?? generateSecret(12),
+    fleetSecret: secrets.fleetSecret ?? generateSecret(),
+  };
+  const scenario = loadScenario(scenarioFile, {}, { fleet_secret: s.fleetSecret, ...scenarioOverrides });
+  const devices = provisionFleet(scenario);
+  const files = {
+    cloud: join(dir, "cloud.yaml"),
+    edge: join(dir, "edge.yaml"),
+    devices: join(dir, "edge-devices.yaml"),
+    scenario: join(dir, "scenario.yaml"),
+    ackedLog: join(dir, "acked.jsonl"),
+  };
+  writeFileSync(
+    files.cloud,
+    stringify({
+      version: 1,
+      data_dir: join(dir, "cloud-data"),
+      http: { host: "127.0.0.1", port: ports.http ?? 0 },
+      grpc: { host: "127.0.0.1", port: ports.grpc ?? 0 },
+      sites: [{ id: "site-1", name: "Demo plant" }],
+      edges: [{ id: "edge-1", site_id: "site-1", name: "Line 1 gateway", token_hash: hashSecret(s.edgeToken) }],
+      users: extraUsers.map((u) => ({ username: u.username, role: u.role, password_hash: hashSecret(u.password, "scrypt") })),
+      admin: { username: "admin" },
+      ...cloudOverrides,
+    }),
+  );
+  writeFileSync(files.devices, edgeDevicesYaml(devices));
+  writeFileSync(
+    files.edge,
+    stringify({
+      version: 1,
+      edge_id: "edge-1",
+      site_id: "site-1",
+      data_dir: join(dir, "edge-data"),
+      mqtt: { host: "127.0.0.1", port: ports.mqtt ?? 0, ws_port: ports.mqttWs ?? 0 },
+      http: { host: "127.0.0.1", port: ports.edgeHttp ?? 0 },
+      devices_file: files.devices,
+      uplink: { url: "127.0.0.1:0" },
+      ...edgeOverrides,
+    }),
+  );
+  // The scenario as written (not its parsed form), with the overrides and this run's fleet secret.
+  const written = parse(readFileSync(scenarioFile, "utf8"));
+  writeFileSync(files.scenario, stringify({ ...written, ...scenarioOverrides, fleet_secret: s.fleetSecret }));
+  return { dir, files, secrets: s, devices, scenario };
+}
+
+export function startCloud(prepared, { env = {}, inheritOutput = false } = {}) {
+  return spawnService({
+    name: "cloud",
+    bin: BINS.cloud,
+    args: ["--config", prepared.files.cloud],
+    env: { BV_ADMIN_PASSWORD: prepared.secrets.adminPassword, ...env },
+    listeners: ["http", "grpc"],
+    inheritOutput,
+  });
+}
+
+export function startEdge(prepared, grpcPort, { env = {}, inheritOutput = false } = {}) {
+  return spawnService({
+    name: "edge",
+    bin: BINS.edge,
+    args: ["--config", prepared.files.edge],
+    env: { BV_CLOUD_URL: `127.0.0.1:${grpcPort}`, BV_EDGE_TOKEN: prepared.secrets.edgeToken, ...env },
+    listeners: ["mqtt", "http"],
+    inheritOutput,
+  });
+}
+
+export function startSim(prepared, mqttPort, { args = [], env = {}, inheritOutput = false } = {}) {
+  return spawnService({
+    name: "sim",
+    bin: BINS.sim,
+    args: ["--scenario", prepared.files.scenario, "--broker", `mqtt://127.0.0.1:${mqttPort}`, "--acked-log", prepared.files.ackedLog, ...args],
+    env,
+    inheritOutput,
+  });
+}

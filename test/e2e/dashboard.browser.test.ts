@@ -1,0 +1,112 @@
+// The dashboard in headless Chromium against the real system: log in, see the fleet, open a
+// device, watch its live values change, send a command and see its result. Screenshots are saved
+// under $BV_ARTIFACTS_DIR (default test-artifacts/).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Prepared, prepareSystem, ROOT, type Service, startCloud, startEdge, startSim } from "../../scripts/system.mjs";
+import { CHROMIUM, hasChromium, missingService, tempDir } from "./support.js";
+
+const skip = missingService(`Chromium at ${CHROMIUM}`, hasChromium());
+const ARTIFACTS = process.env.BV_ARTIFACTS_DIR ?? join(ROOT, "test-artifacts");
+
+describe.skipIf(skip !== undefined)("dashboard in Chromium", () => {
+  let prepared: Prepared;
+  let cloud: Service;
+  let edge: Service;
+  let sim: Service;
+  let browser: Browser;
+  let page: Page;
+  let base: string;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    prepared = prepareSystem({
+      dir: tempDir("ui"),
+      scenarioOverrides: {
+        fleets: [
+          { type: "env-sensor", count: 3, id_prefix: "env-", interval_ms: 500 },
+          { type: "valve-actuator", count: 1, id_prefix: "valve-", interval_ms: 500 },
+        ],
+      },
+      extraUsers: [{ username: "victor", role: "viewer", password: "viewer-pass-1" }],
+    });
+    cloud = startCloud(prepared);
+    const cp = await cloud.ready;
+    base = `http://127.0.0.1:${cp.http}`;
+    edge = startEdge(prepared, cp.grpc as number);
+    sim = startSim(prepared, (await edge.ready).mqtt as number, { args: ["--quiet"] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await sim?.stop();
+    await edge?.stop();
+    await cloud?.stop();
+  });
+
+  async function login(username: string, password: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const p = await context.newPage();
+    await p.goto(`${base}/#/login`);
+    await p.getByTestId("login-username").fill(username);
+    await p.getByTestId("login-password").fill(password);
+    await p.getByTestId("login-submit").click();
+    return p;
+  }
+
+  it("refuses a wrong password with a visible error", async () => {
+    const p = await login("admin", "wrong-password");
+    await expect.poll(() => p.getByTestId("login-error").isVisible(), { timeout: 10_000 }).toBe(true);
+    await p.context().close();
+  });
+
+  it("logs in and shows the fleet", async () => {
+    page = await login("admin", prepared.secrets.adminPassword);
+    await expect.poll(() => page.getByTestId("current-user").textContent(), { timeout: 10_000 }).toContain("admin");
+    await expect.poll(() => page.getByTestId("device-row").count(), { timeout: 20_000 }).toBe(prepared.devices.length);
+    await expect.poll(() => page.getByTestId("edge-row").count()).toBe(1);
+    await page.screenshot({ path: join(ARTIFACTS, "fleet.png"), fullPage: true });
+  });
+
+  it("opens a device and watches its live values change", async () => {
+    await page.locator('[data-testid="device-row"][data-device-id="env-0001"]').click();
+    await expect.poll(() => page.getByTestId("device-title").textContent(), { timeout: 10_000 }).toContain("env-0001");
+    const value = page.getByTestId("metric-temperature").getByTestId("metric-value");
+    await expect.poll(() => value.textContent(), { timeout: 15_000 }).toMatch(/\d/);
+    const first = await value.textContent();
+    await expect.poll(() => value.textContent(), { timeout: 15_000 }).not.toBe(first);
+    await expect.poll(() => page.getByTestId("live-chart").locator("canvas").count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(ARTIFACTS, "device.png"), fullPage: true });
+  });
+
+  it("sends a command and shows its result", async () => {
+    await page.goto(`${base}/#/devices/valve-0001`);
+    await page.getByTestId("command-set_position").click();
+    await page.getByTestId("param-position").fill("35");
+    await page.getByTestId("command-send").click();
+    const item = page.getByTestId("command-list").getByTestId("command-item").first();
+    await expect.poll(() => item.getAttribute("data-status"), { timeout: 20_000 }).toBe("succeeded");
+    await page.screenshot({ path: join(ARTIFACTS, "command.png"), fullPage: true });
+  });
+
+  it("shows the edge's link state and outbox", async () => {
+    await page.goto(`${base}/#/edges/edge-1`);
+    await expect.poll(() => page.getByTestId("edge-link-state").textContent(), { timeout: 10_000 }).toMatch(/online|connected/i);
+    await expect.poll(() => page.getByTestId("edge-outbox-depth").textContent(), { timeout: 15_000 }).toMatch(/\d/);
+    await page.screenshot({ path: join(ARTIFACTS, "edge.png"), fullPage: true });
+  });
+
+  it("gives a viewer no command controls", async () => {
+    const p = await login("victor", "viewer-pass-1");
+    await p.goto(`${base}/#/devices/valve-0001`);
+    await expect.poll(() => p.getByTestId("device-title").textContent(), { timeout: 10_000 }).toContain("valve-0001");
+    expect(await p.getByTestId("command-set_position").count()).toBe(0);
+    await p.context().close();
+  });
+});

@@ -1,0 +1,89 @@
+// Shared pieces of the cross-package journeys: temp dirs, HTTP helpers, waiting, service checks.
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `bv-${prefix}-`));
+}
+
+/** On CI (BV_REQUIRE_SERVICES=1) a missing service fails the run; elsewhere the test is skipped with the reason. */
+export function missingService(what: string, available: boolean): string | undefined {
+  if (available) return undefined;
+  if (process.env.BV_REQUIRE_SERVICES === "1") throw new Error(`required service missing: ${what}`);
+  console.warn(`skipping: ${what} is not available on this machine`);
+  return what;
+}
+
+export const CHROMIUM = process.env.BV_CHROMIUM ?? "/usr/bin/chromium";
+export const hasChromium = (): boolean => existsSync(CHROMIUM);
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+export class Api {
+  cookie = "";
+  constructor(readonly base: string) {}
+
+  async login(username: string, password: string): Promise<Response> {
+    const res = await fetch(`${this.base}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password }),
+    });
+    const set = res.headers.get("set-cookie");
+    if (set) this.cookie = set.split(";")[0] ?? "";
+    return res;
+  }
+
+  request(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookie) headers.set("cookie", this.cookie);
+    if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+    return fetch(`${this.base}${path}`, { ...init, headers });
+  }
+
+  async json<T = Record<string, unknown>>(path: string, init: RequestInit = {}): Promise<T> {
+    const res = await this.request(path, init);
+    if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path} → ${res.status}: ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+}
+
+export interface AckedLine {
+  deviceId: string;
+  n: number;
+  ts: number;
+  values: Record<string, number | boolean | string>;
+}
+
+export function readAckedLog(file: string): AckedLine[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as AckedLine);
+}
+
+/** Parses one metric's value (summed over labels) from Prometheus text. */
+export function metricValue(text: string, name: string): number | undefined {
+  let total: number | undefined;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m && m[1] === name) total = (total ?? 0) + Number(m[3]);
+  }
+  return total;
+}
