@@ -5,7 +5,7 @@
 // Knobs: BENCH_DEVICES (default 200), BENCH_INTERVAL_MS per device (default 50),
 // BENCH_SECONDS (default 20), BENCH_WATCH (devices watched over socket.io, default 20).
 import { readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem, type as osType, release } from "node:os";
+import { cpus, type as osType, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { io } from "socket.io-client";
 import { prepareSystem, ROOT, startCloud, startEdge, startSim } from "../scripts/system.mjs";
@@ -19,7 +19,8 @@ const WATCH = Number(process.env.BENCH_WATCH ?? 20);
 async function metric(base, name) {
   const text = await (await fetch(`${base}/metrics`)).text();
   let total = 0;
-  for (const line of text.split("\n")) if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.split(" ").at(-1));
+  for (const line of text.split("\n"))
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.split(" ").at(-1));
   return total;
 }
 
@@ -76,7 +77,8 @@ async function main() {
   const acked = readFileSync(prepared.files.ackedLog, "utf8").split("\n").filter(Boolean).length;
   // Wait for the backlog to reach the store.
   const deadline = Date.now() + 60_000;
-  while ((await metric(base, "bv_cloud_readings_stored_total")) < acked && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  while ((await metric(base, "bv_cloud_readings_stored_total")) < acked && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
   const tEnd = Date.now();
   clearInterval(timer);
   const stored = await metric(base, "bv_cloud_readings_stored_total");

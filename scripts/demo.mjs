@@ -36,7 +36,9 @@ async function main() {
   }
   if (busy.length > 0) {
     for (const b of busy) {
-      console.error(`bv demo: port ${b.port} for the ${b.what} is ${b.code === "EADDRINUSE" ? "already in use" : `unavailable (${b.code})`}.`);
+      console.error(
+        `bv demo: port ${b.port} for the ${b.what} is ${b.code === "EADDRINUSE" ? "already in use" : `unavailable (${b.code})`}.`,
+      );
       console.error(`         Pick another with ${b.env}, e.g.  ${b.env}=${b.port + 10000} npm start`);
     }
     if (busy.some((b) => b.key === "mqtt" && b.port === 1883)) {
@@ -62,6 +64,7 @@ async function main() {
     edgeOverrides: {},
   });
   const verbose = process.env.BV_DEMO_LOGS === "1";
+  let stopping = false;
   const cloud = startCloud(prepared, { inheritOutput: verbose });
   const services = [cloud];
   const stopAll = async () => {
@@ -87,9 +90,11 @@ BitVelocity IoT demo is running (data in ${dir})
 Logs: BV_DEMO_LOGS=1 npm start.  Stop: Ctrl-C.
 `);
     for (const s of services) {
-      s.exited.then(({ code, signal }) => {
+      void s.exited.then(({ code, signal }) => {
         if (!stopping) {
-          console.error(`bv demo: ${s.name} stopped unexpectedly (code ${code}, signal ${signal}). Last output:\n${s.logs().split("\n").slice(-15).join("\n")}`);
+          console.error(
+            `bv demo: ${s.name} stopped unexpectedly (code ${code}, signal ${signal}). Last output:\n${s.logs().split("\n").slice(-15).join("\n")}`,
+          );
           void shutdown(1);
         }
       });
@@ -99,7 +104,6 @@ Logs: BV_DEMO_LOGS=1 npm start.  Stop: Ctrl-C.
     await stopAll();
     process.exit(1);
   }
-  let stopping = false;
   async function shutdown(code = 0) {
     if (stopping) return;
     stopping = true;

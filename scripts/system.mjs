@@ -193,7 +193,15 @@ export function startSim(prepared, mqttPort, { args = [], env = {}, inheritOutpu
   return spawnService({
     name: "sim",
     bin: BINS.sim,
-    args: ["--scenario", prepared.files.scenario, "--broker", `mqtt://127.0.0.1:${mqttPort}`, "--acked-log", prepared.files.ackedLog, ...args],
+    args: [
+      "--scenario",
+      prepared.files.scenario,
+      "--broker",
+      `mqtt://127.0.0.1:${mqttPort}`,
+      "--acked-log",
+      prepared.files.ackedLog,
+      ...args,
+    ],
     env,
     inheritOutput,
   });

@@ -1,14 +1,12 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 
-/** The operator dashboard: a static single-page app served by bv-cloud from dist/web. */
-const root = fileURLToPath(new URL(".", import.meta.url));
-
+/** The operator dashboard: a static single-page app, built into cloud/dist/dashboard and served by bv-cloud. */
 export default defineConfig({
-  root,
+  root: fileURLToPath(new URL(".", import.meta.url)),
   base: "/",
   build: {
-    outDir: "../dist/web",
+    outDir: fileURLToPath(new URL("../dist/dashboard", import.meta.url)),
     emptyOutDir: true,
     target: "es2022",
     sourcemap: false,

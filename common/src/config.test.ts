@@ -8,7 +8,10 @@ import { ConfigError, loadConfig } from "./config.js";
 const schema = z
   .object({
     version: z.literal(1),
-    http: z.object({ port: z.number().int().min(0).max(65535).default(8080) }).strict().default({ port: 8080 }),
+    http: z
+      .object({ port: z.number().int().min(0).max(65535).default(8080) })
+      .strict()
+      .default({ port: 8080 }),
     name: z.string().min(1),
   })
   .strict();

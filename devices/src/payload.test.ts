@@ -13,7 +13,10 @@ function problems(payload: string | Uint8Array): string[] {
 describe("decodeTelemetry", () => {
   it("accepts a valid payload with a device timestamp", () => {
     const r = decodeTelemetry(env, encodeTelemetry({ temperature: 21.5, humidity: 40, co2: 600 }, 1_764_000_000_000));
-    expect(r).toEqual({ ok: true, value: { deviceTimeMs: 1_764_000_000_000, deviceClockUnset: false, values: { temperature: 21.5, humidity: 40, co2: 600 } } });
+    expect(r).toEqual({
+      ok: true,
+      value: { deviceTimeMs: 1_764_000_000_000, deviceClockUnset: false, values: { temperature: 21.5, humidity: 40, co2: 600 } },
+    });
   });
 
   it("accepts ISO timestamps and flags a 1970 clock instead of trusting it", () => {

@@ -36,7 +36,9 @@ const devicesSchema = z.array(deviceConfigSchema).superRefine(noDuplicateIds);
 export const edgeConfigSchema = z
   .object({
     version: z.literal(1).default(1),
-    edge_id: z.string().refine(isValidDeviceId, "required: a name of 1-64 of A-Z a-z 0-9 . _ - (or set BV_EDGE_ID)"),
+    edge_id: z
+      .string({ error: "required (set edge_id or BV_EDGE_ID)" })
+      .refine(isValidDeviceId, "not a valid edge id (1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit)"),
     site_id: z.string().min(1).default("default"),
     data_dir: z.string().min(1).default("./data/edge"),
     mqtt: z
@@ -79,9 +81,7 @@ export const edgeEnvMap = {
   BV_EDGE_TOKEN: "uplink.token",
 } as const;
 
-const devicesFileSchema = z
-  .object({ version: z.literal(1).optional(), devices: z.array(deviceConfigSchema).default([]) })
-  .strict();
+const devicesFileSchema = z.object({ version: z.literal(1).optional(), devices: z.array(deviceConfigSchema).default([]) }).strict();
 
 function readDevicesFile(path: string, problems: string[]): DeviceConfig[] {
   let raw: Record<string, unknown>;

@@ -50,7 +50,8 @@ export const scenarioSchema = z
       const first = deviceIdFor(prefix, 1);
       const last = deviceIdFor(prefix, f.count);
       for (const id of [first, last]) {
-        if (!isValidDeviceId(id)) ctx.addIssue({ code: "custom", path: ["fleets", i, "id_prefix"], message: `device id ${id} is not valid` });
+        if (!isValidDeviceId(id))
+          ctx.addIssue({ code: "custom", path: ["fleets", i, "id_prefix"], message: `device id ${id} is not valid` });
       }
       const other = seen.get(prefix);
       if (other !== undefined) {

@@ -75,7 +75,11 @@ describe("the running system refuses bad clients and keeps serving good ones", (
     await cloud?.stop();
   });
 
-  function connect(username: string, password: string, clientId = username): Promise<{ client: mqtt.MqttClient; error?: Error & { code?: number } }> {
+  function connect(
+    username: string,
+    password: string,
+    clientId = username,
+  ): Promise<{ client: mqtt.MqttClient; error?: Error & { code?: number } }> {
     return new Promise((resolve) => {
       const client = mqtt.connect(mqttUrl, { username, password, clientId, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
       client.once("connect", () => resolve({ client }));
@@ -107,7 +111,9 @@ describe("the running system refuses bad clients and keeps serving good ones", (
 
     // A well-behaved device still gets its reading through to the cloud.
     const ok = await connect(other!.deviceId, other!.secret);
-    await ok.client.publishAsync(`bv/${other!.deviceId}/telemetry`, JSON.stringify({ ts: Date.now(), values: { temperature: 20.5 } }), { qos: 1 });
+    await ok.client.publishAsync(`bv/${other!.deviceId}/telemetry`, JSON.stringify({ ts: Date.now(), values: { temperature: 20.5 } }), {
+      qos: 1,
+    });
     ok.client.end();
     const admin = new Api(api.base);
     await admin.login("admin", prepared.secrets.adminPassword);
@@ -123,7 +129,11 @@ describe("the running system refuses bad clients and keeps serving good ones", (
       expect((await fetch(`${api.base}${path}`)).status).toBe(401);
     }
     expect((await api.login("admin", "not-the-password")).status).toBe(401);
-    const badJson = await fetch(`${api.base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
+    const badJson = await fetch(`${api.base}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{",
+    });
     expect(badJson.status).toBe(400);
   });
 });

@@ -18,7 +18,12 @@ export function missingService(what: string, available: boolean): string | undef
 export const CHROMIUM = process.env.BV_CHROMIUM ?? "/usr/bin/chromium";
 export const hasChromium = (): boolean => existsSync(CHROMIUM);
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

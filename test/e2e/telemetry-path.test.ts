@@ -55,11 +55,14 @@ describe("telemetry path: device → edge → cloud → operator", () => {
       socket.once("connect_error", reject);
       socket.once("connect", () => resolve());
     });
-    const ack = await socket.timeout(5000).emitWithAck("subscribe", { device: watched });
-    expect(ack).toEqual({ ok: true });
-
     edge = startEdge(prepared, cp.grpc as number);
     const ep = await edge.ready;
+    // The cloud learns the edge's devices from its Hello; subscribe once it knows the watched one.
+    await waitFor("the cloud to know the watched device", async () =>
+      (await api.request(`/api/devices/${watched}`)).ok ? true : undefined,
+    );
+    const ack = await socket.timeout(5000).emitWithAck("subscribe", { device: watched });
+    expect(ack).toEqual({ ok: true });
     sim = startSim(prepared, ep.mqtt as number, { args: ["--quiet"] });
   }, 60_000);
 
@@ -76,10 +79,14 @@ describe("telemetry path: device → edge → cloud → operator", () => {
     const acked = readAckedLog(prepared.files.ackedLog);
     expect(acked.length).toBeGreaterThan(200);
 
-    await waitFor("the cloud to store every acknowledged reading", async () => {
-      const text = await (await fetch(`${api.base}/metrics`)).text();
-      return (metricValue(text, "bv_cloud_readings_stored_total") ?? 0) >= acked.length ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      "the cloud to store every acknowledged reading",
+      async () => {
+        const text = await (await fetch(`${api.base}/metrics`)).text();
+        return (metricValue(text, "bv_cloud_readings_stored_total") ?? 0) >= acked.length ? true : undefined;
+      },
+      30_000,
+    );
 
     const byDevice = new Map<string, AckedLine[]>();
     for (const line of acked) byDevice.set(line.deviceId, [...(byDevice.get(line.deviceId) ?? []), line]);
@@ -144,7 +151,10 @@ describe("telemetry path: device → edge → cloud → operator", () => {
 
     const viewer = new Api(api.base);
     await viewer.login("victor", "viewer-pass-1");
-    const denied = await viewer.request(`/api/devices/${valve}/commands`, { method: "POST", body: JSON.stringify({ name: "open", params: {} }) });
+    const denied = await viewer.request(`/api/devices/${valve}/commands`, {
+      method: "POST",
+      body: JSON.stringify({ name: "open", params: {} }),
+    });
     expect(denied.status).toBe(403);
   });
 });

@@ -52,7 +52,8 @@ export class UserStore {
     const { username, password } = config.admin;
     if (password !== undefined) {
       const existing = await this.find(username);
-      if (!existing || existing.role !== "admin" || !verifySecret(password, existing.passwordHash)) {
+      const current = existing?.role === "admin" && verifySecret(password, existing.passwordHash);
+      if (!current) {
         await this.upsert(username, "admin", hashSecret(password, "scrypt"), "bootstrap");
         logger.info({ username }, "admin password set from configuration");
       }

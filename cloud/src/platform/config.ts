@@ -63,7 +63,11 @@ export const cloudConfigSchema = z
         max_buffered: z.number().int().min(10).max(1_000_000).default(2000),
       })
       .default({ throttle_ms: 250, max_buffered: 2000 }),
-    session_ttl_hours: z.number().positive().max(24 * 365).default(12),
+    session_ttl_hours: z
+      .number()
+      .positive()
+      .max(24 * 365)
+      .default(12),
   })
   .superRefine((cfg, ctx) => {
     const siteIds = new Set(cfg.sites.map((s) => s.id));

@@ -68,7 +68,7 @@ function range(query: TimeRange): [number, number] {
 
 export class SqliteTelemetryStore implements TelemetryStore {
   private readonly db: SqliteDatabase.Database;
-  private readonly commitTx: (edgeId: string, readings: readonly NewReading[]) => CommitResult;
+  private readonly commitTx: SqliteDatabase.Transaction<(edgeId: string, readings: readonly NewReading[]) => CommitResult>;
 
   constructor(file: string) {
     this.db = new SqliteDatabase(file);
@@ -128,9 +128,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async readings(deviceId: string, query: TimeRange & { limit?: number | undefined }): Promise<StoredReading[]> {
     const [from, to] = range(query);
     const rows = this.db
-      .prepare(
-        `SELECT * FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts, edge_id, seq LIMIT ?`,
-      )
+      .prepare(`SELECT * FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts, edge_id, seq LIMIT ?`)
       .all(deviceId, from, to, clampLimit(query.limit, 1000)) as ReadingRow[];
     return rows.map((row) => ({
       edgeId: row.edge_id,

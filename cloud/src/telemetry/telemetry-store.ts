@@ -62,7 +62,11 @@ export interface TelemetryStore {
   /** Readings of a device ordered by ts, then edge and seq. */
   readings(deviceId: string, query: TimeRange & { limit?: number | undefined }): Promise<StoredReading[]>;
   /** Numeric (and boolean as 0/1) values of one metric, bucketed by resolution. */
-  series(deviceId: string, metric: string, query: TimeRange & { resolution: Resolution; limit?: number | undefined }): Promise<SeriesPoint[]>;
+  series(
+    deviceId: string,
+    metric: string,
+    query: TimeRange & { resolution: Resolution; limit?: number | undefined },
+  ): Promise<SeriesPoint[]>;
   /** The newest value of each metric by timestamp (never by arrival). */
   latest(deviceId: string): Promise<LatestValues>;
   check(): Promise<boolean>;

@@ -5,10 +5,10 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer as createTcpServer, type Server } from "node:net";
+import type { Logger } from "@bitvelocity/common";
 import { BvError } from "@bitvelocity/common";
 import { type CommandMessage, type CommandResultMessage, encodeCommand, topicFor } from "@bitvelocity/devices";
 import { Aedes, type Client } from "aedes";
-import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import type { DeviceGateway, DeviceInfo, PresenceChange } from "../commands/device-gateway.js";
@@ -62,7 +62,9 @@ export class MqttBroker implements DeviceGateway {
     aedes.on("client", (client: Client) => this.directory.connected(client.id, client, Date.now()));
     aedes.on("clientDisconnect", (client: Client) => this.directory.disconnected(client.id, client, Date.now(), "disconnected"));
     aedes.on("clientError", (client: Client, err: Error) => logger.debug({ clientId: client.id, err: err.message }, "client error"));
-    aedes.on("connectionError", (client: Client, err: Error) => logger.debug({ clientId: client.id, err: err.message }, "connection error"));
+    aedes.on("connectionError", (client: Client, err: Error) =>
+      logger.debug({ clientId: client.id, err: err.message }, "connection error"),
+    );
 
     this.tcp = createTcpServer((socket) => aedes.handle(socket));
     const mqtt = await listen(this.tcp, {
@@ -127,7 +129,14 @@ export class MqttBroker implements DeviceGateway {
     if (!aedes || aedes.closed) return Promise.reject(new BvError("BROKER_STOPPED", "transient", "the MQTT broker is not running"));
     return new Promise((resolve, reject) => {
       aedes.publish(
-        { cmd: "publish", topic: topicFor(deviceId, "command"), payload: Buffer.from(encodeCommand(command)), qos: 1, retain: false, dup: false },
+        {
+          cmd: "publish",
+          topic: topicFor(deviceId, "command"),
+          payload: Buffer.from(encodeCommand(command)),
+          qos: 1,
+          retain: false,
+          dup: false,
+        },
         (err) => (err ? reject(new BvError("COMMAND_PUBLISH_FAILED", "transient", err.message, { cause: err })) : resolve()),
       );
     });

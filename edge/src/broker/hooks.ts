@@ -4,11 +4,11 @@
  * (DESIGN.md §3 promise 1: aedes writes the PUBACK only after this callback, see
  * aedes/lib/handlers/publish.js `enqueuePublish`).
  */
+
+import type { Logger } from "@bitvelocity/common";
 import { verifySecret } from "@bitvelocity/common";
-import { type CommandResultMessage, decodeCommandResult, parseTopic } from "@bitvelocity/devices";
-import { isFilterWithinDevice } from "@bitvelocity/devices";
+import { type CommandResultMessage, decodeCommandResult, isFilterWithinDevice, parseTopic } from "@bitvelocity/devices";
 import type { AedesOptions, AuthenticateError, Client, PublishPacket, Subscription } from "aedes";
-import type { Logger } from "pino";
 import { normalizeTelemetry } from "../pipeline/normalize.js";
 import type { ReadingSink } from "../pipeline/sink.js";
 import type { DeviceDirectory } from "./directory.js";

@@ -26,7 +26,9 @@ export function listen(server: Server, spec: ListenSpec): Promise<number> {
           ),
         );
       } else {
-        reject(new BvError("LISTEN_FAILED", "fatal", `${spec.what} cannot listen on ${spec.host}:${spec.port}: ${err.message}`, { cause: err }));
+        reject(
+          new BvError("LISTEN_FAILED", "fatal", `${spec.what} cannot listen on ${spec.host}:${spec.port}: ${err.message}`, { cause: err }),
+        );
       }
     };
     const onListening = () => {

@@ -4,7 +4,7 @@
  * keeps readings safe meanwhile), and 503 when the outbox itself is unusable.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Logger } from "pino";
+import type { Logger } from "@bitvelocity/common";
 import type { Registry } from "prom-client";
 import { closeServer, listen } from "../broker/listen.js";
 

@@ -9,7 +9,12 @@ export const uplinkSchema = z
     /** The edge's token (a secret: give it through BV_EDGE_TOKEN, never log it). */
     token: z.string().min(1, "the edge token is required (set BV_EDGE_TOKEN or uplink.token)"),
     max_batch_readings: z.number().int().min(1).max(10_000).default(500),
-    max_batch_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+    max_batch_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(256 * 1024),
     backoff_initial_ms: z.number().int().min(10).default(500),
     backoff_max_ms: z.number().int().min(100).default(30_000),
     /** gRPC keepalive ping interval; a half-open link is detected within about twice this. */

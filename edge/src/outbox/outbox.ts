@@ -59,9 +59,7 @@ export class Outbox implements OutboxReader {
         `INSERT INTO readings (lane, device_id, device_type, values_json, device_time_ms, edge_time_ms, boot_id, uptime_ms, clock_synced, bytes)
          VALUES (@lane, @device_id, @device_type, @values_json, @device_time_ms, @edge_time_ms, @boot_id, @uptime_ms, @clock_synced, @bytes)`,
       ),
-      insertDead: db.prepare(
-        "INSERT INTO dead_letters (time_ms, device_id, topic, payload, reason, seq) VALUES (?, ?, ?, ?, ?, ?)",
-      ),
+      insertDead: db.prepare("INSERT INTO dead_letters (time_ms, device_id, topic, payload, reason, seq) VALUES (?, ?, ?, ?, ?, ?)"),
       peek: db.prepare("SELECT * FROM readings WHERE seq > ? ORDER BY seq LIMIT ?"),
       delete: db.prepare("DELETE FROM readings WHERE seq = ? RETURNING *"),
       oldest: db.prepare("SELECT edge_time_ms FROM readings ORDER BY seq LIMIT 1"),
@@ -82,7 +80,9 @@ export class Outbox implements OutboxReader {
       prepareDatabase(db);
     } catch (err) {
       db.close();
-      throw new BvError("OUTBOX_OPEN_FAILED", "fatal", `cannot open the outbox in ${options.dir}: ${(err as Error).message}`, { cause: err });
+      throw new BvError("OUTBOX_OPEN_FAILED", "fatal", `cannot open the outbox in ${options.dir}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return new Outbox(
       db,
@@ -159,7 +159,11 @@ export class Outbox implements OutboxReader {
             written += item.row.bytes;
           } else {
             const { deviceId, topic, payload, reason } = item.input;
-            seqs.push(Number(this.stmts.insertDead.run(this.options.clock.now(), deviceId, topic, Buffer.from(payload), reason, null).lastInsertRowid));
+            seqs.push(
+              Number(
+                this.stmts.insertDead.run(this.options.clock.now(), deviceId, topic, Buffer.from(payload), reason, null).lastInsertRowid,
+              ),
+            );
             written += payload.byteLength + reason.length + topic.length + 40;
           }
         }

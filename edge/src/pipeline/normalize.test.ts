@@ -10,7 +10,10 @@ describe("normalizeTelemetry", () => {
   it("turns a valid payload into a reading with the device time", () => {
     const ts = Date.UTC(2025, 5, 1);
     const out = normalizeTelemetry("env-1", env, topic, bytes(JSON.stringify({ ts, values: { temperature: 21.5 } })));
-    expect(out).toEqual({ ok: true, reading: { deviceId: "env-1", deviceType: "env-sensor", values: { temperature: 21.5 }, deviceTimeMs: ts } });
+    expect(out).toEqual({
+      ok: true,
+      reading: { deviceId: "env-1", deviceType: "env-sensor", values: { temperature: 21.5 }, deviceTimeMs: ts },
+    });
   });
 
   it("drops an implausible device time (clock unset) but keeps the reading", () => {

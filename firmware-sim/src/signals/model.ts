@@ -15,7 +15,7 @@ export interface DeviceModel {
 }
 
 export function clamp(v: number, min: number, max: number): number {
-  return v < min ? min : v > max ? max : v;
+  return Math.min(max, Math.max(min, v));
 }
 
 /** Rounds to `digits` decimals, then clamps so that rounding never leaves the range. */

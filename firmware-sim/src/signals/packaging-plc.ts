@@ -4,7 +4,7 @@
  */
 import type { MetricValue, MetricValues } from "@bitvelocity/devices";
 import type { Rng } from "../prng.js";
-import { Clock, clamp, type CommandOutcome, type DeviceModel, fixed } from "./model.js";
+import { Clock, type CommandOutcome, clamp, type DeviceModel, fixed } from "./model.js";
 
 type State = "stopped" | "starting" | "running" | "blocked" | "starved" | "fault";
 
@@ -27,7 +27,8 @@ export function packagingPlcModel(rng: Rng, intervalS: number): DeviceModel {
     stateS -= dt;
     if (state === "starting" && stateS <= 0) state = "running";
     else if ((state === "blocked" || state === "starved") && stateS <= 0) state = "running";
-    else if (state === "fault" && stateS <= 0) [state, stateS] = ["starting", 5]; // operator cleared it and restarted
+    else if (state === "fault" && stateS <= 0)
+      [state, stateS] = ["starting", 5]; // operator cleared it and restarted
     else if (state === "running") {
       const p = rng.next();
       if (p < 0.0005 * dt) [state, stateS] = ["fault", rng.uniform(30, 120)];

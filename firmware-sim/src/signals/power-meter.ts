@@ -4,7 +4,7 @@
  */
 import type { MetricValue, MetricValues } from "@bitvelocity/devices";
 import type { Rng } from "../prng.js";
-import { Clock, clamp, type CommandOutcome, type DeviceModel, fixed, hourOfDay } from "./model.js";
+import { Clock, type CommandOutcome, clamp, type DeviceModel, fixed, hourOfDay } from "./model.js";
 
 const ENERGY_MAX = 4294967;
 

@@ -4,7 +4,7 @@
  */
 import type { MetricValue, MetricValues } from "@bitvelocity/devices";
 import type { Rng } from "../prng.js";
-import { Clock, clamp, type CommandOutcome, type DeviceModel, fixed } from "./model.js";
+import { Clock, type CommandOutcome, clamp, type DeviceModel, fixed } from "./model.js";
 
 export function smartShelfModel(rng: Rng, intervalS: number): DeviceModel {
   const clock = new Clock(intervalS);

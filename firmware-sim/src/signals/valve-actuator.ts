@@ -1,6 +1,7 @@
 /**
  * A motorised valve: the position moves toward a target at the motor's speed (state `moving`
- * meanwhile), flow follows the opening. Without commands it follows a slow irrigation schedule.
+ * meanwhile), flow follows the opening. Until its first command it follows a slow local schedule; after that
+ * only commands move it.
  */
 import type { MetricValue, MetricValues } from "@bitvelocity/devices";
 import type { Rng } from "../prng.js";
@@ -13,11 +14,12 @@ export function valveActuatorModel(rng: Rng, intervalS: number): DeviceModel {
   let position = rng.chance(0.5) ? 0 : fixed(rng.uniform(20, 100), 1, 0, 100);
   let target = position;
   let relay = rng.chance(0.5);
+  let remote = false; // a command took over from the local schedule
 
   return {
     sample(nowMs: number): MetricValues {
       const dt = clock.step(nowMs);
-      if (position === target && rng.chance(0.01)) target = rng.chance(0.3) ? 0 : fixed(rng.uniform(10, 100), 0, 0, 100);
+      if (!remote && position === target && rng.chance(0.01)) target = rng.chance(0.3) ? 0 : fixed(rng.uniform(10, 100), 0, 0, 100);
       const step = ratePerS * dt;
       position = Math.abs(target - position) <= step ? target : position + Math.sign(target - position) * step;
       const moving = position !== target;
@@ -30,6 +32,7 @@ export function valveActuatorModel(rng: Rng, intervalS: number): DeviceModel {
       };
     },
     apply(name: string, params: Record<string, MetricValue>): CommandOutcome {
+      remote = true;
       switch (name) {
         case "open":
           target = 100;

@@ -4,7 +4,11 @@ import { h } from "../lib/dom.js";
 import { num } from "../lib/format.js";
 import type { MetricDef } from "../lib/types.js";
 
-const AXIS = { stroke: "#8b95a5", grid: { stroke: "rgba(255,255,255,0.06)", width: 1 }, ticks: { stroke: "rgba(255,255,255,0.1)", width: 1 } };
+const AXIS = {
+  stroke: "#8b95a5",
+  grid: { stroke: "rgba(255,255,255,0.06)", width: 1 },
+  ticks: { stroke: "rgba(255,255,255,0.1)", width: 1 },
+};
 const ACCENT = "#f5a524";
 
 export type ChartKind = "line" | "band";
@@ -61,7 +65,7 @@ export class TimeChart {
     const unit = m.unit ? ` ${m.unit}` : "";
     const fmt = (_u: uPlot, v: number | null) => (v === null || v === undefined ? "—" : `${num(v)}${unit}`);
     const series: uPlot.Series[] = [
-      {},
+      { value: (_u, v) => (v === null || v === undefined ? "—" : new Date(v * 1000).toLocaleString(undefined, { hour12: false })) },
       { label: this.kind === "band" ? "avg" : m.name, stroke: ACCENT, width: 2, value: fmt, points: { show: false } },
     ];
     const bands: uPlot.Band[] = [];
@@ -82,13 +86,26 @@ export class TimeChart {
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: true }, y: { auto: true, range: (_u, min, max) => padRange(min, max, m) } },
       axes: [
-        { ...AXIS, font: "12px system-ui, sans-serif" },
+        {
+          ...AXIS,
+          font: "12px system-ui, sans-serif",
+          values: (u, splits) => splits.map((v) => timeTick(v, (u.scales.x?.max ?? 0) - (u.scales.x?.min ?? 0))),
+        },
         { ...AXIS, font: "12px system-ui, sans-serif", size: 64, values: (_u, splits) => splits.map((v) => num(v)) },
       ],
       hooks: { drawClear: [(u) => drawNormalBand(u, m)] },
     };
     this.plot = new uPlot(opts, this.data, this.el);
   }
+}
+
+/** 24-hour ticks; dates once the window spans days. `v` and `span` in seconds. */
+function timeTick(v: number, span: number): string {
+  const d = new Date(v * 1000);
+  const hm = d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
+  if (span > 2 * 86400) return `${d.toLocaleDateString(undefined, { month: "short", day: "numeric" })} ${hm}`;
+  if (span < 300) return d.toLocaleTimeString(undefined, { hour12: false });
+  return hm;
 }
 
 function padRange(min: number | null, max: number | null, m: MetricDef): uPlot.Range.MinMax {

@@ -53,10 +53,23 @@ export class DevicesTable {
     const table = h(
       "table",
       { class: "table", testid: "fleet-devices" },
-      h("thead", null, h("tr", null, h("th", { class: "col-dot" }), h("th", null, "Device"), h("th", null, "Type"), h("th", { class: "hide-sm" }, "Site / edge"), h("th", null, "Last seen"), h("th", null, "Latest values"))),
+      h(
+        "thead",
+        null,
+        h(
+          "tr",
+          null,
+          h("th", { class: "col-dot" }),
+          h("th", null, "Device"),
+          h("th", { class: "hide-sm" }, "Type"),
+          h("th", { class: "hide-sm" }, "Site / edge"),
+          h("th", null, "Last seen"),
+          h("th", null, "Latest values"),
+        ),
+      ),
       this.body,
     );
-    this.el = h("div", null, h("div", { class: "table-wrap" }, table), this.footer);
+    this.el = h("div", { class: "flush" }, h("div", { class: "table-wrap" }, table), this.footer);
   }
 
   render(devices: Iterable<Device>, filter: DeviceFilter): void {
@@ -75,7 +88,12 @@ export class DevicesTable {
       td.colSpan = 6;
       replace(this.body, h("tr", null, td));
     }
-    setText(this.footer, shown.length > MAX_ROWS ? `Showing ${MAX_ROWS} of ${shown.length} matching devices (${all.length} total) — refine the search.` : `${shown.length} of ${all.length} devices`);
+    setText(
+      this.footer,
+      shown.length > MAX_ROWS
+        ? `Showing ${MAX_ROWS} of ${shown.length} matching devices (${all.length} total) — refine the search.`
+        : `${shown.length} of ${all.length} devices`,
+    );
   }
 
   /** Refresh the relative times without rebuilding rows. */
@@ -87,23 +105,36 @@ export class DevicesTable {
     const t = this.types.get(d.type);
     const seen = h("span", null, ago(d.lastSeen));
     this.lastSeenCells.push([seen, d]);
-    const chips = (t?.metrics ?? Object.keys(d.latest ?? {}).map((name) => ({ name, unit: "", type: "number" }) as DeviceType["metrics"][number]))
+    const chips = (
+      t?.metrics ?? Object.keys(d.latest ?? {}).map((name) => ({ name, unit: "", type: "number" }) as DeviceType["metrics"][number])
+    )
       .filter((m) => d.latest?.[m.name] !== undefined)
       .slice(0, MAX_CHIPS)
       .map((m) => {
         const v = d.latest[m.name]!.value;
-        return h("span", { class: `chip ${isAbnormal(m, v) ? "chip-bad" : ""}`, title: label(m.name) }, h("span", { class: "chip-k" }, label(m.name)), h("span", { class: "chip-v" }, withUnit(m, v)));
+        return h(
+          "span",
+          { class: `chip ${isAbnormal(m, v) ? "chip-bad" : ""}`, title: label(m.name) },
+          h("span", { class: "chip-k" }, label(m.name)),
+          h("span", { class: "chip-v" }, withUnit(m, v)),
+        );
       });
     const attention = !d.online ? "row-bad" : abnormalCount(d, t) > 0 ? "row-warn" : "";
-    return h(
+    const tr = h(
       "tr",
       { class: attention, testid: "device-row", data: { deviceId: d.id, online: String(d.online) } },
       h("td", { class: "col-dot" }, dot(d.online)),
       h("td", null, h("a", { class: "strong", href: href.device(d.id) }, d.name || d.id), h("div", { class: "sub mono" }, d.id)),
-      h("td", null, t?.name ?? d.type),
+      h("td", { class: "hide-sm" }, t?.name ?? d.type),
       h("td", { class: "hide-sm" }, this.siteName(d.siteId), h("div", { class: "sub" }, h("a", { href: href.edge(d.edgeId) }, d.edgeId))),
       h("td", { class: "nowrap" }, seen),
       h("td", null, chips.length ? h("div", { class: "chips" }, ...chips) : h("span", { class: "muted" }, "no data")),
     );
+    // The whole row opens the device; links inside it (the edge) keep their own target.
+    tr.classList.add("clickable");
+    tr.addEventListener("click", (e) => {
+      if (!(e.target instanceof Element && e.target.closest("a"))) location.hash = href.device(d.id);
+    });
+    return tr;
   }
 }

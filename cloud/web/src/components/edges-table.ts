@@ -14,7 +14,7 @@ export class EdgesTable {
     this.body = h("tbody");
     this.el = h(
       "div",
-      { class: "table-wrap" },
+      { class: "table-wrap flush" },
       h(
         "table",
         { class: "table", testid: "fleet-edges" },
@@ -64,11 +64,21 @@ export class EdgesTable {
       "tr",
       { class: e.online ? (dead > 0 ? "row-warn" : "") : "row-bad", testid: "edge-row", data: { edgeId: e.id, online: String(e.online) } },
       h("td", { class: "col-dot" }, dot(e.online)),
-      h("td", null, h("a", { class: "strong", href: href.edge(e.id) }, e.name || e.id), h("div", { class: "sub" }, this.siteName(e.siteId))),
+      h(
+        "td",
+        null,
+        h("a", { class: "strong", href: href.edge(e.id) }, e.name || e.id),
+        h("div", { class: "sub" }, this.siteName(e.siteId)),
+      ),
       h("td", null, e.online ? pill("online", "ok") : pill("offline", "bad"), h("div", null, seen)),
       h("td", { class: "num" }, s ? count(s.outboxReadings) : "—", h("div", { class: "sub" }, s ? bytes(s.outboxBytes) : "")),
       h("td", { class: "num hide-sm" }, s ? duration(s.oldestAgeSeconds) : "—"),
-      h("td", { class: "num hide-sm" }, s ? `${count(Math.round(s.drainRate))}/s` : "—", h("div", { class: "sub" }, s && s.outboxReadings > 0 ? `ETA ${duration(s.etaSeconds)}` : "")),
+      h(
+        "td",
+        { class: "num hide-sm" },
+        s ? `${count(Math.round(s.drainRate))}/s` : "—",
+        h("div", { class: "sub" }, s && s.outboxReadings > 0 ? `ETA ${duration(s.etaSeconds)}` : ""),
+      ),
       h("td", { class: `num ${dead > 0 ? "text-warn" : ""}` }, s ? count(dead) : "—"),
       h("td", { class: "num hide-sm" }, s ? count(s.devicesConnected) : "—"),
     );
@@ -80,5 +90,6 @@ function backlog(e: Edge): number {
 }
 
 function linkText(e: Edge, now = Date.now()): string {
-  return e.online ? `since ${ago(e.connectedAt, now).replace(/ ago$/, "")}` : `seen ${ago(e.lastSeen, now)}`;
+  if (e.online) return `since ${ago(e.connectedAt, now).replace(/ ago$/, "")}`;
+  return e.lastSeen === null ? "never connected" : `seen ${ago(e.lastSeen, now)}`;
 }

@@ -30,8 +30,17 @@ export function header(user: User, scope: Scope, onLogout: () => void): HTMLElem
       h("span", { class: "brand-sub" }, "Operations"),
     ),
     h("nav", { class: "nav" }, h("a", { href: href.fleet() }, "Fleet")),
-    h("div", { class: "topbar-right" }, link, clock,
-      h("span", { class: "user", testid: "current-user" }, h("span", { class: "user-name" }, user.username), h("span", { class: `role role-${user.role}` }, user.role)),
+    h(
+      "div",
+      { class: "topbar-right" },
+      link,
+      clock,
+      h(
+        "span",
+        { class: "user" },
+        h("span", { class: "user-name", testid: "current-user", data: { role: String(user.role) } }, user.username),
+        h("span", { class: `role role-${user.role}`, testid: "current-role" }, user.role),
+      ),
       h("button", { class: "btn btn-ghost", type: "button", testid: "logout", on: { click: onLogout } }, "Log out"),
     ),
   );

@@ -25,7 +25,12 @@ export class HistoryChart {
     this.buttons = RANGES.map((r) =>
       h("button", { class: "seg", type: "button", testid: `history-${r.key}`, on: { click: () => this.setRange(r) } }, r.label),
     );
-    this.el = h("div", { class: "history" }, h("div", { class: "toolbar" }, h("div", { class: "segmented" }, ...this.buttons), this.status), this.chart.el);
+    this.el = h(
+      "div",
+      { class: "history" },
+      h("div", { class: "toolbar" }, h("div", { class: "segmented" }, ...this.buttons), this.status),
+      this.chart.el,
+    );
     this.mark();
   }
 
@@ -47,7 +52,7 @@ export class HistoryChart {
   }
 
   private mark(): void {
-    RANGES.forEach((r, i) => this.buttons[i]!.classList.toggle("active", r === this.range));
+    for (const [i, r] of RANGES.entries()) this.buttons[i]!.classList.toggle("active", r === this.range);
   }
 
   private load(): void {
@@ -60,12 +65,20 @@ export class HistoryChart {
       .series(this.deviceId, { metric: this.metric.name, from, to, resolution: this.range.resolution })
       .then(({ points }) => {
         if (id !== this.request) return;
-        const rows = points.map((p) => ({ ...p, ms: toMs(p.ts) })).filter((p) => p.ms !== null).sort((a, b) => a.ms! - b.ms!);
+        const rows = points
+          .map((p) => ({ ...p, ms: toMs(p.ts) }))
+          .filter((p) => p.ms !== null)
+          .sort((a, b) => a.ms! - b.ms!);
         const xs = [from, ...rows.map((p) => p.ms!), to];
         const pick = (f: (p: (typeof rows)[number]) => number | null) => [null, ...rows.map(f), null];
         this.chart.setData(xs, [pick((p) => p.avg), pick((p) => p.min), pick((p) => p.max)]);
         const n = rows.reduce((s, p) => s + (p.count ?? 0), 0);
-        setText(this.status, rows.length ? `${rows.length} points · ${n.toLocaleString("en-US")} readings · ${this.range.resolution}` : "No data in this range");
+        setText(
+          this.status,
+          rows.length
+            ? `${rows.length} points · ${n.toLocaleString("en-US")} readings · ${this.range.resolution}`
+            : "No data in this range",
+        );
       })
       .catch((err: unknown) => {
         if (id !== this.request) return;

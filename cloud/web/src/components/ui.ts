@@ -3,7 +3,11 @@ import { ApiError } from "../lib/api.js";
 import { h } from "../lib/dom.js";
 
 export function dot(online: boolean): HTMLSpanElement {
-  return h("span", { class: `dot ${online ? "dot-on" : "dot-off"}`, title: online ? "online" : "offline", "aria-label": online ? "online" : "offline" });
+  return h("span", {
+    class: `dot ${online ? "dot-on" : "dot-off"}`,
+    title: online ? "online" : "offline",
+    "aria-label": online ? "online" : "offline",
+  });
 }
 
 export function setDot(el: HTMLElement, online: boolean): void {
@@ -17,15 +21,26 @@ export function pill(text: string, tone: "ok" | "bad" | "warn" | "info" | "muted
 }
 
 export function panel(title: string | Node, ...body: Array<Node | null | false>): HTMLElement {
-  return h("section", { class: "panel" }, h("header", { class: "panel-head" }, typeof title === "string" ? h("h2", null, title) : title), ...body);
+  return h(
+    "section",
+    { class: "panel" },
+    h("header", { class: "panel-head" }, typeof title === "string" ? h("h2", null, title) : title),
+    ...body,
+  );
 }
 
-export function stat(label: string, value: string, opts: { tone?: string; testid?: string; hint?: string } = {}): HTMLElement {
+/** A labelled figure. The testid goes on the value itself, with the raw number (if any) in data-value. */
+export function stat(
+  label: string,
+  value: string,
+  opts: { tone?: string; testid?: string; hint?: string; raw?: number | null } = {},
+): HTMLElement {
+  const data = opts.raw === undefined || opts.raw === null ? undefined : { value: String(opts.raw) };
   return h(
     "div",
-    { class: `stat ${opts.tone ? `stat-${opts.tone}` : ""}`, testid: opts.testid },
+    { class: `stat ${opts.tone ? `stat-${opts.tone}` : ""}` },
     h("div", { class: "stat-label" }, label),
-    h("div", { class: "stat-value" }, value),
+    h("div", { class: "stat-value", testid: opts.testid, data }, value),
     opts.hint ? h("div", { class: "stat-hint" }, opts.hint) : null,
   );
 }

@@ -42,7 +42,12 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   }
   if (!res.ok) {
     const e = (data as { error?: { code?: string; message?: string; problems?: Problem[] } } | null)?.error;
-    const error = new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? (res.statusText || `HTTP ${res.status}`), e?.problems ?? []);
+    const error = new ApiError(
+      res.status,
+      e?.code ?? `HTTP_${res.status}`,
+      e?.message ?? (res.statusText || `HTTP ${res.status}`),
+      e?.problems ?? [],
+    );
     if (res.status === 401 && path !== "/api/auth/login" && path !== "/api/auth/me") onUnauthorized();
     throw error;
   }

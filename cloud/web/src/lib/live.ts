@@ -25,7 +25,14 @@ class Live {
   private readonly subs = new Map<string, { topic: Topic; refs: number }>();
   private readonly handlers = new Map<keyof LiveEvents, Set<Handler<never>>>();
   private readonly stateListeners = new Set<(s: LinkState) => void>();
+  private retryTimer = 0;
+  /** Asked when the server refuses the handshake: true = try again, false = give up (logged out). */
+  private rejected: () => Promise<boolean> = async () => true;
   state: LinkState = "down";
+
+  setRejectedHandler(fn: () => Promise<boolean>): void {
+    this.rejected = fn;
+  }
 
   start(): void {
     if (this.socket) return;
@@ -37,13 +44,26 @@ class Live {
       for (const { topic } of this.subs.values()) this.emitSubscribe(topic);
     });
     socket.on("disconnect", () => this.setState("connecting"));
-    socket.on("connect_error", () => this.setState("down"));
+    socket.on("connect_error", () => {
+      this.setState("down");
+      // A refusal by the server's auth middleware is final for socket.io (no auto-reconnect):
+      // ask whether the session is still valid, then retry by hand.
+      if (socket.active) return;
+      void this.rejected().then((retry) => {
+        if (!retry || this.socket !== socket) return;
+        window.clearTimeout(this.retryTimer);
+        this.retryTimer = window.setTimeout(() => {
+          if (this.socket === socket) socket.connect();
+        }, 3000);
+      });
+    });
     for (const name of ["readings", "device", "edge", "command"] as const) {
       socket.on(name, (payload: unknown) => this.dispatch(name, payload));
     }
   }
 
   stop(): void {
+    window.clearTimeout(this.retryTimer);
     this.socket?.disconnect();
     this.socket = null;
     this.subs.clear();

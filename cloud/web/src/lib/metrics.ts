@@ -38,7 +38,11 @@ export function metricsOf(type: DeviceType | undefined, seen: Iterable<string>):
   return [...seen].map((name) => ({ name, type: "number", unit: "", description: name }) as MetricDef);
 }
 
+const LABELS: Record<string, string> = { co2: "CO₂", lat: "Latitude", lon: "Longitude", interval_s: "Interval" };
+
 export function label(name: string): string {
+  const known = LABELS[name];
+  if (known) return known;
   const s = name.replace(/_/g, " ");
   return s.charAt(0).toUpperCase() + s.slice(1);
 }

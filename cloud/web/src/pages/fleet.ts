@@ -8,7 +8,7 @@ import { count } from "../lib/format.js";
 import { live } from "../lib/live.js";
 import { applyReading, mergeDevice } from "../lib/merge.js";
 import { label } from "../lib/metrics.js";
-import { Scope, type Page } from "../lib/scope.js";
+import { type Page, Scope } from "../lib/scope.js";
 import { session } from "../lib/session.js";
 import { throttle } from "../lib/throttle.js";
 import type { Device, DeviceType, Edge, Site } from "../lib/types.js";
@@ -50,7 +50,10 @@ async function load(el: HTMLElement, scope: Scope): Promise<void> {
   replace(
     el,
     stats,
-    panel(h("div", { class: "panel-title" }, h("h2", null, "Edges"), h("span", { class: "muted" }, "gateways and their outbox")), edgesTable.el),
+    panel(
+      h("div", { class: "panel-title" }, h("h2", null, "Edges"), h("span", { class: "muted" }, "gateways and their outbox")),
+      edgesTable.el,
+    ),
     panel(h("div", { class: "panel-title" }, h("h2", null, "Devices"), filters), devicesTable.el),
   );
 
@@ -111,17 +114,29 @@ function statTiles(sites: Map<string, Site>, edges: Map<string, Edge>, devices: 
   const backlog = edgeList.reduce((n, e) => n + (e.status?.outboxReadings ?? 0), 0);
   const dead = edgeList.reduce((n, e) => n + (e.status?.deadLetters ?? 0), 0);
   return [
-    stat("Sites", count(sites.size), { testid: "stat-sites" }),
-    stat("Edges online", `${edgesOnline} / ${edgeList.length}`, { tone: edgesOnline < edgeList.length ? "bad" : "ok", testid: "stat-edges" }),
-    stat("Devices", count(deviceList.length), { testid: "stat-devices" }),
-    stat("Online", count(online), { tone: "ok", testid: "stat-online" }),
-    stat("Offline", count(offline), { tone: offline > 0 ? "bad" : undefined, testid: "stat-offline" }),
-    stat("Outbox backlog", count(backlog), { tone: backlog > 0 ? "warn" : undefined, hint: dead ? `${count(dead)} dead letters` : "readings queued at edges" }),
+    stat("Sites", count(sites.size), { testid: "stat-sites", raw: sites.size }),
+    stat("Edges online", `${edgesOnline} / ${edgeList.length}`, {
+      tone: edgesOnline < edgeList.length ? "bad" : "ok",
+      testid: "stat-edges",
+    }),
+    stat("Devices", count(deviceList.length), { testid: "stat-devices", raw: deviceList.length }),
+    stat("Online", count(online), { tone: "ok", testid: "stat-online", raw: online }),
+    stat("Offline", count(offline), { tone: offline > 0 ? "bad" : undefined, testid: "stat-offline", raw: offline }),
+    stat("Outbox backlog", count(backlog), {
+      tone: backlog > 0 ? "warn" : undefined,
+      hint: dead ? `${count(dead)} dead letters` : "readings queued at edges",
+    }),
   ];
 }
 
 function filterBar(filter: DeviceFilter, sites: Site[], types: Map<string, DeviceType>, onChange: () => void): HTMLElement {
-  const search = h("input", { class: "input", type: "search", placeholder: "Search id, name, type…", "aria-label": "Search devices", testid: "fleet-search" });
+  const search = h("input", {
+    class: "input",
+    type: "search",
+    placeholder: "Search id, name, type…",
+    "aria-label": "Search devices",
+    testid: "fleet-search",
+  });
   let debounce = 0;
   search.addEventListener("input", () => {
     window.clearTimeout(debounce);
@@ -131,7 +146,12 @@ function filterBar(filter: DeviceFilter, sites: Site[], types: Map<string, Devic
     }, 150);
   });
   const select = (name: string, labelText: string, options: Array<[string, string]>, set: (v: string) => void) => {
-    const s = h("select", { class: "input", name, "aria-label": labelText, testid: `fleet-filter-${name}` }, h("option", { value: "" }, labelText), ...options.map(([v, t]) => h("option", { value: v }, t)));
+    const s = h(
+      "select",
+      { class: "input", name, "aria-label": labelText, testid: `fleet-filter-${name}` },
+      h("option", { value: "" }, labelText),
+      ...options.map(([v, t]) => h("option", { value: v }, t)),
+    );
     s.addEventListener("change", () => {
       set(s.value);
       onChange();
@@ -142,14 +162,32 @@ function filterBar(filter: DeviceFilter, sites: Site[], types: Map<string, Devic
     "div",
     { class: "filters" },
     search,
-    select("site", "All sites", sites.map((s) => [s.id, s.name]), (v) => {
-      filter.site = v;
-    }),
-    select("type", "All types", [...types.values()].map((t) => [t.type, t.name || label(t.type)]), (v) => {
-      filter.type = v;
-    }),
-    select("state", "Any state", [["online", "Online"], ["offline", "Offline"]], (v) => {
-      filter.state = v as DeviceFilter["state"];
-    }),
+    select(
+      "site",
+      "All sites",
+      sites.map((s) => [s.id, s.name]),
+      (v) => {
+        filter.site = v;
+      },
+    ),
+    select(
+      "type",
+      "All types",
+      [...types.values()].map((t) => [t.type, t.name || label(t.type)]),
+      (v) => {
+        filter.type = v;
+      },
+    ),
+    select(
+      "state",
+      "Any state",
+      [
+        ["online", "Online"],
+        ["offline", "Offline"],
+      ],
+      (v) => {
+        filter.state = v as DeviceFilter["state"];
+      },
+    ),
   );
 }

@@ -1,13 +1,27 @@
 /** The login page: username and password, errors shown inline (401 bad credentials, 429 too many tries). */
 import { ApiError, api } from "../lib/api.js";
 import { h, setText } from "../lib/dom.js";
-import { Scope, type Page } from "../lib/scope.js";
+import { type Page, Scope } from "../lib/scope.js";
 import type { User } from "../lib/types.js";
 
 export function loginPage(onLoggedIn: (user: User) => void): Page {
   const scope = new Scope();
-  const username = h("input", { id: "login-username", name: "username", type: "text", autocomplete: "username", required: true, testid: "login-username" });
-  const password = h("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password", required: true, testid: "login-password" });
+  const username = h("input", {
+    id: "login-username",
+    name: "username",
+    type: "text",
+    autocomplete: "username",
+    required: true,
+    testid: "login-username",
+  });
+  const password = h("input", {
+    id: "login-password",
+    name: "password",
+    type: "password",
+    autocomplete: "current-password",
+    required: true,
+    testid: "login-password",
+  });
   const error = h("div", { class: "notice notice-bad", role: "alert", "aria-live": "polite", testid: "login-error" });
   error.hidden = true;
   const submit = h("button", { class: "btn btn-primary btn-block", type: "submit", testid: "login-submit" }, "Sign in");
@@ -59,7 +73,12 @@ export function loginPage(onLoggedIn: (user: User) => void): Page {
     h(
       "div",
       { class: "login-card" },
-      h("div", { class: "login-brand" }, h("span", { class: "brand-mark brand-mark-lg" }, "BV"), h("div", null, h("h1", null, "BitVelocity"), h("p", { class: "muted" }, "Fleet operations console"))),
+      h(
+        "div",
+        { class: "login-brand" },
+        h("span", { class: "brand-mark brand-mark-lg" }, "BV"),
+        h("div", null, h("h1", null, "BitVelocity"), h("p", { class: "muted" }, "Fleet operations console")),
+      ),
       form,
     ),
   );

@@ -1,6 +1,6 @@
 /** Pure conversions between the edge's types and the EdgeSync protobuf messages. */
 import type { MetricValue as DeviceMetricValue, MetricValues } from "@bitvelocity/devices";
-import { type DeviceInfo as ProtoDeviceInfo, Lane as ProtoLane, type MetricValue, type Reading } from "@bitvelocity/proto";
+import { type MetricValue, type DeviceInfo as ProtoDeviceInfo, Lane as ProtoLane, type Reading } from "@bitvelocity/proto";
 import type { DeviceInfo } from "../../commands/device-gateway.js";
 import type { Lane, StoredReading } from "../../outbox/types.js";
 

@@ -5,7 +5,7 @@
  */
 import { BvError, type Logger } from "@bitvelocity/common";
 import type { CloudMessage, EdgeMessage, EdgeSyncClient, Hello, Welcome } from "@bitvelocity/proto";
-import { type ClientDuplexStream, type ServiceError, status as GrpcStatus } from "@grpc/grpc-js";
+import { type ClientDuplexStream, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import type {
   BatchLimits,
   ControlMessage,
@@ -32,7 +32,10 @@ export interface SessionOptions {
 export function failureFromStatus(err: Partial<ServiceError>): SessionFailure {
   const detail = `${GrpcStatus[err.code ?? GrpcStatus.UNKNOWN] ?? err.code} ${err.details ?? err.message ?? ""}`.trim();
   if (err.code === GrpcStatus.UNAUTHENTICATED || err.code === GrpcStatus.PERMISSION_DENIED) {
-    return { status: "rejected", error: new BvError("UPLINK_UNAUTHENTICATED", "human", `the cloud refused the edge: ${detail}`, { cause: err }) };
+    return {
+      status: "rejected",
+      error: new BvError("UPLINK_UNAUTHENTICATED", "human", `the cloud refused the edge: ${detail}`, { cause: err }),
+    };
   }
   return { status: "retryable", error: new BvError("UPLINK_STREAM_ERROR", "transient", `stream failed: ${detail}`, { cause: err }) };
 }
@@ -80,7 +83,8 @@ export class GrpcSession implements UplinkSession {
   }
 
   send(batch: OutgoingBatch): Promise<SendResult> {
-    if (this.finished) return Promise.resolve({ status: "retryable", error: new BvError("UPLINK_CLOSED", "transient", "session is closed") });
+    if (this.finished)
+      return Promise.resolve({ status: "retryable", error: new BvError("UPLINK_CLOSED", "transient", "session is closed") });
     if (this.credits <= 0) {
       return Promise.resolve({ status: "retryable", error: new BvError("UPLINK_NO_CREDIT", "transient", "no credit left in the window") });
     }
@@ -89,7 +93,12 @@ export class GrpcSession implements UplinkSession {
     this.write({
       kind: {
         $case: "batch",
-        batch: { batchId: batch.batchId, lane: toProtoLane(batch.lane), readings: batch.readings.map(toProtoReading), replay: batch.replay },
+        batch: {
+          batchId: batch.batchId,
+          lane: toProtoLane(batch.lane),
+          readings: batch.readings.map(toProtoReading),
+          replay: batch.replay,
+        },
       },
     });
     return result;
@@ -126,7 +135,10 @@ export class GrpcSession implements UplinkSession {
       this.call.write(msg);
       return true;
     } catch (err) {
-      this.finish({ status: "retryable", error: new BvError("UPLINK_WRITE_FAILED", "transient", "write to the stream failed", { cause: err }) });
+      this.finish({
+        status: "retryable",
+        error: new BvError("UPLINK_WRITE_FAILED", "transient", "write to the stream failed", { cause: err }),
+      });
       return false;
     }
   }
@@ -135,9 +147,13 @@ export class GrpcSession implements UplinkSession {
     if (this.finished) return;
     const kind = msg.kind;
     if (!this.welcomed) {
-      if (kind?.$case === "welcome") return this.onWelcome(kind.welcome);
+      if (kind?.$case === "welcome") {
+        this.onWelcome(kind.welcome);
+        return;
+      }
       const error = new BvError("UPLINK_PROTOCOL", "protocol", `expected Welcome first, got ${kind?.$case ?? "an empty message"}`);
-      return this.finish({ status: "retryable", error });
+      this.finish({ status: "retryable", error });
+      return;
     }
     switch (kind?.$case) {
       case "ack": {

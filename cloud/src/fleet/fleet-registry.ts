@@ -1,0 +1,299 @@
+/**
+ * The fleet read model: sites (config), edges (config + link state), devices (learned from
+ * Hello and from readings). Kept in memory, written behind to cloud.db once a second. The
+ * latest value of each metric is chosen by timestamp, never by arrival: a replayed older
+ * reading never overwrites a newer value.
+ */
+import type { Logger } from "@bitvelocity/common";
+import type { Kysely } from "kysely";
+import type { Database } from "../platform/database.js";
+import type { EventBus } from "../platform/event-bus.js";
+import type { CommittedReading, DeviceSummary, EdgeConnected, EdgeSummary, ReadingsCommitted, Value } from "../platform/events.js";
+import type { FleetTables } from "./tables.js";
+
+export interface SiteDef {
+  readonly id: string;
+  readonly name: string;
+}
+export interface EdgeDef {
+  readonly id: string;
+  readonly siteId: string;
+  readonly name: string;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type DeviceState = Mutable<Omit<DeviceSummary, "latest">> & { latest: Record<string, { value: Value; ts: number }> };
+
+export interface SiteSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly edges: number;
+  readonly devices: number;
+  readonly online_devices: number;
+}
+
+export interface DeviceFilter {
+  readonly site?: string | undefined;
+  readonly edge?: string | undefined;
+  readonly type?: string | undefined;
+  readonly q?: string | undefined;
+  readonly state?: "online" | "offline" | undefined;
+}
+
+export class FleetRegistry {
+  private readonly db: Kysely<FleetTables>;
+  private readonly sitesById: Map<string, SiteDef>;
+  private readonly edgesById = new Map<string, Mutable<EdgeSummary>>();
+  private readonly devicesById = new Map<string, DeviceState>();
+  private readonly dirtyDevices = new Set<string>();
+  private readonly dirtyEdges = new Set<string>();
+  private readonly unsubscribers: (() => void)[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    db: Database,
+    private readonly bus: EventBus,
+    sites: readonly SiteDef[],
+    edges: readonly EdgeDef[],
+    private readonly logger: Logger,
+  ) {
+    this.db = db.withTables<FleetTables>();
+    this.sitesById = new Map(sites.map((s) => [s.id, s]));
+    for (const e of edges) {
+      this.edgesById.set(e.id, {
+        id: e.id,
+        siteId: e.siteId,
+        name: e.name,
+        online: false,
+        lastSeen: null,
+        connectedAt: null,
+        agentVersion: null,
+        bootId: null,
+        clockOffsetMs: null,
+        status: null,
+      });
+    }
+  }
+
+  async start(flushEveryMs = 1000): Promise<void> {
+    for (const row of await this.db.selectFrom("edge_state").selectAll().execute()) {
+      const edge = this.edgesById.get(row.id);
+      if (!edge) continue;
+      edge.lastSeen = row.last_seen === null ? null : Number(row.last_seen);
+      edge.agentVersion = row.agent_version;
+      edge.bootId = row.boot_id;
+      edge.clockOffsetMs = row.clock_offset_ms === null ? null : Number(row.clock_offset_ms);
+    }
+    for (const row of await this.db.selectFrom("devices").selectAll().execute()) {
+      this.devicesById.set(row.id, {
+        id: row.id,
+        edgeId: row.edge_id,
+        siteId: row.site_id,
+        type: row.type,
+        name: row.name,
+        online: false,
+        lastSeen: row.last_seen === null ? null : Number(row.last_seen),
+        latest: JSON.parse(row.latest_json) as DeviceState["latest"],
+      });
+    }
+    this.unsubscribers.push(
+      this.bus.on("edgeConnected", (e) => this.onEdgeConnected(e)),
+      this.bus.on("edgeDisconnected", (e) => {
+        const edge = this.edgesById.get(e.edgeId);
+        if (!edge) return;
+        Object.assign(edge, { online: false, lastSeen: e.at, connectedAt: null });
+        this.touchEdge(edge);
+        for (const d of this.devicesById.values()) {
+          if (d.edgeId === e.edgeId && d.online) {
+            d.online = false;
+            this.touchDevice(d);
+          }
+        }
+      }),
+      this.bus.on("edgeStatusReceived", (e) => {
+        const edge = this.edgesById.get(e.edgeId);
+        if (!edge) return;
+        Object.assign(edge, { status: e.status, lastSeen: Date.now() }, e.agentVersion ? { agentVersion: e.agentVersion } : {});
+        this.touchEdge(edge);
+      }),
+      this.bus.on("devicePresenceChanged", (e) => {
+        const d = this.devicesById.get(e.deviceId) ?? this.learn(e.deviceId, e.edgeId, "unknown", e.deviceId);
+        if (!d) return;
+        d.online = e.online;
+        d.lastSeen = Math.max(d.lastSeen ?? 0, e.timeMs);
+        this.touchDevice(d);
+      }),
+      this.bus.on("readingsCommitted", (e) => this.onReadings(e)),
+    );
+    this.flushTimer = setInterval(() => {
+      this.flush().catch((err: unknown) => this.logger.error({ err }, "fleet flush failed"));
+    }, flushEveryMs);
+    this.flushTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribers.splice(0)) off();
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    await this.flush();
+  }
+
+  sites(): SiteSummary[] {
+    return [...this.sitesById.values()].map((s) => {
+      const devices = [...this.devicesById.values()].filter((d) => d.siteId === s.id);
+      return {
+        id: s.id,
+        name: s.name,
+        edges: [...this.edgesById.values()].filter((e) => e.siteId === s.id).length,
+        devices: devices.length,
+        online_devices: devices.filter((d) => d.online).length,
+      };
+    });
+  }
+
+  hasSite(id: string): boolean {
+    return this.sitesById.has(id);
+  }
+
+  edges(): EdgeSummary[] {
+    return [...this.edgesById.values()].map((e) => ({ ...e }));
+  }
+
+  edge(id: string): EdgeSummary | undefined {
+    const e = this.edgesById.get(id);
+    return e ? { ...e } : undefined;
+  }
+
+  devices(filter: DeviceFilter = {}): DeviceSummary[] {
+    const q = filter.q?.toLowerCase();
+    return [...this.devicesById.values()]
+      .filter(
+        (d) =>
+          (filter.site === undefined || d.siteId === filter.site) &&
+          (filter.edge === undefined || d.edgeId === filter.edge) &&
+          (filter.type === undefined || d.type === filter.type) &&
+          (filter.state === undefined || d.online === (filter.state === "online")) &&
+          (q === undefined || d.id.toLowerCase().includes(q) || d.name.toLowerCase().includes(q)),
+      )
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((d) => this.summary(d));
+  }
+
+  device(id: string): DeviceSummary | undefined {
+    const d = this.devicesById.get(id);
+    return d ? this.summary(d) : undefined;
+  }
+
+  private summary(d: DeviceState): DeviceSummary {
+    return { ...d, latest: { ...d.latest } };
+  }
+
+  private onEdgeConnected(e: EdgeConnected): void {
+    const edge = this.edgesById.get(e.edgeId);
+    if (!edge) return;
+    Object.assign(edge, {
+      online: true,
+      connectedAt: e.connectedAt,
+      lastSeen: e.connectedAt,
+      agentVersion: e.agentVersion,
+      bootId: e.bootId,
+      clockOffsetMs: e.clockOffsetMs,
+    });
+    this.touchEdge(edge);
+    for (const info of e.devices) {
+      const d = this.learn(info.deviceId, e.edgeId, info.deviceType, info.name);
+      if (!d) continue;
+      if (info.name) d.name = info.name;
+      if (info.deviceType) d.type = info.deviceType;
+      d.online = info.online;
+      if (info.lastSeenMs > 0) d.lastSeen = Math.max(d.lastSeen ?? 0, info.lastSeenMs);
+      this.touchDevice(d);
+    }
+  }
+
+  private onReadings(e: ReadingsCommitted): void {
+    const touched = new Set<DeviceState>();
+    const now = Date.now();
+    for (const r of e.readings) {
+      const d = this.learn(r.deviceId, e.edgeId, r.deviceType, r.deviceId);
+      if (!d) continue;
+      if (d.type !== r.deviceType) d.type = r.deviceType;
+      this.applyLatest(d, r);
+      d.lastSeen = Math.max(d.lastSeen ?? 0, e.replay ? r.ts : now);
+      if (!e.replay) d.online = true;
+      touched.add(d);
+    }
+    for (const d of touched) this.touchDevice(d);
+  }
+
+  private applyLatest(d: DeviceState, r: CommittedReading): void {
+    for (const [metric, value] of Object.entries(r.values)) {
+      const current = d.latest[metric];
+      if (!current || r.ts >= current.ts) d.latest[metric] = { value, ts: r.ts };
+    }
+  }
+
+  /** Finds or creates a device; a device that moved to another edge follows it. */
+  private learn(id: string, edgeId: string, type: string, name: string): DeviceState | undefined {
+    const edge = this.edgesById.get(edgeId);
+    if (!edge) return undefined;
+    let d = this.devicesById.get(id);
+    if (!d) {
+      d = { id, edgeId, siteId: edge.siteId, type, name: name || id, online: false, lastSeen: null, latest: {} };
+      this.devicesById.set(id, d);
+    } else if (d.edgeId !== edgeId) {
+      d.edgeId = edgeId;
+      d.siteId = edge.siteId;
+    }
+    return d;
+  }
+
+  private touchDevice(d: DeviceState): void {
+    this.dirtyDevices.add(d.id);
+    this.bus.emit("deviceUpdated", this.summary(d));
+  }
+
+  private touchEdge(e: Mutable<EdgeSummary>): void {
+    this.dirtyEdges.add(e.id);
+    this.bus.emit("edgeUpdated", { ...e });
+  }
+
+  /** Writes changed devices and edges to cloud.db (write-behind; one transaction). */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushNow());
+    return this.flushing;
+  }
+
+  private async flushNow(): Promise<void> {
+    const devices = [...this.dirtyDevices].map((id) => this.devicesById.get(id)).filter((d) => d !== undefined);
+    const edges = [...this.dirtyEdges].map((id) => this.edgesById.get(id)).filter((e) => e !== undefined);
+    this.dirtyDevices.clear();
+    this.dirtyEdges.clear();
+    if (devices.length === 0 && edges.length === 0) return;
+    await this.db.transaction().execute(async (tx) => {
+      for (const d of devices) {
+        const row = {
+          edge_id: d.edgeId,
+          site_id: d.siteId,
+          type: d.type,
+          name: d.name,
+          last_seen: d.lastSeen,
+          latest_json: JSON.stringify(d.latest),
+        };
+        await tx
+          .insertInto("devices")
+          .values({ id: d.id, ...row })
+          .onConflict((oc) => oc.column("id").doUpdateSet(row))
+          .execute();
+      }
+      for (const e of edges) {
+        const row = { last_seen: e.lastSeen, agent_version: e.agentVersion, boot_id: e.bootId, clock_offset_ms: e.clockOffsetMs };
+        await tx
+          .insertInto("edge_state")
+          .values({ id: e.id, ...row })
+          .onConflict((oc) => oc.column("id").doUpdateSet(row))
+          .execute();
+      }
+    });
+  }
+}

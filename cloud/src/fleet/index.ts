@@ -1,0 +1,2 @@
+export * from "./command-service.js";
+export * from "./fleet-registry.js";

@@ -1,0 +1,25 @@
+/** The fleet tables in cloud.db (created by platform/migrations.ts). */
+export type FleetTables = {
+  devices: { id: string; edge_id: string; site_id: string; type: string; name: string; last_seen: number | null; latest_json: string };
+  edge_state: {
+    id: string;
+    last_seen: number | null;
+    agent_version: string | null;
+    boot_id: string | null;
+    clock_offset_ms: number | null;
+  };
+  commands: {
+    id: string;
+    device_id: string;
+    edge_id: string;
+    name: string;
+    params_json: string;
+    status: string;
+    message: string | null;
+    result_json: string | null;
+    created_at: number;
+    updated_at: number;
+    expires_at: number;
+    requested_by: string;
+  };
+};

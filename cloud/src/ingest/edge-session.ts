@@ -1,0 +1,284 @@
+/**
+ * One EdgeSync stream (the link contract in docs and DESIGN.md §6): Hello → Welcome, then
+ * batches processed strictly in order (one queue, never concurrently), each committed to the
+ * telemetry store before its Ack and Credit are written.
+ */
+import { errorMessage, type Logger, verifySecret } from "@bitvelocity/common";
+import {
+  ClockSync,
+  type CloudMessage,
+  CommandStatus,
+  type EdgeMessage,
+  type Hello,
+  type RejectedReading,
+  type TelemetryBatch,
+  TelemetryBatch as TelemetryBatchCodec,
+} from "@bitvelocity/proto";
+import { type ServerDuplexStream, status } from "@grpc/grpc-js";
+import type { EventBus } from "../platform/event-bus.js";
+import type { CommandRequested, CommandState } from "../platform/events.js";
+import type { IngestMetrics } from "./ingest-metrics.js";
+import type { EdgeCredential, IngestLimits, ReadingCommitter, ValidReading } from "./ports.js";
+import { type ClockFix, checkReading } from "./reading-validator.js";
+
+export interface SessionHost {
+  readonly bus: EventBus;
+  readonly store: ReadingCommitter;
+  readonly limits: IngestLimits;
+  readonly metrics: IngestMetrics;
+  readonly logger: Logger;
+  credential(edgeId: string): EdgeCredential | undefined;
+  /** Makes this the edge's live session; returns the one it replaced. */
+  attach(session: EdgeSession): void;
+  detach(session: EdgeSession): boolean;
+}
+
+const STATUS_NAMES: Partial<Record<CommandStatus, CommandState>> = {
+  [CommandStatus.COMMAND_STATUS_PENDING]: "pending",
+  [CommandStatus.COMMAND_STATUS_DELIVERED]: "delivered",
+  [CommandStatus.COMMAND_STATUS_SUCCEEDED]: "succeeded",
+  [CommandStatus.COMMAND_STATUS_FAILED]: "failed",
+  [CommandStatus.COMMAND_STATUS_EXPIRED]: "expired",
+  [CommandStatus.COMMAND_STATUS_REJECTED]: "rejected",
+};
+
+function parseJson(text: string): unknown {
+  if (text === "") return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export class EdgeSession {
+  private state: "awaiting-hello" | "open" | "closed" = "awaiting-hello";
+  private queue: Promise<void> = Promise.resolve();
+  private edge: EdgeCredential | undefined;
+  private clockFix: ClockFix | undefined;
+
+  constructor(
+    private readonly call: ServerDuplexStream<EdgeMessage, CloudMessage>,
+    private readonly host: SessionHost,
+  ) {}
+
+  get edgeId(): string | undefined {
+    return this.edge?.id;
+  }
+
+  start(): void {
+    this.call.on("data", (msg: EdgeMessage) => this.onMessage(msg));
+    this.call.on("end", () => this.close("edge ended the stream", true));
+    this.call.on("error", (err: Error) => this.close(`stream error: ${err.message}`, false));
+    this.call.on("close", () => this.close("stream closed", false));
+    this.call.on("cancelled", () => this.close("cancelled", false));
+  }
+
+  /** Ends the call with a gRPC status (grpc-js turns an emitted error into the call's status). */
+  fail(code: status, details: string): void {
+    if (this.state === "closed") return;
+    this.close(details, false);
+    this.call.emit("error", { code, details });
+  }
+
+  sendCommand(cmd: CommandRequested): boolean {
+    if (this.state !== "open") return false;
+    this.write({
+      kind: {
+        $case: "command",
+        command: {
+          commandId: cmd.commandId,
+          deviceId: cmd.deviceId,
+          name: cmd.name,
+          paramsJson: JSON.stringify(cmd.params),
+          expiresAtMs: cmd.expiresAtMs,
+        },
+      },
+    });
+    this.host.metrics.commandsSent.inc();
+    return true;
+  }
+
+  private write(msg: CloudMessage): void {
+    if (this.state === "closed") return;
+    this.call.write(msg);
+  }
+
+  private close(reason: string, endCall: boolean): void {
+    if (this.state === "closed") return;
+    const wasOpen = this.state === "open";
+    this.state = "closed";
+    if (endCall) this.call.end();
+    if (wasOpen && this.edge && this.host.detach(this)) {
+      this.host.bus.emit("edgeDisconnected", { edgeId: this.edge.id, at: Date.now(), reason });
+      this.host.logger.info({ edgeId: this.edge.id, reason }, "edge disconnected");
+    }
+  }
+
+  private onMessage(msg: EdgeMessage): void {
+    if (this.state === "closed") return;
+    const kind = msg.kind;
+    if (this.state === "awaiting-hello") {
+      if (kind?.$case !== "hello") {
+        this.host.metrics.streams.inc({ outcome: "no-hello" });
+        this.fail(status.INVALID_ARGUMENT, "the first message must be a Hello");
+        return;
+      }
+      this.onHello(kind.hello);
+      return;
+    }
+    const edgeId = this.edge!.id;
+    switch (kind?.$case) {
+      case "hello":
+        this.fail(status.INVALID_ARGUMENT, "Hello may only be sent once per stream");
+        return;
+      case "batch": {
+        const batch = kind.batch;
+        this.queue = this.queue.then(() => this.processBatch(batch));
+        return;
+      }
+      case "commandResult": {
+        const r = kind.commandResult;
+        const state = STATUS_NAMES[r.status];
+        if (!state) return;
+        this.host.bus.emit("commandResultReceived", {
+          edgeId,
+          commandId: r.commandId,
+          deviceId: r.deviceId,
+          status: state,
+          message: r.message,
+          result: parseJson(r.resultJson),
+          timeMs: r.timeMs || Date.now(),
+        });
+        return;
+      }
+      case "status": {
+        const s = kind.status;
+        this.host.bus.emit("edgeStatusReceived", {
+          edgeId,
+          agentVersion: s.agentVersion,
+          status: {
+            outboxReadings: s.outboxReadings,
+            outboxBytes: s.outboxBytes,
+            oldestAgeSeconds: s.oldestAgeSeconds,
+            deadLetters: s.deadLetters,
+            drainRate: s.drainRate,
+            etaSeconds: s.etaSeconds,
+            devicesConnected: s.devicesConnected,
+            timeMs: s.timeMs,
+          },
+        });
+        return;
+      }
+      case "presence": {
+        const p = kind.presence;
+        this.host.bus.emit("devicePresenceChanged", {
+          edgeId,
+          deviceId: p.deviceId,
+          online: p.online,
+          timeMs: p.timeMs || Date.now(),
+          reason: p.reason,
+        });
+        return;
+      }
+      case "deadLetter": {
+        const d = kind.deadLetter;
+        this.host.metrics.deadLetters.inc();
+        this.host.bus.emit("deadLetterReceived", { edgeId, deviceId: d.deviceId, topic: d.topic, reason: d.reason, timeMs: d.timeMs });
+        return;
+      }
+      case "gap":
+        this.host.metrics.gaps.inc();
+        return;
+      default:
+        this.host.logger.debug({ edgeId }, "ignoring an empty EdgeMessage");
+    }
+  }
+
+  private onHello(hello: Hello): void {
+    const edge = this.host.credential(hello.edgeId);
+    if (!edge || !verifySecret(hello.token, edge.tokenHash)) {
+      this.host.metrics.streams.inc({ outcome: "unauthenticated" });
+      this.host.logger.warn({ edgeId: hello.edgeId }, "edge authentication failed");
+      this.fail(status.UNAUTHENTICATED, `edge ${JSON.stringify(hello.edgeId)} is unknown or its token is wrong`);
+      return;
+    }
+    this.edge = edge;
+    this.state = "open";
+    const serverTimeMs = Date.now();
+    const clockOffsetMs = hello.wallTimeMs > 0 ? serverTimeMs - hello.wallTimeMs : 0;
+    if (hello.clockSync === ClockSync.CLOCK_SYNC_UNSYNCED) this.clockFix = { bootId: hello.bootId, offsetMs: clockOffsetMs };
+    this.host.attach(this);
+    this.host.metrics.streams.inc({ outcome: "welcomed" });
+    const { credit, maxBatchReadings, maxBatchBytes } = this.host.limits;
+    this.write({
+      kind: { $case: "welcome", welcome: { serverTimeMs, configVersion: 0, credit, maxBatchReadings, maxBatchBytes, clockOffsetMs } },
+    });
+    this.host.logger.info({ edgeId: edge.id, bootId: hello.bootId, agentVersion: hello.agentVersion, clockOffsetMs }, "edge connected");
+    this.host.bus.emit("edgeConnected", {
+      edgeId: edge.id,
+      siteId: edge.siteId,
+      bootId: hello.bootId,
+      agentVersion: hello.agentVersion,
+      clockOffsetMs,
+      connectedAt: serverTimeMs,
+      devices: hello.devices.map((d) => ({
+        deviceId: d.deviceId,
+        deviceType: d.deviceType,
+        name: d.name,
+        online: d.online,
+        lastSeenMs: d.lastSeenMs,
+      })),
+    });
+  }
+
+  private async processBatch(batch: TelemetryBatch): Promise<void> {
+    if (this.state !== "open" || !this.edge) return;
+    const { maxBatchReadings, maxBatchBytes } = this.host.limits;
+    const bytes = TelemetryBatchCodec.encode(batch).finish().length;
+    if (batch.readings.length > maxBatchReadings || bytes > maxBatchBytes) {
+      this.host.metrics.batches.inc({ result: "oversize" });
+      this.fail(
+        status.RESOURCE_EXHAUSTED,
+        `batch ${batch.batchId} has ${batch.readings.length} readings / ${bytes} bytes; the limits are ${maxBatchReadings} / ${maxBatchBytes}`,
+      );
+      return;
+    }
+    const receivedAt = Date.now();
+    const valid: ValidReading[] = [];
+    const rejected: RejectedReading[] = [];
+    for (const r of batch.readings) {
+      const checked = checkReading(r, receivedAt, this.clockFix);
+      if (checked.ok) valid.push(checked.reading);
+      else rejected.push({ seq: checked.seq, reason: checked.reason });
+    }
+    const edge = this.edge;
+    let result: { inserted: number; duplicates: number; insertedSeqs: number[] };
+    const timer = this.host.metrics.commitSeconds.startTimer();
+    try {
+      result = await this.host.store.commitBatch(edge.id, valid);
+    } catch (err) {
+      timer();
+      this.host.metrics.batches.inc({ result: "store-error" });
+      this.host.logger.error({ err, edgeId: edge.id }, "telemetry commit failed");
+      this.fail(status.UNAVAILABLE, `telemetry store unavailable: ${errorMessage(err)}`);
+      return;
+    }
+    timer();
+    this.host.metrics.stored.inc(result.inserted);
+    this.host.metrics.duplicates.inc(result.duplicates);
+    this.host.metrics.rejected.inc(rejected.length);
+    this.host.metrics.batches.inc({ result: "acked" });
+    this.write({ kind: { $case: "ack", ack: { batchId: batch.batchId, lane: batch.lane, seqs: valid.map((r) => r.seq), rejected } } });
+    this.write({ kind: { $case: "credit", credit: { batches: 1 } } });
+    if (result.inserted > 0) this.emitCommitted(edge, valid, result.insertedSeqs, batch.replay);
+  }
+
+  private emitCommitted(edge: EdgeCredential, valid: ValidReading[], insertedSeqs: number[], replay: boolean): void {
+    const inserted = new Set(insertedSeqs);
+    const readings = valid
+      .filter((r) => inserted.has(r.seq))
+      .map((r) => ({ seq: r.seq, deviceId: r.deviceId, deviceType: r.deviceType, ts: r.deviceTimeMs ?? r.edgeTimeMs, values: r.values }));
+    this.host.bus.emit("readingsCommitted", { edgeId: edge.id, siteId: edge.siteId, replay, readings });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The EdgeSync gRPC server: accepts edge streams, keeps one live session per edge (a new stream
+ * replaces the old one), and forwards `commandRequested` events to the edge's stream.
+ */
+import type { Logger } from "@bitvelocity/common";
+import { type CloudMessage, type EdgeMessage, EdgeSyncService } from "@bitvelocity/proto";
+import { Server, ServerCredentials, type ServerDuplexStream, status } from "@grpc/grpc-js";
+import type { EventBus } from "../platform/event-bus.js";
+import { isAddressInUse, portInUse } from "../platform/listen.js";
+import type { Registry } from "../platform/metrics.js";
+import { EdgeSession, type SessionHost } from "./edge-session.js";
+import { createIngestMetrics, type IngestMetrics } from "./ingest-metrics.js";
+import type { EdgeCredential, IngestLimits, ReadingCommitter } from "./ports.js";
+
+export interface IngestServerOptions {
+  readonly bus: EventBus;
+  readonly store: ReadingCommitter;
+  readonly edges: readonly EdgeCredential[];
+  readonly limits: IngestLimits;
+  readonly registry: Registry;
+  readonly logger: Logger;
+}
+
+export class IngestServer implements SessionHost {
+  readonly bus: EventBus;
+  readonly store: ReadingCommitter;
+  readonly limits: IngestLimits;
+  readonly metrics: IngestMetrics;
+  readonly logger: Logger;
+  private readonly server: Server;
+  private readonly edges: Map<string, EdgeCredential>;
+  private readonly sessions = new Map<string, EdgeSession>();
+  private readonly all = new Set<EdgeSession>();
+  private readonly unsubscribe: () => void;
+
+  constructor(options: IngestServerOptions) {
+    this.bus = options.bus;
+    this.store = options.store;
+    this.limits = options.limits;
+    this.logger = options.logger;
+    this.metrics = createIngestMetrics(options.registry);
+    this.edges = new Map(options.edges.map((e) => [e.id, e]));
+    // Oversize batches are refused by our own check (RESOURCE_EXHAUSTED); the transport limit
+    // only guards memory against something far larger.
+    const maxMessage = Math.max(4 * 1024 * 1024, options.limits.maxBatchBytes * 2);
+    this.server = new Server({ "grpc.max_receive_message_length": maxMessage, "grpc.keepalive_permit_without_calls": 1 });
+    this.server.addService(EdgeSyncService, {
+      sync: (call: ServerDuplexStream<EdgeMessage, CloudMessage>) => {
+        const session = new EdgeSession(call, this);
+        this.all.add(session);
+        call.on("close", () => this.all.delete(session));
+        session.start();
+      },
+    });
+    this.unsubscribe = this.bus.on("commandRequested", (cmd) => {
+      this.sessions.get(cmd.edgeId)?.sendCommand(cmd);
+    });
+  }
+
+  credential(edgeId: string): EdgeCredential | undefined {
+    return this.edges.get(edgeId);
+  }
+
+  attach(session: EdgeSession): void {
+    const edgeId = session.edgeId!;
+    const old = this.sessions.get(edgeId);
+    this.sessions.set(edgeId, session);
+    this.metrics.edgesConnected.set(this.sessions.size);
+    if (old && old !== session) old.fail(status.ABORTED, "replaced by a newer stream from the same edge");
+  }
+
+  detach(session: EdgeSession): boolean {
+    const edgeId = session.edgeId;
+    if (edgeId === undefined || this.sessions.get(edgeId) !== session) return false;
+    this.sessions.delete(edgeId);
+    this.metrics.edgesConnected.set(this.sessions.size);
+    return true;
+  }
+
+  isConnected(edgeId: string): boolean {
+    return this.sessions.has(edgeId);
+  }
+
+  /** Binds host:port (0 picks a free port); resolves to the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
+        if (err) reject(isAddressInUse(err) ? portInUse("grpc", host, port, err) : err);
+        else resolve(bound);
+      });
+    });
+  }
+
+  async stop(graceMs = 2000): Promise<void> {
+    this.unsubscribe();
+    for (const session of [...this.all]) session.fail(status.UNAVAILABLE, "the cloud is shutting down");
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * What ingest needs from the rest of the cloud, as small interfaces wired in main.ts (ingest
+ * imports no other domain: the telemetry store satisfies ReadingCommitter structurally).
+ */
+export type IngestValue = number | boolean | string;
+
+export interface ValidReading {
+  readonly seq: number;
+  readonly deviceId: string;
+  readonly deviceType: string;
+  readonly values: Readonly<Record<string, IngestValue>>;
+  readonly deviceTimeMs?: number | undefined;
+  readonly edgeTimeMs: number;
+  readonly receivedAt?: number | undefined;
+}
+
+export interface ReadingCommitter {
+  commitBatch(edgeId: string, readings: readonly ValidReading[]): Promise<{ inserted: number; duplicates: number; insertedSeqs: number[] }>;
+}
+
+export interface EdgeCredential {
+  readonly id: string;
+  readonly siteId: string;
+  readonly tokenHash: string;
+}
+
+export interface IngestLimits {
+  readonly credit: number;
+  readonly maxBatchReadings: number;
+  readonly maxBatchBytes: number;
+}

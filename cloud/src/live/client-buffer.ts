@@ -1,0 +1,72 @@
+/**
+ * What one browser is owed, buffered between flushes: readings in order (bounded: the oldest
+ * are dropped past `maxBuffered`), and device/edge/command summaries coalesced by id (only the
+ * newest of each matters).
+ */
+import type { CommandView, DeviceSummary, EdgeSummary, Value } from "../platform/events.js";
+
+export interface LiveReading {
+  readonly deviceId: string;
+  readonly seq: number;
+  readonly ts: number;
+  readonly values: Readonly<Record<string, Value>>;
+}
+
+export interface Drained {
+  readonly readings: LiveReading[];
+  readonly devices: DeviceSummary[];
+  readonly edges: EdgeSummary[];
+  readonly commands: CommandView[];
+}
+
+export class ClientBuffer {
+  private readings: LiveReading[] = [];
+  private devices = new Map<string, DeviceSummary>();
+  private edges = new Map<string, EdgeSummary>();
+  private commands = new Map<string, CommandView>();
+
+  constructor(private readonly maxBuffered: number) {}
+
+  /** Adds a reading; returns how many old readings were dropped to stay within the bound. */
+  pushReading(r: LiveReading): number {
+    this.readings.push(r);
+    const excess = this.readings.length - this.maxBuffered;
+    if (excess <= 0) return 0;
+    this.readings.splice(0, excess);
+    return excess;
+  }
+
+  pushDevice(d: DeviceSummary): void {
+    this.devices.set(d.id, d);
+  }
+
+  pushEdge(e: EdgeSummary): void {
+    this.edges.set(e.id, e);
+  }
+
+  pushCommand(c: CommandView): void {
+    this.commands.set(c.id, c);
+  }
+
+  get empty(): boolean {
+    return this.readings.length === 0 && this.devices.size === 0 && this.edges.size === 0 && this.commands.size === 0;
+  }
+
+  get bufferedReadings(): number {
+    return this.readings.length;
+  }
+
+  drain(): Drained {
+    const out = {
+      readings: this.readings,
+      devices: [...this.devices.values()],
+      edges: [...this.edges.values()],
+      commands: [...this.commands.values()],
+    };
+    this.readings = [];
+    this.devices = new Map();
+    this.edges = new Map();
+    this.commands = new Map();
+    return out;
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * Live fan-out to browsers over socket.io, on the cloud's HTTP server. Each socket has a
+ * ClientBuffer flushed every `throttleMs`; bus listeners only append to buffers, so ingest never
+ * waits on a browser. A socket whose transport is still backed up is skipped at flush time and
+ * its buffer stays bounded (oldest readings dropped, counted in bv_cloud_live_dropped_total).
+ */
+import type { Server as HttpServer } from "node:http";
+import type { Logger } from "@bitvelocity/common";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { Server, type Socket } from "socket.io";
+import { type SessionStore, tokenFromCookie, type User } from "../identity/index.js";
+import type { EventBus } from "../platform/event-bus.js";
+import type { CommandView, DeviceSummary, EdgeSummary, ReadingsCommitted } from "../platform/events.js";
+import { ClientBuffer } from "./client-buffer.js";
+import { type LiveDirectory, parseTopic, type Topic } from "./subscriptions.js";
+
+export interface LiveHubOptions {
+  readonly bus: EventBus;
+  readonly sessions: SessionStore;
+  readonly directory: LiveDirectory;
+  readonly throttleMs: number;
+  readonly maxBuffered: number;
+  readonly registry: Registry;
+  readonly logger: Logger;
+}
+
+/** Packets queued in engine.io beyond which a socket counts as slow and is not written to. */
+const SLOW_SOCKET_PACKETS = 32;
+
+interface Client {
+  readonly socket: Socket;
+  readonly buffer: ClientBuffer;
+  readonly topics: Set<string>;
+}
+
+type Ack = (reply: { ok: true } | { ok: false; error: string }) => void;
+
+export class LiveHub {
+  private readonly io: Server;
+  private readonly clients = new Map<string, Client>();
+  /** topic key (`device:x`, `edge:y`, `site:z`, `fleet`) → subscribed clients */
+  private readonly byTopic = new Map<string, Set<Client>>();
+  private readonly dropped: Counter;
+  private readonly connected: Gauge;
+  private readonly unsubscribers: (() => void)[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    http: HttpServer,
+    private readonly options: LiveHubOptions,
+  ) {
+    const registers = [options.registry];
+    this.dropped = new Counter({ name: "bv_cloud_live_dropped_total", help: "Readings dropped for slow live clients", registers });
+    this.connected = new Gauge({ name: "bv_cloud_live_clients", help: "Connected live (socket.io) clients", registers });
+    this.io = new Server(http, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
+    this.io.use((socket, next) => {
+      this.authenticate(socket)
+        .then((user) => {
+          if (!user) return next(new Error("unauthorized"));
+          socket.data.user = user;
+          next();
+        })
+        .catch(() => next(new Error("unauthorized")));
+    });
+    this.io.on("connection", (socket) => this.onConnection(socket));
+    const bus = options.bus;
+    this.unsubscribers.push(
+      bus.on("readingsCommitted", (e) => this.onReadings(e)),
+      bus.on("deviceUpdated", (d) => this.onDevice(d)),
+      bus.on("edgeUpdated", (e) => this.onEdge(e)),
+      bus.on("commandUpdated", (c) => this.onCommand(c)),
+    );
+    this.timer = setInterval(() => this.flush(), options.throttleMs);
+    this.timer.unref();
+  }
+
+  /** Stops the fan-out; closes socket.io (and with it the HTTP server it is attached to). */
+  async close(): Promise<void> {
+    for (const off of this.unsubscribers.splice(0)) off();
+    clearInterval(this.timer);
+    await new Promise<void>((resolve) => {
+      // socket.io's close returns a promise too, but reports completion through the callback.
+      void this.io.close(() => resolve());
+    });
+  }
+
+  private async authenticate(socket: Socket): Promise<User | undefined> {
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    const token = typeof auth?.token === "string" ? auth.token : tokenFromCookie(socket.handshake.headers.cookie);
+    return this.options.sessions.resolve(token);
+  }
+
+  private onConnection(socket: Socket): void {
+    const client: Client = { socket, buffer: new ClientBuffer(this.options.maxBuffered), topics: new Set() };
+    this.clients.set(socket.id, client);
+    this.connected.set(this.clients.size);
+    socket.on("subscribe", (arg: unknown, ack?: unknown) =>
+      this.onSubscribe(client, arg, typeof ack === "function" ? (ack as Ack) : undefined),
+    );
+    socket.on("unsubscribe", (arg: unknown, ack?: unknown) => {
+      const reply = typeof ack === "function" ? (ack as Ack) : undefined;
+      const topic = parseTopic(arg);
+      if (typeof topic === "string") {
+        reply?.({ ok: false, error: topic });
+      } else {
+        this.removeTopic(client, topic.key);
+        reply?.({ ok: true });
+      }
+    });
+    socket.on("disconnect", () => {
+      for (const key of client.topics) this.removeTopic(client, key);
+      this.clients.delete(socket.id);
+      this.connected.set(this.clients.size);
+    });
+  }
+
+  private onSubscribe(client: Client, arg: unknown, ack: Ack | undefined): void {
+    const topic = parseTopic(arg);
+    if (typeof topic === "string") {
+      ack?.({ ok: false, error: topic });
+      return;
+    }
+    const error = this.checkExists(topic);
+    if (error) {
+      ack?.({ ok: false, error });
+      return;
+    }
+    client.topics.add(topic.key);
+    let set = this.byTopic.get(topic.key);
+    if (!set) {
+      set = new Set();
+      this.byTopic.set(topic.key, set);
+    }
+    set.add(client);
+    this.snapshot(client, topic);
+    ack?.({ ok: true });
+  }
+
+  private checkExists(topic: Topic): string | undefined {
+    const dir = this.options.directory;
+    if (topic.kind === "device" && !dir.device(topic.id)) return `unknown device ${topic.id}`;
+    if (topic.kind === "edge" && !dir.edge(topic.id)) return `unknown edge ${topic.id}`;
+    if (topic.kind === "site" && !dir.hasSite(topic.id)) return `unknown site ${topic.id}`;
+    return undefined;
+  }
+
+  /** The current state of what was just subscribed to, so a page renders before the next change. */
+  private snapshot(client: Client, topic: Topic): void {
+    const dir = this.options.directory;
+    if (topic.kind === "device") {
+      const d = dir.device(topic.id);
+      if (d) client.buffer.pushDevice(d);
+      return;
+    }
+    const filter = topic.kind === "fleet" ? {} : topic.kind === "edge" ? { edge: topic.id } : { site: topic.id };
+    for (const d of dir.devices(filter)) client.buffer.pushDevice(d);
+    for (const e of dir.edges()) {
+      if (topic.kind === "fleet" || (topic.kind === "edge" && e.id === topic.id) || (topic.kind === "site" && e.siteId === topic.id)) {
+        client.buffer.pushEdge(e);
+      }
+    }
+  }
+
+  private removeTopic(client: Client, key: string): void {
+    client.topics.delete(key);
+    const set = this.byTopic.get(key);
+    set?.delete(client);
+    if (set?.size === 0) this.byTopic.delete(key);
+  }
+
+  private targets(keys: string[]): Set<Client> {
+    const out = new Set<Client>();
+    for (const key of keys) for (const c of this.byTopic.get(key) ?? []) out.add(c);
+    return out;
+  }
+
+  private onReadings(e: ReadingsCommitted): void {
+    if (this.byTopic.size === 0) return;
+    const wide = this.targets([`edge:${e.edgeId}`, `site:${e.siteId}`]);
+    for (const r of e.readings) {
+      const live = { deviceId: r.deviceId, seq: r.seq, ts: r.ts, values: r.values };
+      const direct = this.byTopic.get(`device:${r.deviceId}`);
+      const targets = direct ? new Set([...wide, ...direct]) : wide;
+      for (const c of targets) {
+        const dropped = c.buffer.pushReading(live);
+        if (dropped > 0) this.dropped.inc(dropped);
+      }
+    }
+  }
+
+  private onDevice(d: DeviceSummary): void {
+    for (const c of this.targets(["fleet", `device:${d.id}`, `edge:${d.edgeId}`, `site:${d.siteId}`])) c.buffer.pushDevice(d);
+  }
+
+  private onEdge(e: EdgeSummary): void {
+    for (const c of this.targets(["fleet", `edge:${e.id}`, `site:${e.siteId}`])) c.buffer.pushEdge(e);
+  }
+
+  private onCommand(cmd: CommandView): void {
+    const siteId = this.options.directory.device(cmd.deviceId)?.siteId;
+    const keys = ["fleet", `device:${cmd.deviceId}`, `edge:${cmd.edgeId}`];
+    if (siteId) keys.push(`site:${siteId}`);
+    for (const c of this.targets(keys)) c.buffer.pushCommand(cmd);
+  }
+
+  private flush(): void {
+    for (const c of this.clients.values()) {
+      if (c.buffer.empty) continue;
+      // engine.io's queue of packets not yet handed to the transport: a browser that does not
+      // read backs it up. Keep our bounded buffer instead of growing that one.
+      const queued = (c.socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
+      if (queued > SLOW_SOCKET_PACKETS) continue;
+      const out = c.buffer.drain();
+      if (out.readings.length > 0) c.socket.emit("readings", out.readings);
+      for (const d of out.devices) c.socket.emit("device", d);
+      for (const e of out.edges) c.socket.emit("edge", e);
+      for (const cmd of out.commands) c.socket.emit("command", cmd);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError } from "@bitvelocity/common";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadCloudConfig } from "./config.js";
+
+const dir = mkdtempSync(join(tmpdir(), "bv-cloud-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("loadCloudConfig", () => {
+  it("fills every default from the schema", () => {
+    const c = loadCloudConfig(undefined, {});
+    expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(c.grpc).toEqual({ host: "0.0.0.0", port: 50051 });
+    expect(c.ingest).toEqual({ credit: 4, max_batch_readings: 1000, max_batch_bytes: 1048576 });
+    expect(c.live).toEqual({ throttle_ms: 250, max_buffered: 2000 });
+    expect(c.session_ttl_hours).toBe(12);
+    expect(c.admin).toEqual({ username: "admin" });
+    expect(c.data_dir).toBe(join(process.cwd(), "data/cloud"));
+  });
+
+  it("resolves data_dir against the config file and applies BV_* env over the file", () => {
+    const path = file("ok.yaml", "version: 1\ndata_dir: ./store\nhttp: { port: 9000 }\nsites: [{ id: s1, name: S }]\n");
+    const c = loadCloudConfig(path, { BV_HTTP_PORT: "9100", BV_GRPC_PORT: "0", BV_ADMIN_PASSWORD: "from-the-env" });
+    expect(c.data_dir).toBe(join(dir, "store"));
+    expect(c.http.port).toBe(9100);
+    expect(c.grpc.port).toBe(0);
+    expect(c.admin.password).toBe("from-the-env");
+    expect(loadCloudConfig(path, { BV_DATA_DIR: "/var/lib/bv" }).data_dir).toBe("/var/lib/bv");
+  });
+
+  it("lists every problem at once", () => {
+    const path = file(
+      "bad.yaml",
+      [
+        "version: 2",
+        "http: { port: 70000, colour: red }",
+        "sites: [{ id: s1, name: S }]",
+        "edges: [{ id: e1, site_id: nowhere, token_hash: plain }]",
+        "users: [{ username: bob, role: king, password_hash: 'scrypt$x' }]",
+        "ingest: { credit: 0 }",
+        "typo_key: 1",
+      ].join("\n"),
+    );
+    let error: unknown;
+    try {
+      loadCloudConfig(path, {});
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const paths = (error as ConfigError).problems.map((p) => p.split(":")[0]);
+    expect(paths).toEqual(
+      expect.arrayContaining(["version", "http.port", "http", "edges.0.token_hash", "users.0.role", "ingest.credit", "(root)"]),
+    );
+    expect((error as ConfigError).code).toBe("CONFIG_INVALID");
+  });
+
+  it("reports an edge at an unknown site and duplicate ids", () => {
+    expect(() =>
+      loadCloudConfig(
+        undefined,
+        {},
+        {
+          sites: [
+            { id: "s1", name: "A" },
+            { id: "s1", name: "B" },
+          ],
+          edges: [{ id: "e1", site_id: "s2", token_hash: "sha256$1$aa$bb" }],
+        },
+      ),
+    ).toThrow(/sites\.1\.id: duplicate site id s1[\s\S]*edges\.0\.site_id: unknown site s2/);
+  });
+
+  it("refuses a missing file and bad YAML clearly", () => {
+    expect(() => loadCloudConfig(join(dir, "missing.yaml"), {})).toThrow(/cannot read/);
+    expect(() => loadCloudConfig(file("broken.yaml", "http: [\n"), {})).toThrow(/not valid YAML/);
+  });
+});

@@ -1,0 +1,29 @@
+/** The express app: JSON API under /api (session required except login), ops endpoints, the dashboard. */
+import express, { type Express } from "express";
+import { loginRoutes, requireSession, sessionRoutes } from "./auth-routes.js";
+import { commandRoutes } from "./command-routes.js";
+import type { WebDeps } from "./deps.js";
+import { fleetRoutes } from "./fleet-routes.js";
+import { errorHandler, HttpError } from "./http-errors.js";
+import { opsRoutes } from "./ops-routes.js";
+import { dashboardRoutes } from "./static-dashboard.js";
+import { telemetryRoutes } from "./telemetry-routes.js";
+
+export function createApp(deps: WebDeps): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(express.json({ limit: "64kb" }));
+  app.use(opsRoutes(deps));
+  app.use(loginRoutes(deps));
+  app.use("/api", requireSession(deps));
+  app.use(sessionRoutes(deps));
+  app.use(fleetRoutes(deps));
+  app.use(telemetryRoutes(deps));
+  app.use(commandRoutes(deps));
+  app.use("/api", () => {
+    throw new HttpError(404, "NOT_FOUND", "no such API route");
+  });
+  app.use(dashboardRoutes(deps.dashboardDir));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,73 @@
+/** Login, logout, who-am-I; the session and role guards for every other /api route. */
+import { type NextFunction, type Request, type Response, Router } from "express";
+import { hasRole, type Role, SESSION_COOKIE, tokenFromAuthorization, tokenFromCookie, type User } from "../identity/index.js";
+import type { WebDeps } from "./deps.js";
+import { HttpError } from "./http-errors.js";
+
+function requestToken(req: Request): string | undefined {
+  return tokenFromAuthorization(req.get("authorization")) ?? tokenFromCookie(req.get("cookie"));
+}
+
+export function currentUser(res: Response): User {
+  return res.locals.user as User;
+}
+
+export function requireSession(deps: WebDeps) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const user = await deps.sessions.resolve(requestToken(req));
+    if (!user) throw new HttpError(401, "UNAUTHENTICATED", "log in first (POST /api/auth/login)");
+    res.locals.user = user;
+    next();
+  };
+}
+
+export function requireRole(role: Role) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    const user = currentUser(res);
+    if (!hasRole(user.role, role)) throw new HttpError(403, "FORBIDDEN", `this needs the ${role} role; you are ${user.role}`);
+    next();
+  };
+}
+
+export function loginRoutes(deps: WebDeps): Router {
+  const router = Router();
+  router.post("/api/auth/login", async (req, res) => {
+    const body = req.body as { username?: unknown; password?: unknown } | undefined;
+    const problems = [];
+    if (typeof body?.username !== "string" || body.username === "") problems.push({ path: "username", message: "expected a string" });
+    if (typeof body?.password !== "string" || body.password === "") problems.push({ path: "password", message: "expected a string" });
+    if (problems.length > 0) throw new HttpError(400, "VALIDATION_FAILED", "username and password are required", problems);
+    const username = body!.username as string;
+    const key = `${username}|${req.ip ?? ""}`;
+    const wait = deps.loginLimiter.retryAfterMs(key);
+    if (wait > 0) {
+      res.set("Retry-After", String(Math.ceil(wait / 1000)));
+      throw new HttpError(429, "RATE_LIMITED", "too many failed logins; try again later");
+    }
+    const user = await deps.users.verify(username, body!.password as string);
+    if (!user) {
+      deps.loginLimiter.recordFailure(key);
+      throw new HttpError(401, "UNAUTHENTICATED", "wrong username or password");
+    }
+    deps.loginLimiter.reset(key);
+    const session = await deps.sessions.create(user);
+    res.cookie(SESSION_COOKIE, session.token, { httpOnly: true, sameSite: "lax", path: "/", maxAge: deps.sessionTtlMs });
+    res.json({ user: { username: user.username, role: user.role } });
+  });
+  return router;
+}
+
+export function sessionRoutes(deps: WebDeps): Router {
+  const router = Router();
+  router.post("/api/auth/logout", async (req, res) => {
+    const token = requestToken(req);
+    if (token) await deps.sessions.delete(token);
+    res.clearCookie(SESSION_COOKIE, { path: "/" });
+    res.status(204).end();
+  });
+  router.get("/api/auth/me", (_req, res) => {
+    const user = currentUser(res);
+    res.json({ user: { username: user.username, role: user.role } });
+  });
+  return router;
+}

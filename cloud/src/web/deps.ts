@@ -1,0 +1,21 @@
+/** Everything the HTTP layer serves from, built in main.ts. */
+import type { CommandService, FleetRegistry } from "../fleet/index.js";
+import type { LoginRateLimiter, SessionStore, UserStore } from "../identity/index.js";
+import type { Logger } from "../platform/logger.js";
+import type { Registry } from "../platform/metrics.js";
+import type { TelemetryStore } from "../telemetry/telemetry-store.js";
+
+export interface WebDeps {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly loginLimiter: LoginRateLimiter;
+  readonly sessionTtlMs: number;
+  readonly fleet: FleetRegistry;
+  readonly commands: CommandService;
+  readonly telemetry: TelemetryStore;
+  readonly registry: Registry;
+  readonly health: () => Promise<Record<string, boolean>>;
+  /** Folder with the built dashboard (index.html + assets). */
+  readonly dashboardDir: string;
+  readonly logger: Logger;
+}

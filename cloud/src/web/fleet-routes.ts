@@ -1,0 +1,42 @@
+/** Catalog, sites, edges and devices: the fleet read model over HTTP. */
+import { catalog } from "@bitvelocity/devices";
+import { Router } from "express";
+import type { WebDeps } from "./deps.js";
+import { HttpError } from "./http-errors.js";
+import { QueryReader } from "./query.js";
+
+export function fleetRoutes(deps: WebDeps): Router {
+  const router = Router();
+  router.get("/api/catalog", (_req, res) => {
+    res.json({ types: [...catalog.values()] });
+  });
+  router.get("/api/sites", (_req, res) => {
+    res.json({ sites: deps.fleet.sites() });
+  });
+  router.get("/api/edges", (_req, res) => {
+    res.json({ edges: deps.fleet.edges() });
+  });
+  router.get("/api/edges/:id", (req, res) => {
+    const edge = deps.fleet.edge(req.params.id);
+    if (!edge) throw new HttpError(404, "NOT_FOUND", `unknown edge ${JSON.stringify(req.params.id)}`);
+    res.json({ edge });
+  });
+  router.get("/api/devices", (req, res) => {
+    const q = new QueryReader(req.query);
+    const filter = {
+      site: q.string("site"),
+      edge: q.string("edge"),
+      type: q.string("type"),
+      q: q.string("q"),
+      state: q.oneOf("state", ["online", "offline"] as const),
+    };
+    q.done();
+    res.json({ devices: deps.fleet.devices(filter) });
+  });
+  router.get("/api/devices/:id", (req, res) => {
+    const device = deps.fleet.device(req.params.id);
+    if (!device) throw new HttpError(404, "NOT_FOUND", `unknown device ${JSON.stringify(req.params.id)}`);
+    res.json({ device });
+  });
+  return router;
+}

@@ -1,0 +1,141 @@
+/** The dashboard's composition root: session check, hash routing, page lifecycle. */
+import "uplot/dist/uPlot.min.css";
+import "./styles.css";
+import { header } from "./components/header.js";
+import { errorBox } from "./components/ui.js";
+import { ApiError, api, setUnauthorizedHandler } from "./lib/api.js";
+import { h, replace } from "./lib/dom.js";
+import { live } from "./lib/live.js";
+import { currentPath, href, navigate, parseRoute } from "./lib/router.js";
+import { type Page, Scope } from "./lib/scope.js";
+import { session } from "./lib/session.js";
+import type { User } from "./lib/types.js";
+import { devicePage } from "./pages/device.js";
+import { edgePage } from "./pages/edge.js";
+import { fleetPage } from "./pages/fleet.js";
+import { loginPage } from "./pages/login.js";
+
+const app = document.getElementById("app")!;
+let page: Page | null = null;
+let chrome: { el: HTMLElement; slot: HTMLElement; scope: Scope; user: User } | null = null;
+
+function signedIn(user: User): void {
+  session.set(user);
+  live.start();
+}
+
+function signedOut(): void {
+  session.set(null);
+  live.stop();
+  chrome?.scope.dispose();
+  chrome = null;
+}
+
+setUnauthorizedHandler(() => {
+  if (!session.user) return;
+  const path = currentPath();
+  signedOut();
+  navigate(href.login(path));
+});
+
+live.setRejectedHandler(async () => {
+  try {
+    await api.me();
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      const path = currentPath();
+      signedOut();
+      navigate(href.login(path));
+      return false;
+    }
+    return true;
+  }
+});
+
+function logout(): void {
+  api
+    .logout()
+    .catch(() => {})
+    .finally(() => {
+      signedOut();
+      navigate(href.login());
+    });
+}
+
+function show(next: Page, withChrome: boolean): void {
+  page?.scope.dispose();
+  page = next;
+  document.title = `${next.title} · BitVelocity`;
+  if (!withChrome) {
+    chrome?.scope.dispose();
+    chrome = null;
+    replace(app, next.el);
+    return;
+  }
+  const user = session.user!;
+  if (!chrome || chrome.user !== user) {
+    chrome?.scope.dispose();
+    const scope = new Scope();
+    const slot = h("div", { class: "slot" });
+    chrome = { el: h("div", { class: "shell" }, header(user, scope, logout), slot), slot, scope, user };
+  }
+  replace(chrome.slot, next.el);
+  if (app.firstChild !== chrome.el) replace(app, chrome.el);
+  window.scrollTo(0, 0);
+}
+
+function route(): void {
+  const r = parseRoute(location.hash);
+  if (r.name === "login") {
+    if (session.user) {
+      navigate(`#${r.next}`);
+      return;
+    }
+    show(
+      loginPage((user) => {
+        signedIn(user);
+        navigate(`#${r.next}`);
+      }),
+      false,
+    );
+    return;
+  }
+  if (!session.user) {
+    navigate(href.login(currentPath()));
+    return;
+  }
+  switch (r.name) {
+    case "fleet":
+      show(fleetPage(), true);
+      break;
+    case "device":
+      show(devicePage(r.id), true);
+      break;
+    case "edge":
+      show(edgePage(r.id), true);
+      break;
+    default:
+      show(
+        {
+          el: h("main", { class: "page" }, errorBox(`Nothing at ${r.path}`), h("a", { href: href.fleet() }, "Back to the fleet")),
+          scope: new Scope(),
+          title: "Not found",
+        },
+        true,
+      );
+  }
+}
+
+async function boot(): Promise<void> {
+  try {
+    const { user } = await api.me();
+    signedIn(user);
+  } catch {
+    session.set(null);
+  }
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+void boot();

@@ -1,0 +1,164 @@
+/** Device page: header, latest values, live chart, history, commands — live via the `device` subscription. */
+import { commandsPanel } from "../components/commands-panel.js";
+import { HistoryChart } from "../components/history-chart.js";
+import { LIVE_WINDOW_MS, LiveChart } from "../components/live-chart.js";
+import { MetricCards } from "../components/metric-cards.js";
+import { errorBox, loading, panel, pill } from "../components/ui.js";
+import { ApiError, api } from "../lib/api.js";
+import { h, replace, setText } from "../lib/dom.js";
+import { ago } from "../lib/format.js";
+import { live } from "../lib/live.js";
+import { applyReading, mergeDevice } from "../lib/merge.js";
+import { isNumeric, label, metricsOf } from "../lib/metrics.js";
+import { href } from "../lib/router.js";
+import { type Page, Scope } from "../lib/scope.js";
+import { session } from "../lib/session.js";
+import type { Device, MetricDef } from "../lib/types.js";
+
+export function devicePage(id: string): Page {
+  const scope = new Scope();
+  const el = h("main", { class: "page" }, loading("Loading device…"));
+  load(id, el, scope).catch((err: unknown) => {
+    if (scope.disposed) return;
+    replace(el, err instanceof ApiError && err.status === 404 ? notFound(id) : errorBox(err));
+  });
+  return { el, scope, title: id };
+}
+
+function notFound(id: string): HTMLElement {
+  return h("div", { class: "notice notice-bad" }, `No device "${id}". `, h("a", { href: href.fleet() }, "Back to the fleet"));
+}
+
+async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
+  const [types, res] = await Promise.all([session.catalog(), api.device(id)]);
+  if (scope.disposed) return;
+  let device: Device = mergeDevice(undefined, res.device);
+  const type = types.get(device.type);
+  const metrics = metricsOf(type, Object.keys(device.latest));
+  const numeric = metrics.filter(isNumeric);
+
+  // Header
+  const state = h("span");
+  const seen = h("span", { class: "muted" });
+  let shownOnline: boolean | null = null;
+  const renderHeader = () => {
+    if (shownOnline !== device.online)
+      replace(state, device.online ? pill("online", "ok", "device-state") : pill("offline", "bad", "device-state"));
+    shownOnline = device.online;
+    setText(seen, device.online ? `last reading ${ago(device.lastSeen)}` : `last seen ${ago(device.lastSeen)}`);
+  };
+  const head = h(
+    "div",
+    { class: "page-head" },
+    h(
+      "div",
+      { class: "crumbs" },
+      h("a", { href: href.fleet() }, "Fleet"),
+      " / ",
+      h("a", { href: href.edge(device.edgeId) }, device.edgeId),
+      " / ",
+      device.id,
+    ),
+    h("div", { class: "title-row" }, h("h1", { testid: "device-title" }, device.name || device.id), state),
+    h(
+      "div",
+      { class: "meta" },
+      h("span", null, type?.name ?? device.type),
+      h("span", { class: "mono" }, device.id),
+      h("span", null, "edge ", h("a", { href: href.edge(device.edgeId) }, device.edgeId)),
+      h("span", null, "site ", device.siteId),
+      seen,
+    ),
+  );
+
+  // Charts
+  const liveChart = new LiveChart();
+  const history = new HistoryChart(id);
+  scope.add(() => liveChart.destroy());
+  scope.add(() => history.destroy());
+  const cards = new MetricCards(metrics, (m) => select(m));
+  const tabs = numeric.map((m) =>
+    h("button", { class: "seg", type: "button", testid: `chart-metric-${m.name}`, on: { click: () => select(m) } }, label(m.name)),
+  );
+  const chartTitle = h("span", { class: "muted" });
+  const select = (m: MetricDef) => {
+    for (const [i, n] of numeric.entries()) tabs[i]!.classList.toggle("active", n === m);
+    cards.select(m.name);
+    setText(chartTitle, `${m.description}${m.unit ? ` (${m.unit})` : ""}`);
+    liveChart.setMetric(m);
+    history.setMetric(m);
+  };
+
+  renderHeader();
+  cards.update(device.latest);
+  replace(
+    el,
+    head,
+    h("div", { class: "cards-wrap" }, cards.el),
+    numeric.length
+      ? panel(
+          h("div", { class: "panel-title" }, h("h2", null, "Trends"), h("div", { class: "segmented" }, ...tabs), chartTitle),
+          h(
+            "div",
+            { class: "chart-grid" },
+            h("div", null, h("h3", { class: "subhead" }, "Live · last 10 min"), liveChart.el),
+            h("div", null, h("h3", { class: "subhead" }, "History"), history.el),
+          ),
+        )
+      : null,
+    commandsPanel(id, type?.commands ?? [], scope),
+  );
+  if (numeric[0]) select(numeric[0]);
+
+  // Live
+  const seed = () =>
+    api
+      .readings(id, { from: Date.now() - LIVE_WINDOW_MS, limit: 5000 })
+      .then(({ readings }) => {
+        liveChart.add(readings);
+        liveChart.redraw();
+      })
+      .catch(() => {});
+  void seed();
+  scope.add(live.subscribe({ device: id }));
+  scope.add(
+    live.on("readings", (batch) => {
+      const mine = batch.filter((r) => r.deviceId === id);
+      if (!mine.length) return;
+      liveChart.add(mine);
+      let changed = false;
+      for (const r of mine) changed = applyReading(device, r) || changed;
+      if (changed) cards.update(device.latest);
+    }),
+  );
+  scope.add(
+    live.on("device", (d) => {
+      if (d.id !== id) return;
+      device = mergeDevice(device, d);
+      renderHeader();
+      cards.update(device.latest);
+    }),
+  );
+  let wasLive = live.state === "live";
+  scope.add(
+    live.onState((s) => {
+      if (s === "live" && !wasLive) {
+        void seed();
+        api
+          .device(id)
+          .then((r) => {
+            device = mergeDevice(device, r.device);
+            renderHeader();
+            cards.update(device.latest);
+          })
+          .catch(() => {});
+      }
+      wasLive = s === "live";
+    }),
+  );
+  scope.every(1000, () => {
+    cards.tick();
+    renderHeader();
+    liveChart.redraw();
+  });
+}

@@ -1,0 +1,163 @@
+/** Edge page: link state, agent, clock offset, outbox (depth, bytes, oldest, drain, ETA, dead letters), its devices. */
+import { dot, errorBox, loading, panel, pill, stat } from "../components/ui.js";
+import { ApiError, api } from "../lib/api.js";
+import { h, replace } from "../lib/dom.js";
+import { ago, bytes, clock, count, duration, signedMs } from "../lib/format.js";
+import { live } from "../lib/live.js";
+import { mergeDevice } from "../lib/merge.js";
+import { href } from "../lib/router.js";
+import { type Page, Scope } from "../lib/scope.js";
+import { session } from "../lib/session.js";
+import { throttle } from "../lib/throttle.js";
+import type { Device, DeviceType, Edge } from "../lib/types.js";
+
+export function edgePage(id: string): Page {
+  const scope = new Scope();
+  const el = h("main", { class: "page" }, loading("Loading edge…"));
+  load(id, el, scope).catch((err: unknown) => {
+    if (scope.disposed) return;
+    replace(
+      el,
+      err instanceof ApiError && err.status === 404
+        ? h("div", { class: "notice notice-bad" }, `No edge "${id}". `, h("a", { href: href.fleet() }, "Back to the fleet"))
+        : errorBox(err),
+    );
+  });
+  return { el, scope, title: id };
+}
+
+async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
+  const [types, { edge: first }, { devices: list }] = await Promise.all([session.catalog(), api.edge(id), api.devices({ edge: id })]);
+  if (scope.disposed) return;
+  let edge: Edge = first;
+  const devices = new Map(list.map((d) => [d.id, d]));
+  const body = h("div", { class: "stack" });
+  const render = () => replace(body, ...edgeView(edge, [...devices.values()], types));
+  const schedule = throttle(render, 500);
+  scope.add(schedule.cancel);
+  render();
+  replace(el, body);
+
+  scope.add(live.subscribe({ edge: id }));
+  scope.add(
+    live.on("edge", (e) => {
+      if (e.id !== id) return;
+      edge = { ...edge, ...e };
+      schedule();
+    }),
+  );
+  scope.add(
+    live.on("device", (d) => {
+      if (d.edgeId !== id) return;
+      devices.set(d.id, mergeDevice(devices.get(d.id), d));
+      schedule();
+    }),
+  );
+  scope.every(1000, schedule);
+}
+
+function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>): HTMLElement[] {
+  const s = e.status;
+  const online = devices.filter((d) => d.online).length;
+  const head = h(
+    "div",
+    { class: "page-head" },
+    h("div", { class: "crumbs" }, h("a", { href: href.fleet() }, "Fleet"), " / ", e.siteId, " / ", e.id),
+    h(
+      "div",
+      { class: "title-row" },
+      h("h1", { testid: "edge-title" }, e.name || e.id),
+      h(
+        "span",
+        { testid: "edge-link-state", data: { state: e.online ? "online" : "offline" } },
+        e.online ? pill("online", "ok") : pill("offline", "bad"),
+      ),
+    ),
+    h(
+      "div",
+      { class: "meta" },
+      h("span", { class: "mono" }, e.id),
+      h("span", null, "site ", e.siteId),
+      h(
+        "span",
+        null,
+        e.online ? `connected since ${clock(e.connectedAt)} (${ago(e.connectedAt).replace(/ ago$/, "")})` : `last seen ${ago(e.lastSeen)}`,
+      ),
+    ),
+  );
+  const link = h(
+    "div",
+    { class: "stats" },
+    stat("Link", e.online ? "online" : "offline", {
+      tone: e.online ? "ok" : "bad",
+      hint: e.online ? `up ${ago(e.connectedAt).replace(/ ago$/, "")}` : `seen ${ago(e.lastSeen)}`,
+    }),
+    stat("Agent version", e.agentVersion ?? "—"),
+    stat("Boot id", e.bootId ? e.bootId.slice(0, 8) : "—", { hint: e.bootId ?? undefined }),
+    stat("Clock offset", signedMs(e.clockOffsetMs), {
+      tone: Math.abs(e.clockOffsetMs ?? 0) > 2000 ? "warn" : undefined,
+      hint: "edge clock vs cloud",
+    }),
+    stat("Devices connected", s ? count(s.devicesConnected) : "—", { hint: `${online} of ${devices.length} online` }),
+  );
+  const outbox = panel(
+    h(
+      "div",
+      { class: "panel-title" },
+      h("h2", null, "Outbox"),
+      h("span", { class: "muted" }, s ? `reported ${ago(s.timeMs)}` : "no status received yet"),
+    ),
+    h(
+      "div",
+      { class: "stats" },
+      stat("Depth", s ? count(s.outboxReadings) : "—", {
+        testid: "edge-outbox-depth",
+        raw: s?.outboxReadings,
+        tone: s && s.outboxReadings > 0 ? "warn" : undefined,
+        hint: "readings waiting",
+      }),
+      stat("Bytes", s ? bytes(s.outboxBytes) : "—"),
+      stat("Oldest", s ? duration(s.oldestAgeSeconds) : "—", { tone: s && s.oldestAgeSeconds > 300 ? "warn" : undefined }),
+      stat("Drain rate", s ? `${count(Math.round(s.drainRate))}/s` : "—"),
+      stat("ETA", s && s.outboxReadings > 0 ? duration(s.etaSeconds) : "—", { hint: s && s.outboxReadings === 0 ? "drained" : undefined }),
+      stat("Dead letters", s ? count(s.deadLetters) : "—", { tone: s && s.deadLetters > 0 ? "bad" : undefined }),
+    ),
+  );
+  const sorted = devices.sort((a, b) => Number(a.online) - Number(b.online) || a.name.localeCompare(b.name));
+  const table = h(
+    "div",
+    { class: "table-wrap flush" },
+    h(
+      "table",
+      { class: "table", testid: "edge-devices" },
+      h(
+        "thead",
+        null,
+        h("tr", null, h("th", { class: "col-dot" }), h("th", null, "Device"), h("th", null, "Type"), h("th", null, "Last seen")),
+      ),
+      h(
+        "tbody",
+        null,
+        ...sorted.map((d) =>
+          h(
+            "tr",
+            { class: d.online ? "" : "row-bad", testid: "edge-device-row", data: { deviceId: d.id } },
+            h("td", { class: "col-dot" }, dot(d.online)),
+            h("td", null, h("a", { class: "strong", href: href.device(d.id) }, d.name || d.id), h("div", { class: "sub mono" }, d.id)),
+            h("td", null, types.get(d.type)?.name ?? d.type),
+            h("td", null, ago(d.lastSeen)),
+          ),
+        ),
+      ),
+    ),
+  );
+  return [
+    head,
+    link,
+    outbox,
+    panel(
+      h("div", { class: "panel-title" }, h("h2", null, "Devices"), h("span", { class: "muted" }, `${devices.length} behind this edge`)),
+      table,
+    ),
+  ];
+}

@@ -1,0 +1,116 @@
+/**
+ * The composition root: build the parts from the config, start them in order, stop them in
+ * reverse (stop accepting → stop the link → flush and close the outbox → close HTTP).
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createLogger, type Logger } from "@bitvelocity/common";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { MqttBroker } from "./broker/index.js";
+import type { DeviceGateway } from "./commands/device-gateway.js";
+import type { EdgeConfig } from "./config.js";
+import { HealthServer } from "./health/index.js";
+import { type LinkHandle, startLink } from "./northbound/index.js";
+import { Outbox } from "./outbox/index.js";
+
+/** A Pi without an RTC boots at 1970 until NTP syncs; wall time before this is not trusted. */
+const CLOCK_TRUSTED_AFTER_MS = Date.UTC(2024, 0, 1);
+
+export interface EdgeHandle {
+  readonly ports: { readonly mqtt: number; readonly ws: number | null; readonly http: number };
+  readonly gateway: DeviceGateway;
+  readonly outbox: Outbox;
+  readonly bootId: string;
+  readonly registry: Registry;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger?: Logger;
+}
+
+function agentVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+export async function startEdge(config: EdgeConfig, options: StartOptions = {}): Promise<EdgeHandle> {
+  const logger = options.logger ?? createLogger("edge");
+  const startedAt = performance.now();
+  const bootId = randomUUID();
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  registry.setDefaultLabels({ edge_id: config.edge_id });
+
+  const outbox = Outbox.open({
+    dir: config.data_dir,
+    commitIntervalMs: config.outbox.commit_interval_ms,
+    maxPending: config.outbox.max_pending,
+    bootId,
+    registry,
+  });
+  const broker = new MqttBroker({
+    host: config.mqtt.host,
+    port: config.mqtt.port,
+    wsPort: config.mqtt.ws_port,
+    devices: config.devices,
+    sink: outbox,
+    registry,
+    logger: logger.child({ name: "edge:broker" }),
+  });
+  let link: LinkHandle | undefined;
+  let health: HealthServer | undefined;
+  const stop = async (): Promise<void> => {
+    await broker.stop();
+    await link?.stop();
+    outbox.close();
+    await health?.stop();
+  };
+
+  try {
+    const { mqtt, ws } = await broker.start();
+    link = startLink({
+      config: config.uplink,
+      edgeId: config.edge_id,
+      siteId: config.site_id,
+      agentVersion: agentVersion(),
+      bootId,
+      clockSynced: () => Date.now() > CLOCK_TRUSTED_AFTER_MS,
+      startedAt,
+      outbox,
+      gateway: broker,
+      registry,
+      logger: logger.child({ name: "edge:northbound" }),
+    });
+    const linkHandle = link;
+    health = new HealthServer({
+      host: config.http.host,
+      port: config.http.port,
+      edgeId: config.edge_id,
+      registry,
+      checks: { broker: () => broker.running, outbox: () => outbox.isOpen, uplink: () => linkHandle.connected() },
+      logger: logger.child({ name: "edge:health" }),
+    });
+    const http = await health.start();
+    logger.info({ edgeId: config.edge_id, bootId, devices: config.devices.length }, "edge started");
+    let stopping: Promise<void> | undefined;
+    return {
+      ports: { mqtt, ws, http },
+      gateway: broker,
+      outbox,
+      bootId,
+      registry,
+      stop: () => {
+        stopping ??= stop().then(() => logger.info("edge stopped"));
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}

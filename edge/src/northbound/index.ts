@@ -1,0 +1,100 @@
+/**
+ * The edge's link to the cloud, composed: the gRPC uplink, the link supervisor (reconnects),
+ * the drainer (outbox → batches → acks), the command router, status reports and presence.
+ */
+import type { Logger } from "@bitvelocity/common";
+import type { Registry } from "prom-client";
+import type { DeviceGateway } from "../commands/device-gateway.js";
+import { CommandRouter } from "../commands/router.js";
+import type { OutboxReader } from "../outbox/types.js";
+import { Drainer } from "./drainer.js";
+import { grpcUplink } from "./grpc/index.js";
+import { Link } from "./link.js";
+import { commandStatusLabel, linkMetrics } from "./metrics.js";
+import { buildHello, forwardPresence } from "./presence.js";
+import type { UplinkConfig } from "./schema.js";
+import { buildStatus, DrainRate, startStatusReports } from "./status.js";
+
+export interface LinkDeps {
+  config: UplinkConfig;
+  edgeId: string;
+  siteId: string;
+  agentVersion: string;
+  bootId: string;
+  clockSynced: () => boolean;
+  /** performance.now() at boot. */
+  startedAt: number;
+  outbox: OutboxReader;
+  gateway: DeviceGateway;
+  registry: Registry;
+  logger: Logger;
+}
+
+export interface LinkHandle {
+  connected(): boolean;
+  stop(): Promise<void>;
+}
+
+export function startLink(deps: LinkDeps): LinkHandle {
+  const { config, logger, outbox, gateway } = deps;
+  const rate = new DrainRate();
+  const metrics = linkMetrics(deps.registry, () => rate.perSecond());
+  metrics.connected.set(0);
+
+  const uplink = grpcUplink({ config, logger, hello: () => buildHello({ ...deps, token: config.token }) });
+  const link = new Link(uplink, {
+    backoffInitialMs: config.backoff_initial_ms,
+    backoffMaxMs: config.backoff_max_ms,
+    logger,
+    onConnectedChange: (up) => metrics.connected.set(up ? 1 : 0),
+    onReconnect: () => metrics.reconnects.inc(),
+  });
+  const drainer = new Drainer({
+    outbox,
+    link,
+    logger,
+    events: {
+      batchSent: () => metrics.batchesSent.inc(),
+      drained: (acked, rejected) => {
+        metrics.readingsAcked.inc(acked);
+        metrics.readingsRejected.inc(rejected);
+        rate.record(acked + rejected);
+      },
+    },
+  });
+  const router = new CommandRouter({
+    gateway,
+    logger,
+    report: (commandResult) => link.post({ kind: "commandResult", commandResult }, true),
+    onStatus: (status) => metrics.commands.inc({ status: commandStatusLabel(status) }),
+  });
+
+  const offCommands = link.onSession((session) => session.onCommand((command) => router.handle(command)));
+  const offPresence = forwardPresence(gateway, link);
+  const stopStatus = startStatusReports(
+    link,
+    config.status_interval_ms,
+    () => buildStatus({ outbox, gateway, rate, agentVersion: deps.agentVersion }),
+    (err) => logger.error({ err }, "could not build the edge status"),
+  );
+  router.start();
+  drainer.start();
+  link.start();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    connected: () => link.session() !== undefined,
+    stop() {
+      stopping ??= (async () => {
+        stopStatus();
+        offPresence();
+        offCommands();
+        drainer.stop();
+        router.stop();
+        await link.stop();
+        metrics.connected.set(0);
+      })();
+      return stopping;
+    },
+  };
+}

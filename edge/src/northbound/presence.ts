@@ -1,0 +1,41 @@
+/** Device presence towards the cloud: the Hello's device snapshot and live DevicePresence changes. */
+import { ClockSync, type Hello } from "@bitvelocity/proto";
+import type { DeviceGateway } from "../commands/device-gateway.js";
+import { toProtoDeviceInfo } from "./grpc/convert.js";
+import type { Link } from "./link.js";
+
+export interface HelloSources {
+  readonly edgeId: string;
+  readonly token: string;
+  readonly siteId: string;
+  readonly bootId: string;
+  readonly agentVersion: string;
+  readonly clockSynced: () => boolean;
+  /** performance.now() at boot. */
+  readonly startedAt: number;
+  readonly gateway: DeviceGateway;
+}
+
+export function buildHello(s: HelloSources): Hello {
+  return {
+    edgeId: s.edgeId,
+    token: s.token,
+    siteId: s.siteId,
+    bootId: s.bootId,
+    agentVersion: s.agentVersion,
+    wallTimeMs: Date.now(),
+    clockSync: s.clockSynced() ? ClockSync.CLOCK_SYNC_SYNCED : ClockSync.CLOCK_SYNC_UNSYNCED,
+    uptimeMs: Math.max(0, Math.round(performance.now() - s.startedAt)),
+    devices: s.gateway.devices().map(toProtoDeviceInfo),
+  };
+}
+
+/** Forwards presence changes while connected (best effort: the next Hello carries the snapshot). */
+export function forwardPresence(gateway: DeviceGateway, link: Link): () => void {
+  return gateway.onPresence((change) => {
+    link.post({
+      kind: "presence",
+      presence: { deviceId: change.deviceId, online: change.online, timeMs: change.timeMs, reason: change.reason },
+    });
+  });
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+/**
+ * bv-sim: run a scenario's fleets against a broker, or write the edge's devices file for them.
+ *   bv-sim --scenario FILE [--broker URL] [--acked-log FILE] [--duration S] [--seed N] [--quiet]
+ *   bv-sim provision --scenario FILE --out devices.yaml
+ */
+import { writeFileSync } from "node:fs";
+import { ConfigError, createLogger, parseCli, runMain, silentLogger, waitForShutdown } from "@bitvelocity/common";
+import { runFleet } from "./fleet.js";
+import { edgeDevicesYaml, provisionFleet } from "./provision.js";
+import { loadScenario } from "./scenario.js";
+
+const RUN_USAGE = `Usage: bv-sim --scenario FILE [options]
+
+Simulates the scenario's device fleets against an MQTT broker until stopped (SIGINT/SIGTERM) or
+for duration_s; prints a JSON summary on stdout at the end.
+
+Options:
+  --scenario FILE    scenario YAML (see firmware-sim/README.md)
+  --broker URL       broker URL (overrides broker.url and BV_MQTT_URL)
+  --acked-log FILE   append one JSON line per acknowledged telemetry message
+  --duration S       stop after S seconds (0 = until stopped)
+  --seed N           seed for signals and timing
+  --quiet            no progress line, no logs
+  -h, --help         this help
+
+Environment: BV_MQTT_URL (broker.url), BV_FLEET_SECRET (fleet_secret), BV_LOG_LEVEL.
+Other command: bv-sim provision --help`;
+
+const PROVISION_USAGE = `Usage: bv-sim provision --scenario FILE --out devices.yaml
+
+Writes the edge's devices file for the scenario: every device's id, type, name and the hash of
+its derived secret (deriveDeviceSecret(fleet_secret, id)).
+
+Options:
+  --scenario FILE    scenario YAML
+  --out FILE         where to write the devices file ("-" for stdout)
+  -h, --help         this help`;
+
+function numberFlag(name: string, raw: string | boolean | undefined): number | undefined {
+  if (raw === undefined || typeof raw === "boolean") return undefined;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(n)) throw new ConfigError([`--${name}: expected a number, got ${JSON.stringify(raw)}`]);
+  return n;
+}
+
+function requireFlag(name: string, raw: string | boolean | undefined, usage: string): string {
+  if (typeof raw !== "string" || raw === "") {
+    process.stderr.write(`bv-sim: --${name} is required\n\n${usage}\n`);
+    process.exit(2);
+  }
+  return raw;
+}
+
+async function provision(argv: string[]): Promise<void> {
+  const { values } = parseCli(
+    { name: "bv-sim provision", usage: PROVISION_USAGE, options: { scenario: { type: "string" }, out: { type: "string" } } },
+    argv,
+  );
+  const scenario = loadScenario(requireFlag("scenario", values.scenario, PROVISION_USAGE));
+  const out = requireFlag("out", values.out, PROVISION_USAGE);
+  const devices = provisionFleet(scenario);
+  const text = edgeDevicesYaml(devices);
+  if (out === "-") process.stdout.write(text);
+  else {
+    writeFileSync(out, text, { mode: 0o600 });
+    process.stderr.write(`bv-sim: wrote ${devices.length} devices to ${out}\n`);
+  }
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { values } = parseCli(
+    {
+      name: "bv-sim",
+      usage: RUN_USAGE,
+      options: {
+        scenario: { type: "string" },
+        broker: { type: "string" },
+        "acked-log": { type: "string" },
+        duration: { type: "string" },
+        seed: { type: "string" },
+        quiet: { type: "boolean" },
+      },
+    },
+    argv,
+  );
+  const file = requireFlag("scenario", values.scenario, RUN_USAGE);
+  const overrides: Record<string, unknown> = {};
+  if (typeof values.broker === "string") overrides["broker.url"] = values.broker;
+  const duration = numberFlag("duration", values.duration);
+  if (duration !== undefined) overrides.duration_s = duration;
+  const seed = numberFlag("seed", values.seed);
+  if (seed !== undefined) overrides.seed = seed;
+  const scenario = loadScenario(file, process.env, overrides);
+  const quiet = values.quiet === true;
+  const ackedLog = typeof values["acked-log"] === "string" ? values["acked-log"] : undefined;
+  const fleet = runFleet(scenario, {
+    ...(ackedLog ? { ackedLog } : {}),
+    // stdout carries the JSON summary; logs stay at warn unless BV_LOG_LEVEL asks for more.
+    logger: quiet ? silentLogger() : createLogger("sim:fleet", process.env.BV_LOG_LEVEL ?? "warn"),
+    progress: !quiet,
+  });
+  const signal = waitForShutdown();
+  const final = await Promise.race([fleet.done, signal.then(() => fleet.stop())]);
+  process.stdout.write(`${JSON.stringify(final)}\n`);
+  process.exit(0);
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === "provision") runMain("bv-sim provision", () => provision(argv.slice(1)));
+else runMain("bv-sim", () => run(argv));
