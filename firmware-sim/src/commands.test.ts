@@ -81,7 +81,8 @@ describe("commands", () => {
     });
     const deadline = Date.now() + 4000;
     // The reported position is rounded, so it can read 37 a step before the motor stops.
-    while (latest("valve-0001").state !== "open" && Date.now() < deadline) await sleep(50);
+    const settled = () => latest("valve-0001").position === 37 && latest("valve-0001").state === "open";
+    while (!settled() && Date.now() < deadline) await sleep(50);
     expect(latest("valve-0001")).toMatchObject({ position: 37, state: "open" });
     expect((await command("valve-0001", "close")).status).toBe("succeeded");
     expect((await command("valve-0001", "set_relay", { on: true })).result).toEqual({ relay: true });
