@@ -114,6 +114,10 @@ readings committed to the cloud store, sampled each second; the steady-state rat
 the run. Live latency is measured on ${WATCH} watched devices as (socket.io arrival − device timestamp), same clock; it
 includes the cloud's per-client coalescing window (live.throttle_ms, 250 ms by default), so p50 sits near half of it.
 Simulator exit code: ${simExit.code}.
+
+Reading the figures: simulator, edge and cloud share this machine's cores (the simulator alone takes a large share), so
+when the store rate is close to the offered rate it is bounded by the offered load and the shared CPU, not by a measured
+ceiling of the edge or the cloud.
 `;
   const file = join(ROOT, "bench/RESULTS.md");
   writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Telemetry path", body));
