@@ -1,32 +1,18 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { verifySecret } from "@bitvelocity/common";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-// The real CLI, bundled from source by rolldown (vitest's bundler) under node_modules/.cache so
-// that its bare imports resolve.
-let bundleDir: string;
-let bin: string;
+// The real CLI as built (`npm test` builds before it runs the tests).
+const bin = resolve(import.meta.dirname, "../dist/bin.js");
 let dir: string;
 
-beforeAll(async () => {
-  const { build } = await import("rolldown");
-  const cache = resolve(import.meta.dirname, "../node_modules/.cache");
-  mkdirSync(cache, { recursive: true });
-  bundleDir = mkdtempSync(join(cache, "bv-edge-bin-"));
-  bin = join(bundleDir, "bin.mjs");
-  await build({
-    input: resolve(import.meta.dirname, "bin.ts"),
-    output: { file: bin, format: "esm" },
-    external: [/^[^./]/],
-    logLevel: "silent",
-  });
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "bv-edge-bin-"));
 });
 afterAll(() => {
-  rmSync(bundleDir, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { isBvError } from "@bitvelocity/common";
 import Database from "better-sqlite3";
 import { Registry } from "prom-client";
@@ -152,12 +153,12 @@ describe("Outbox", () => {
 
 describe("Outbox crash safety", () => {
   it("keeps every reading whose append resolved when the process is killed with SIGKILL", async () => {
-    // The child runs the real Outbox, bundled from source by rolldown (vitest's own bundler).
-    const { build } = await import("rolldown");
-    const entry = join(dir, "child.ts");
+    // The child runs the real Outbox as built (`npm test` builds before it runs the tests).
+    const outboxModule = pathToFileURL(resolve(import.meta.dirname, "../../dist/outbox/outbox.js")).href;
+    const bundle = join(dir, "child.mjs");
     writeFileSync(
-      entry,
-      `import { Outbox } from ${JSON.stringify(resolve(import.meta.dirname, "outbox.ts"))};
+      bundle,
+      `import { Outbox } from ${JSON.stringify(outboxModule)};
        const outbox = Outbox.open({ dir: process.argv[2], bootId: "child", commitIntervalMs: 5 });
        let i = 0;
        const tick = () => { for (let k = 0; k < 20; k++) { const n = i++;
@@ -165,12 +166,6 @@ describe("Outbox crash safety", () => {
            .then((seq) => process.stdout.write(seq + "\\n")); } setTimeout(tick, 1); };
        tick();`,
     );
-    // The bundle lives under node_modules/.cache so that its bare imports (better-sqlite3) resolve.
-    const cache = resolve(import.meta.dirname, "../../node_modules/.cache");
-    mkdirSync(cache, { recursive: true });
-    const bundleDir = mkdtempSync(join(cache, "bv-outbox-crash-"));
-    const bundle = join(bundleDir, "child.mjs");
-    await build({ input: entry, output: { file: bundle, format: "esm" }, external: [/^[^./]/], logLevel: "silent" });
     const data = join(dir, "data");
     const child = spawn(process.execPath, [bundle, data], { stdio: ["ignore", "pipe", "inherit"] });
     const acked: number[] = [];
@@ -193,6 +188,5 @@ describe("Outbox crash safety", () => {
     expect(acked.length).toBeGreaterThanOrEqual(300);
     expect(missing).toEqual([]);
     outbox.close();
-    rmSync(bundleDir, { recursive: true, force: true });
   });
 });
