@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ConfigError, loadConfig } from "./config.js";
+import { configProblems, loadConfig } from "./config.js";
 
 const schema = z
   .object({
@@ -22,15 +22,7 @@ function file(text: string): string {
   return path;
 }
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe("loadConfig", () => {
   it("applies schema defaults, then env, then overrides", () => {

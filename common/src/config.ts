@@ -81,3 +81,14 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadOptions 
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
   return result.data;
 }
+
+/** The problems a config load reports: runs `load` and returns its ConfigError's list (for tests and tools). */
+export function configProblems(load: () => unknown): readonly string[] {
+  try {
+    load();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("expected the configuration to be refused with a ConfigError");
+}

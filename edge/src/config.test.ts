@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, hashSecret } from "@bitvelocity/common";
+import { configProblems, hashSecret } from "@bitvelocity/common";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadEdgeConfig } from "./config.js";
 
@@ -19,15 +19,7 @@ function write(name: string, text: string): string {
   return path;
 }
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
+const problems = configProblems;
 
 describe("loadEdgeConfig", () => {
   it("applies defaults and resolves relative paths against the config file", () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, deriveDeviceSecret, verifySecret } from "@bitvelocity/common";
+import { configProblems, deriveDeviceSecret, verifySecret } from "@bitvelocity/common";
 import { isValidDeviceId } from "@bitvelocity/devices";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -17,15 +17,7 @@ function file(text: string): string {
   return path;
 }
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
+const problems = configProblems;
 
 const good = `
 version: 1
