@@ -1,6 +1,7 @@
 /** The composition root (STYLE.md): build the parts from config, start them, stop them in reverse. */
-import { createServer, type Server as HttpServer } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { createServer } from "node:http";
+import type { Socket } from "node:net";
+import { listen } from "@bitvelocity/common";
 import { CommandService, FleetRegistry } from "./fleet/index.js";
 import { LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
 import { IngestServer } from "./ingest/ingest-server.js";
@@ -8,7 +9,6 @@ import { LiveHub } from "./live/live-hub.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase, openDatabase } from "./platform/database.js";
 import { EventBus } from "./platform/event-bus.js";
-import { isAddressInUse, portInUse } from "./platform/listen.js";
 import { componentLogger, type Logger, rootLogger } from "./platform/logger.js";
 import { createRegistry } from "./platform/metrics.js";
 import { SqliteTelemetryStore } from "./telemetry/sqlite-store.js";
@@ -26,17 +26,6 @@ export interface CloudOptions {
 export interface CloudHandle {
   readonly ports: { readonly http: number; readonly grpc: number };
   stop(): Promise<void>;
-}
-
-function listenHttp(server: HttpServer, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: unknown) => reject(isAddressInUse(err) ? portInUse("http", host, port, err) : err);
-    server.once("error", onError);
-    server.listen(port, host, () => {
-      server.off("error", onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 export async function startCloud(config: CloudConfig, options: CloudOptions = {}): Promise<CloudHandle> {
@@ -131,7 +120,13 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
 
     const grpcPort = await ingest.listen(config.grpc.host, config.grpc.port);
     logger.info({ listener: "grpc", port: grpcPort }, "listening");
-    const httpPort = await listenHttp(http, config.http.host, config.http.port);
+    const httpPort = await listen(http, {
+      host: config.http.host,
+      port: config.http.port,
+      what: "HTTP",
+      configKey: "http.port",
+      envVar: "BV_HTTP_PORT",
+    });
     logger.info({ listener: "http", port: httpPort }, "listening");
 
     let stopping: Promise<void> | undefined;

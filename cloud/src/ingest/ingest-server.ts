@@ -2,11 +2,10 @@
  * The EdgeSync gRPC server: accepts edge streams, keeps one live session per edge (a new stream
  * replaces the old one), and forwards `commandRequested` events to the edge's stream.
  */
-import type { Logger } from "@bitvelocity/common";
+import { isAddressInUse, type Logger, portInUseError } from "@bitvelocity/common";
 import { type CloudMessage, type EdgeMessage, EdgeSyncService } from "@bitvelocity/proto";
 import { Server, ServerCredentials, type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
-import { isAddressInUse, portInUse } from "../platform/listen.js";
 import type { Registry } from "../platform/metrics.js";
 import { EdgeSession, type SessionHost } from "./edge-session.js";
 import { createIngestMetrics, type IngestMetrics } from "./ingest-metrics.js";
@@ -85,7 +84,10 @@ export class IngestServer implements SessionHost {
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
-        if (err) reject(isAddressInUse(err) ? portInUse("grpc", host, port, err) : err);
+        if (err)
+          reject(
+            isAddressInUse(err) ? portInUseError({ what: "gRPC", host, port, configKey: "grpc.port", envVar: "BV_GRPC_PORT" }, err) : err,
+          );
         else resolve(bound);
       });
     });

@@ -6,7 +6,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer as createTcpServer, type Server } from "node:net";
 import type { Logger } from "@bitvelocity/common";
-import { BvError } from "@bitvelocity/common";
+import { BvError, closeServer, listen } from "@bitvelocity/common";
 import { type CommandMessage, type CommandResultMessage, encodeCommand, topicFor } from "@bitvelocity/devices";
 import { Aedes, type Client } from "aedes";
 import type { Registry } from "prom-client";
@@ -16,7 +16,6 @@ import type { DeviceConfig } from "../config.js";
 import type { ReadingSink } from "../pipeline/sink.js";
 import { DeviceDirectory } from "./directory.js";
 import { createHooks } from "./hooks.js";
-import { closeServer, listen } from "./listen.js";
 import { brokerMetrics } from "./metrics.js";
 
 export interface BrokerOptions {

@@ -1,2 +1,2 @@
+export { closeServer, type ListenSpec, listen } from "@bitvelocity/common";
 export { type BrokerOptions, type BrokerPorts, MqttBroker } from "./broker.js";
-export { closeServer, type ListenSpec, listen } from "./listen.js";

@@ -5,8 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "@bitvelocity/common";
+import { closeServer, listen } from "@bitvelocity/common";
 import type { Registry } from "prom-client";
-import { closeServer, listen } from "../broker/listen.js";
 
 export type CheckState = "ok" | "down";
 
