@@ -8,15 +8,24 @@ import type { Server as HttpServer } from "node:http";
 import type { Logger } from "@bitvelocity/common";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { Server, type Socket } from "socket.io";
-import { type SessionStore, tokenFromCookie, type User } from "../identity/index.js";
+import {
+  API_TOKEN_PREFIX,
+  type ApiTokenStore,
+  type SessionStore,
+  tokenFromAuthorization,
+  tokenFromCookie,
+  type User,
+} from "../identity/index.js";
 import type { EventBus } from "../platform/event-bus.js";
-import type { CommandView, DeviceSummary, EdgeSummary, ReadingsCommitted } from "../platform/events.js";
+import type { AlertView, CommandView, DeviceSummary, EdgeSummary, ReadingsCommitted } from "../platform/events.js";
 import { ClientBuffer } from "./client-buffer.js";
 import { type LiveDirectory, parseTopic, type Topic } from "./subscriptions.js";
 
 export interface LiveHubOptions {
   readonly bus: EventBus;
   readonly sessions: SessionStore;
+  /** API tokens (`bvt_…`) authenticate socket.io like they do the REST API. */
+  readonly tokens?: ApiTokenStore;
   readonly directory: LiveDirectory;
   readonly throttleMs: number;
   readonly maxBuffered: number;
@@ -69,6 +78,7 @@ export class LiveHub {
       bus.on("deviceUpdated", (d) => this.onDevice(d)),
       bus.on("edgeUpdated", (e) => this.onEdge(e)),
       bus.on("commandUpdated", (c) => this.onCommand(c)),
+      bus.on("alertUpdated", (a) => this.onAlert(a)),
     );
     this.timer = setInterval(() => this.flush(), options.throttleMs);
     this.timer.unref();
@@ -86,7 +96,10 @@ export class LiveHub {
 
   private async authenticate(socket: Socket): Promise<User | undefined> {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
-    const token = typeof auth?.token === "string" ? auth.token : tokenFromCookie(socket.handshake.headers.cookie);
+    const headers = socket.handshake.headers;
+    const token =
+      typeof auth?.token === "string" ? auth.token : (tokenFromAuthorization(headers.authorization) ?? tokenFromCookie(headers.cookie));
+    if (token?.startsWith(API_TOKEN_PREFIX)) return this.options.tokens?.resolve(token);
     return this.options.sessions.resolve(token);
   }
 
@@ -203,6 +216,11 @@ export class LiveHub {
     for (const c of this.targets(keys)) c.buffer.pushCommand(cmd);
   }
 
+  /** Alerts go to every signed-in client: the toast and the alert badge show on every page. */
+  private onAlert(a: AlertView): void {
+    for (const c of this.clients.values()) c.buffer.pushAlert(a);
+  }
+
   private flush(): void {
     for (const c of this.clients.values()) {
       if (c.buffer.empty) continue;
@@ -215,6 +233,7 @@ export class LiveHub {
       for (const d of out.devices) c.socket.emit("device", d);
       for (const e of out.edges) c.socket.emit("edge", e);
       for (const cmd of out.commands) c.socket.emit("command", cmd);
+      for (const a of out.alerts) c.socket.emit("alert", a);
     }
   }
 }

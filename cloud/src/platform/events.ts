@@ -140,7 +140,7 @@ export interface CommandView {
   readonly requestedBy: string;
 }
 
-export interface CloudEvents {
+export interface CloudEvents extends CloudEventsAlerts {
   readingsCommitted: ReadingsCommitted;
   edgeConnected: EdgeConnected;
   edgeDisconnected: EdgeDisconnected;
@@ -152,4 +152,45 @@ export interface CloudEvents {
   deviceUpdated: DeviceSummary;
   edgeUpdated: EdgeSummary;
   commandUpdated: CommandView;
+}
+
+/** A gap record stored by the cloud (issue 3 contract): readings the edge had to give up on. */
+export interface GapRecorded {
+  readonly edgeId: string;
+  readonly lane: number | string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly count: number;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly reason: string;
+}
+
+export type AlertState = "open" | "acknowledged" | "resolved";
+
+/** An alert as the API and the live fan-out show it (alerts domain read model). */
+export interface AlertView {
+  readonly id: string;
+  readonly ruleId: string;
+  readonly ruleName: string;
+  readonly kind: string;
+  readonly severity: "info" | "warning" | "critical";
+  readonly subjectKind: "device" | "edge";
+  readonly subjectId: string;
+  readonly message: string;
+  readonly value: number | null;
+  readonly state: AlertState;
+  /** Whether the condition still holds (a gap stays "active" until someone resolves it). */
+  readonly active: boolean;
+  readonly firedAt: number;
+  readonly clearedAt: number | null;
+  readonly acknowledgedAt: number | null;
+  readonly acknowledgedBy: string | null;
+  readonly resolvedAt: number | null;
+  readonly resolvedBy: string | null;
+}
+
+export interface CloudEventsAlerts {
+  gapRecorded: GapRecorded;
+  alertUpdated: AlertView;
 }
