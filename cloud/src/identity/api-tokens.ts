@@ -83,16 +83,11 @@ export class ApiTokenStore {
     return row ? toView(row) : undefined;
   }
 
+  /** Revokes a token (again is harmless). */
   async revoke(id: string): Promise<ApiTokenView> {
-    const result = await this.db
-      .updateTable("api_tokens")
-      .set({ revoked_at: Date.now() })
-      .where("id", "=", id)
-      .where("revoked_at", "is", null)
-      .executeTakeFirst();
+    await this.db.updateTable("api_tokens").set({ revoked_at: Date.now() }).where("id", "=", id).where("revoked_at", "is", null).execute();
     const view = await this.get(id);
     if (!view) throw new NotFoundError("API token", id);
-    if (Number(result.numUpdatedRows) === 0 && !view.revoked) throw new NotFoundError("API token", id);
     return view;
   }
 
