@@ -4,6 +4,7 @@ import { HistoryChart } from "../components/history-chart.js";
 import { LIVE_WINDOW_MS, LiveChart } from "../components/live-chart.js";
 import { MetricCards } from "../components/metric-cards.js";
 import { errorBox, loading, panel, pill } from "../components/ui.js";
+import { activeAlerts } from "../lib/alerts.js";
 import { ApiError, api } from "../lib/api.js";
 import { h, replace, setText } from "../lib/dom.js";
 import { ago } from "../lib/format.js";
@@ -91,9 +92,29 @@ async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
 
   renderHeader();
   cards.update(device.latest);
+  const alertStrip = h("div", { testid: "device-alerts" });
+  scope.add(
+    activeAlerts.watch(() => {
+      const mine = activeAlerts.forSubject(id);
+      alertStrip.className = mine.length ? "notice notice-bad" : "";
+      replace(
+        alertStrip,
+        ...mine.map((a) =>
+          h(
+            "div",
+            null,
+            h("strong", null, `${a.severity} · ${a.ruleName}: `),
+            a.message,
+            a.state === "acknowledged" ? ` (acknowledged by ${a.acknowledgedBy})` : "",
+          ),
+        ),
+      );
+    }),
+  );
   replace(
     el,
     head,
+    alertStrip,
     h("div", { class: "cards-wrap" }, cards.el),
     numeric.length
       ? panel(
