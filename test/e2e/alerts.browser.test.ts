@@ -1,0 +1,175 @@
+// Alerts, roles, tokens and history zoom in headless Chromium against the real system (cloud,
+// edge and simulator processes): an admin writes a rule in the editor, sees the toast, an
+// operator acknowledges and resolves, a viewer can only look. Screenshots go to
+// $BV_ARTIFACTS_DIR (default test-artifacts/).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Prepared, prepareSystem, ROOT, type Service, startCloud, startEdge, startSim } from "../../scripts/system.mjs";
+import { CHROMIUM, hasChromium, missingService, tempDir } from "./support.js";
+
+const skip = missingService(`Chromium at ${CHROMIUM}`, hasChromium());
+const ARTIFACTS = process.env.BV_ARTIFACTS_DIR ?? join(ROOT, "test-artifacts");
+const USERS = { olga: "operator-pass-1", victor: "viewer-pass-1" };
+
+describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
+  let prepared: Prepared;
+  let cloud: Service;
+  let edge: Service;
+  let sim: Service;
+  let browser: Browser;
+  let base: string;
+  let admin: Page;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    prepared = prepareSystem({
+      dir: tempDir("ui-alerts"),
+      scenarioOverrides: { fleets: [{ type: "env-sensor", count: 3, id_prefix: "env-", interval_ms: 500 }] },
+      extraUsers: [
+        { username: "olga", role: "operator", password: USERS.olga },
+        { username: "victor", role: "viewer", password: USERS.victor },
+      ],
+    });
+    cloud = startCloud(prepared);
+    const cp = await cloud.ready;
+    base = `http://127.0.0.1:${cp.http}`;
+    edge = startEdge(prepared, cp.grpc as number);
+    sim = startSim(prepared, (await edge.ready).mqtt as number, { args: ["--quiet"] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await sim?.stop();
+    await edge?.stop();
+    await cloud?.stop();
+  });
+
+  async function login(username: string, password: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const p = await context.newPage();
+    await p.goto(`${base}/#/login`);
+    await p.getByTestId("login-username").fill(username);
+    await p.getByTestId("login-password").fill(password);
+    await p.getByTestId("login-submit").click();
+    await expect.poll(() => p.getByTestId("current-user").textContent(), { timeout: 10_000 }).toContain(username);
+    return p;
+  }
+
+  it("an admin writes a rule, sees the toast and the alarm on the fleet", { timeout: 60_000 }, async () => {
+    admin = await login("admin", prepared.secrets.adminPassword);
+    await expect.poll(() => admin.getByTestId("device-row").count(), { timeout: 20_000 }).toBe(3);
+    await admin.getByTestId("nav-alerts").click();
+    await admin.getByTestId("rule-new").click();
+    // The server's problems show beside the fields.
+    await admin.getByTestId("rule-save").click();
+    await expect.poll(() => admin.getByTestId("rule-form").textContent()).toMatch(/expected|Too small|at least/i);
+    await admin.getByTestId("rule-name").fill("Hall too warm");
+    await admin.getByTestId("rule-severity").selectOption("critical");
+    await admin.getByTestId("rule-param-device_type").selectOption("env-sensor");
+    await admin.getByTestId("rule-param-metric").selectOption("temperature");
+    await admin.getByTestId("rule-param-op").selectOption("above");
+    await admin.getByTestId("rule-param-threshold").fill("-50");
+    await admin.getByTestId("rule-param-hysteresis").fill("1");
+    await admin.getByTestId("rule-save").click();
+    await expect.poll(() => admin.getByTestId("rule-row").count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => admin.getByTestId("toast").count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await admin.getByTestId("toast").first().getAttribute("data-severity")).toBe("critical");
+    await expect.poll(() => admin.getByTestId("alert-row").count(), { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => admin.getByTestId("alert-badge").textContent()).toBe("3");
+    await admin.screenshot({ path: join(ARTIFACTS, "alerts-fired.png"), fullPage: true });
+
+    await admin.getByTestId("nav-fleet").click();
+    await expect.poll(() => admin.locator('[data-testid="device-row"][data-alarming="true"]').count(), { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => admin.locator('[data-testid="attention-item"][data-tag="alarm"]').count()).toBe(3);
+    await expect.poll(() => admin.getByTestId("site-card").count()).toBe(1);
+    await admin.getByTestId("fleet-filter-state").selectOption("alarming");
+    await expect.poll(() => admin.getByTestId("device-row").count()).toBe(3);
+    await admin.screenshot({ path: join(ARTIFACTS, "fleet-attention.png"), fullPage: true });
+  });
+
+  it("a viewer sees alerts but cannot acknowledge, edit rules or command", { timeout: 30_000 }, async () => {
+    const p = await login("victor", USERS.victor);
+    await p.getByTestId("nav-alerts").click();
+    await expect.poll(() => p.getByTestId("alert-row").count(), { timeout: 10_000 }).toBe(3);
+    expect(await p.getByTestId("alert-ack").count()).toBe(0);
+    expect(await p.getByTestId("rule-new").count()).toBe(0);
+    expect(await p.getByTestId("rule-edit").count()).toBe(0);
+    // Not in the UI, and not through the API either: the viewer's own session is refused.
+    const status = await p.evaluate(async () => {
+      const { alerts } = (await (await fetch("/api/alerts?state=active")).json()) as { alerts: { id: string }[] };
+      const ack = await fetch(`/api/alerts/${alerts[0]!.id}/ack`, { method: "POST" });
+      const cmd = await fetch("/api/devices/env-0001/commands", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: "set_interval", params: { interval_s: 5 } }),
+      });
+      return [ack.status, cmd.status];
+    });
+    expect(status).toEqual([403, 403]);
+    await p.screenshot({ path: join(ARTIFACTS, "alerts-viewer.png"), fullPage: true });
+    await p.context().close();
+  });
+
+  it("an operator acknowledges and resolves; the admin's audit log shows it", { timeout: 30_000 }, async () => {
+    const p = await login("olga", USERS.olga);
+    await p.getByTestId("nav-alerts").click();
+    await expect.poll(() => p.getByTestId("alert-row").count(), { timeout: 10_000 }).toBe(3);
+    expect(await p.getByTestId("rule-new").count()).toBe(0);
+    const row = p.locator('[data-testid="alert-row"][data-subject="env-0001"]');
+    await row.getByTestId("alert-ack").click();
+    await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("acknowledged");
+    await p.screenshot({ path: join(ARTIFACTS, "alerts-acknowledged.png"), fullPage: true });
+    await row.getByTestId("alert-resolve").click();
+    await expect.poll(() => p.getByTestId("alert-row").count(), { timeout: 10_000 }).toBe(2 + 1);
+    await expect.poll(() => p.getByTestId("resolved-alerts").getByTestId("alert-row").count()).toBe(1);
+    await p.context().close();
+
+    await admin.getByTestId("nav-account").click();
+    await expect.poll(() => admin.locator('[data-testid="audit-row"][data-action="alert.acknowledge"]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await admin.locator('[data-testid="audit-row"][data-action="rule.create"]').count()).toBe(1);
+    await admin.screenshot({ path: join(ARTIFACTS, "audit.png"), fullPage: true });
+  });
+
+  it("makes an API token in the UI that streams readings over SSE", { timeout: 30_000 }, async () => {
+    await admin.getByTestId("token-name").fill("script");
+    await admin.getByTestId("token-role").selectOption("viewer");
+    await admin.getByTestId("token-create").click();
+    const token = (await admin.getByTestId("token-secret").textContent({ timeout: 10_000 })) ?? "";
+    expect(token).toMatch(/^bvt_/);
+    const controller = new AbortController();
+    const res = await fetch(`${base}/api/devices/env-0002/stream`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = "";
+    while ((text.match(/event: reading/g) ?? []).length < 2) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    const first = JSON.parse(/event: reading\nid: [^\n]+\ndata: (.*)\n/.exec(text)![1]!) as { deviceId: string; values: { temperature: number } };
+    expect(first.deviceId).toBe("env-0002");
+    expect(typeof first.values.temperature).toBe("number");
+  });
+
+  it("zooms the history by dragging, re-reading the series", { timeout: 30_000 }, async () => {
+    await admin.goto(`${base}/#/devices/env-0003`);
+    const history = admin.locator(".history");
+    await expect.poll(() => admin.getByTestId("history-status").textContent(), { timeout: 10_000 }).toMatch(/points|No data/);
+    const box = await admin.getByTestId("history-chart").locator(".u-over").boundingBox();
+    expect(box).not.toBeNull();
+    await admin.mouse.move(box!.x + box!.width * 0.9, box!.y + box!.height / 2);
+    await admin.mouse.down();
+    await admin.mouse.move(box!.x + box!.width * 0.995, box!.y + box!.height / 2, { steps: 5 });
+    await admin.mouse.up();
+    await expect.poll(() => history.getAttribute("data-zoomed"), { timeout: 10_000 }).toBe("true");
+    expect(await history.getAttribute("data-resolution")).toBe("raw");
+    await expect.poll(() => admin.getByTestId("history-status").textContent(), { timeout: 10_000 }).toMatch(/zoomed|No data/);
+    await admin.getByTestId("history-24h").click();
+    await expect.poll(() => history.getAttribute("data-resolution")).toBe("1m");
+    expect(await history.getAttribute("data-zoomed")).toBe("false");
+    await admin.screenshot({ path: join(ARTIFACTS, "device-history.png"), fullPage: true });
+  });
+});
