@@ -126,12 +126,15 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
     await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("acknowledged");
     await p.screenshot({ path: join(ARTIFACTS, "alerts-acknowledged.png"), fullPage: true });
     await row.getByTestId("alert-resolve").click();
-    await expect.poll(() => p.getByTestId("alert-row").count(), { timeout: 10_000 }).toBe(2 + 1);
+    // Two still active, one in the resolved table.
+    await expect.poll(() => p.getByTestId("alert-row").count(), { timeout: 10_000 }).toBe(3);
     await expect.poll(() => p.getByTestId("resolved-alerts").getByTestId("alert-row").count()).toBe(1);
     await p.context().close();
 
     await admin.getByTestId("nav-account").click();
-    await expect.poll(() => admin.locator('[data-testid="audit-row"][data-action="alert.acknowledge"]').count(), { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(() => admin.locator('[data-testid="audit-row"][data-action="alert.acknowledge"]').count(), { timeout: 10_000 })
+      .toBe(1);
     expect(await admin.locator('[data-testid="audit-row"][data-action="rule.create"]').count()).toBe(1);
     await admin.screenshot({ path: join(ARTIFACTS, "audit.png"), fullPage: true });
   });
@@ -143,13 +146,19 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
     const token = (await admin.getByTestId("token-secret").textContent({ timeout: 10_000 })) ?? "";
     expect(token).toMatch(/^bvt_/);
     const controller = new AbortController();
-    const res = await fetch(`${base}/api/devices/env-0002/stream`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    const res = await fetch(`${base}/api/devices/env-0002/stream`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: controller.signal,
+    });
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     let text = "";
     while ((text.match(/event: reading/g) ?? []).length < 2) text += new TextDecoder().decode((await reader.read()).value);
     controller.abort();
-    const first = JSON.parse(/event: reading\nid: [^\n]+\ndata: (.*)\n/.exec(text)![1]!) as { deviceId: string; values: { temperature: number } };
+    const first = JSON.parse(/event: reading\nid: [^\n]+\ndata: (.*)\n/.exec(text)![1]!) as {
+      deviceId: string;
+      values: { temperature: number };
+    };
     expect(first.deviceId).toBe("env-0002");
     expect(typeof first.values.temperature).toBe("number");
   });
@@ -170,6 +179,10 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
     await admin.getByTestId("history-24h").click();
     await expect.poll(() => history.getAttribute("data-resolution")).toBe("1m");
     expect(await history.getAttribute("data-zoomed")).toBe("false");
+    // Compare with peers: the same metric of every env sensor on the edge, live.
+    await admin.getByTestId("compare-toggle").click();
+    await expect.poll(() => admin.getByTestId("compare-chart").getAttribute("data-series"), { timeout: 10_000 }).toBe("3");
+    expect(await admin.getByTestId("compare-chart").locator("canvas").count()).toBeGreaterThan(0);
     await admin.screenshot({ path: join(ARTIFACTS, "device-history.png"), fullPage: true });
   });
 });

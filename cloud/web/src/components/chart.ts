@@ -4,12 +4,12 @@ import { h } from "../lib/dom.js";
 import { num } from "../lib/format.js";
 import type { MetricDef } from "../lib/types.js";
 
-const AXIS = {
+export const AXIS = {
   stroke: "#8b95a5",
   grid: { stroke: "rgba(255,255,255,0.06)", width: 1 },
   ticks: { stroke: "rgba(255,255,255,0.1)", width: 1 },
 };
-const ACCENT = "#f5a524";
+export const ACCENT = "#f5a524";
 
 export type ChartKind = "line" | "band";
 
@@ -118,7 +118,7 @@ export function zoomRange(u: uPlot): [number, number] | null {
 }
 
 /** 24-hour ticks; dates once the window spans days. `v` and `span` in seconds. */
-function timeTick(v: number, span: number): string {
+export function timeTick(v: number, span: number): string {
   const d = new Date(v * 1000);
   const hm = d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
   if (span > 2 * 86400) return `${d.toLocaleDateString(undefined, { month: "short", day: "numeric" })} ${hm}`;

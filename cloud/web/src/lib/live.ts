@@ -61,6 +61,10 @@ class Live {
     for (const name of ["readings", "device", "edge", "command", "alert"] as const) {
       socket.on(name, (payload: unknown) => this.dispatch(name, payload));
     }
+    // Device summaries arrive batched (one packet per flush); pages handle them one by one.
+    socket.on("devices", (batch: unknown) => {
+      if (Array.isArray(batch)) for (const d of batch) this.dispatch("device", d);
+    });
   }
 
   stop(): void {
