@@ -151,6 +151,13 @@ describe("fleet", () => {
           devicesConnected: 1,
           connectors: [],
           agentVersion: "0.1.0-test",
+          bytesWritten: 0,
+          budgetBytes: 0,
+          clockSynced: true,
+          bootId: "boot-1",
+          alarms: [],
+          uptimeSeconds: 1,
+          controlPending: 0,
         },
       },
     });
