@@ -55,6 +55,8 @@ export interface EdgeStatusSnapshot {
   readonly etaSeconds: number;
   readonly devicesConnected: number;
   readonly timeMs: number;
+  /** Southbound connectors (OPC UA, Modbus, …) and their states, as the edge reports them. */
+  readonly connectors?: readonly { readonly id: string; readonly kind: string; readonly state: string; readonly detail: string }[];
 }
 
 export interface EdgeStatusReceived {

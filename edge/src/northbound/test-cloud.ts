@@ -10,8 +10,8 @@ import type {
   DeadLetter,
   DevicePresence,
   EdgeMessage,
-  GapRecord,
   EdgeStatus,
+  GapRecord,
   Hello,
   TelemetryBatch,
 } from "@bitvelocity/proto";

@@ -30,8 +30,10 @@ export interface EdgeStatus {
   timeMs: number;
   /** Added by the issue 3 edge status; absent from older edges. */
   evictions?: number;
+  evictedReadings?: number;
   gaps?: number;
   linkState?: string;
+  connectors?: Array<{ id: string; kind: string; state: string; detail: string }>;
 }
 
 export interface Edge {

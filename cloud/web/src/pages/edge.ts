@@ -138,9 +138,53 @@ function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>, al
         tone: (s?.gaps ?? 0) > 0 ? "warn" : undefined,
         testid: "edge-gaps-count",
       }),
-      stat("Evictions", s?.evictions !== undefined ? count(s.evictions) : "—", { tone: (s?.evictions ?? 0) > 0 ? "warn" : undefined }),
+      stat("Evictions", evictions(s) !== undefined ? count(evictions(s)) : "—", { tone: (evictions(s) ?? 0) > 0 ? "warn" : undefined }),
     ),
   );
+  const connectors = s?.connectors?.length
+    ? panel(
+        h(
+          "div",
+          { class: "panel-title" },
+          h("h2", null, "Connectors"),
+          h("span", { class: "muted" }, "OPC UA, Modbus and other southbound links"),
+        ),
+        h(
+          "div",
+          { class: "table-wrap flush" },
+          h(
+            "table",
+            { class: "table", testid: "edge-connectors" },
+            h(
+              "thead",
+              null,
+              h("tr", null, h("th", null, "Connector"), h("th", null, "Kind"), h("th", null, "State"), h("th", null, "Detail")),
+            ),
+            h(
+              "tbody",
+              null,
+              ...s.connectors.map((c) =>
+                h(
+                  "tr",
+                  { testid: "connector-row", data: { state: c.state } },
+                  h("td", { class: "mono" }, c.id),
+                  h("td", null, c.kind),
+                  h(
+                    "td",
+                    null,
+                    pill(
+                      c.state,
+                      /^(connected|running|ok|up)$/i.test(c.state) ? "ok" : /fail|error|down|closed/i.test(c.state) ? "bad" : "warn",
+                    ),
+                  ),
+                  h("td", { class: "sub" }, c.detail),
+                ),
+              ),
+            ),
+          ),
+        ),
+      )
+    : null;
   const sorted = devices.sort((a, b) => Number(a.online) - Number(b.online) || a.name.localeCompare(b.name));
   const table = h(
     "div",
@@ -189,9 +233,14 @@ function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>, al
     ...(alertStrip ? [alertStrip] : []),
     link,
     outbox,
+    ...(connectors ? [connectors] : []),
     panel(
       h("div", { class: "panel-title" }, h("h2", null, "Devices"), h("span", { class: "muted" }, `${devices.length} behind this edge`)),
       table,
     ),
   ];
+}
+
+function evictions(s: Edge["status"]): number | undefined {
+  return s?.evictions ?? s?.evictedReadings;
 }
