@@ -2,6 +2,7 @@
  * Alerts, API tokens, the audit log and the SSE stream over real HTTP, with readings through a
  * real gRPC EdgeLink and alerts pushed to a real socket.io-client. Every role rule is checked.
  */
+import { connect as tcpConnect } from "node:net";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeLink, reading, startTestCloud, type TestCloud, waitFor } from "./test-support.js";
@@ -28,7 +29,7 @@ async function send(values: Record<string, number>, deviceId = "env-1"): Promise
 }
 
 beforeAll(async () => {
-  t = await startTestCloud();
+  t = await startTestCloud({ "live.max_buffered": 50 });
   [admin, alice, victor] = await Promise.all([t.login("admin"), t.login("alice"), t.login("victor")]);
   edge = new EdgeLink(t.grpcAddress);
   edge.hello("edge-1", undefined, [
@@ -239,6 +240,33 @@ describe("Server-Sent Events", () => {
     expect(events.every((e) => e.deviceId === "env-1")).toBe(true);
     controller.abort();
     await pump;
+  });
+
+  it("never lets a stream that is not read slow ingest down; its buffer stays bounded", { timeout: 30_000 }, async () => {
+    // A raw client that sends the request and then never reads: the kernel buffers fill, then
+    // Node's, then the server must drop (and count) instead of queueing without bound.
+    const url = new URL(t.url);
+    const sock = tcpConnect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
+    sock.write(`GET /api/devices/env-1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${victor}\r\n\r\n`);
+    await new Promise((r) => setTimeout(r, 200));
+    sock.pause();
+    const dropped = async () => Number(/^bv_cloud_sse_dropped_total (\d+)/m.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1] ?? 0);
+    const before = await dropped();
+    for (let b = 0; b < 200 && (await dropped()) === before; b++) {
+      const readings = Array.from({ length: 500 }, () => {
+        seq++;
+        return reading(seq, "env-1", { temperature: 20 + (seq % 10), humidity: 40, co2: 400 + (seq % 100) }, { edgeTimeMs: Date.now() });
+      });
+      const ackAt = Date.now();
+      edge.batch(10_000 + b, readings);
+      const { ack } = await edge.next("ack", 5000);
+      expect(ack.seqs).toHaveLength(500);
+      expect(Date.now() - ackAt).toBeLessThan(2000);
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    expect(await dropped()).toBeGreaterThan(before);
+    sock.destroy();
   });
 
   it("refuses unauthenticated clients and unknown devices", async () => {
