@@ -98,8 +98,16 @@ async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
       peers.map((p) => p.id),
       current,
     );
-    setText(liveTitle, `Live · ${compare.seriesCount} ${type?.name ?? device.type} devices on ${device.edgeId}`);
+    setText(liveTitle, `Live · ${compare.seriesCount} ${type?.name ?? device.type} devices on ${device.edgeId} · this one in amber`);
     replace(liveSlot, compare.el);
+    // Seed the last 10 minutes so the chart is not empty until the next readings arrive.
+    const from = Date.now() - LIVE_WINDOW_MS;
+    for (const p of peers.slice(0, MAX_PEERS)) {
+      api
+        .readings(p.id, { from, limit: 1000 })
+        .then(({ readings }) => compare.add(readings.map((r) => ({ deviceId: p.id, seq: r.seq, ts: r.ts, values: r.values }))))
+        .catch(() => {});
+    }
     const off = [live.subscribe({ edge: device.edgeId }), live.on("readings", (batch) => compare.add(batch))];
     comparing = () => {
       for (const f of off) f();
