@@ -6,6 +6,7 @@ import { AlertEngine, AlertService, AlertStore } from "./alerts/index.js";
 import { CommandService, FleetRegistry } from "./fleet/index.js";
 import { ApiTokenStore, AuditLog, LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
 import { IngestServer } from "./ingest/ingest-server.js";
+import { LinkRecords } from "./ingest/link-records.js";
 import { LiveHub } from "./live/live-hub.js";
 import { SseFanout } from "./live/sse-stream.js";
 import type { CloudConfig } from "./platform/config.js";
@@ -79,9 +80,11 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     const sse = new SseFanout({ bus, throttleMs: config.live.throttle_ms, maxBuffered: config.live.max_buffered, registry });
     cleanups.push(() => sse.close());
 
+    const records = new LinkRecords(db);
     const ingest = new IngestServer({
       bus,
       store: telemetry,
+      records,
       edges: config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
       limits: {
         credit: config.ingest.credit,
@@ -105,6 +108,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       fleet,
       commands,
       telemetry,
+      records,
       registry,
       health: async () => ({ database: await checkDatabase(db), telemetry: await telemetry.check() }),
       dashboardDir: options.dashboardDir ?? defaultDashboardDir(),

@@ -2,16 +2,21 @@
 // edge and simulator processes): an admin writes a rule in the editor, sees the toast, an
 // operator acknowledges and resolves, a viewer can only look. Screenshots go to
 // $BV_ARTIFACTS_DIR (default test-artifacts/).
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { edgeDevicesYaml } from "@bitvelocity/firmware-sim";
+import mqtt from "mqtt";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Prepared, prepareSystem, ROOT, type Service, startCloud, startEdge, startSim } from "../../scripts/system.mjs";
 import { CHROMIUM, hasChromium, missingService, tempDir } from "./support.js";
+import { TcpProxy } from "./tcp-proxy.js";
 
 const skip = missingService(`Chromium at ${CHROMIUM}`, hasChromium());
 const ARTIFACTS = process.env.BV_ARTIFACTS_DIR ?? join(ROOT, "test-artifacts");
 const USERS = { olga: "operator-pass-1", victor: "viewer-pass-1" };
+/** A device the simulator does not run: the test publishes a burst as it while the link is down. */
+const BURST = { deviceId: "burst-1", deviceType: "env-sensor", name: "Burst sensor", secret: "burst-device-secret-1" };
 
 describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
   let prepared: Prepared;
@@ -21,6 +26,8 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
   let browser: Browser;
   let base: string;
   let admin: Page;
+  let proxy: TcpProxy;
+  let edgePorts: Record<string, number | undefined>;
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -31,12 +38,21 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
         { username: "olga", role: "operator", password: USERS.olga },
         { username: "victor", role: "viewer", password: USERS.victor },
       ],
+      // A 1 MB outbox: a burst during an outage evicts the oldest readings and leaves a gap record.
+      edgeOverrides: {
+        outbox: { budget_mb: 1 },
+        uplink: { url: "127.0.0.1:0", backoff_initial_ms: 100, backoff_max_ms: 500, status_interval_ms: 1000 },
+      },
     });
+    writeFileSync(prepared.files.devices, edgeDevicesYaml([...prepared.devices, BURST]));
     cloud = startCloud(prepared);
     const cp = await cloud.ready;
     base = `http://127.0.0.1:${cp.http}`;
-    edge = startEdge(prepared, cp.grpc as number);
-    sim = startSim(prepared, (await edge.ready).mqtt as number, { args: ["--quiet"] });
+    // The edge reaches the cloud through a proxy the test can cut.
+    proxy = new TcpProxy("127.0.0.1", cp.grpc as number);
+    edge = startEdge(prepared, await proxy.listen());
+    edgePorts = await edge.ready;
+    sim = startSim(prepared, edgePorts.mqtt as number, { args: ["--quiet"] });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
@@ -48,6 +64,7 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
     await sim?.stop();
     await edge?.stop();
     await cloud?.stop();
+    await proxy?.close();
   });
 
   async function login(username: string, password: string): Promise<Page> {
@@ -63,7 +80,8 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
 
   it("an admin writes a rule, sees the toast and the alarm on the fleet", { timeout: 60_000 }, async () => {
     admin = await login("admin", prepared.secrets.adminPassword);
-    await expect.poll(() => admin.getByTestId("device-row").count(), { timeout: 20_000 }).toBe(3);
+    // The three simulated sensors and the burst device (known to the edge, silent for now).
+    await expect.poll(() => admin.getByTestId("device-row").count(), { timeout: 20_000 }).toBe(4);
     await admin.getByTestId("nav-alerts").click();
     await admin.getByTestId("rule-new").click();
     // The server's problems show beside the fields.
@@ -90,6 +108,7 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
     await expect.poll(() => admin.getByTestId("site-card").count()).toBe(1);
     await admin.getByTestId("fleet-filter-state").selectOption("alarming");
     await expect.poll(() => admin.getByTestId("device-row").count()).toBe(3);
+    expect(await admin.locator('[data-testid="device-row"][data-device-id="burst-1"]').count()).toBe(0);
     await admin.screenshot({ path: join(ARTIFACTS, "fleet-attention.png"), fullPage: true });
   });
 
@@ -179,10 +198,62 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
     await admin.getByTestId("history-24h").click();
     await expect.poll(() => history.getAttribute("data-resolution")).toBe("1m");
     expect(await history.getAttribute("data-zoomed")).toBe("false");
-    // Compare with peers: the same metric of every env sensor on the edge, live.
+    // Compare with peers: the same metric of every env sensor on the edge (burst-1 included), live.
     await admin.getByTestId("compare-toggle").click();
-    await expect.poll(() => admin.getByTestId("compare-chart").getAttribute("data-series"), { timeout: 10_000 }).toBe("3");
+    await expect.poll(() => admin.getByTestId("compare-chart").getAttribute("data-series"), { timeout: 10_000 }).toBe("4");
     expect(await admin.getByTestId("compare-chart").locator("canvas").count()).toBeGreaterThan(0);
     await admin.screenshot({ path: join(ARTIFACTS, "device-history.png"), fullPage: true });
+  });
+
+  it("shows a gap on the edge page, and the gap rule fires, after the link was cut", { timeout: 60_000 }, async () => {
+    const rule = await admin.evaluate(async () => {
+      const res = await fetch("/api/alert-rules", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: "Data lost", kind: "gap_detected", severity: "critical", params: {} }),
+      });
+      return res.status;
+    });
+    expect(rule).toBe(201);
+    await admin.goto(`${base}/#/edges/edge-1`);
+    await expect.poll(() => admin.getByTestId("edge-link-state").getAttribute("data-state"), { timeout: 10_000 }).toBe("online");
+    expect(await admin.getByTestId("gap-row").count()).toBe(0);
+    proxy.cut();
+    await expect.poll(() => admin.getByTestId("edge-link-state").getAttribute("data-state"), { timeout: 15_000 }).toBe("offline");
+    // While the cloud is unreachable, a device sends more than the outbox may keep.
+    const evicted = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${edgePorts.http}/metrics`)).text();
+      return text
+        .split("\n")
+        .filter((l) => l.startsWith("bv_edge_evicted_readings_total"))
+        .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+    };
+    const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${edgePorts.mqtt}`, {
+      clientId: BURST.deviceId,
+      username: BURST.deviceId,
+      password: BURST.secret,
+    });
+    for (let round = 0; round < 100 && (await evicted()) === 0; round++) {
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          device.publishAsync(
+            `bv/${BURST.deviceId}/telemetry`,
+            JSON.stringify({ ts: Date.now(), values: { temperature: 20 + (i % 5), humidity: 40, co2: 500, battery: 90 } }),
+            { qos: 1 },
+          ),
+        ),
+      );
+    }
+    await device.endAsync();
+    expect(await evicted()).toBeGreaterThan(0);
+    proxy.restore();
+    await expect.poll(() => admin.getByTestId("gap-row").count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    const row = admin.getByTestId("gap-row").first();
+    expect(Number(await row.getAttribute("data-last-seq"))).toBeGreaterThanOrEqual(Number(await row.getAttribute("data-first-seq")));
+    await expect
+      .poll(() => admin.locator('[data-testid="toast"]', { hasText: "Data lost" }).count(), { timeout: 15_000 })
+      .toBeGreaterThan(0);
+    await expect.poll(() => admin.getByTestId("edge-alerts").textContent(), { timeout: 10_000 }).toMatch(/Data lost/);
+    await admin.screenshot({ path: join(ARTIFACTS, "edge-gap.png"), fullPage: true });
   });
 });

@@ -169,6 +169,15 @@ describe("edge outbox and gaps", () => {
     etaSeconds: 0,
     devicesConnected: 1,
     timeMs: now,
+    evictedReadings: 0,
+    gaps: 0,
+    bytesWritten: 0,
+    bytesWrittenPerDay: 0,
+    budgetBytes: 1_000_000,
+    clockSynced: true,
+    alarms: [],
+    controlPending: 0,
+    uptimeSeconds: 60,
   });
 
   it("fires on an outbox over size or age and clears when drained", async () => {
@@ -189,7 +198,17 @@ describe("edge outbox and gaps", () => {
 
   it("fires on a gap record, adds later gaps to the open alert, and a deleted rule resolves its alerts", async () => {
     const rule = await service.createRule({ name: "Gaps", kind: "gap_detected", severity: "critical", params: {} }, "admin");
-    const gap = { edgeId: "edge-1", lane: 3, firstSeq: 10, lastSeq: 19, count: 10, fromMs: now - 1000, toMs: now, reason: "evicted" };
+    const gap = {
+      edgeId: "edge-1",
+      lane: "telemetry",
+      firstSeq: 10,
+      lastSeq: 19,
+      count: 10,
+      fromMs: now - 1000,
+      toMs: now,
+      reason: "evicted",
+      receivedAtMs: now,
+    };
     bus.emit("gapRecorded", gap);
     bus.emit("gapRecorded", { ...gap, firstSeq: 30, lastSeq: 34, count: 5 });
     await engine.settled();

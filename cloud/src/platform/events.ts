@@ -57,6 +57,16 @@ export interface EdgeStatusSnapshot {
   readonly timeMs: number;
   /** Southbound connectors (OPC UA, Modbus, …) and their states, as the edge reports them. */
   readonly connectors?: readonly { readonly id: string; readonly kind: string; readonly state: string; readonly detail: string }[];
+  readonly evictedReadings: number;
+  readonly gaps: number;
+  /** Bytes the outbox wrote since the agent started, and per day at that pace (SD-card wear). */
+  readonly bytesWritten: number;
+  readonly bytesWrittenPerDay: number;
+  readonly budgetBytes: number;
+  readonly clockSynced: boolean;
+  readonly alarms: readonly string[];
+  readonly controlPending: number;
+  readonly uptimeSeconds: number;
 }
 
 export interface EdgeStatusReceived {
@@ -96,10 +106,29 @@ export interface CommandRequested {
 
 export interface DeadLetterReceived {
   readonly edgeId: string;
+  /** Refused at the edge (payload did not match the profile) or by the cloud (reading invalid here). */
+  readonly source: "edge" | "cloud";
   readonly deviceId: string;
-  readonly topic: string;
+  readonly seq: number | null;
+  readonly topic: string | null;
   readonly reason: string;
+  readonly payloadPreview: string;
   readonly timeMs: number;
+  readonly receivedAtMs: number;
+}
+
+/** An edge had to evict readings (budget, TTL, corrupt file): a hole in the data, not silence. */
+export interface GapRecorded {
+  readonly edgeId: string;
+  readonly lane: string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** Readings missing in the range (0 = unknown, after a corrupt outbox). */
+  readonly count: number;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly reason: string;
+  readonly receivedAtMs: number;
 }
 
 /** Read models fleet publishes for the live fan-out and the API. */
@@ -150,22 +179,11 @@ export interface CloudEvents extends CloudEventsAlerts {
   devicePresenceChanged: DevicePresenceChanged;
   commandResultReceived: CommandResultReceived;
   deadLetterReceived: DeadLetterReceived;
+  gapRecorded: GapRecorded;
   commandRequested: CommandRequested;
   deviceUpdated: DeviceSummary;
   edgeUpdated: EdgeSummary;
   commandUpdated: CommandView;
-}
-
-/** A gap record stored by the cloud (issue 3 contract): readings the edge had to give up on. */
-export interface GapRecorded {
-  readonly edgeId: string;
-  readonly lane: number | string;
-  readonly firstSeq: number;
-  readonly lastSeq: number;
-  readonly count: number;
-  readonly fromMs: number;
-  readonly toMs: number;
-  readonly reason: string;
 }
 
 export type AlertState = "open" | "acknowledged" | "resolved";
@@ -193,6 +211,5 @@ export interface AlertView {
 }
 
 export interface CloudEventsAlerts {
-  gapRecorded: GapRecorded;
   alertUpdated: AlertView;
 }

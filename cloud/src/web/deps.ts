@@ -2,6 +2,7 @@
 import type { AlertService } from "../alerts/index.js";
 import type { CommandService, FleetRegistry } from "../fleet/index.js";
 import type { ApiTokenStore, AuditLog, LoginRateLimiter, SessionStore, UserStore } from "../identity/index.js";
+import type { LinkRecords } from "../ingest/link-records.js";
 import type { SseFanout } from "../live/sse-stream.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
@@ -19,6 +20,8 @@ export interface WebDeps {
   readonly fleet: FleetRegistry;
   readonly commands: CommandService;
   readonly telemetry: TelemetryStore;
+  /** Gap records and dead letters the edges' links stored. */
+  readonly records: LinkRecords;
   readonly registry: Registry;
   readonly health: () => Promise<Record<string, boolean>>;
   /** Folder with the built dashboard (index.html + assets). */

@@ -191,7 +191,7 @@ export class Outbox implements OutboxReader {
 
   /** Queues a reading; resolves with its seq once the group commit holding it is on disk. */
   append(reading: NewReading): Promise<number> {
-    const now = this.options.clock.now();
+    const now = Math.round(this.options.clock.now());
     const valuesJson = JSON.stringify(reading.values);
     const row: Omit<ReadingRow, "seq"> = {
       lane: reading.lane ?? "telemetry",
