@@ -34,6 +34,12 @@ export interface EdgeStatus {
   gaps?: number;
   linkState?: string;
   connectors?: Array<{ id: string; kind: string; state: string; detail: string }>;
+  bytesWritten?: number;
+  bytesWrittenPerDay?: number;
+  budgetBytes?: number;
+  clockSynced?: boolean;
+  alarms?: string[];
+  controlPending?: number;
 }
 
 export interface Edge {

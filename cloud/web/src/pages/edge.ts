@@ -105,8 +105,8 @@ function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>, al
     stat("Agent version", e.agentVersion ?? "—"),
     stat("Boot id", e.bootId ? e.bootId.slice(0, 8) : "—", { hint: e.bootId ?? undefined }),
     stat("Clock offset", signedMs(e.clockOffsetMs), {
-      tone: Math.abs(e.clockOffsetMs ?? 0) > 2000 ? "warn" : undefined,
-      hint: "edge clock vs cloud",
+      tone: Math.abs(e.clockOffsetMs ?? 0) > 2000 || s?.clockSynced === false ? "warn" : undefined,
+      hint: s?.clockSynced === false ? "edge clock NOT synchronised: readings re-stamped" : "edge clock vs cloud",
     }),
     stat("Devices connected", s ? count(s.devicesConnected) : "—", { hint: `${online} of ${devices.length} online` }),
   );
@@ -137,6 +137,9 @@ function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>, al
       stat("Gaps", s?.gaps !== undefined ? count(s.gaps) : "—", {
         tone: (s?.gaps ?? 0) > 0 ? "warn" : undefined,
         testid: "edge-gaps-count",
+      }),
+      stat("Written / day", s?.bytesWrittenPerDay ? bytes(s.bytesWrittenPerDay) : "—", {
+        hint: s?.budgetBytes ? `SD-card wear · budget ${bytes(s.budgetBytes)}` : "SD-card wear",
       }),
       stat("Evictions", evictions(s) !== undefined ? count(evictions(s)) : "—", { tone: (evictions(s) ?? 0) > 0 ? "warn" : undefined }),
     ),
@@ -213,6 +216,9 @@ function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>, al
       ),
     ),
   );
+  const alarms = s?.alarms?.length
+    ? h("div", { class: "notice notice-bad", testid: "edge-alarms" }, ...s.alarms.map((a) => h("div", { class: "mono" }, a)))
+    : null;
   const alertStrip = alerts.length
     ? h(
         "div",
@@ -231,6 +237,7 @@ function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>, al
   return [
     head,
     ...(alertStrip ? [alertStrip] : []),
+    ...(alarms ? [alarms] : []),
     link,
     outbox,
     ...(connectors ? [connectors] : []),
