@@ -19,6 +19,7 @@ import {
 import type { EventBus } from "../platform/event-bus.js";
 import type { AlertView, CommandView, DeviceSummary, EdgeSummary, ReadingsCommitted } from "../platform/events.js";
 import { ClientBuffer } from "./client-buffer.js";
+import { emitArray } from "./shared-encoding.js";
 import { type LiveDirectory, parseTopic, type Topic } from "./subscriptions.js";
 
 export interface LiveHubOptions {
@@ -229,10 +230,10 @@ export class LiveHub {
       const queued = (c.socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
       if (queued > SLOW_SOCKET_PACKETS) continue;
       const out = c.buffer.drain();
-      if (out.readings.length > 0) c.socket.emit("readings", out.readings);
+      if (out.readings.length > 0) emitArray(c.socket, "readings", out.readings);
       // One packet for all changed devices: a fleet screen of 1,000 devices at 1 Hz would
       // otherwise cost 1,000 packets per client per flush.
-      if (out.devices.length > 0) c.socket.emit("devices", out.devices);
+      if (out.devices.length > 0) emitArray(c.socket, "devices", out.devices);
       for (const e of out.edges) c.socket.emit("edge", e);
       for (const cmd of out.commands) c.socket.emit("command", cmd);
       for (const a of out.alerts) c.socket.emit("alert", a);
