@@ -55,7 +55,9 @@ function startDriver(grpcPort, token) {
       }
     }
   });
-  call.on("error", (err) => process.stderr.write(`driver: ${err.message}\n`));
+  call.on("error", (err) => {
+    if (err.code !== 1) process.stderr.write(`driver: ${err.message}\n`); // 1 = CANCELLED, by stop()
+  });
   call.write({
     kind: {
       $case: "hello",
