@@ -189,6 +189,7 @@ describe("audit log", () => {
   it("records commands and admin actions; only admins read it", async () => {
     expect((await t.api("/api/audit", alice)).status).toBe(403);
     expect((await t.api("/api/audit", victor)).status).toBe(403);
+    expect((await t.api("/api/edges/edge-2/token", admin, { method: "POST" })).status).toBe(201);
     const { entries } = (await (await t.api("/api/audit?limit=100", admin)).json()) as {
       entries: { actor: string; via: string; action: string; target: string }[];
     };
@@ -203,6 +204,7 @@ describe("audit log", () => {
         "alice/session/token.create",
         "alice/session/token.revoke",
         "alice/token/command.send",
+        "admin/session/edge.token.rotate",
       ]),
     );
     expect(entries.find((e) => e.action === "command.send")?.target).toBe("valve-1");

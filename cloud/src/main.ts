@@ -5,6 +5,7 @@ import { listen } from "@bitvelocity/common";
 import { AlertEngine, AlertService, AlertStore } from "./alerts/index.js";
 import { CommandService, FleetRegistry } from "./fleet/index.js";
 import { ApiTokenStore, AuditLog, LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
+import { EdgeCredentials } from "./ingest/edge-credentials.js";
 import { IngestServer } from "./ingest/ingest-server.js";
 import { LinkRecords } from "./ingest/link-records.js";
 import { LiveHub } from "./live/live-hub.js";
@@ -81,11 +82,16 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     cleanups.push(() => sse.close());
 
     const records = new LinkRecords(db);
+    const credentials = new EdgeCredentials(
+      db,
+      config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
+    );
+    await credentials.load();
     const ingest = new IngestServer({
       bus,
       store: telemetry,
       records,
-      edges: config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
+      credentials,
       limits: {
         credit: config.ingest.credit,
         maxBatchReadings: config.ingest.max_batch_readings,
@@ -109,6 +115,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       commands,
       telemetry,
       records,
+      edgeAccess: ingest,
       registry,
       health: async () => ({ database: await checkDatabase(db), telemetry: await telemetry.check() }),
       dashboardDir: options.dashboardDir ?? defaultDashboardDir(),
