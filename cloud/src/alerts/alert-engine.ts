@@ -201,7 +201,8 @@ export class AlertEngine {
       if (rule.params.edge_id !== undefined && rule.params.edge_id !== g.edgeId) continue;
       const key = `${rule.id}|${g.edgeId}`;
       const current = this.open.get(key);
-      const text = `seq ${g.firstSeq}–${g.lastSeq} (${g.count} readings): ${g.reason}`;
+      // count 0 = unknown (the edge lost a corrupt outbox file).
+      const text = `seq ${g.firstSeq}–${g.lastSeq} (${g.count > 0 ? `${g.count} readings` : "unknown number of readings"}): ${g.reason}`;
       if (current) {
         // One open alert per edge and rule; later gaps add up on it.
         const total = (current.value ?? 0) + g.count;
