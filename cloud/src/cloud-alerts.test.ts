@@ -152,13 +152,15 @@ describe("API tokens", () => {
       s.once("connect", () => resolve());
       s.once("connect_error", reject);
     });
-    s.disconnect();
     // Someone else's token is invisible to a non-admin.
     expect((await t.api(`/api/tokens/${apiToken.id}`, victor, { method: "DELETE" })).status).toBe(404);
     const list = (await (await t.api("/api/tokens", alice)).json()) as { tokens: { id: string }[] };
     expect(list.tokens.map((x) => x.id)).toEqual([apiToken.id]);
     expect((await t.api("/api/tokens?all=1", alice)).status).toBe(403);
+    const dropped = new Promise<string>((resolve) => s.once("disconnect", (reason) => resolve(reason)));
     expect((await t.api(`/api/tokens/${apiToken.id}`, alice, { method: "DELETE" })).status).toBe(200);
+    // Revoking the token also ends its live connection.
+    expect(await dropped).toBe("io server disconnect");
     expect((await t.api("/api/auth/me", token)).status).toBe(401);
     // Revoking twice is harmless.
     const twice = await t.api(`/api/tokens/${apiToken.id}`, alice, { method: "DELETE" });
@@ -182,6 +184,21 @@ describe("API tokens", () => {
     const range = await post("/api/devices/valve-1/commands", token, { name: "set_position", params: { position: 1000 } });
     expect(range.status).toBe(400);
     expect(((await range.json()) as ErrorBody).error.problems?.map((p) => p.path)).toEqual(["params.position"]);
+  });
+});
+
+describe("logout", () => {
+  it("ends the session's live connection", async () => {
+    const session = await t.login("victor");
+    const s = io(t.url, { auth: { token: session }, transports: ["websocket"], reconnection: false, forceNew: true });
+    sockets.push(s);
+    await new Promise<void>((resolve, reject) => {
+      s.once("connect", () => resolve());
+      s.once("connect_error", reject);
+    });
+    const dropped = new Promise<string>((resolve) => s.once("disconnect", (reason) => resolve(reason)));
+    expect((await post("/api/auth/logout", session)).status).toBe(204);
+    expect(await dropped).toBe("io server disconnect");
   });
 });
 

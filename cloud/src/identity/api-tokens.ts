@@ -35,6 +35,7 @@ export class ApiTokenStore {
   private readonly db: Kysely<IdentityTables>;
   /** last_used_at is written at most once a minute per token, not on every request. */
   private readonly touched = new Map<string, number>();
+  private readonly revokedListeners = new Set<() => void>();
 
   constructor(db: Database) {
     this.db = db.withTables<IdentityTables>();
@@ -88,7 +89,14 @@ export class ApiTokenStore {
     await this.db.updateTable("api_tokens").set({ revoked_at: Date.now() }).where("id", "=", id).where("revoked_at", "is", null).execute();
     const view = await this.get(id);
     if (!view) throw new NotFoundError("API token", id);
+    for (const fn of this.revokedListeners) fn();
     return view;
+  }
+
+  /** Called after a revocation, so long-lived connections (socket.io) can re-check who they serve. */
+  onRevoked(fn: () => void): () => void {
+    this.revokedListeners.add(fn);
+    return () => this.revokedListeners.delete(fn);
   }
 
   /** The user a token acts as, or undefined for an unknown, revoked or expired token. */

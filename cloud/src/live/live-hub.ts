@@ -34,6 +34,9 @@ export interface LiveHubOptions {
   readonly logger: Logger;
 }
 
+/** How often every connection's session or token is checked again (expiry). */
+const REVALIDATE_MS = 60_000;
+
 /** Packets queued in engine.io beyond which a socket counts as slow and is not written to. */
 const SLOW_SOCKET_PACKETS = 32;
 
@@ -54,6 +57,7 @@ export class LiveHub {
   private readonly connected: Gauge;
   private readonly unsubscribers: (() => void)[] = [];
   private readonly timer: NodeJS.Timeout;
+  private readonly revalidateTimer: NodeJS.Timeout;
 
   constructor(
     http: HttpServer,
@@ -83,12 +87,31 @@ export class LiveHub {
     );
     this.timer = setInterval(() => this.flush(), options.throttleMs);
     this.timer.unref();
+    // A logout, a revoked token or an expired session ends the live connection too.
+    this.unsubscribers.push(
+      options.sessions.onRevoked(() => this.revalidate()),
+      options.tokens?.onRevoked(() => this.revalidate()) ?? (() => {}),
+    );
+    this.revalidateTimer = setInterval(() => this.revalidate(), REVALIDATE_MS);
+    this.revalidateTimer.unref();
+  }
+
+  /** Disconnects every socket whose session or API token no longer resolves. */
+  private revalidate(): void {
+    for (const c of this.clients.values()) {
+      this.authenticate(c.socket)
+        .then((user) => {
+          if (!user) c.socket.disconnect(true);
+        })
+        .catch(() => {});
+    }
   }
 
   /** Stops the fan-out; closes socket.io (and with it the HTTP server it is attached to). */
   async close(): Promise<void> {
     for (const off of this.unsubscribers.splice(0)) off();
     clearInterval(this.timer);
+    clearInterval(this.revalidateTimer);
     await new Promise<void>((resolve) => {
       // socket.io's close returns a promise too, but reports completion through the callback.
       void this.io.close(() => resolve());
