@@ -88,6 +88,18 @@ export async function waitForDrain(edgeHttpPort: number, timeoutMs = 60_000): Pr
   );
 }
 
+/** Waits until the edge reports its uplink session up (or down); resolves with the ms it took. */
+export async function waitForUplink(edgeHttpPort: number, connected: boolean, timeoutMs = 20_000): Promise<number> {
+  const started = Date.now();
+  await waitFor(
+    `the edge uplink to be ${connected ? "connected" : "detected down"}`,
+    async () => ((await edgeMetric(edgeHttpPort, "bv_edge_uplink_connected")) === (connected ? 1 : 0) ? true : undefined),
+    timeoutMs,
+    50,
+  );
+  return Date.now() - started;
+}
+
 export interface StoredRow {
   edgeId: string;
   seq: number;
