@@ -68,7 +68,9 @@ describe("cloud restarts and link faults while the edge drains", () => {
 
     // Cloud down for 1–3 s (a backlog builds), back up, and down again 0–400 ms after the edge
     // reconnects: while it sends the first batches of the backlog.
+    let stopsWithBacklog = 0;
     for (const signal of CLOUD_STOPS) {
+      if (((await edgeMetric(sys.edgeHttpPort, "bv_edge_outbox_readings")) ?? 0) > 0) stopsWithBacklog += 1;
       await cloud.stop(signal);
       await pause(1000 + random() * 2000);
       await restartCloud();
@@ -102,7 +104,7 @@ describe("cloud restarts and link faults while the edge drains", () => {
     const report = checkExactlyOnce(sys.prepared.files.ackedLog, readStore(sys.cloudDataDir));
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     console.log(
-      `cloud/link faults (seed ${seed}): cloud stops ${CLOUD_STOPS.length}, link faults ${LINK_FAULTS.length}, ` +
+      `cloud/link faults (seed ${seed}): cloud stops ${CLOUD_STOPS.length} (${stopsWithBacklog} with a backlog in the outbox), link faults ${LINK_FAULTS.length}, ` +
         `proxy connections ${proxy.stats.accepted}, ${seconds} s\ndead link detected: ${detection.join(", ")}\n${describeReport(report)}`,
     );
     expect(report.acked).toBeGreaterThan(DEVICES * 20);
