@@ -107,7 +107,8 @@ describe("cloud restarts and link faults while the edge drains", () => {
       `cloud/link faults (seed ${seed}): cloud stops ${CLOUD_STOPS.length} (${stopsWithBacklog} with a backlog in the outbox), link faults ${LINK_FAULTS.length}, ` +
         `proxy connections ${proxy.stats.accepted}, ${seconds} s\ndead link detected: ${detection.join(", ")}\n${describeReport(report)}`,
     );
-    expect(report.acked).toBeGreaterThan(DEVICES * 20);
+    // Enough traffic to matter even on a loaded machine (nominally ~240 readings/s).
+    expect(report.acked).toBeGreaterThan(DEVICES * 10);
     expect(report.missing, describeReport(report)).toEqual([]);
     expect(report.duplicates, describeReport(report)).toEqual([]);
     expect(report.wrongValues, describeReport(report)).toEqual([]);

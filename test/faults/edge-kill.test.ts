@@ -45,14 +45,17 @@ describe("edge SIGKILLed under load", () => {
     await waitFor("the fleet to publish", async () => ((await edgeMetric(sys.edgeHttpPort, "bv_edge_readings_accepted_total")) ?? 0) > 200);
 
     let kills = 0;
+    let restartMs = 0;
     for (; kills < KILLS; kills++) {
       // A random moment under load: appends in their group commit, PUBACKs in flight, batches unacked.
       await pause(800 + random() * 2200);
       expect(sim.child.exitCode, sim.logs()).toBeNull();
       edge.child.kill("SIGKILL");
       await edge.exited;
+      const restarting = Date.now();
       edge = startEdge(sys.prepared, grpcPort);
       await edge.ready;
+      restartMs += Date.now() - restarting;
     }
     // Let devices reconnect and re-send what was never acknowledged, then stop them while the edge is up.
     await pause(4000);
@@ -63,8 +66,11 @@ describe("edge SIGKILLed under load", () => {
 
     const report = checkExactlyOnce(sys.prepared.files.ackedLog, readStore(sys.cloudDataDir));
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    console.log(`edge kill -9 (seed ${seed}): kills ${kills}, ${seconds} s\n${describeReport(report)}`);
-    expect(report.acked).toBeGreaterThan(DEVICES * 20);
+    console.log(
+      `edge kill -9 (seed ${seed}): kills ${kills} (restart to listening ${Math.round(restartMs / kills)} ms on average), ${seconds} s\n${describeReport(report)}`,
+    );
+    // Enough traffic to matter even on a loaded machine (nominally ~400 readings/s).
+    expect(report.acked).toBeGreaterThan(DEVICES * 5);
     expect(report.missing, describeReport(report)).toEqual([]);
     expect(report.duplicates, describeReport(report)).toEqual([]);
     expect(report.wrongValues, describeReport(report)).toEqual([]);
