@@ -36,7 +36,11 @@ function lanePolicySchema(policy: "drop-oldest" | "drop-newest" | "reject", ttlH
   return z
     .object({
       policy: z.enum(["drop-oldest", "drop-newest", "reject"]).default(policy),
-      ttl_hours: z.number().min(0).max(24 * 3650).default(ttlHours),
+      ttl_hours: z
+        .number()
+        .min(0)
+        .max(24 * 3650)
+        .default(ttlHours),
     })
     .strict()
     .prefault({});

@@ -88,7 +88,8 @@ export function startLink(deps: LinkDeps): LinkHandle {
   const stopStatus = startStatusReports(
     link,
     config.status_interval_ms,
-    () => buildStatus({
+    () =>
+      buildStatus({
         outbox,
         gateway,
         rate,

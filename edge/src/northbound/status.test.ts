@@ -79,6 +79,8 @@ describe("buildStatus", () => {
     expect(buildStatus({ outbox: statsOnly(stats), gateway, rate: idle, agentVersion: "x", ...identity }).etaSeconds).toBe(0);
     const busy = new DrainRate(10_000, () => 0);
     busy.record(10);
-    expect(buildStatus({ outbox: statsOnly({ ...stats, readings: 0 }), gateway, rate: busy, agentVersion: "x", ...identity }).etaSeconds).toBe(0);
+    expect(
+      buildStatus({ outbox: statsOnly({ ...stats, readings: 0 }), gateway, rate: busy, agentVersion: "x", ...identity }).etaSeconds,
+    ).toBe(0);
   });
 });

@@ -10,8 +10,8 @@ import type {
   DeadLetter,
   DevicePresence,
   EdgeMessage,
-  GapRecord,
   EdgeStatus,
+  GapRecord,
   Hello,
   TelemetryBatch,
 } from "@bitvelocity/proto";
@@ -50,6 +50,8 @@ export class TestCloud {
   readonly statuses: EdgeStatus[] = [];
   readonly presences: DevicePresence[] = [];
   readonly gaps: GapRecord[] = [];
+  /** seq → when its batch first arrived, and how it was flagged. */
+  readonly arrivals = new Map<number, { at: number; replay: boolean; lane: number }>();
   readonly deadLetters: DeadLetter[] = [];
   inFlight = 0;
   maxInFlight = 0;
@@ -147,6 +149,8 @@ export class TestCloud {
         case "batch": {
           const batch = kind.batch;
           this.batches.push(batch);
+          const at = Date.now();
+          for (const r of batch.readings) this.arrivals.set(r.seq, { at, replay: batch.replay, lane: batch.lane });
           inFlightHere++;
           this.inFlight++;
           this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);

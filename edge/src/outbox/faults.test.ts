@@ -23,7 +23,8 @@ const reading = (i: number) => ({ deviceId: `dev-${i % 5}`, deviceType: "env-sen
 
 async function appendMany(outbox: Outbox, n: number): Promise<number[]> {
   const seqs: number[] = [];
-  for (let i = 0; i < n; i += 500) seqs.push(...(await Promise.all(Array.from({ length: Math.min(500, n - i) }, (_, k) => outbox.append(reading(i + k))))));
+  for (let i = 0; i < n; i += 500)
+    seqs.push(...(await Promise.all(Array.from({ length: Math.min(500, n - i) }, (_, k) => outbox.append(reading(i + k))))));
   return seqs;
 }
 
@@ -62,7 +63,8 @@ describe("Outbox with a corrupt file", () => {
     const pages = statSync(path).size / pageSize;
     // Overwrite two pages in the middle of the readings table with garbage.
     const fd = openSync(path, "r+");
-    for (const page of [Math.floor(pages / 3), Math.floor(pages / 2)]) writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, page * pageSize);
+    for (const page of [Math.floor(pages / 3), Math.floor(pages / 2)])
+      writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, page * pageSize);
     closeSync(fd);
 
     outbox = Outbox.open({ dir, bootId: "b2", registry: new Registry() });

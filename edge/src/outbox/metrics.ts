@@ -28,10 +28,25 @@ export function outboxMetrics(registry: Registry, stats: () => OutboxStats): Out
   gauge(registry, "bv_edge_outbox_readings", "Readings in the outbox waiting for the cloud's ack", () => stats().readings);
   gauge(registry, "bv_edge_outbox_bytes", "Approximate bytes of the readings waiting in the outbox", () => stats().bytes);
   gauge(registry, "bv_edge_outbox_disk_bytes", "Bytes the outbox database's live pages take on disk", () => stats().diskBytes);
-  gauge(registry, "bv_edge_outbox_budget_bytes", "The outbox byte budget in force (lowered when the disk is short)", () => stats().budgetBytes);
-  gauge(registry, "bv_edge_outbox_oldest_age_seconds", "Age of the oldest reading waiting in the outbox (0 when empty)", () => stats().oldestAgeSeconds);
+  gauge(
+    registry,
+    "bv_edge_outbox_budget_bytes",
+    "The outbox byte budget in force (lowered when the disk is short)",
+    () => stats().budgetBytes,
+  );
+  gauge(
+    registry,
+    "bv_edge_outbox_oldest_age_seconds",
+    "Age of the oldest reading waiting in the outbox (0 when empty)",
+    () => stats().oldestAgeSeconds,
+  );
   gauge(registry, "bv_edge_outbox_control_pending", "Control-lane messages waiting for the cloud's ack", () => stats().controlPending);
-  gauge(registry, "bv_edge_outbox_alarms", "Active outbox health alarms (disk full, locked, corrupt file recovered, full)", () => stats().alarms.length);
+  gauge(
+    registry,
+    "bv_edge_outbox_alarms",
+    "Active outbox health alarms (disk full, locked, corrupt file recovered, full)",
+    () => stats().alarms.length,
+  );
   return {
     deadLetters: new Counter({
       name: "bv_edge_dead_letters_total",

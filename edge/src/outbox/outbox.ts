@@ -393,7 +393,9 @@ export class Outbox implements OutboxReader {
     const upTo = options.upToSeq ?? Number.MAX_SAFE_INTEGER;
     const limit = Math.max(1, options.limit);
     const query = () =>
-      (options.lane ? this.stmts.peekLane.all(options.lane, after, upTo, limit) : this.stmts.peekAll.all(after, upTo, limit)) as ReadingRow[];
+      (options.lane
+        ? this.stmts.peekLane.all(options.lane, after, upTo, limit)
+        : this.stmts.peekAll.all(after, upTo, limit)) as ReadingRow[];
     const rows = this.withRecovery(query);
     const out: StoredReading[] = [];
     let bytes = 0;

@@ -10,7 +10,13 @@ import { ControlQueue } from "./control.js";
 import { type DatabaseTuning, prepareDatabase, raiseSeqFloor } from "./schema.js";
 import type { GapRecordInput } from "./types.js";
 
-const CORRUPT_CODES = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_VTAB", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_INDEX"]);
+const CORRUPT_CODES = new Set([
+  "SQLITE_CORRUPT",
+  "SQLITE_NOTADB",
+  "SQLITE_CORRUPT_VTAB",
+  "SQLITE_CORRUPT_SEQUENCE",
+  "SQLITE_CORRUPT_INDEX",
+]);
 
 export function isCorruption(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -25,7 +31,8 @@ export interface RecoveryReport {
   readonly lostRanges: readonly GapRecordInput[];
 }
 
-const READING_COLUMNS = "seq, lane, device_id, device_type, values_json, device_time_ms, edge_time_ms, boot_id, uptime_ms, clock_synced, bytes";
+const READING_COLUMNS =
+  "seq, lane, device_id, device_type, values_json, device_time_ms, edge_time_ms, boot_id, uptime_ms, clock_synced, bytes";
 
 /** Moves `path` (and its WAL and shared-memory files) aside and salvages it into a fresh database at `path`. */
 export function recoverCorrupt(path: string, tuning: DatabaseTuning, nowMs: number): RecoveryReport {
@@ -97,7 +104,10 @@ function salvage(old: Database.Database, fresh: Database.Database, nowMs: number
   }
 
   let salvagedControl = 0;
-  const controlRows = trySelect(() => old.prepare("SELECT kind, body FROM control ORDER BY id").all() as { kind: string; body: Buffer }[], []);
+  const controlRows = trySelect(
+    () => old.prepare("SELECT kind, body FROM control ORDER BY id").all() as { kind: string; body: Buffer }[],
+    [],
+  );
   for (const row of controlRows) {
     control.append(row.kind, row.body);
     salvagedControl++;

@@ -143,7 +143,9 @@ describe("Outbox budget and lane policies", () => {
   });
 
   it("TTL: readings older than their lane's TTL leave with a gap record; unsynchronised ones wait", async () => {
-    const outbox = open("drop-oldest", { lanes: { telemetry: { policy: "drop-oldest", ttlMs: 3_600_000 }, alarm: { policy: "drop-oldest", ttlMs: 0 } } });
+    const outbox = open("drop-oldest", {
+      lanes: { telemetry: { policy: "drop-oldest", ttlMs: 3_600_000 }, alarm: { policy: "drop-oldest", ttlMs: 0 } },
+    });
     const old = await fill(outbox, 100);
     clockMs += 2 * 3_600_000;
     const fresh = await fill(outbox, 100);

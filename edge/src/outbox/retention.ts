@@ -160,7 +160,15 @@ export class Retention {
     const close = (): void => {
       if (!run) return;
       const { first, last, count } = run;
-      this.gap({ lane, firstSeq: first.seq, lastSeq: last.seq, count, fromTimeMs: first.edge_time_ms, toTimeMs: last.edge_time_ms, reason });
+      this.gap({
+        lane,
+        firstSeq: first.seq,
+        lastSeq: last.seq,
+        count,
+        fromTimeMs: first.edge_time_ms,
+        toTimeMs: last.edge_time_ms,
+        reason,
+      });
       run = undefined;
     };
     let after = 0;

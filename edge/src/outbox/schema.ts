@@ -72,7 +72,8 @@ export function prepareDatabase(db: Database.Database, tuning: DatabaseTuning = 
   db.exec(DDL);
   const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
   if (!row) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-  else if (Number(row.value) < SCHEMA_VERSION) db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+  else if (Number(row.value) < SCHEMA_VERSION)
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
 }
 
 /** Bytes the database's live pages take (the file minus its free pages). */

@@ -16,7 +16,13 @@ export function normalizeTelemetry(deviceId: string, type: DeviceType, topic: st
   const { deviceTimeMs, values } = decoded.value;
   return {
     ok: true,
-    reading: { deviceId, deviceType: type.type, values, lane: laneOf(type, values), ...(deviceTimeMs === undefined ? {} : { deviceTimeMs }) },
+    reading: {
+      deviceId,
+      deviceType: type.type,
+      values,
+      lane: laneOf(type, values),
+      ...(deviceTimeMs === undefined ? {} : { deviceTimeMs }),
+    },
   };
 }
 
