@@ -5,9 +5,13 @@ import { waitFor } from "../e2e/support.js";
 import { TcpProxy } from "./tcp-proxy.js";
 
 /** An echo server that also remembers what it received. */
-function echoServer(): { server: Server; received: () => string; listen: () => Promise<number> } {
+function echoServer(): { server: Server; received: () => string; closes: () => number; listen: () => Promise<number> } {
   let received = "";
+  let closes = 0;
   const server = createServer((socket) => {
+    socket.on("close", () => {
+      closes += 1;
+    });
     socket.on("data", (chunk) => {
       received += chunk.toString();
       socket.write(chunk);
@@ -17,6 +21,7 @@ function echoServer(): { server: Server; received: () => string; listen: () => P
   return {
     server,
     received: () => received,
+    closes: () => closes,
     listen: () => new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port))),
   };
 }
@@ -107,6 +112,19 @@ describe("TcpProxy", () => {
     expect(proxy.connections).toBe(2);
     proxy.setMode("pass");
     await waitFor("the held bytes", () => (c.text() === "held" && fresh.text() === "also") || undefined, 5000, 10);
+  });
+
+  it("stall does not tell the target that the client went away, until it ends", async () => {
+    const c = await open();
+    c.socket.write("x");
+    await waitFor("the echo", () => c.text() === "x" || undefined, 5000, 10);
+    proxy.setMode("stall");
+    c.socket.destroy();
+    await c.closed;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(echo.closes()).toBe(0);
+    proxy.setMode("pass");
+    await waitFor("the target to see the close", () => echo.closes() === 1 || undefined, 5000, 10);
   });
 
   it("half-open forwards one way, discards the other, and closes the tainted link afterwards", async () => {

@@ -7,7 +7,8 @@
  *   soon as they carry data (a link that flaps mid-handshake).
  * - `stall`: a black hole: nothing is forwarded either way but every socket stays open. Sockets are
  *   paused, not drained, so when the mode goes back to `pass` the held bytes flow again, as after a
- *   TCP retransmission recovers; until then only keepalive can tell the link is dead.
+ *   TCP retransmission recovers; until then only keepalive can tell the link is dead. A side that
+ *   closes meanwhile is not reported to the other one (a peer that lost power) until the stall ends.
  * - `half-open`: one direction flows, the other (`discard`, default the replies to the client) is
  *   read and silently thrown away. The byte stream is then corrupt, so such connections are
  *   destroyed when the mode changes again.
@@ -24,6 +25,8 @@ interface Pair {
   readonly upstream: Socket;
   /** Bytes were discarded: the stream is corrupt and must not be resumed. */
   tainted: boolean;
+  /** One side closed while stalled; the other side was not told (nothing crosses a black hole). */
+  broken: boolean;
 }
 
 export interface ProxyStats {
@@ -83,6 +86,7 @@ export class TcpProxy {
     this.current = mode;
     this.discard = options.discard ?? "to-client";
     if (previous === "half-open") for (const pair of this.pairs) if (pair.tainted) this.destroy(pair);
+    if (previous === "stall") for (const pair of this.pairs) if (pair.broken) this.destroy(pair);
     switch (mode) {
       case "refuse":
       case "drop":
@@ -116,15 +120,19 @@ export class TcpProxy {
       return;
     }
     const upstream = connect(this.target.port, this.target.host);
-    const pair: Pair = { client, upstream, tainted: false };
+    const pair: Pair = { client, upstream, tainted: false, broken: false };
     this.pairs.add(pair);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     client.on("data", (chunk: Buffer) => this.forward(pair, "to-target", chunk));
     upstream.on("data", (chunk: Buffer) => this.forward(pair, "to-client", chunk));
+    const lost = (): void => {
+      if (this.current === "stall") pair.broken = true;
+      else this.destroy(pair);
+    };
     for (const socket of [client, upstream]) {
-      socket.on("error", () => this.destroy(pair));
-      socket.on("close", () => this.destroy(pair));
+      socket.on("error", lost);
+      socket.on("close", lost);
     }
     // A half-closed side is passed on, unless bytes that way are being held or discarded.
     client.on("end", () => this.passEnd(pair, "to-target"));
