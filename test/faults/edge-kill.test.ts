@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type Service, startCloud, startEdge, startSim } from "../../scripts/system.mjs";
 import {
   checkExactlyOnce,
+  cloudMetric,
   describeReport,
   edgeMetric,
   type FaultSystem,
@@ -38,7 +39,7 @@ describe("edge SIGKILLed under load", () => {
     const random = mulberry32(seed);
     sys = await prepareFaultSystem({ prefix: "fault-kill", devices: DEVICES, intervalMs: INTERVAL_MS });
     cloud = startCloud(sys.prepared);
-    const grpcPort = (await cloud.ready).grpc as number;
+    const { grpc: grpcPort, http: cloudHttp } = (await cloud.ready) as { grpc: number; http: number };
     edge = startEdge(sys.prepared, grpcPort);
     await edge.ready;
     sim = startSim(sys.prepared, sys.mqttPort, { args: ["--quiet"] });
@@ -61,13 +62,15 @@ describe("edge SIGKILLed under load", () => {
     await pause(4000);
     await sim.stop("SIGTERM", 20_000);
     await waitForDrain(sys.edgeHttpPort);
+    // Copies the cloud refused: batches re-sent after a kill, and devices re-sending what the edge committed.
+    const absorbed = await cloudMetric(cloudHttp, "bv_cloud_readings_duplicate_total");
     await edge.stop();
     await cloud.stop();
 
     const report = checkExactlyOnce(sys.prepared.files.ackedLog, readStore(sys.cloudDataDir));
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     console.log(
-      `edge kill -9 (seed ${seed}): kills ${kills} (restart to listening ${Math.round(restartMs / kills)} ms on average), ${seconds} s\n${describeReport(report)}`,
+      `edge kill -9 (seed ${seed}): kills ${kills} (restart to listening ${Math.round(restartMs / kills)} ms on average), duplicates absorbed by the cloud ${absorbed}, ${seconds} s\n${describeReport(report)}`,
     );
     // Enough traffic to matter even on a loaded machine (nominally ~400 readings/s).
     expect(report.acked).toBeGreaterThan(DEVICES * 5);

@@ -33,6 +33,8 @@ export interface FaultSystemOptions {
   intervalMs: number;
   /** Keepalive of the edge's gRPC channel: a dead link is detected within about twice this. */
   keepaliveMs?: number;
+  /** Merged into the cloud's config (e.g. `ingest`). */
+  cloudOverrides?: Record<string, unknown>;
 }
 
 export interface FaultSystem {
@@ -52,6 +54,7 @@ export async function prepareFaultSystem(options: FaultSystemOptions): Promise<F
       duration_s: 0,
       fleets: [{ type: "env-sensor", count: options.devices, id_prefix: "env-", interval_ms: options.intervalMs }],
     },
+    cloudOverrides: options.cloudOverrides ?? {},
     edgeOverrides: {
       mqtt: { host: "127.0.0.1", port: mqttPort, ws_port: null },
       http: { host: "127.0.0.1", port: edgeHttpPort },
@@ -86,6 +89,12 @@ export async function waitForDrain(edgeHttpPort: number, timeoutMs = 60_000): Pr
     timeoutMs,
     250,
   );
+}
+
+/** One gauge or counter from the cloud's /metrics. */
+export async function cloudMetric(httpPort: number, name: string): Promise<number | undefined> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2000) });
+  return metricValue(await res.text(), name);
 }
 
 /** Waits until the edge reports its uplink session up (or down); resolves with the ms it took. */
