@@ -78,7 +78,7 @@ function statements(db: Database.Database) {
   return {
     insert: db.prepare(
       `INSERT INTO readings (lane, device_id, device_type, values_json, device_time_ms, edge_time_ms, boot_id, uptime_ms, clock_synced, bytes)
-       VALUES (@lane, @device_id, @device_type, @values_json, @device_time_ms, @edge_time_ms, @boot_id, @uptime_ms, @clock_synced, @bytes)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertDead: db.prepare("INSERT INTO dead_letters (time_ms, device_id, topic, payload, reason, seq) VALUES (?, ?, ?, ?, ?, ?)"),
     trimDead: db.prepare("DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?"),
@@ -191,7 +191,7 @@ export class Outbox implements OutboxReader {
 
   /** Queues a reading; resolves with its seq once the group commit holding it is on disk. */
   append(reading: NewReading): Promise<number> {
-    const now = this.options.clock.now();
+    const now = Math.round(this.options.clock.now());
     const valuesJson = JSON.stringify(reading.values);
     const row: Omit<ReadingRow, "seq"> = {
       lane: reading.lane ?? "telemetry",
@@ -293,7 +293,22 @@ export class Outbox implements OutboxReader {
             const decision = admission.get(lane) ?? "store";
             admitted[i] = decision;
             if (decision === "store") {
-              seqs[i] = Number(this.stmts.insert.run(item.row).lastInsertRowid);
+              const r = item.row;
+              // Positional parameters: binding by name costs a property lookup per column.
+              seqs[i] = Number(
+                this.stmts.insert.run(
+                  r.lane,
+                  r.device_id,
+                  r.device_type,
+                  r.values_json,
+                  r.device_time_ms,
+                  r.edge_time_ms,
+                  r.boot_id,
+                  r.uptime_ms,
+                  r.clock_synced,
+                  r.bytes,
+                ).lastInsertRowid,
+              );
               written += item.row.bytes;
             } else if (decision === "drop") {
               const list = dropped.get(lane) ?? [];

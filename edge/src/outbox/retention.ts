@@ -33,6 +33,7 @@ const SCAN_CHUNK = 2000;
 
 interface VictimRow {
   seq: number;
+  lane: string;
   bytes: number;
   edge_time_ms: number;
   clock_synced: number;
@@ -53,7 +54,7 @@ export class Retention {
   ) {
     this.effectiveBudget = options.budgetBytes;
     this.stmts = {
-      scan: db.prepare("SELECT seq, bytes, edge_time_ms, clock_synced FROM readings WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?"),
+      scan: db.prepare("SELECT seq, lane, bytes, edge_time_ms, clock_synced FROM readings WHERE seq > ? ORDER BY seq LIMIT ?"),
       delete: db.prepare("DELETE FROM readings WHERE seq = ?"),
     };
   }
@@ -152,7 +153,9 @@ export class Retention {
 
   /**
    * Deletes the lane's readings from the oldest while `take` says so, skipping readings in flight
-   * (they may be committed by the cloud right now). Each contiguous run becomes one gap record.
+   * (they may be committed by the cloud right now). Each run of consecutive seqs becomes one gap
+   * record, so every seq inside a gap range is missing: a kept reading of another lane, or one in
+   * flight, ends the run.
    */
   private evictWhile(lane: Lane, take: (row: VictimRow) => boolean, reason: GapRecordInput["reason"]): number {
     let removed = 0;
@@ -173,11 +176,11 @@ export class Retention {
     };
     let after = 0;
     for (;;) {
-      const rows = this.stmts.scan.all(lane, after, SCAN_CHUNK) as VictimRow[];
+      const rows = this.stmts.scan.all(after, SCAN_CHUNK) as VictimRow[];
       let stop = rows.length < SCAN_CHUNK;
       for (const row of rows) {
         after = row.seq;
-        if (this.isProtected(row.seq)) {
+        if (row.lane !== lane || this.isProtected(row.seq)) {
           close();
           continue;
         }

@@ -65,7 +65,7 @@ export interface GapRecordInput {
   readonly lane: Lane;
   readonly firstSeq: number;
   readonly lastSeq: number;
-  /** Readings missing in the range (of that lane; unknown after corruption = the range size). */
+  /** Readings missing: every seq of the range (0 = unknown, after a corrupt file). */
   readonly count: number;
   readonly fromTimeMs: number;
   readonly toTimeMs: number;
