@@ -2,29 +2,11 @@
 // to a restarted edge), the edge's outbox depth, and the exactly-once check of the simulator's
 // acked log against the cloud's telemetry.db.
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { type Prepared, prepareSystem } from "../../scripts/system.mjs";
 import { metricValue, readAckedLog, tempDir, waitFor } from "../e2e/support.js";
-
-/** Ports that were free a moment ago (bound on port 0, then released). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
+import { freePorts } from "./ports.js";
 
 export interface FaultSystemOptions {
   prefix: string;
