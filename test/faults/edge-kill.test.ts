@@ -53,11 +53,11 @@ describe("edge SIGKILLed under load", () => {
       // Most devices back (their reconnect backoff grows while the edge is down; on a loaded machine
       // not all make it in time, which is fine), then a random moment under load: appends in their
       // group commit, PUBACKs in flight, batches unacked.
-      await waitFor("devices to reconnect", async () => ((await connected()) >= DEVICES * 0.6 ? true : undefined), 8000).catch(
+      await waitFor("devices to reconnect", async () => ((await connected()) >= DEVICES * 0.5 ? true : undefined), 5000).catch(
         () => undefined,
       );
       await pause(300 + random() * 1700);
-      if ((await connected()) >= DEVICES * 0.6) underLoad += 1;
+      if ((await connected()) >= DEVICES * 0.5) underLoad += 1;
       expect(sim.child.exitCode, sim.logs()).toBeNull();
       edge.child.kill("SIGKILL");
       await edge.exited;
@@ -78,7 +78,7 @@ describe("edge SIGKILLed under load", () => {
     const report = checkExactlyOnce(sys.prepared.files.ackedLog, readStore(sys.cloudDataDir));
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     console.log(
-      `edge kill -9 (seed ${seed}): kills ${kills} (${underLoad} with ≥60% of devices connected; restart to listening ${Math.round(restartMs / kills)} ms on average), duplicates absorbed by the cloud ${absorbed}, ${seconds} s\n${describeReport(report)}`,
+      `edge kill -9 (seed ${seed}): kills ${kills} (${underLoad} with ≥50% of devices connected; restart to listening ${Math.round(restartMs / kills)} ms on average), duplicates absorbed by the cloud ${absorbed}, ${seconds} s\n${describeReport(report)}`,
     );
     // Enough traffic to matter even on a loaded machine (nominally ~400 readings/s).
     expect(report.acked).toBeGreaterThan(DEVICES * 5);
