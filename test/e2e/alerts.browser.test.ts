@@ -9,8 +9,8 @@ import mqtt from "mqtt";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Prepared, prepareSystem, ROOT, type Service, startCloud, startEdge, startSim } from "../../scripts/system.mjs";
+import { TcpProxy } from "../faults/tcp-proxy.js";
 import { CHROMIUM, hasChromium, missingService, tempDir } from "./support.js";
-import { TcpProxy } from "./tcp-proxy.js";
 
 const skip = missingService(`Chromium at ${CHROMIUM}`, hasChromium());
 const ARTIFACTS = process.env.BV_ARTIFACTS_DIR ?? join(ROOT, "test-artifacts");
@@ -49,7 +49,7 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
     const cp = await cloud.ready;
     base = `http://127.0.0.1:${cp.http}`;
     // The edge reaches the cloud through a proxy the test can cut.
-    proxy = new TcpProxy("127.0.0.1", cp.grpc as number);
+    proxy = new TcpProxy({ host: "127.0.0.1", port: cp.grpc as number });
     edge = startEdge(prepared, await proxy.listen());
     edgePorts = await edge.ready;
     sim = startSim(prepared, edgePorts.mqtt as number, { args: ["--quiet"] });
@@ -218,7 +218,7 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
     await admin.goto(`${base}/#/edges/edge-1`);
     await expect.poll(() => admin.getByTestId("edge-link-state").getAttribute("data-state"), { timeout: 10_000 }).toBe("online");
     expect(await admin.getByTestId("gap-row").count()).toBe(0);
-    proxy.cut();
+    proxy.setMode("refuse");
     await expect.poll(() => admin.getByTestId("edge-link-state").getAttribute("data-state"), { timeout: 15_000 }).toBe("offline");
     // While the cloud is unreachable, a device sends more than the outbox may keep.
     const evicted = async () => {
@@ -246,7 +246,7 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
     }
     await device.endAsync();
     expect(await evicted()).toBeGreaterThan(0);
-    proxy.restore();
+    proxy.setMode("pass");
     await expect.poll(() => admin.getByTestId("gap-row").count(), { timeout: 30_000 }).toBeGreaterThan(0);
     const row = admin.getByTestId("gap-row").first();
     expect(Number(await row.getAttribute("data-last-seq"))).toBeGreaterThanOrEqual(Number(await row.getAttribute("data-first-seq")));
