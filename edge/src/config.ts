@@ -6,6 +6,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError, formatIssues, isSecretHash, loadConfig, readConfigFile } from "@bitvelocity/common";
 import { deviceType, deviceTypeNames, isValidDeviceId } from "@bitvelocity/devices";
 import { z } from "zod";
+import { brokerLimitsSchema, brokerTlsSchema } from "./broker/limits.js";
 import { uplinkSchema } from "./northbound/schema.js";
 
 const port = z.number().int().min(0).max(65_535);
@@ -47,6 +48,9 @@ export const edgeConfigSchema = z
         port: port.default(1883),
         /** MQTT over WebSocket; null disables it. */
         ws_port: port.nullable().default(8083),
+        limits: brokerLimitsSchema,
+        /** MQTTS; absent: no TLS listener. */
+        tls: brokerTlsSchema.optional(),
       })
       .strict()
       .prefault({}),

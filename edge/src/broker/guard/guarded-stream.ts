@@ -1,0 +1,193 @@
+/**
+ * The validating pre-parser between a client's socket and aedes: a Duplex that aedes reads
+ * whole, checked packets from, and writes its answers through. It refuses what aedes 1.x would
+ * accept (packet-check.ts), enforces the packet size limit before authentication, and applies
+ * per-client flow control (in-flight window, message rate) by pausing the socket: a client over
+ * its limits waits, it does not lose data and is not disconnected into a reconnect loop.
+ */
+import type { Socket } from "node:net";
+import { Duplex } from "node:stream";
+import { type Frame, FrameReader } from "./frame-reader.js";
+import { type CheckOptions, type ConnectInfo, checkFirst, checkPacket, PUBLISH } from "./packet-check.js";
+import { OutboundTracker } from "./outbound-tracker.js";
+import type { SessionRegistry } from "./session-registry.js";
+import type { TokenBuckets } from "./token-bucket.js";
+
+export interface GuardOptions extends CheckOptions {
+  readonly maxPacketSize: number;
+  /** Inbound QoS 1/2 PUBLISHes not yet acknowledged (PUBACK / PUBCOMP) before reading pauses. */
+  readonly maxInflight: number;
+  /** Per client id; reading pauses while the client is over its rate. */
+  readonly messageRate: TokenBuckets;
+  readonly sessions: SessionRegistry;
+  readonly refused: (reason: string) => void;
+  readonly throttled: (limit: "inflight" | "rate") => void;
+  readonly now?: () => number;
+}
+
+type Stream = Socket | Duplex;
+
+export class GuardedStream extends Duplex {
+  private readonly reader: FrameReader;
+  private readonly tracker: OutboundTracker;
+  private readonly inflight = new Set<number>();
+  private held: Frame[] = [];
+  private connect: ConnectInfo | undefined;
+  private connackPrefix: Buffer[] | undefined = [];
+  private sessionOpen = false;
+  private wantsData = true;
+  private throttle: NodeJS.Timeout | undefined;
+  private ended = false;
+  /** The device id named by a verified TLS client certificate (read by the device policy). */
+  certIdentity: string | undefined;
+
+  constructor(
+    private readonly socket: Stream,
+    private readonly options: GuardOptions,
+  ) {
+    super({ allowHalfOpen: false });
+    this.reader = new FrameReader(options.maxPacketSize);
+    this.tracker = new OutboundTracker({ connack: () => undefined, acked: (id) => this.acked(id) });
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => this.push(null));
+    socket.on("close", () => this.onClose());
+    socket.on("error", (err: Error) => this.destroy(err));
+  }
+
+  /** Remote address of the underlying socket, for logs and limits. */
+  get remoteAddress(): string | undefined {
+    return (this.socket as Socket).remoteAddress;
+  }
+
+  override _read(): void {
+    this.wantsData = true;
+    this.resumeIfFree();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.connackPrefix) {
+      this.connackPrefix.push(chunk);
+      const all = Buffer.concat(this.connackPrefix);
+      if (all.length < 4) return cb();
+      this.connackPrefix = undefined;
+      this.patchConnack(all);
+      this.tracker.feed(all.subarray(4));
+      this.socket.write(all, cb);
+      return;
+    }
+    this.tracker.feed(chunk);
+    this.socket.write(chunk, cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.socket.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    clearTimeout(this.throttle);
+    // A refusal CONNACK is on its way out: let the socket flush it and close by itself.
+    if (!this.ended) this.socket.destroy();
+    cb(err);
+  }
+
+  private patchConnack(bytes: Buffer): void {
+    // CONNACK is the first packet aedes writes [MQTT-3.2.0-1]; 3.1.1 CONNACK is 4 bytes.
+    if (bytes[0] !== 0x20 || bytes[1] !== 0x02 || !this.connect) return;
+    if (bytes[3] !== 0) return;
+    const present = this.options.sessions.connected(this.connect.clientId, this.connect.clean, this.now());
+    // MQTT 3.1 has no session present flag: the byte is reserved there.
+    bytes[2] = present && this.connect.version === 4 ? 1 : 0;
+    this.sessionOpen = !this.connect.clean;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private onClose(): void {
+    clearTimeout(this.throttle);
+    if (this.sessionOpen && this.connect) this.options.sessions.disconnected(this.connect.clientId, this.now());
+    this.sessionOpen = false;
+    this.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    const frames = this.reader.push(chunk);
+    if (typeof frames === "string") return this.refuse(frames);
+    this.held.push(...frames);
+    this.drain();
+  }
+
+  /** Passes held frames to aedes until one must wait (flow control) or the connection is refused. */
+  private drain(): void {
+    while (this.held.length > 0 && !this.destroyed) {
+      const frame = this.held[0] as Frame;
+      if (!this.connect) {
+        const v = checkFirst(frame, this.options);
+        if (v.action === "close") return this.refuse(v.reason);
+        if (v.action === "connack") return this.refuseWithConnack(v.code, v.reason);
+        this.connect = v.connect;
+      } else {
+        const v = checkPacket(frame);
+        if (v.action !== "pass") return this.refuse(v.reason);
+        if (frame.type === PUBLISH && !this.admitPublish(frame)) return this.pauseSocket();
+      }
+      this.held.shift();
+      if (!this.push(frame.bytes)) this.wantsData = false;
+    }
+    if (this.wantsData) this.socket.resume();
+    else this.socket.pause();
+  }
+
+  private admitPublish(frame: Frame): boolean {
+    const qos = (frame.flags >> 1) & 0x03;
+    let id: number | undefined;
+    if (qos > 0) {
+      const topicLength = frame.bytes.readUInt16BE(frame.bodyStart);
+      id = frame.bytes.readUInt16BE(frame.bodyStart + 2 + topicLength);
+      // A retransmission of an id still in flight does not widen the window.
+      if (!this.inflight.has(id) && this.inflight.size >= this.options.maxInflight) {
+        this.options.throttled("inflight");
+        return false;
+      }
+    }
+    if (!this.options.messageRate.take((this.connect as ConnectInfo).clientId)) {
+      this.options.throttled("rate");
+      clearTimeout(this.throttle);
+      this.throttle = setTimeout(() => this.drain(), 50);
+      return false;
+    }
+    if (id !== undefined) this.inflight.add(id);
+    return true;
+  }
+
+  private acked(id: number): void {
+    if (!this.inflight.delete(id)) return;
+    if (this.held.length > 0 && this.inflight.size < this.options.maxInflight) this.drain();
+  }
+
+  private pauseSocket(): void {
+    this.socket.pause();
+  }
+
+  private resumeIfFree(): void {
+    if (this.held.length > 0) this.drain();
+    else this.socket.resume();
+  }
+
+  private refuse(reason: string): void {
+    this.options.refused(reason);
+    this.held = [];
+    this.destroy();
+  }
+
+  private refuseWithConnack(code: number, reason: string): void {
+    this.options.refused(reason);
+    this.held = [];
+    this.ended = true;
+    // [MQTT-3.2.2-5]: a CONNACK with a non-zero code, then the connection is closed.
+    this.socket.end(Buffer.from([0x20, 0x02, 0x00, code]));
+    this.destroy();
+  }
+}
