@@ -26,7 +26,12 @@ function label(reason: string): string {
   return reason.replace(/\d+/g, "N").replaceAll(" ", "_").slice(0, 48);
 }
 
-export function connectionGate(limits: BrokerLimitsConfig, metrics: BrokerMetrics, logger: Logger, now: () => number = Date.now): ConnectionGate {
+export function connectionGate(
+  limits: BrokerLimitsConfig,
+  metrics: BrokerMetrics,
+  logger: Logger,
+  now: () => number = Date.now,
+): ConnectionGate {
   const sessions = new SessionRegistry();
   const connectRate = new TokenBuckets(limits.connect_rate_per_s, limits.connect_burst, now);
   const messageRate = new TokenBuckets(limits.message_rate_per_s, limits.message_burst, now);

@@ -114,7 +114,9 @@ export async function runTest(target: Target, test: VectorTest, options: RunOpti
   const timeoutMs = options.timeoutMs ?? 1000;
   let wire: Wire | undefined;
   try {
-    wire = test.connect ? await openConnected(target, test.ver, clientIdFor(test), timeoutMs) : await Wire.open(target.host, target.port, timeoutMs);
+    wire = test.connect
+      ? await openConnected(target, test.ver, clientIdFor(test), timeoutMs)
+      : await Wire.open(target.host, target.port, timeoutMs);
     for (const [i, msg] of test.msgs.entries()) {
       try {
         await step(wire, target, test, msg, timeoutMs);

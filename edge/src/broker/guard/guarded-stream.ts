@@ -8,8 +8,8 @@
 import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { type Frame, FrameReader } from "./frame-reader.js";
-import { type CheckOptions, type ConnectInfo, checkFirst, checkPacket, PUBLISH } from "./packet-check.js";
 import { OutboundTracker } from "./outbound-tracker.js";
+import { type CheckOptions, type ConnectInfo, checkFirst, checkPacket, PUBLISH } from "./packet-check.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { TokenBuckets } from "./token-bucket.js";
 
@@ -114,7 +114,10 @@ export class GuardedStream extends Duplex {
 
   private onData(chunk: Buffer): void {
     const frames = this.reader.push(chunk);
-    if (typeof frames === "string") return this.refuse(frames);
+    if (typeof frames === "string") {
+      this.refuse(frames);
+      return;
+    }
     this.held.push(...frames);
     this.drain();
   }
@@ -125,13 +128,25 @@ export class GuardedStream extends Duplex {
       const frame = this.held[0] as Frame;
       if (!this.connect) {
         const v = checkFirst(frame, this.options);
-        if (v.action === "close") return this.refuse(v.reason);
-        if (v.action === "connack") return this.refuseWithConnack(v.code, v.reason);
+        if (v.action === "close") {
+          this.refuse(v.reason);
+          return;
+        }
+        if (v.action === "connack") {
+          this.refuseWithConnack(v.code, v.reason);
+          return;
+        }
         this.connect = v.connect;
       } else {
         const v = checkPacket(frame);
-        if (v.action !== "pass") return this.refuse(v.reason);
-        if (frame.type === PUBLISH && !this.admitPublish(frame)) return this.pauseSocket();
+        if (v.action !== "pass") {
+          this.refuse(v.reason);
+          return;
+        }
+        if (frame.type === PUBLISH && !this.admitPublish(frame)) {
+          this.pauseSocket();
+          return;
+        }
       }
       this.held.shift();
       if (!this.push(frame.bytes)) this.wantsData = false;

@@ -5,8 +5,9 @@
  * MQTT 5 is refused at CONNECT (see README "MQTT 5").
  * References are to the MQTT 3.1.1 OASIS standard.
  */
-import { isMqttUtf8 } from "./utf8.js";
+
 import type { Frame } from "./frame-reader.js";
+import { isMqttUtf8 } from "./utf8.js";
 
 // Control packet types [MQTT-2.2.1].
 export const CONNECT = 1;
