@@ -68,7 +68,10 @@ export class GuardedStream extends Duplex {
     if (this.connackPrefix) {
       this.connackPrefix.push(chunk);
       const all = Buffer.concat(this.connackPrefix);
-      if (all.length < 4) return cb();
+      if (all.length < 4) {
+        cb();
+        return;
+      }
       this.connackPrefix = undefined;
       this.patchConnack(all);
       this.tracker.feed(all.subarray(4));
