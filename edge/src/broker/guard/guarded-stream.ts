@@ -9,7 +9,7 @@ import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { type Frame, FrameReader } from "./frame-reader.js";
 import { OutboundTracker } from "./outbound-tracker.js";
-import { type CheckOptions, type ConnectInfo, checkFirst, checkPacket, PUBLISH } from "./packet-check.js";
+import { type CheckOptions, type ConnectInfo, checkFirst, checkPacket, DISCONNECT, PUBLISH } from "./packet-check.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { TokenBuckets } from "./token-bucket.js";
 
@@ -125,10 +125,17 @@ export class GuardedStream extends Duplex {
     this.drain();
   }
 
-  /** Passes held frames to aedes until one must wait (flow control) or the connection is refused. */
+  /**
+   * Passes held frames to aedes. A PUBLISH over a flow limit waits, and every later PUBLISH and
+   * DISCONNECT waits behind it (order is kept); acknowledgements, pings and (un)subscriptions
+   * still pass, so a QoS 2 PUBREL can free the window. Reading pauses when the waiting bytes
+   * exceed one maximum packet (at least 64 KiB).
+   */
   private drain(): void {
-    while (this.held.length > 0 && !this.destroyed) {
-      const frame = this.held[0] as Frame;
+    let blocked = false;
+    let i = 0;
+    while (i < this.held.length && !this.destroyed) {
+      const frame = this.held[i] as Frame;
       if (!this.connect) {
         const v = checkFirst(frame, this.options);
         if (v.action === "close") {
@@ -146,15 +153,19 @@ export class GuardedStream extends Duplex {
           this.refuse(v.reason);
           return;
         }
-        if (frame.type === PUBLISH && !this.admitPublish(frame)) {
-          this.pauseSocket();
-          return;
+        const ordered = frame.type === PUBLISH || frame.type === DISCONNECT;
+        if (ordered && (blocked || (frame.type === PUBLISH && !this.admitPublish(frame)))) {
+          blocked = true;
+          i++;
+          continue;
         }
       }
-      this.held.shift();
+      this.held.splice(i, 1);
       if (!this.push(frame.bytes)) this.wantsData = false;
     }
-    if (this.wantsData) this.socket.resume();
+    let heldBytes = 0;
+    for (const f of this.held) heldBytes += f.bytes.length;
+    if (this.wantsData && heldBytes <= Math.max(65_536, this.options.maxPacketSize)) this.socket.resume();
     else this.socket.pause();
   }
 
@@ -183,10 +194,6 @@ export class GuardedStream extends Duplex {
   private acked(id: number): void {
     if (!this.inflight.delete(id)) return;
     if (this.held.length > 0 && this.inflight.size < this.options.maxInflight) this.drain();
-  }
-
-  private pauseSocket(): void {
-    this.socket.pause();
   }
 
   private resumeIfFree(): void {
