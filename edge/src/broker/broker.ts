@@ -17,6 +17,7 @@ import type { DeviceConfig } from "../config.js";
 import type { ReadingSink } from "../pipeline/sink.js";
 import { DeviceDirectory } from "./directory.js";
 import { type ConnectionGate, connectionGate } from "./gate.js";
+import type { GuardedStream } from "./guard/guarded-stream.js";
 import { type BrokerLimitsConfig, type BrokerTlsConfig, defaultBrokerLimits } from "./limits.js";
 import { brokerMetrics } from "./metrics.js";
 import { type AccessPolicy, devicePolicy } from "./policy.js";
@@ -85,6 +86,9 @@ export class MqttBroker implements DeviceGateway {
       const guarded = gate.admit(stream, remote, identity);
       if (guarded) aedes.handle(guarded);
     };
+    aedes.on("publish", (packet, client: Client | null) => {
+      if (client && packet.retain) (client.conn as unknown as Partial<GuardedStream>).publishSettled?.();
+    });
     aedes.on("client", (client: Client) => this.directory.connected(client.id, client, Date.now()));
     aedes.on("clientDisconnect", (client: Client) => this.directory.disconnected(client.id, client, Date.now(), "disconnected"));
     aedes.on("clientError", (client: Client, err: Error) => logger.debug({ clientId: client.id, err: err.message }, "client error"));

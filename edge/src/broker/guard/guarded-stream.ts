@@ -9,7 +9,16 @@ import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { type Frame, FrameReader } from "./frame-reader.js";
 import { OutboundTracker } from "./outbound-tracker.js";
-import { type CheckOptions, type ConnectInfo, checkFirst, checkPacket, DISCONNECT, PUBLISH } from "./packet-check.js";
+import {
+  type CheckOptions,
+  type ConnectInfo,
+  checkFirst,
+  checkPacket,
+  DISCONNECT,
+  PUBLISH,
+  SUBSCRIBE,
+  UNSUBSCRIBE,
+} from "./packet-check.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { TokenBuckets } from "./token-bucket.js";
 
@@ -27,6 +36,9 @@ export interface GuardOptions extends CheckOptions {
 
 type Stream = Socket | Duplex;
 
+/** Packets that keep their relative order when one of them has to wait. */
+const ORDERED = new Set([PUBLISH, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT]);
+
 export class GuardedStream extends Duplex {
   private readonly reader: FrameReader;
   private readonly tracker: OutboundTracker;
@@ -38,6 +50,7 @@ export class GuardedStream extends Duplex {
   private wantsData = true;
   private throttle: NodeJS.Timeout | undefined;
   private ended = false;
+  private retainedPending = 0;
   /** The device id named by a verified TLS client certificate (read by the device policy). */
   certIdentity: string | undefined;
 
@@ -126,9 +139,10 @@ export class GuardedStream extends Duplex {
   }
 
   /**
-   * Passes held frames to aedes. A PUBLISH over a flow limit waits, and every later PUBLISH and
-   * DISCONNECT waits behind it (order is kept); acknowledgements, pings and (un)subscriptions
-   * still pass, so a QoS 2 PUBREL can free the window. Reading pauses when the waiting bytes
+   * Passes held frames to aedes. A PUBLISH over a flow limit (or a SUBSCRIBE behind a retained
+   * PUBLISH aedes has not finished) waits, and every later PUBLISH, (UN)SUBSCRIBE and DISCONNECT
+   * waits behind it (order is kept); acknowledgements and pings still pass, so a QoS 2 PUBREL
+   * can free the window. Reading pauses when the waiting bytes
    * exceed one maximum packet (at least 64 KiB).
    */
   private drain(): void {
@@ -153,20 +167,38 @@ export class GuardedStream extends Duplex {
           this.refuse(v.reason);
           return;
         }
-        const ordered = frame.type === PUBLISH || frame.type === DISCONNECT;
-        if (ordered && (blocked || (frame.type === PUBLISH && !this.admitPublish(frame)))) {
+        if (ORDERED.has(frame.type) && (blocked || !this.admit(frame))) {
           blocked = true;
           i++;
           continue;
         }
       }
       this.held.splice(i, 1);
+      if (frame.type === PUBLISH && frame.flags & 0x01) this.retainedPending++;
       if (!this.push(frame.bytes)) this.wantsData = false;
     }
     let heldBytes = 0;
     for (const f of this.held) heldBytes += f.bytes.length;
     if (this.wantsData && heldBytes <= Math.max(65_536, this.options.maxPacketSize)) this.socket.resume();
     else this.socket.pause();
+  }
+
+  /**
+   * aedes finished a retained PUBLISH of this client (stored it, routed it). Until then a
+   * SUBSCRIBE from the same client waits: otherwise aedes registers the subscription first and
+   * the message arrives twice, live (retain 0) and retained (retain 1), though it was published
+   * before the subscription existed [MQTT-3.3.1-8/9].
+   */
+  publishSettled(): void {
+    if (this.retainedPending === 0) return;
+    this.retainedPending--;
+    if (this.retainedPending === 0 && this.held.length > 0) this.drain();
+  }
+
+  private admit(frame: Frame): boolean {
+    if (frame.type === PUBLISH) return this.admitPublish(frame);
+    if (frame.type === SUBSCRIBE) return this.retainedPending === 0;
+    return true;
   }
 
   private admitPublish(frame: Frame): boolean {
