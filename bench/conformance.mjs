@@ -3,13 +3,14 @@
 // on 127.0.0.1:1883, and, when BENCH_AEDES2_DIR points at a scratch install of aedes 2 beta
 // (`npm install aedes@2.0.0-beta.1` in a directory outside the repo), plain aedes 2 for the MQTT 5
 // evaluation. Writes the section "MQTT conformance" of bench/RESULTS.md.
+
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { conformance, machine, ROOT, startOpenBroker } from "./broker-lib.mjs";
 import { replaceSection } from "./lib.mjs";
 
-const { failures, loadVectors, runVectors, table, tally } = await conformance();
+const { failures, loadVectors, runTest, runVectors, table, tally } = await conformance();
 const tests = loadVectors(join(ROOT, "test/conformance/mqtt"));
 const timeoutMs = Number(process.env.BENCH_CONFORMANCE_TIMEOUT_MS ?? 500);
 const at = machine();
@@ -20,18 +21,35 @@ brokers.push({ name: "edge broker", results: await runVectors({ host: "127.0.0.1
 await ours.broker.stop();
 brokers.push({ name: "Mosquitto (127.0.0.1:1883)", results: await runVectors({ host: "127.0.0.1", port: 1883 }, tests, { timeoutMs }) });
 
+const crashes = [];
 if (process.env.BENCH_AEDES2_DIR) {
-  const { Aedes } = await import(join(process.env.BENCH_AEDES2_DIR, "node_modules/aedes/aedes.js"));
-  const version = JSON.parse(readFileSync(join(process.env.BENCH_AEDES2_DIR, "node_modules/aedes/package.json"), "utf8")).version;
-  const aedes = await Aedes.createBroker({});
-  const server = createServer((s) => aedes.handle(s));
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  brokers.push({
-    name: `plain aedes ${version}`,
-    results: await runVectors({ host: "127.0.0.1", port: server.address().port }, tests, { timeoutMs }),
-  });
-  server.close();
-  await new Promise((r) => aedes.close(r));
+  // Plain aedes 2 runs in a child process: a vector that crashes it is recorded, and it restarts.
+  const dir = process.env.BENCH_AEDES2_DIR;
+  const version = JSON.parse(readFileSync(join(dir, "node_modules/aedes/package.json"), "utf8")).version;
+  const script = `import { Aedes } from ${JSON.stringify(join(dir, "node_modules/aedes/aedes.js"))};
+    import { spawn } from "node:child_process";
+    const aedes = await Aedes.createBroker({});
+    const server = createServer((s) => aedes.handle(s));
+    server.listen(0, "127.0.0.1", () => console.log(server.address().port));`;
+  let child;
+  let childPort;
+  const spawnBroker = async () => {
+    child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stderr.on("data", () => undefined);
+    child.exited = new Promise((r) => child.once("exit", r));
+    childPort = await new Promise((resolve) => child.stdout.once("data", (d) => resolve(Number(d.toString().trim()))));
+  };
+  await spawnBroker();
+  const results = [];
+  for (const test of tests) {
+    results.push(await runTest({ host: "127.0.0.1", port: childPort }, test, { timeoutMs }));
+    if (child.exitCode !== null || child.signalCode !== null) {
+      crashes.push(`${test.file} · ${test.group} · ${test.name}`);
+      await spawnBroker();
+    }
+  }
+  child.kill();
+  brokers.push({ name: `plain aedes ${version}`, results });
 }
 
 const totals = brokers
@@ -52,7 +70,7 @@ ${totals}
 
 ${table(brokers)}
 
-Edge broker failures (3.1/3.1.1): ${failures(brokers[0].results.filter((r) => r.test.ver !== 5)).length}, all listed in test-artifacts/mqtt-conformance.md by the CI test.
+${process.env.BENCH_AEDES2_DIR ? `Plain aedes 2 beta crashed (uncaught exception, process exit) ${crashes.length} time(s), restarted each time; first vectors that crashed it: ${crashes.slice(0, 5).join("; ") || "none"}.\n\n` : ""}Edge broker failures (3.1/3.1.1): ${failures(brokers[0].results.filter((r) => r.test.ver !== 5)).length}, all listed in test-artifacts/mqtt-conformance.md by the CI test.
 `;
 const file = join(ROOT, "bench/RESULTS.md");
 writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "MQTT conformance", body));

@@ -115,6 +115,15 @@ function rawDevicesFile(file: string | undefined, overrides: Record<string, unkn
   }
 }
 
+function resolveTlsFiles(tls: NonNullable<EdgeConfig["mqtt"]["tls"]>, baseDir: string): NonNullable<EdgeConfig["mqtt"]["tls"]> {
+  return {
+    ...tls,
+    cert_file: resolve(baseDir, tls.cert_file),
+    key_file: resolve(baseDir, tls.key_file),
+    ...(tls.ca_file ? { ca_file: resolve(baseDir, tls.ca_file) } : {}),
+  };
+}
+
 /**
  * Loads and validates the edge config. Relative `data_dir` and `devices_file` resolve against the
  * config file's directory (against the working directory when they come from the environment).
@@ -147,6 +156,7 @@ export function loadEdgeConfig(file?: string, env: NodeJS.ProcessEnv = process.e
     ...config,
     data_dir: isAbsolute(config.data_dir) ? config.data_dir : resolve(dataDirFromEnv ? process.cwd() : baseDir, config.data_dir),
     ...(config.devices_file ? { devices_file: resolve(baseDir, config.devices_file) } : {}),
+    ...(config.mqtt.tls ? { mqtt: { ...config.mqtt, tls: resolveTlsFiles(config.mqtt.tls, baseDir) } } : {}),
     devices: [...config.devices, ...fileDevices],
   };
 }
