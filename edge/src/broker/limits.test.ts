@@ -115,10 +115,14 @@ describe("mqtt.limits", () => {
     await start({ max_connections: 3 });
     const a = await client("a");
     const b = await client("b");
-    await client("c");
+    const c = await client("c");
     const s = await raw();
     expect(await closedWithin(s, 2000)).toBe(true);
     expect(await counter("bv_edge_mqtt_refused_total", { reason: "max_connections" })).toBe(1);
+    // A closed connection frees its place.
+    await c.endAsync();
+    await sleep(100);
+    await client("d");
     const got = new Promise<string>((r) => a.once("message", (_t, p) => r(p.toString())));
     await a.subscribeAsync("t/x");
     await b.publishAsync("t/x", "still here");
