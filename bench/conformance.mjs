@@ -27,7 +27,7 @@ if (process.env.BENCH_AEDES2_DIR) {
   const dir = process.env.BENCH_AEDES2_DIR;
   const version = JSON.parse(readFileSync(join(dir, "node_modules/aedes/package.json"), "utf8")).version;
   const script = `import { Aedes } from ${JSON.stringify(join(dir, "node_modules/aedes/aedes.js"))};
-    import { spawn } from "node:child_process";
+    import { createServer } from "node:net";
     const aedes = await Aedes.createBroker({});
     const server = createServer((s) => aedes.handle(s));
     server.listen(0, "127.0.0.1", () => console.log(server.address().port));`;
@@ -37,12 +37,16 @@ if (process.env.BENCH_AEDES2_DIR) {
     child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
     child.stderr.on("data", () => undefined);
     child.exited = new Promise((r) => child.once("exit", r));
-    childPort = await new Promise((resolve) => child.stdout.once("data", (d) => resolve(Number(d.toString().trim()))));
+    childPort = await new Promise((resolve, reject) => {
+      child.stdout.once("data", (d) => resolve(Number(d.toString().trim())));
+      child.once("exit", (code) => reject(new Error(`aedes 2 did not start (exit ${code})`)));
+    });
   };
   await spawnBroker();
   const results = [];
   for (const test of tests) {
     results.push(await runTest({ host: "127.0.0.1", port: childPort }, test, { timeoutMs }));
+    if (process.env.BENCH_VERBOSE) console.error(test.file, test.name, child.exitCode);
     if (child.exitCode !== null || child.signalCode !== null) {
       crashes.push(`${test.file} · ${test.group} · ${test.name}`);
       await spawnBroker();
