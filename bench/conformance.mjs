@@ -74,7 +74,9 @@ ${totals}
 
 ${table(brokers)}
 
-${process.env.BENCH_AEDES2_DIR ? `Plain aedes 2 beta crashed (uncaught exception, process exit) ${crashes.length} time(s), restarted each time; first vectors that crashed it: ${crashes.slice(0, 5).join("; ") || "none"}.\n\n` : ""}Edge broker failures (3.1/3.1.1): ${failures(brokers[0].results.filter((r) => r.test.ver !== 5)).length}, all listed in test-artifacts/mqtt-conformance.md by the CI test.
+${process.env.BENCH_AEDES2_DIR ? `Plain aedes 2 beta crashed (uncaught exception, process exit) ${crashes.length} time(s), restarted each time; first vectors that crashed it: ${crashes.slice(0, 5).join("; ") || "none"}.\n\n` : ""}MQTT 5 decision: the edge broker refuses MQTT 5 (CONNACK 0x01, then close), so it passes only the v5 vectors that expect a refusal or a close. aedes 2 beta, measured as shipped, does not reach a majority of the v5 vectors and crashes on some malformed v5 input; closing that gap would take a v5 pre-parser and patches far beyond a small layer, so MQTT 5 stays refused until the aedes 2 line is stable (see edge/README.md, "The MQTT broker").
+
+Edge broker failures (3.1/3.1.1): ${failures(brokers[0].results.filter((r) => r.test.ver !== 5)).length}, all listed in test-artifacts/mqtt-conformance.md by the CI test.
 `;
 const file = join(ROOT, "bench/RESULTS.md");
 writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "MQTT conformance", body));
