@@ -97,7 +97,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
   constructor(file: string) {
     this.db = new SqliteDatabase(file);
     this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
+    // FULL: an Ack tells the edge it may delete the readings, so the commit must survive a power cut
+    // (in WAL mode NORMAL may roll back the last commits after an OS crash); one fsync per batch.
+    this.db.pragma("synchronous = FULL");
     this.db.exec(SCHEMA);
     const insert = this.db.prepare(
       `INSERT OR IGNORE INTO readings (edge_id, seq, device_id, device_type, ts, device_time_ms, edge_time_ms, received_at, values_json)
