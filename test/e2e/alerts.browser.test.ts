@@ -186,13 +186,25 @@ describe.skipIf(skip !== undefined)("alerts and roles in Chromium", () => {
     await admin.goto(`${base}/#/devices/env-0003`);
     const history = admin.locator(".history");
     await expect.poll(() => admin.getByTestId("history-status").textContent(), { timeout: 10_000 }).toMatch(/points|No data/);
-    const box = await admin.getByTestId("history-chart").locator(".u-over").boundingBox();
-    expect(box).not.toBeNull();
-    await admin.mouse.move(box!.x + box!.width * 0.9, box!.y + box!.height / 2);
-    await admin.mouse.down();
-    await admin.mouse.move(box!.x + box!.width * 0.995, box!.y + box!.height / 2, { steps: 5 });
-    await admin.mouse.up();
-    await expect.poll(() => history.getAttribute("data-zoomed"), { timeout: 10_000 }).toBe("true");
+    // Drag across the right end of the chart. The page may still shift while alerts and live values
+    // load above the chart, so the box is measured right before each attempt.
+    const drag = async () => {
+      const box = await admin.getByTestId("history-chart").locator(".u-over").boundingBox();
+      expect(box).not.toBeNull();
+      await admin.mouse.move(box!.x + box!.width * 0.9, box!.y + box!.height / 2);
+      await admin.mouse.down();
+      await admin.mouse.move(box!.x + box!.width * 0.995, box!.y + box!.height / 2, { steps: 5 });
+      await admin.mouse.up();
+    };
+    await expect
+      .poll(
+        async () => {
+          if ((await history.getAttribute("data-zoomed")) !== "true") await drag();
+          return history.getAttribute("data-zoomed");
+        },
+        { timeout: 15_000, intervals: [500, 1000, 2000] },
+      )
+      .toBe("true");
     expect(await history.getAttribute("data-resolution")).toBe("raw");
     await expect.poll(() => admin.getByTestId("history-status").textContent(), { timeout: 10_000 }).toMatch(/zoomed|No data/);
     await admin.getByTestId("history-24h").click();
