@@ -4,3 +4,4 @@ export * from "./payload.js";
 export * from "./topics.js";
 export * from "./types.js";
 export * from "./values.js";
+export * from "./modbus-values.js";

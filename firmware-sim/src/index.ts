@@ -6,3 +6,7 @@ export { edgeDevicesYaml, type PlannedDevice, type ProvisionedDevice, planFleet,
 export { deviceIdFor, type FleetSpec, loadScenario, type Scenario, scenarioSchema } from "./scenario.js";
 export { type CommandOutcome, createModel, type DeviceModel, simulatedTypes } from "./signals/index.js";
 export { type FleetStats, type LatencySummary, progressLine } from "./stats.js";
+export { SlaveBus, type SlaveBusFaults } from "./modbus/bus.js";
+export { RtuSlaveServer } from "./modbus/rtu-server.js";
+export { TcpSlaveServer } from "./modbus/tcp-server.js";
+export { PlcServer, type PlcServerOptions } from "./opcua/plc-server.js";

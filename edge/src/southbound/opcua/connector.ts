@@ -193,10 +193,10 @@ export class OpcuaConnector implements Connector {
       priority: 1,
     });
     subscription.on("terminated", () => lost.abort());
+    this.lastError = undefined;
     await this.monitor(subscription, lost);
     this.setConnected(true);
     this.metrics.reconnects.inc({ connector: this.id });
-    this.lastError = undefined;
     this.logger.info({ endpoint: this.config.endpoint, items: this.points.length }, "opcua session ready");
   }
 

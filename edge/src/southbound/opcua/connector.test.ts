@@ -1,0 +1,150 @@
+/**
+ * The OPC UA connector against the simulator's PLC server (node-opcua-server, a real peer),
+ * restarted mid-test. The PKI directories are shared per test run: key creation is slow.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "@bitvelocity/common";
+import { PlcServer } from "@bitvelocity/firmware-sim";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectorContract } from "../connector.contract.js";
+import { RecordingSink, waitUntil } from "../test-support.js";
+import { opcuaPlugin } from "./index.js";
+import { type OpcuaConfig, opcuaSchema } from "./schema.js";
+
+const root = mkdtempSync(join(tmpdir(), "bv-opcua-"));
+const serverPki = join(root, "server-pki");
+const edgeDir = join(root, "edge");
+
+function config(endpoint: string, extra: Record<string, unknown> = {}): OpcuaConfig {
+  return opcuaSchema.parse({
+    type: "opcua",
+    id: "plc-link",
+    endpoint,
+    accept_unknown_server_certificate: true,
+    sampling_interval_ms: 100,
+    publishing_interval_ms: 100,
+    watchdog_ms: 3000,
+    reconnect_initial_ms: 100,
+    reconnect_max_ms: 1000,
+    devices: [{ id: "plc-1", type: "packaging-plc" }],
+    ...extra,
+  });
+}
+
+const context = () => ({ dataDir: edgeDir, registry: new Registry(), logger: silentLogger() });
+
+connectorContract("opcua", async () => {
+  const server = new PlcServer({ pkiDir: serverPki, secure: false, tickMs: 100 });
+  const endpoint = await server.start();
+  const connector = await opcuaPlugin.create(config(endpoint), context());
+  return {
+    connector,
+    deviceId: "plc-1",
+    command: { name: "set_speed", params: { speed: 222 } },
+    restartPeer: () => server.restart(),
+    close: () => server.stop(),
+  };
+});
+
+describe("opcua connector recovery", () => {
+  let server: PlcServer;
+
+  beforeAll(async () => {
+    server = new PlcServer({ pkiDir: serverPki, tickMs: 100 });
+    await server.start();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it.each([
+    ["None", "None"],
+    ["SignAndEncrypt", "Basic256Sha256"],
+  ])("values flow again within 10 s after each of 10 server restarts (%s)", async (mode, policy) => {
+    const sink = new RecordingSink();
+    const connector = await opcuaPlugin.create(
+      config(server.endpoint, { security_mode: mode, security_policy: policy }),
+      context(),
+    );
+    const abort = new AbortController();
+    await connector.start(sink, abort.signal);
+    try {
+      await waitUntil("first values", () => sink.count("plc-1") > 0, 20_000);
+      const recovery: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        await server.restart();
+        const since = Date.now();
+        recovery.push(await waitUntil(`values after restart ${i + 1}`, () => sink.count("plc-1", since) > 0, 10_000));
+      }
+      expect(recovery.every((ms) => ms < 10_000)).toBe(true);
+      expect(connector.status().connected).toBe(true);
+    } finally {
+      abort.abort();
+      await connector.stop();
+    }
+  }, 120_000);
+
+  it("an unknown node is a clear error while the known ones still flow", async () => {
+    const sink = new RecordingSink();
+    const connector = await opcuaPlugin.create(
+      config(server.endpoint, {
+        devices: [
+          {
+            id: "plc-1",
+            type: "packaging-plc",
+            nodes: [
+              { metric: "speed", node_id: "ns=1;s=Line.Speed" },
+              { metric: "motor_current", node_id: "ns=1;s=Drive.NoSuchNode" },
+            ],
+          },
+        ],
+      }),
+      context(),
+    );
+    const abort = new AbortController();
+    await connector.start(sink, abort.signal);
+    try {
+      await waitUntil("speed values", () => sink.latest("plc-1", "speed") !== undefined, 20_000);
+      expect(connector.status().lastError).toBe("OPCUA_NODE_UNKNOWN");
+      expect(sink.latest("plc-1", "motor_current")).toBe(undefined);
+    } finally {
+      abort.abort();
+      await connector.stop();
+    }
+  }, 60_000);
+
+  it("an untrusted server certificate is refused with OPCUA_CERT_UNTRUSTED and where to trust it", async () => {
+    const sink = new RecordingSink();
+    const strictDir = mkdtempSync(join(tmpdir(), "bv-opcua-strict-"));
+    const connector = await opcuaPlugin.create(
+      config(server.endpoint, { security_mode: "SignAndEncrypt", security_policy: "Basic256Sha256", accept_unknown_server_certificate: false }),
+      { dataDir: strictDir, registry: new Registry(), logger: silentLogger() },
+    );
+    const abort = new AbortController();
+    await connector.start(sink, abort.signal);
+    try {
+      await waitUntil("the refusal", () => connector.status().lastError !== undefined, 20_000);
+      expect(connector.status().lastError).toBe("OPCUA_CERT_UNTRUSTED");
+      expect(sink.count()).toBe(0);
+    } finally {
+      abort.abort();
+      await connector.stop();
+    }
+  }, 60_000);
+
+  it("rejects bad config with every problem", () => {
+    const parsed = opcuaSchema.safeParse({
+      type: "opcua",
+      id: "x",
+      endpoint: "http://nope",
+      security_mode: "Sign",
+      devices: [{ id: "d", type: "packaging-plc", nodes: [{ metric: "no_such_metric", node_id: "garbage" }] }],
+    });
+    expect(parsed.success).toBe(false);
+    const paths = parsed.error?.issues.map((i) => i.path.join(".")) ?? [];
+    expect(paths).toEqual(expect.arrayContaining(["endpoint", "security_policy", "devices.0.nodes.0.metric", "devices.0.nodes.0.node_id"]));
+  });
+});
