@@ -35,8 +35,9 @@ export function decodeNumber(reg: Pick<ModbusRegister, "dataType" | "wordOrder" 
       break;
   }
   const value = raw * (reg.scale ?? 1) + (reg.offset ?? 0);
-  // Scaling by 0.01 etc. leaves binary noise (230.1 * 0.01); keep what the scale can express.
-  return reg.dataType === "float32" ? value : Number(value.toPrecision(12));
+  // float32 carries about 7 significant digits (230.1 reads back as 230.0999908…); scaling by
+  // 0.01 etc. leaves binary noise. Keep what the register can express.
+  return Number(value.toPrecision(reg.dataType === "float32" ? 7 : 12));
 }
 
 /** Value → registers; throws a RangeError when the raw value does not fit the data type. */

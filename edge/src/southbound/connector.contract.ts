@@ -4,7 +4,7 @@
  * mapped command succeeds, a command for a device it does not own fails with a code, values
  * flow again after the peer restarts, and nothing arrives after stop().
  */
-import { validateValues, type MetricValue } from "@bitvelocity/devices";
+import { type MetricValue, validateValues } from "@bitvelocity/devices";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Connector } from "./connector.js";
 import { RecordingSink, waitUntil } from "./test-support.js";

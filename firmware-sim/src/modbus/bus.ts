@@ -2,10 +2,9 @@
  * Several simulated slaves on one line, with fault injection: a silent slave never answers
  * (a dead meter), CRC noise corrupts a share of answers (a noisy RS-485 line).
  */
-import { decodeRequest, encodeResponse } from "@bitvelocity/devices";
-import { createModel } from "../signals/index.js";
+import { decodeRequest, deviceType, encodeResponse } from "@bitvelocity/devices";
 import { Rng } from "../prng.js";
-import { deviceType } from "@bitvelocity/devices";
+import { createModel } from "../signals/index.js";
 import { ModbusSlave } from "./slave.js";
 
 export interface SlaveBusFaults {

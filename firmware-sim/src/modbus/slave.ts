@@ -3,14 +3,7 @@
  * from its signal model, refreshed on each read; coil and register writes become the model's
  * commands (catalog `modbus.commands`). Addresses between mapped points read as 0, as most meters do.
  */
-import {
-  type DeviceType,
-  encodeNumber,
-  type ModbusRequest,
-  type ModbusResponse,
-  type ModbusTable,
-  wordCount,
-} from "@bitvelocity/devices";
+import { type DeviceType, encodeNumber, type ModbusRequest, type ModbusResponse, type ModbusTable, wordCount } from "@bitvelocity/devices";
 import type { DeviceModel } from "../signals/index.js";
 
 const TABLE_OF_FC: Record<number, ModbusTable> = { 1: "coil", 2: "discrete", 3: "holding", 4: "input" };
@@ -31,7 +24,8 @@ export class ModbusSlave {
     private readonly model: DeviceModel,
     private readonly now: () => number = Date.now,
   ) {
-    for (const r of type.protocols.modbus?.registers ?? []) this.limit[r.table] = Math.max(this.limit[r.table], r.address + wordCount(r.dataType));
+    for (const r of type.protocols.modbus?.registers ?? [])
+      this.limit[r.table] = Math.max(this.limit[r.table], r.address + wordCount(r.dataType));
     for (const w of type.protocols.modbus?.commands ?? []) this.limit[w.table] = Math.max(this.limit[w.table], w.address + 1);
     this.refresh(true);
   }
@@ -60,7 +54,9 @@ export class ModbusSlave {
       if (count < 1 || address + count > Math.max(this.limit[table], 1)) return { kind: "exception", code: 2 };
       this.refresh();
       const raw = Array.from({ length: count }, (_, i) => this.tables[table].get(address + i) ?? 0);
-      return table === "coil" || table === "discrete" ? { kind: "bits", bits: raw.map((v) => v !== 0) } : { kind: "registers", registers: raw };
+      return table === "coil" || table === "discrete"
+        ? { kind: "bits", bits: raw.map((v) => v !== 0) }
+        : { kind: "registers", registers: raw };
     }
     if (req.fc === 5) return this.writeCoil(req.address, req.value);
     if (req.fc === 15) {

@@ -63,14 +63,19 @@ export class PlcServer {
 
   async start(): Promise<string> {
     mkdirSync(this.options.pkiDir, { recursive: true });
-    const serverCertificateManager = new OPCUACertificateManager({ rootFolder: this.options.pkiDir, automaticallyAcceptUnknownCertificate: true });
+    const serverCertificateManager = new OPCUACertificateManager({
+      rootFolder: this.options.pkiDir,
+      automaticallyAcceptUnknownCertificate: true,
+    });
     const secure = this.options.secure ?? true;
     const users = this.options.users ?? [];
     const server = new OPCUAServer({
       port: this.port,
       resourcePath: "/UA/BitVelocityPLC",
       serverCertificateManager,
-      securityModes: secure ? [MessageSecurityMode.None, MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt] : [MessageSecurityMode.None],
+      securityModes: secure
+        ? [MessageSecurityMode.None, MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt]
+        : [MessageSecurityMode.None],
       securityPolicies: secure ? [SecurityPolicy.None, SecurityPolicy.Basic256Sha256] : [SecurityPolicy.None],
       allowAnonymous: this.options.allowAnonymous ?? true,
       userManager: { isValidUser: (u: string, p: string) => users.some((x) => x.username === u && x.password === p) },
@@ -144,7 +149,13 @@ export class PlcServer {
           value: set ? { get, set } : { get },
         });
       } else {
-        ns.addVariable({ componentOf: plc, browseName, nodeId, dataType: typeof this.values[metric] === "string" ? "String" : UINT32.has(metric) ? "UInt32" : "Double", value: { get } });
+        ns.addVariable({
+          componentOf: plc,
+          browseName,
+          nodeId,
+          dataType: typeof this.values[metric] === "string" ? "String" : UINT32.has(metric) ? "UInt32" : "Double",
+          value: { get },
+        });
       }
     }
     // The command node: a client writes "start", "stop" or "reset_counters"; it reads back "".

@@ -3,8 +3,8 @@
  * metric values (int16 … float32, word order, scale, offset) and how command values become writes.
  */
 import {
-  decodeNumber,
   type DeviceType,
+  decodeNumber,
   encodeNumber,
   MAX_READ_BITS,
   MAX_READ_REGISTERS,
@@ -17,7 +17,6 @@ import {
   READ_FC,
   wordCount,
 } from "@bitvelocity/devices";
-
 
 const isBitTable = (table: ModbusRegister["table"]): boolean => table === "coil" || table === "discrete";
 

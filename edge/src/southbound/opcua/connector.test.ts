@@ -63,29 +63,30 @@ describe("opcua connector recovery", () => {
   it.each([
     ["None", "None"],
     ["SignAndEncrypt", "Basic256Sha256"],
-  ])("values flow again within 10 s after each of 10 server restarts (%s)", async (mode, policy) => {
-    const sink = new RecordingSink();
-    const connector = await opcuaPlugin.create(
-      config(server.endpoint, { security_mode: mode, security_policy: policy }),
-      context(),
-    );
-    const abort = new AbortController();
-    await connector.start(sink, abort.signal);
-    try {
-      await waitUntil("first values", () => sink.count("plc-1") > 0, 20_000);
-      const recovery: number[] = [];
-      for (let i = 0; i < 10; i++) {
-        await server.restart();
-        const since = Date.now();
-        recovery.push(await waitUntil(`values after restart ${i + 1}`, () => sink.count("plc-1", since) > 0, 10_000));
+  ])(
+    "values flow again within 10 s after each of 10 server restarts (%s)",
+    async (mode, policy) => {
+      const sink = new RecordingSink();
+      const connector = await opcuaPlugin.create(config(server.endpoint, { security_mode: mode, security_policy: policy }), context());
+      const abort = new AbortController();
+      await connector.start(sink, abort.signal);
+      try {
+        await waitUntil("first values", () => sink.count("plc-1") > 0, 20_000);
+        const recovery: number[] = [];
+        for (let i = 0; i < 10; i++) {
+          await server.restart();
+          const since = Date.now();
+          recovery.push(await waitUntil(`values after restart ${i + 1}`, () => sink.count("plc-1", since) > 0, 10_000));
+        }
+        expect(recovery.every((ms) => ms < 10_000)).toBe(true);
+        expect(connector.status().connected).toBe(true);
+      } finally {
+        abort.abort();
+        await connector.stop();
       }
-      expect(recovery.every((ms) => ms < 10_000)).toBe(true);
-      expect(connector.status().connected).toBe(true);
-    } finally {
-      abort.abort();
-      await connector.stop();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 
   it("an unknown node is a clear error while the known ones still flow", async () => {
     const sink = new RecordingSink();
@@ -120,7 +121,11 @@ describe("opcua connector recovery", () => {
     const sink = new RecordingSink();
     const strictDir = mkdtempSync(join(tmpdir(), "bv-opcua-strict-"));
     const connector = await opcuaPlugin.create(
-      config(server.endpoint, { security_mode: "SignAndEncrypt", security_policy: "Basic256Sha256", accept_unknown_server_certificate: false }),
+      config(server.endpoint, {
+        security_mode: "SignAndEncrypt",
+        security_policy: "Basic256Sha256",
+        accept_unknown_server_certificate: false,
+      }),
       { dataDir: strictDir, registry: new Registry(), logger: silentLogger() },
     );
     const abort = new AbortController();
