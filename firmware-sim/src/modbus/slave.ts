@@ -42,7 +42,9 @@ export class ModbusSlave {
       if (r.table === "coil" || r.table === "discrete") this.tables[r.table].set(r.address, v === true ? 1 : 0);
       else {
         const words = r.dataType === "bool" ? [v === true ? 1 : 0] : encodeNumber(r, Number(v));
-        words.forEach((w, i) => this.tables[r.table].set(r.address + i, w));
+        words.forEach((w, i) => {
+          this.tables[r.table].set(r.address + i, w);
+        });
       }
     }
   }
