@@ -88,6 +88,38 @@ describe("opcua connector recovery", () => {
     120_000,
   );
 
+  it("applies the DataChangeFilter deadband on the server (absolute and percent of EURange)", async () => {
+    const sink = new RecordingSink();
+    const connector = await opcuaPlugin.create(
+      config(server.endpoint, {
+        devices: [
+          {
+            id: "plc-1",
+            type: "packaging-plc",
+            nodes: [
+              { metric: "sealer_temperature", node_id: "ns=1;s=Sealer.Temperature", deadband: { type: "absolute", value: 40 } },
+              { metric: "motor_current", node_id: "ns=1;s=Drive.Current", deadband: { type: "percent", value: 20 } },
+              { metric: "speed", node_id: "ns=1;s=Line.Speed" },
+            ],
+          },
+        ],
+      }),
+      context(),
+    );
+    const abort = new AbortController();
+    await connector.start(sink, abort.signal);
+    try {
+      await waitUntil("speed changes", () => sink.readings.filter((r) => "speed" in r.values).length >= 8, 20_000);
+      const changes = (m: string) => sink.readings.filter((r) => m in r.values).length;
+      // Sealer noise (±0.4 °C) and current noise stay inside the bands: only the initial value arrives.
+      expect(changes("sealer_temperature")).toBe(1);
+      expect(changes("motor_current")).toBe(1);
+    } finally {
+      abort.abort();
+      await connector.stop();
+    }
+  }, 60_000);
+
   it("an unknown node is a clear error while the known ones still flow", async () => {
     const sink = new RecordingSink();
     const connector = await opcuaPlugin.create(
