@@ -37,6 +37,8 @@ const ANALOG: Record<string, { low: number; high: number }> = {
   motor_current: { low: 0, high: 100 },
 };
 const UINT32 = new Set(["good_count", "reject_count"]);
+/** Getter-backed variables: the fastest sampling the server grants (Part 3 §5.6.2 MinimumSamplingInterval). */
+const MIN_SAMPLING_MS = 50;
 
 export class PlcServer {
   private server: OPCUAServer | undefined;
@@ -144,6 +146,7 @@ export class PlcServer {
           nodeId,
           dataType: "Double",
           engineeringUnitsRange: range,
+          minimumSamplingInterval: MIN_SAMPLING_MS,
           accessLevel: set ? "CurrentRead | CurrentWrite" : "CurrentRead",
           userAccessLevel: set ? "CurrentRead | CurrentWrite" : "CurrentRead",
           value: set ? { get, set } : { get },
@@ -164,6 +167,7 @@ export class PlcServer {
       browseName: "Command",
       nodeId: "ns=1;s=Line.Command",
       dataType: "String",
+      minimumSamplingInterval: MIN_SAMPLING_MS,
       accessLevel: "CurrentRead | CurrentWrite",
       userAccessLevel: "CurrentRead | CurrentWrite",
       value: {
@@ -183,6 +187,7 @@ export class PlcServer {
         browseName: `Bench${i}`,
         nodeId: `ns=1;s=Bench.${i}`,
         dataType: "Double",
+        minimumSamplingInterval: MIN_SAMPLING_MS,
         value: { get: () => new Variant({ dataType: DataType.Double, value: Math.round(100 * Math.sin(Date.now() / 1000 + phase)) / 10 }) },
       });
     }

@@ -11,6 +11,7 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectorContract } from "../connector.contract.js";
 import { RecordingSink, waitUntil } from "../test-support.js";
+import { browseVariables } from "./browse.js";
 import { opcuaPlugin } from "./index.js";
 import { type OpcuaConfig, opcuaSchema } from "./schema.js";
 
@@ -170,6 +171,13 @@ describe("opcua connector recovery", () => {
       abort.abort();
       await connector.stop();
     }
+  }, 60_000);
+
+  it("browse lists the server's variables with their data types", async () => {
+    const vars = await browseVariables(server.endpoint);
+    expect(vars).toContainEqual({ nodeId: "ns=1;s=Line.Speed", path: "Objects/PackagingLine/Line.Speed", dataType: "Double" });
+    expect(vars).toContainEqual({ nodeId: "ns=1;s=Line.GoodCount", path: "Objects/PackagingLine/Line.GoodCount", dataType: "UInt32" });
+    expect(vars.every((v) => !v.nodeId.startsWith("ns=0;"))).toBe(true);
   }, 60_000);
 
   it("rejects bad config with every problem", () => {
