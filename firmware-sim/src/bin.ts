@@ -8,7 +8,6 @@
 import { writeFileSync } from "node:fs";
 import { ConfigError, createLogger, parseCli, runMain, silentLogger, waitForShutdown } from "@bitvelocity/common";
 import { runFleet } from "./fleet.js";
-import { runMeter, runPlc } from "./industrial-cli.js";
 import { edgeDevicesYaml, provisionFleet } from "./provision.js";
 import { loadScenario } from "./scenario.js";
 
@@ -110,6 +109,7 @@ async function run(argv: string[]): Promise<void> {
 
 const argv = process.argv.slice(2);
 if (argv[0] === "provision") runMain("bv-sim provision", () => provision(argv.slice(1)));
-else if (argv[0] === "plc") runMain("bv-sim plc", () => runPlc(argv.slice(1)));
-else if (argv[0] === "meter") runMain("bv-sim meter", () => runMeter(argv.slice(1)));
+// The industrial peers load node-opcua only when asked for (it takes seconds and ~100 MB).
+else if (argv[0] === "plc") runMain("bv-sim plc", async () => (await import("./industrial-cli.js")).runPlc(argv.slice(1)));
+else if (argv[0] === "meter") runMain("bv-sim meter", async () => (await import("./industrial-cli.js")).runMeter(argv.slice(1)));
 else runMain("bv-sim", () => run(argv));

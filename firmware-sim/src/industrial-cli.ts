@@ -9,7 +9,7 @@ import { RtuSlaveServer } from "./modbus/rtu-server.js";
 import { TcpSlaveServer } from "./modbus/tcp-server.js";
 import { PlcServer } from "./opcua/plc-server.js";
 
-export const PLC_USAGE = `Usage: bv-sim plc [--port N] [--pki DIR] [--restart-every S] [--insecure]
+export const PLC_USAGE = `Usage: bv-sim plc [--port N] [--pki DIR] [--restart-every S] [--insecure] [--bench-variables N]
 
 Serves the packaging-line PLC (catalog packaging-plc) over OPC UA at
 opc.tcp://127.0.0.1:PORT/UA/BitVelocityPLC until stopped. SIGUSR1 restarts the server (a PLC power cycle).
@@ -18,7 +18,8 @@ Options:
   --port N            TCP port (default 4840; 0 picks one)
   --pki DIR           the server's certificate store (default ./data/sim/pki)
   --restart-every S   restart the server every S seconds (fault injection)
-  --insecure          offer security None only (default also offers Sign and SignAndEncrypt, Basic256Sha256)`;
+  --insecure          offer security None only (default also offers Sign and SignAndEncrypt, Basic256Sha256)
+  --bench-variables N add N changing variables ns=1;s=Bench.0 … (integers 0-100), for load tests`;
 
 export const METER_USAGE = `Usage: bv-sim meter [--serial DEVICE] [--baud N] [--tcp-port N] [--units 1,2] [--silent 2] [--crc-noise P]
 
@@ -52,7 +53,13 @@ export async function runPlc(argv: string[]): Promise<void> {
     {
       name: "bv-sim plc",
       usage: PLC_USAGE,
-      options: { port: { type: "string" }, pki: { type: "string" }, "restart-every": { type: "string" }, insecure: { type: "boolean" } },
+      options: {
+        port: { type: "string" },
+        pki: { type: "string" },
+        "restart-every": { type: "string" },
+        insecure: { type: "boolean" },
+        "bench-variables": { type: "string" },
+      },
     },
     argv,
   );
@@ -60,6 +67,7 @@ export async function runPlc(argv: string[]): Promise<void> {
     port: num("port", values.port, 4840),
     pkiDir: typeof values.pki === "string" ? values.pki : join("data", "sim", "pki"),
     secure: values.insecure !== true,
+    extraVariables: num("bench-variables", values["bench-variables"], 0),
   });
   const endpoint = await server.start();
   process.stderr.write(`bv-sim: PLC serving at ${endpoint}\n`);

@@ -26,7 +26,7 @@ export interface PlcServerOptions {
   /** Model step in ms (default 200). */
   readonly tickMs?: number;
   readonly seed?: number;
-  /** Extra Double variables ns=1;s=Bench.N (for load tests with many monitored items). */
+  /** Extra Double variables ns=1;s=Bench.N, integers 0-100 that change every second (load tests with many monitored items). */
   readonly extraVariables?: number;
 }
 
@@ -188,7 +188,7 @@ export class PlcServer {
         nodeId: `ns=1;s=Bench.${i}`,
         dataType: "Double",
         minimumSamplingInterval: MIN_SAMPLING_MS,
-        value: { get: () => new Variant({ dataType: DataType.Double, value: Math.round(100 * Math.sin(Date.now() / 1000 + phase)) / 10 }) },
+        value: { get: () => new Variant({ dataType: DataType.Double, value: Math.round(50 + 50 * Math.sin(Math.floor(Date.now() / 1000) + phase)) }) },
       });
     }
   }

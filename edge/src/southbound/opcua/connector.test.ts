@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "@bitvelocity/common";
-import { PlcServer } from "@bitvelocity/firmware-sim";
+import { PlcServer } from "@bitvelocity/firmware-sim/opcua";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectorContract } from "../connector.contract.js";
