@@ -71,7 +71,16 @@ const rows = [];
 rows.push({ ...(await measure("no connectors (baseline)", [])), what: "—" });
 
 // OPC UA: ITEMS monitored items, 6 numeric points per packaging-plc device, sampled and published at 1 s.
-const plc = startSimulator(["plc", "--port", String(OPCUA_PORT), "--insecure", "--pki", join(tmpdir(), "bv-opcua-sim-pki"), "--bench-variables", String(ITEMS)]);
+const plc = startSimulator([
+  "plc",
+  "--port",
+  String(OPCUA_PORT),
+  "--insecure",
+  "--pki",
+  join(tmpdir(), "bv-opcua-sim-pki"),
+  "--bench-variables",
+  String(ITEMS),
+]);
 for (let i = 0; i < 120 && !(await canConnect(OPCUA_PORT)); i++) await sleep(1000);
 const metrics = ["speed", "speed_setpoint", "sealer_temperature", "motor_current", "good_count", "reject_count"];
 const plcDevices = Array.from({ length: Math.ceil(ITEMS / metrics.length) }, (_, d) => ({

@@ -188,7 +188,10 @@ export class PlcServer {
         nodeId: `ns=1;s=Bench.${i}`,
         dataType: "Double",
         minimumSamplingInterval: MIN_SAMPLING_MS,
-        value: { get: () => new Variant({ dataType: DataType.Double, value: Math.round(50 + 50 * Math.sin(Math.floor(Date.now() / 1000) + phase)) }) },
+        value: {
+          get: () =>
+            new Variant({ dataType: DataType.Double, value: Math.round(50 + 50 * Math.sin(Math.floor(Date.now() / 1000) + phase)) }),
+        },
       });
     }
   }
