@@ -97,6 +97,7 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
       gateway,
       registry,
       logger: logger.child({ name: "edge:northbound" }),
+      connectorStates: () => connectors.states(),
     });
     const linkHandle = link;
     health = new HealthServer({

@@ -3,6 +3,7 @@
  * the drainer (outbox → batches → acks), the command router, status reports and presence.
  */
 import type { Logger } from "@bitvelocity/common";
+import type { ConnectorState } from "@bitvelocity/proto";
 import type { Registry } from "prom-client";
 import type { DeviceGateway } from "../commands/device-gateway.js";
 import { CommandRouter } from "../commands/router.js";
@@ -28,6 +29,8 @@ export interface LinkDeps {
   gateway: DeviceGateway;
   registry: Registry;
   logger: Logger;
+  /** Southbound connector states for EdgeStatus. */
+  connectorStates?: () => ConnectorState[];
 }
 
 export interface LinkHandle {
@@ -74,7 +77,14 @@ export function startLink(deps: LinkDeps): LinkHandle {
   const stopStatus = startStatusReports(
     link,
     config.status_interval_ms,
-    () => buildStatus({ outbox, gateway, rate, agentVersion: deps.agentVersion }),
+    () =>
+      buildStatus({
+        outbox,
+        gateway,
+        rate,
+        agentVersion: deps.agentVersion,
+        ...(deps.connectorStates ? { connectorStates: deps.connectorStates } : {}),
+      }),
     (err) => logger.error({ err }, "could not build the edge status"),
   );
   router.start();

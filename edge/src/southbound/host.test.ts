@@ -51,6 +51,7 @@ beforeAll(async () => {
       "http.port": 0,
       "uplink.url": cloud.url,
       "uplink.token": "t",
+      "uplink.status_interval_ms": 500,
       connectors: [
         {
           type: "opcua",
@@ -108,6 +109,16 @@ describe("edge with connectors", () => {
     expect(readingsOf("meter-1")[0]?.deviceType).toBe("power-meter");
     const devices = edge.gateway.devices().map((d) => d.deviceId);
     expect(devices).toEqual(expect.arrayContaining(["plc-1", "meter-1", "meter-2"]));
+    const states = () => cloud.statuses.at(-1)?.connectors ?? [];
+    await waitUntil(
+      "connected connectors in EdgeStatus",
+      () => states().length === 2 && states().every((c) => c.state === "connected"),
+      15_000,
+    );
+    expect(cloud.statuses.at(-1)?.connectors).toEqual([
+      { id: "line", kind: "opcua", state: "connected", detail: expect.any(String) },
+      { id: "meters", kind: "modbus-tcp", state: "connected", detail: expect.any(String) },
+    ]);
   });
 
   it("applies the device's report strategy: an unchanged relay is not repeated", async () => {

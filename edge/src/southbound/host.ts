@@ -6,6 +6,7 @@
  */
 import { errorMessage, type Logger } from "@bitvelocity/common";
 import type { CommandMessage, CommandResultMessage, MetricValues } from "@bitvelocity/devices";
+import type { ConnectorState } from "@bitvelocity/proto";
 import type { Registry } from "prom-client";
 import type { DeviceGateway, DeviceInfo, PresenceChange } from "../commands/device-gateway.js";
 import { normalizeValues } from "../pipeline/normalize.js";
@@ -61,9 +62,13 @@ export class ConnectorHost implements DeviceGateway {
     );
   }
 
-  /** Per connector: id → connected, for health and status. */
-  states(): Record<string, { connected: boolean; lastError?: string }> {
-    return Object.fromEntries(this.connectors.map((c) => [c.id, c.status()]));
+  /** Per connector, for EdgeStatus: state "connected" or "disconnected", detail = the last error code. */
+  states(): ConnectorState[] {
+    return this.options.connectors.map((config) => {
+      const connector = this.connectors.find((c) => c.id === config.id);
+      const status = connector?.status() ?? { connected: false, lastError: "NOT_STARTED" };
+      return { id: config.id, kind: config.type, state: status.connected ? "connected" : "disconnected", detail: status.lastError ?? "" };
+    });
   }
 
   get connected(): boolean {

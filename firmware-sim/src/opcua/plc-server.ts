@@ -157,6 +157,7 @@ export class PlcServer {
           browseName,
           nodeId,
           dataType: typeof this.values[metric] === "string" ? "String" : UINT32.has(metric) ? "UInt32" : "Double",
+          minimumSamplingInterval: MIN_SAMPLING_MS,
           value: { get },
         });
       }
