@@ -10,6 +10,7 @@ import { PlcServer } from "@bitvelocity/firmware-sim/opcua";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectorContract } from "../connector.contract.js";
+import { BlackHoleProxy } from "../test-proxy.js";
 import { RecordingSink, waitUntil } from "../test-support.js";
 import { browseVariables } from "./browse.js";
 import { opcuaPlugin } from "./index.js";
@@ -88,6 +89,29 @@ describe("opcua connector recovery", () => {
     },
     120_000,
   );
+
+  it("rebuilds the session after the network silently drops (watchdog), values flow again", async () => {
+    const url = new URL(server.endpoint.replace("opc.tcp:", "http:"));
+    const proxy = new BlackHoleProxy("127.0.0.1", Number(url.port));
+    const port = await proxy.listen();
+    const sink = new RecordingSink();
+    // The endpoint through the proxy; the server advertises its own address, which endpointMustExist: false allows.
+    const connector = await opcuaPlugin.create(config(`opc.tcp://127.0.0.1:${port}${url.pathname}`), context());
+    const abort = new AbortController();
+    await connector.start(sink, abort.signal);
+    try {
+      await waitUntil("first values", () => sink.count("plc-1") > 0, 20_000);
+      proxy.blackHole();
+      await waitUntil("the watchdog noticed", () => !connector.status().connected, 10_000);
+      proxy.restore();
+      const since = Date.now();
+      await waitUntil("values after the network is back", () => sink.count("plc-1", since) > 0, 15_000);
+    } finally {
+      abort.abort();
+      await connector.stop();
+      await proxy.close();
+    }
+  }, 60_000);
 
   it("applies the DataChangeFilter deadband on the server (absolute and percent of EURange)", async () => {
     const sink = new RecordingSink();

@@ -314,8 +314,8 @@ export class OpcuaConnector implements Connector {
 
   private noteError(err: unknown): void {
     const code = isBvError(err) ? err.code : "OPCUA_SESSION_CLOSED";
-    if (code !== this.lastError || (isBvError(err) && err.kind === "human"))
-      this.logger.warn({ code, err: errorMessage(err) }, "opcua connection attempt failed");
+    // One line per new problem, not one per retry.
+    if (code !== this.lastError) this.logger.warn({ code, err: errorMessage(err) }, "opcua connection attempt failed");
     this.lastError = code;
   }
 
