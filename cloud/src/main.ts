@@ -4,7 +4,9 @@ import type { Socket } from "node:net";
 import { listen } from "@bitvelocity/common";
 import { CommandService, FleetRegistry } from "./fleet/index.js";
 import { LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
+import { EdgeCredentials } from "./ingest/edge-credentials.js";
 import { IngestServer } from "./ingest/ingest-server.js";
+import { LinkRecords } from "./ingest/link-records.js";
 import { LiveHub } from "./live/live-hub.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase, openDatabase } from "./platform/database.js";
@@ -67,10 +69,17 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     commands.start();
     cleanups.push(() => commands.stop());
 
+    const records = new LinkRecords(db);
+    const credentials = new EdgeCredentials(
+      db,
+      config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
+    );
+    await credentials.load();
     const ingest = new IngestServer({
       bus,
       store: telemetry,
-      edges: config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
+      records,
+      credentials,
       limits: {
         credit: config.ingest.credit,
         maxBatchReadings: config.ingest.max_batch_readings,
@@ -89,6 +98,8 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       fleet,
       commands,
       telemetry,
+      records,
+      edgeAccess: ingest,
       registry,
       health: async () => ({ database: await checkDatabase(db), telemetry: await telemetry.check() }),
       dashboardDir: options.dashboardDir ?? defaultDashboardDir(),

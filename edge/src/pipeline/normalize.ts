@@ -3,7 +3,7 @@
  * letter with the reason it was refused (DESIGN.md §2, §3 promise 9). Pure: no I/O.
  */
 import { type DeviceType, decodeTelemetry, type MetricValues, validateValues } from "@bitvelocity/devices";
-import type { DeadLetterInput, NewReading } from "../outbox/types.js";
+import type { DeadLetterInput, Lane, NewReading } from "../outbox/types.js";
 
 export type Normalized = { ok: true; reading: NewReading } | { ok: false; deadLetter: DeadLetterInput };
 
@@ -16,7 +16,13 @@ export function normalizeTelemetry(deviceId: string, type: DeviceType, topic: st
   const { deviceTimeMs, values } = decoded.value;
   return {
     ok: true,
-    reading: { deviceId, deviceType: type.type, values, ...(deviceTimeMs === undefined ? {} : { deviceTimeMs }) },
+    reading: {
+      deviceId,
+      deviceType: type.type,
+      values,
+      lane: laneOf(type, values),
+      ...(deviceTimeMs === undefined ? {} : { deviceTimeMs }),
+    },
   };
 }
 
@@ -38,6 +44,21 @@ export function normalizeValues(
   }
   return {
     ok: true,
-    reading: { deviceId, deviceType: type.type, values: checked.values, ...(deviceTimeMs === undefined ? {} : { deviceTimeMs }) },
+    reading: {
+      deviceId,
+      deviceType: type.type,
+      values: checked.values,
+      lane: laneOf(type, checked.values),
+      ...(deviceTimeMs === undefined ? {} : { deviceTimeMs }),
+    },
   };
+}
+
+/** A reading with a metric outside the catalog's normal range travels in the alarm lane (drained first). */
+export function laneOf(type: DeviceType, values: MetricValues): Lane {
+  for (const metric of type.metrics) {
+    const value = values[metric.name];
+    if (metric.normal && typeof value === "number" && (value < metric.normal.min || value > metric.normal.max)) return "alarm";
+  }
+  return "telemetry";
 }
