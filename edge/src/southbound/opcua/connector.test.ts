@@ -197,6 +197,46 @@ describe("opcua connector recovery", () => {
     }
   }, 60_000);
 
+  it("logs in with user and password from the environment; a wrong password is OPCUA_AUTH_FAILED", async () => {
+    const guarded = new PlcServer({
+      pkiDir: serverPki,
+      tickMs: 100,
+      allowAnonymous: false,
+      users: [{ username: "edge", password: "s3cret" }],
+    });
+    await guarded.start();
+    process.env.BV_TEST_OPCUA_GOOD = "s3cret";
+    process.env.BV_TEST_OPCUA_BAD = "nope";
+    const run = async (passwordEnv: string) => {
+      const sink = new RecordingSink();
+      const connector = await opcuaPlugin.create(
+        config(guarded.endpoint, {
+          security_mode: "SignAndEncrypt",
+          security_policy: "Basic256Sha256",
+          auth: { type: "username", username: "edge", password_env: passwordEnv },
+        }),
+        context(),
+      );
+      const abort = new AbortController();
+      await connector.start(sink, abort.signal);
+      return { sink, connector, abort };
+    };
+    const good = await run("BV_TEST_OPCUA_GOOD");
+    const bad = await run("BV_TEST_OPCUA_BAD");
+    try {
+      await waitUntil("values with the right password", () => good.sink.count("plc-1") > 0, 20_000);
+      await waitUntil("the refusal", () => bad.connector.status().lastError !== undefined, 20_000);
+      expect(bad.connector.status().lastError).toBe("OPCUA_AUTH_FAILED");
+      expect(bad.sink.count()).toBe(0);
+    } finally {
+      for (const r of [good, bad]) {
+        r.abort.abort();
+        await r.connector.stop();
+      }
+      await guarded.stop();
+    }
+  }, 60_000);
+
   it("browse lists the server's variables with their data types", async () => {
     const vars = await browseVariables(server.endpoint);
     expect(vars).toContainEqual({ nodeId: "ns=1;s=Line.Speed", path: "Objects/PackagingLine/Line.Speed", dataType: "Double" });

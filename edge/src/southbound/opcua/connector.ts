@@ -168,7 +168,9 @@ export class OpcuaConnector implements Connector {
         this.session = undefined;
         await client.disconnect().catch(() => undefined);
       }
-      if (!signal.aborted) await sleep(backoff.next(), signal);
+      // Needs a human (untrusted certificate, refused login): retry only at the slowest pace.
+      const human = this.lastError === "OPCUA_CERT_UNTRUSTED" || this.lastError === "OPCUA_AUTH_FAILED";
+      if (!signal.aborted) await sleep(human ? this.config.reconnect_max_ms : backoff.next(), signal);
     }
     for (const d of this.devices) this.sink?.presence(d.id, false, "stopped");
   }
