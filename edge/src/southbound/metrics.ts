@@ -2,7 +2,7 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 
 export interface ConnectorMetrics {
-  /** Requests/notifications by outcome: ok, timeout, crc, exception, frame, disconnected, bad_status. */
+  /** Requests/notifications by outcome: ok, timeout, crc, exception, frame, disconnected, bad_status, not_committed. */
   readonly reads: Counter<"connector" | "result">;
   readonly writes: Counter<"connector" | "result">;
   readonly reconnects: Counter<"connector">;

@@ -162,7 +162,9 @@ export class ModbusConnector implements Connector {
       slave.failures = 0;
       this.setOnline(slave, true, "answering");
       await this.sink?.values(slave.device.id, values).catch((err: unknown) => {
-        this.logger.warn({ err: errorMessage(err), deviceId: slave.device.id }, "reading not committed");
+        // The outbox refused it (back-pressure or closing): counted, not logged per reading.
+        this.metrics.reads.inc({ connector: this.id, result: "not_committed" });
+        this.logger.debug({ err: errorMessage(err), deviceId: slave.device.id }, "reading not committed");
       });
     }
   }

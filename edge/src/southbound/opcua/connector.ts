@@ -220,7 +220,9 @@ export class OpcuaConnector implements Connector {
     lost.signal.addEventListener("abort", () => clearInterval(watchdog), { once: true });
     const batcher = new ChangeBatcher((deviceId, values, timeMs) => {
       void this.sink?.values(deviceId, values, timeMs).catch((err: unknown) => {
-        this.logger.warn({ err: errorMessage(err), deviceId }, "reading not committed");
+        // The outbox refused it (back-pressure or closing): counted, not logged per reading.
+        this.metrics.reads.inc({ connector: this.id, result: "not_committed" });
+        this.logger.debug({ err: errorMessage(err), deviceId }, "reading not committed");
       });
     });
     const groups = new Map<string, Point[]>();
