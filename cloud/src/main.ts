@@ -85,6 +85,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
         maxBatchReadings: config.ingest.max_batch_readings,
         maxBatchBytes: config.ingest.max_batch_bytes,
       },
+      keepaliveMs: config.ingest.keepalive_ms,
       registry,
       logger: componentLogger(logger, "ingest"),
     });
