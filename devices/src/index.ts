@@ -1,4 +1,6 @@
 export * from "./catalog/index.js";
+export * from "./modbus-frame.js";
+export * from "./modbus-values.js";
 export * from "./payload.js";
 export * from "./topics.js";
 export * from "./types.js";

@@ -57,10 +57,31 @@ export interface OpcuaNode {
   readonly writable?: boolean;
 }
 
+/** A command carried out as a register or coil write: the parameter's value, or a fixed value. */
+export interface ModbusCommandWrite {
+  readonly command: string;
+  readonly table: "holding" | "coil";
+  readonly address: number;
+  readonly dataType: ModbusDataType;
+  readonly wordOrder?: "big" | "little";
+  readonly scale?: number;
+  readonly offset?: number;
+  readonly param?: string;
+  readonly value?: number | boolean;
+}
+
+/** A command carried out as a node write (the node's DataType is read from the server). */
+export interface OpcuaCommandWrite {
+  readonly command: string;
+  readonly nodeId: string;
+  readonly param?: string;
+  readonly value?: number | boolean | string;
+}
+
 export interface ProtocolMappings {
   readonly mqtt?: { readonly telemetryIntervalMs: number };
-  readonly modbus?: { readonly registers: readonly ModbusRegister[] };
-  readonly opcua?: { readonly nodes: readonly OpcuaNode[] };
+  readonly modbus?: { readonly registers: readonly ModbusRegister[]; readonly commands?: readonly ModbusCommandWrite[] };
+  readonly opcua?: { readonly nodes: readonly OpcuaNode[]; readonly commands?: readonly OpcuaCommandWrite[] };
 }
 
 export interface DeviceType {

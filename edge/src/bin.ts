@@ -7,6 +7,7 @@ import { startEdge } from "./main.js";
 const usage = `Usage:
   bv-edge [--config FILE]     run the edge agent (config: YAML; BV_* environment variables override it)
   bv-edge hash-secret         read a device secret from stdin, print its hash for devices[].secret_hash
+  bv-edge opcua browse URL    list an OPC UA server's variables (node id, path, data type), for connectors[].devices[].nodes
   bv-edge --help
 
 Environment: BV_EDGE_ID, BV_MQTT_PORT, BV_MQTT_WS_PORT, BV_EDGE_HTTP_PORT, BV_DATA_DIR, BV_CLOUD_URL,
@@ -26,6 +27,13 @@ runMain("bv-edge", async () => {
     const secret = (await readStdin()).replace(/\r?\n$/, "");
     if (secret.length === 0) throw new ConfigError(["stdin: no secret given (pipe it in: echo -n SECRET | bv-edge hash-secret)"]);
     process.stdout.write(`${hashSecret(secret)}\n`);
+    return;
+  }
+  if (command === "opcua") {
+    const [sub, endpoint] = cli.positionals.slice(1);
+    if (sub !== "browse" || !endpoint) throw new ConfigError([`usage: bv-edge opcua browse opc.tcp://host:port[/path]`]);
+    const { browseVariables } = await import("./southbound/opcua/browse.js");
+    for (const v of await browseVariables(endpoint)) process.stdout.write(`${v.nodeId}\t${v.path}\t${v.dataType}\n`);
     return;
   }
   if (command !== undefined) throw new ConfigError([`unknown command ${JSON.stringify(command)}\n\n${usage}`]);

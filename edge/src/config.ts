@@ -8,6 +8,8 @@ import { deviceType, deviceTypeNames, isValidDeviceId } from "@bitvelocity/devic
 import { z } from "zod";
 import { brokerLimitsSchema, brokerTlsSchema } from "./broker/limits.js";
 import { uplinkSchema } from "./northbound/schema.js";
+import { deviceReportSchema } from "./pipeline/report-schema.js";
+import { connectorConfigSchema } from "./southbound/registry.js";
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -19,6 +21,8 @@ export const deviceConfigSchema = z
     }),
     name: z.string().min(1).optional(),
     secret_hash: z.string().refine(isSecretHash, "not a secret hash (make one with `bv-edge hash-secret`)"),
+    /** When a value is worth a reading (pipeline/filter.ts); default: every value. */
+    report: deviceReportSchema.optional(),
   })
   .strict();
 
@@ -93,8 +97,25 @@ export const edgeConfigSchema = z
     devices_file: z.string().min(1).optional(),
     devices: devicesSchema.default([]),
     uplink: uplinkSchema,
+    /** Southbound connectors (OPC UA, Modbus RTU/TCP), each with its own devices. */
+    connectors: z.array(connectorConfigSchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const owner = new Map<string, string>(c.devices.map((d) => [d.id, "devices"]));
+    const connectorIds = new Set<string>();
+    c.connectors.forEach((k, i) => {
+      if (connectorIds.has(k.id))
+        ctx.addIssue({ code: "custom", path: ["connectors", i, "id"], message: `duplicate connector id ${k.id}` });
+      connectorIds.add(k.id);
+      k.devices.forEach((d, j) => {
+        const other = owner.get(d.id);
+        if (other)
+          ctx.addIssue({ code: "custom", path: ["connectors", i, "devices", j, "id"], message: `device id ${d.id} is also in ${other}` });
+        owner.set(d.id, `connector ${k.id}`);
+      });
+    });
+  });
 
 export type EdgeConfig = z.output<typeof edgeConfigSchema>;
 
@@ -168,8 +189,10 @@ export function loadEdgeConfig(file?: string, env: NodeJS.ProcessEnv = process.e
     fileDevices = readDevicesFile(path, problems);
     if (config) {
       const inline = new Set(config.devices.map((d) => d.id));
+      const onConnectors = new Set(config.connectors.flatMap((k) => k.devices.map((d) => d.id)));
       for (const d of fileDevices) {
         if (inline.has(d.id)) problems.push(`devices: device id ${d.id} is in both devices and ${path}`);
+        if (onConnectors.has(d.id)) problems.push(`devices: device id ${d.id} is in both a connector and ${path}`);
       }
     }
   }

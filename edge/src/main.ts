@@ -7,15 +7,20 @@ import { readFileSync } from "node:fs";
 import { createLogger, type Logger } from "@bitvelocity/common";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { MqttBroker } from "./broker/index.js";
+import { CompositeGateway } from "./commands/composite-gateway.js";
 import type { DeviceGateway } from "./commands/device-gateway.js";
 import type { EdgeConfig } from "./config.js";
 import { HealthServer } from "./health/index.js";
 import { type LinkHandle, startLink } from "./northbound/index.js";
 import { CLOCK_TRUSTED_AFTER_MS, Outbox, type OutboxClock } from "./outbox/index.js";
+import { filteredSink, ReportFilter } from "./pipeline/filter.js";
+import type { DeviceReport } from "./pipeline/report-schema.js";
+import { ConnectorHost } from "./southbound/host.js";
 
 export interface EdgeHandle {
   readonly ports: { readonly mqtt: number; readonly ws: number | null; readonly http: number };
   readonly gateway: DeviceGateway;
+  readonly connectors: ConnectorHost;
   readonly outbox: Outbox;
   readonly bootId: string;
   readonly registry: Registry;
@@ -61,6 +66,9 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
     onAlarm: (code, detail) =>
       detail ? outboxLogger.error({ code }, `outbox alarm: ${detail}`) : outboxLogger.info({ code }, "outbox alarm cleared"),
   });
+  const reports = new Map<string, DeviceReport>();
+  for (const d of [...config.devices, ...config.connectors.flatMap((k) => k.devices)]) if (d.report) reports.set(d.id, d.report);
+  const sink = filteredSink(new ReportFilter(reports, registry), outbox);
   const broker = new MqttBroker({
     host: config.mqtt.host,
     port: config.mqtt.port,
@@ -68,14 +76,17 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
     limits: config.mqtt.limits,
     ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
     devices: config.devices,
-    sink: outbox,
+    sink,
     registry,
     logger: logger.child({ name: "edge:broker" }),
   });
+  const connectors = new ConnectorHost({ connectors: config.connectors, sink, dataDir: config.data_dir, registry, logger });
+  const gateway = config.connectors.length > 0 ? new CompositeGateway([broker, connectors]) : broker;
   let link: LinkHandle | undefined;
   let health: HealthServer | undefined;
   const stop = async (): Promise<void> => {
     await broker.stop();
+    await connectors.stop();
     await link?.stop();
     outbox.close();
     await health?.stop();
@@ -83,6 +94,7 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
 
   try {
     const { mqtt, ws } = await broker.start();
+    await connectors.start();
     link = startLink({
       config: config.uplink,
       edgeId: config.edge_id,
@@ -93,9 +105,10 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
       clock,
       startedAt,
       outbox,
-      gateway: broker,
+      gateway,
       registry,
       logger: logger.child({ name: "edge:northbound" }),
+      connectorStates: () => connectors.states(),
     });
     const linkHandle = link;
     health = new HealthServer({
@@ -116,7 +129,8 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
     let stopping: Promise<void> | undefined;
     return {
       ports: { mqtt, ws, http },
-      gateway: broker,
+      gateway,
+      connectors,
       outbox,
       bootId,
       registry,

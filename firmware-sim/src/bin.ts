@@ -3,6 +3,7 @@
  * bv-sim: run a scenario's fleets against a broker, or write the edge's devices file for them.
  *   bv-sim --scenario FILE [--broker URL] [--acked-log FILE] [--duration S] [--seed N] [--quiet]
  *   bv-sim provision --scenario FILE --out devices.yaml
+ *   bv-sim plc | bv-sim meter (industrial peers: OPC UA PLC, Modbus meters; see industrial-cli.ts)
  */
 import { writeFileSync } from "node:fs";
 import { ConfigError, createLogger, parseCli, runMain, silentLogger, waitForShutdown } from "@bitvelocity/common";
@@ -25,7 +26,7 @@ Options:
   -h, --help         this help
 
 Environment: BV_MQTT_URL (broker.url), BV_FLEET_SECRET (fleet_secret), BV_LOG_LEVEL.
-Other command: bv-sim provision --help`;
+Other commands: bv-sim provision --help, bv-sim plc --help (OPC UA PLC), bv-sim meter --help (Modbus meters)`;
 
 const PROVISION_USAGE = `Usage: bv-sim provision --scenario FILE --out devices.yaml
 
@@ -108,4 +109,7 @@ async function run(argv: string[]): Promise<void> {
 
 const argv = process.argv.slice(2);
 if (argv[0] === "provision") runMain("bv-sim provision", () => provision(argv.slice(1)));
+// The industrial peers load node-opcua only when asked for (it takes seconds and ~100 MB).
+else if (argv[0] === "plc") runMain("bv-sim plc", async () => (await import("./industrial-cli.js")).runPlc(argv.slice(1)));
+else if (argv[0] === "meter") runMain("bv-sim meter", async () => (await import("./industrial-cli.js")).runMeter(argv.slice(1)));
 else runMain("bv-sim", () => run(argv));

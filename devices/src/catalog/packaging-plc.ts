@@ -50,6 +50,13 @@ export const packagingPlc: DeviceType = {
         { metric: "sealer_temperature", nodeId: "ns=1;s=Sealer.Temperature" },
         { metric: "motor_current", nodeId: "ns=1;s=Drive.Current" },
       ],
+      commands: [
+        { command: "set_speed", nodeId: "ns=1;s=Line.SpeedSetpoint", param: "speed" },
+        // The PLC acts on a string written to its command node, then clears it.
+        { command: "start", nodeId: "ns=1;s=Line.Command", value: "start" },
+        { command: "stop", nodeId: "ns=1;s=Line.Command", value: "stop" },
+        { command: "reset_counters", nodeId: "ns=1;s=Line.Command", value: "reset_counters" },
+      ],
     },
   },
 };

@@ -34,6 +34,11 @@ export const powerMeter: DeviceType = {
         { metric: "power_factor", table: "input", address: 9, dataType: "int16", scale: 0.001 },
         { metric: "relay_closed", table: "coil", address: 0, dataType: "bool", writable: true },
       ],
+      commands: [
+        { command: "set_relay", table: "coil", address: 0, dataType: "bool", param: "closed" },
+        // Writing 1 to the reset coil zeroes the energy counter; the coil reads back 0.
+        { command: "reset_energy", table: "coil", address: 1, dataType: "bool", value: true },
+      ],
     },
   },
 };

@@ -3,6 +3,7 @@
  * the drainer (outbox → batches → acks), the command router, status reports and presence.
  */
 import type { Logger } from "@bitvelocity/common";
+import type { ConnectorState } from "@bitvelocity/proto";
 import { type CommandResult, EdgeMessage } from "@bitvelocity/proto";
 import type { Registry } from "prom-client";
 import type { DeviceGateway } from "../commands/device-gateway.js";
@@ -31,6 +32,8 @@ export interface LinkDeps {
   gateway: DeviceGateway;
   registry: Registry;
   logger: Logger;
+  /** Southbound connector states for EdgeStatus. */
+  connectorStates?: () => ConnectorState[];
 }
 
 export interface LinkHandle {
@@ -94,6 +97,7 @@ export function startLink(deps: LinkDeps): LinkHandle {
         gateway,
         rate,
         agentVersion: deps.agentVersion,
+        ...(deps.connectorStates ? { connectorStates: deps.connectorStates } : {}),
         bootId: deps.bootId,
         clockSynced: deps.clockSynced,
         uptimeMs: () => performance.now() - deps.startedAt,

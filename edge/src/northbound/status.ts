@@ -3,7 +3,7 @@
  * recent window and the time to drain the backlog at that rate. Sent on each new session and
  * every status_interval_ms while connected.
  */
-import type { EdgeStatus } from "@bitvelocity/proto";
+import type { ConnectorState, EdgeStatus } from "@bitvelocity/proto";
 import type { DeviceGateway } from "../commands/device-gateway.js";
 import type { OutboxReader } from "../outbox/types.js";
 import type { Link } from "./link.js";
@@ -43,6 +43,7 @@ export interface StatusSources {
   readonly gateway: DeviceGateway;
   readonly rate: DrainRate;
   readonly agentVersion: string;
+  readonly connectorStates?: () => ConnectorState[];
   readonly bootId: string;
   readonly clockSynced: () => boolean;
   /** Monotonic ms since the agent started. */
@@ -63,7 +64,7 @@ export function buildStatus(sources: StatusSources, timeMs = Date.now()): EdgeSt
     drainRate,
     etaSeconds: stats.readings > 0 && drainRate > 0 ? stats.readings / drainRate : 0,
     devicesConnected: sources.gateway.devices().filter((d) => d.online).length,
-    connectors: [],
+    connectors: sources.connectorStates?.() ?? [],
     agentVersion: sources.agentVersion,
     bytesWritten: stats.bytesWritten,
     budgetBytes: stats.budgetBytes,

@@ -2,7 +2,7 @@
  * Normalize: a raw telemetry message from a device becomes a reading for the outbox, or a dead
  * letter with the reason it was refused (DESIGN.md §2, §3 promise 9). Pure: no I/O.
  */
-import { type DeviceType, decodeTelemetry, type MetricValues } from "@bitvelocity/devices";
+import { type DeviceType, decodeTelemetry, type MetricValues, validateValues } from "@bitvelocity/devices";
 import type { DeadLetterInput, Lane, NewReading } from "../outbox/types.js";
 
 export type Normalized = { ok: true; reading: NewReading } | { ok: false; deadLetter: DeadLetterInput };
@@ -21,6 +21,34 @@ export function normalizeTelemetry(deviceId: string, type: DeviceType, topic: st
       deviceType: type.type,
       values,
       lane: laneOf(type, values),
+      ...(deviceTimeMs === undefined ? {} : { deviceTimeMs }),
+    },
+  };
+}
+
+/**
+ * A connector's decoded values (already typed by the register map or node) are checked against
+ * the catalog the same way: out-of-range or mistyped values are dead-lettered with the reason.
+ */
+export function normalizeValues(
+  deviceId: string,
+  type: DeviceType,
+  source: string,
+  values: MetricValues,
+  deviceTimeMs?: number,
+): Normalized {
+  const checked = validateValues(type, values);
+  if ("problems" in checked) {
+    const reason = checked.problems.map((p) => `${p.path}: ${p.message}`).join("; ");
+    return { ok: false, deadLetter: { deviceId, topic: source, payload: new TextEncoder().encode(JSON.stringify(values)), reason } };
+  }
+  return {
+    ok: true,
+    reading: {
+      deviceId,
+      deviceType: type.type,
+      values: checked.values,
+      lane: laneOf(type, checked.values),
       ...(deviceTimeMs === undefined ? {} : { deviceTimeMs }),
     },
   };
