@@ -35,7 +35,20 @@ describe("loadScenario", () => {
     expect(s.qos).toBe(1);
     expect(s.duration_s).toBe(0);
     expect(s.broker.url).toBe("mqtt://broker.local:1883");
-    expect(s.fleets[1]).toEqual({ type: "valve-actuator", count: 2, id_prefix: "valve-actuator-", interval_ms: 5000 });
+    expect(s.fleets[1]).toEqual({
+      type: "valve-actuator",
+      count: 2,
+      id_prefix: "valve-actuator-",
+      interval_ms: 5000,
+      payload_bytes: 0,
+      signals: [],
+      rtc: true,
+      clock_sync_ms: 2000,
+      offline_queue: 0,
+      persist_queue: false,
+    });
+    expect(s.failures).toEqual([]);
+    expect(s.processes).toBe(1);
   });
 
   it("takes the broker URL and fleet secret from the environment, and CLI overrides last", () => {
