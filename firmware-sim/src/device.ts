@@ -17,8 +17,8 @@ import { Rng } from "./prng.js";
 import type { PlannedDevice } from "./provision.js";
 import type { FleetSpec } from "./scenario.js";
 import type { FleetScheduler, ScheduledTask } from "./scheduler.js";
-import { createModel, type DeviceModel } from "./signals/index.js";
 import { withGenerators } from "./signals/generators.js";
+import { createModel, type DeviceModel } from "./signals/index.js";
 import type { FleetCounters } from "./stats.js";
 
 export interface DeviceOptions {
@@ -180,7 +180,11 @@ export class SimDevice implements ScheduledTask, FailureTarget {
     const ota = this.pendingOtaResult;
     if (ota) {
       this.pendingOtaResult = undefined;
-      const result = this.commands.complete({ id: ota.id, status: "succeeded", result: { version: ota.version, previous_version: ota.previous } });
+      const result = this.commands.complete({
+        id: ota.id,
+        status: "succeeded",
+        result: { version: ota.version, previous_version: ota.previous },
+      });
       client.publish(topicFor(plan.deviceId, "command-result"), encodeCommandResult(result), { qos: 1 });
     }
     // The retry queue drains in order, before the next live reading.
@@ -395,17 +399,20 @@ export class SimDevice implements ScheduledTask, FailureTarget {
     const totalMs = (sizeKb / OTA_KB_PER_S) * 1000;
     const steps = 4;
     for (let i = 1; i <= steps; i++) {
-      setTimeout(() => {
-        const progress = Math.round((i / steps) * 100);
-        // Progress on the status topic, QoS 0 and not retained: `online`/`offline` stay the retained presence.
-        this.client?.publish(topicFor(plan.deviceId, "status"), JSON.stringify({ state: "updating", version, progress }), { qos: 0 });
-        if (i === steps) {
-          this.pendingOtaResult = { id, version, previous: this.firmwareVersion };
-          this.firmwareVersion = version;
-          // The reboot into the new image: its queue is flushed to flash first, so nothing is lost.
-          setTimeout(() => this.restart(OTA_REBOOT_MS, true), 50).unref();
-        }
-      }, (totalMs * i) / steps).unref();
+      setTimeout(
+        () => {
+          const progress = Math.round((i / steps) * 100);
+          // Progress on the status topic, QoS 0 and not retained: `online`/`offline` stay the retained presence.
+          this.client?.publish(topicFor(plan.deviceId, "status"), JSON.stringify({ state: "updating", version, progress }), { qos: 0 });
+          if (i === steps) {
+            this.pendingOtaResult = { id, version, previous: this.firmwareVersion };
+            this.firmwareVersion = version;
+            // The reboot into the new image: its queue is flushed to flash first, so nothing is lost.
+            setTimeout(() => this.restart(OTA_REBOOT_MS, true), 50).unref();
+          }
+        },
+        (totalMs * i) / steps,
+      ).unref();
     }
   }
 

@@ -131,7 +131,11 @@ export function startFailures(
     }
     if (spec.random_per_min !== undefined) {
       const meanMs = 60_000 / spec.random_per_min;
-      const next = () => later(-Math.log(1 - rng.next()) * meanMs, () => (fire(), next()));
+      const next = (): void =>
+        later(-Math.log(1 - rng.next()) * meanMs, () => {
+          fire();
+          next();
+        });
       next();
     }
   });

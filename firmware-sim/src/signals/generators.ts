@@ -33,12 +33,8 @@ export const signalSpecSchema = z.discriminatedUnion("kind", [
       max: z.number(),
     })
     .strict(),
-  z
-    .object({ kind: z.literal("step"), metric: z.string(), values: z.array(z.number()).min(1), every_s: z.number().positive() })
-    .strict(),
-  z
-    .object({ kind: z.literal("counter"), metric: z.string(), start: z.number().default(0), increment: z.number().default(1) })
-    .strict(),
+  z.object({ kind: z.literal("step"), metric: z.string(), values: z.array(z.number()).min(1), every_s: z.number().positive() }).strict(),
+  z.object({ kind: z.literal("counter"), metric: z.string(), start: z.number().default(0), increment: z.number().default(1) }).strict(),
   z
     .object({
       kind: z.literal("gps_route"),
@@ -124,7 +120,13 @@ function generator(spec: SignalSpec, rng: Rng): Generator {
 }
 
 /** Wraps a type's model: the specs' metrics replace the model's, clamped and rounded to the catalog. */
-export function withGenerators(base: DeviceModel, type: DeviceType, specs: readonly SignalSpec[], rng: Rng, intervalS: number): DeviceModel {
+export function withGenerators(
+  base: DeviceModel,
+  type: DeviceType,
+  specs: readonly SignalSpec[],
+  rng: Rng,
+  intervalS: number,
+): DeviceModel {
   if (specs.length === 0) return base;
   const gens = specs.map((s) => generator(s, rng));
   const defs = new Map(type.metrics.map((m) => [m.name, m]));
