@@ -4,7 +4,7 @@
 // config (anonymous, no persistence, $SYS every second); the system's own instance is not touched.
 //
 // Knobs: BENCH_CMP_CLIENTS (default 50), BENCH_CMP_WINDOW in-flight QoS 1 messages per client
-// (default 10), BENCH_CMP_SECONDS (default 10), BENCH_QUICK=1 (5 clients, 3 s: the CI smoke test).
+// (default 10), BENCH_CMP_SECONDS (default 10), BENCH_QUICK=1 (5 clients, 2 s: the CI smoke test).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -17,7 +17,7 @@ import { machine, procSample, replaceSection, resultsFile } from "./lib.mjs";
 const QUICK = process.env.BENCH_QUICK === "1";
 const CLIENTS = Number(process.env.BENCH_CMP_CLIENTS ?? (QUICK ? 5 : 50));
 const WINDOW = Number(process.env.BENCH_CMP_WINDOW ?? 10);
-const SECONDS = Number(process.env.BENCH_CMP_SECONDS ?? (QUICK ? 3 : 10));
+const SECONDS = Number(process.env.BENCH_CMP_SECONDS ?? (QUICK ? 2 : 10));
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -55,7 +55,7 @@ export function mosquittoAvailable() {
   return spawnSync("mosquitto", ["-h"], { stdio: "ignore" }).error === undefined;
 }
 
-async function startMosquitto(dir) {
+export async function startMosquitto(dir) {
   const port = await freePort();
   const conf = join(dir, "mosquitto.conf");
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nsys_interval 1\nmax_queued_messages 100000\n`);
@@ -105,7 +105,8 @@ async function startEdgeBroker(dir) {
     const text = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text();
     let total = 0;
     for (const l of text.split("\n"))
-      if (l.startsWith("bv_edge_readings_accepted_total ") || l.startsWith("bv_edge_readings_accepted_total{")) total += Number(l.split(" ").at(-1));
+      if (l.startsWith("bv_edge_readings_accepted_total ") || l.startsWith("bv_edge_readings_accepted_total{"))
+        total += Number(l.split(" ").at(-1));
     return total;
   };
   const marks = new Map();
@@ -128,13 +129,24 @@ async function startEdgeBroker(dir) {
 
 function runLoad(broker, qos) {
   return new Promise((resolve, reject) => {
-    const cfg = { url: `mqtt://127.0.0.1:${broker.port}`, clients: CLIENTS, window: WINDOW, qos, seconds: SECONDS, fleetSecret: broker.fleetSecret ?? "x" };
-    const child = spawn(process.execPath, [join(ROOT, "bench/mqtt-load.mjs"), JSON.stringify(cfg)], { stdio: ["ignore", "pipe", "inherit"] });
+    const cfg = {
+      url: `mqtt://127.0.0.1:${broker.port}`,
+      clients: CLIENTS,
+      window: WINDOW,
+      qos,
+      seconds: SECONDS,
+      fleetSecret: broker.fleetSecret ?? "x",
+    };
+    const child = spawn(process.execPath, [join(ROOT, "bench/mqtt-load.mjs"), JSON.stringify(cfg)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     child.stdout.on("data", (c) => {
       out += c;
     });
-    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1))) : reject(new Error(`load exited ${code}`))));
+    child.once("exit", (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1))) : reject(new Error(`load exited ${code}`)),
+    );
     broker.loadPid = child.pid;
   });
 }
@@ -152,7 +164,7 @@ async function measure(broker, qos) {
   const b1 = procSample(broker.pid);
   const l1 = procSample(broker.loadPid);
   const load = await loading;
-  await new Promise((r) => setTimeout(r, 1200)); // let the last $SYS update arrive
+  if (!broker.mark) await new Promise((r) => setTimeout(r, 1200)); // let Mosquitto's last $SYS update arrive
   const cpu = (a, b) => Math.round(((b.cpuMs - a.cpuMs) / (to - from)) * 100);
   return {
     qos,

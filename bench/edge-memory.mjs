@@ -4,8 +4,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { prepareSystem, ROOT, startCloud, startEdge, startSim } from "../scripts/system.mjs";
-import { procSample, replaceSection } from "./lib.mjs";
+import { prepareSystem, startCloud, startEdge, startSim } from "../scripts/system.mjs";
+import { procSample, replaceSection, resultsFile } from "./lib.mjs";
 
 const COUNTS = (process.env.BENCH_MEMORY_DEVICES ?? "12,1000").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_MEMORY_SECONDS ?? 25);
@@ -42,6 +42,6 @@ ${rows.map((r) => `| ${r.devices} | ${r.idle} MB | ${r.loaded} MB |`).join("\n")
 Goal: under 100 MB on a Raspberry Pi. RSS is read from /proc/PID/status (VmRSS) of the bv-edge process, with the
 cloud and the simulator as separate processes.
 `;
-const file = join(ROOT, "bench/RESULTS.md");
+const file = resultsFile();
 writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Edge memory", body));
 process.stdout.write(`${body}\n`);

@@ -87,7 +87,8 @@ const elapsed = (performance.now() - t0) / 1000;
 stopping = true;
 await Promise.all(all.map((c) => c.endAsync(true).catch(() => undefined)));
 latencies.sort((a, b) => a - b);
-const pct = (p) => (latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] * 100) / 100 : null);
+const pct = (p) =>
+  latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] * 100) / 100 : null;
 process.stdout.write(
   `${JSON.stringify({ sent, acked, seconds: Math.round(elapsed * 100) / 100, ackedPerS: Math.round(acked / elapsed), latencyMs: { p50: pct(50), p99: pct(99) } })}\n`,
 );
