@@ -115,11 +115,15 @@ async function startEdgeBroker(dir) {
     port: ports.mqtt,
     pid: edge.child.pid,
     fleetSecret: prepared.secrets.fleetSecret,
+    // A busy edge may answer /metrics late: the count is taken at the answer, so that is its time.
     async mark(at) {
-      marks.set(at, await accepted());
+      const n = await accepted();
+      marks.set(at, { n, t: Date.now() });
     },
     rateBetween(from, to) {
-      return (marks.get(to) - marks.get(from)) / ((to - from) / 1000);
+      const a = marks.get(from);
+      const b = marks.get(to);
+      return (b.n - a.n) / ((b.t - a.t) / 1000);
     },
     async stop() {
       await edge.stop();

@@ -56,7 +56,8 @@ async function runSim(dir, port, devices, processes, seconds) {
     const rss = family(child.pid).reduce((sum, pid) => sum + procSample(pid).rssMb, 0);
     peak = Math.max(peak, rss);
     // Once every device had its chance to connect (the stagger is one interval), RSS is the steady state.
-    if (Date.now() - t0 > Math.min(INTERVAL_MS + 5_000, seconds * 1000 - 2_000)) settled = rss;
+    const elapsed = Date.now() - t0;
+    if (elapsed > Math.min(INTERVAL_MS + 5_000, seconds * 1000 - 2_000) && elapsed < seconds * 1000) settled = Math.max(settled, rss);
   }, 1000);
   const code = await new Promise((r) => child.once("exit", r));
   clearInterval(timer);
@@ -95,7 +96,7 @@ Command: \`${command}\` (also part of \`npm run bench\`)
 
 env-sensor devices at one reading per ${INTERVAL_MS / 1000} s, QoS 1, connects spread over ${INTERVAL_MS / 1000} s, against a Mosquitto
 started for the run; ${SECONDS} s per row. RSS is the sum over the simulator's processes, read from /proc after every device had
-its chance to connect.
+its chance to connect and before the stop (the largest sample in that span).
 
 | devices | processes | connects | acked / sent | publish→PUBACK p50 / p99 | simulator RSS | RSS per device (above a 1-device run) | exit |
 |---|---|---|---|---|---|---|---|
