@@ -5,6 +5,7 @@ import { listen } from "@bitvelocity/common";
 import { CommandService, FleetRegistry } from "./fleet/index.js";
 import { LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
 import { IngestServer } from "./ingest/ingest-server.js";
+import { LinkRecords } from "./ingest/link-records.js";
 import { LiveHub } from "./live/live-hub.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase, openDatabase } from "./platform/database.js";
@@ -67,9 +68,11 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     commands.start();
     cleanups.push(() => commands.stop());
 
+    const records = new LinkRecords(db);
     const ingest = new IngestServer({
       bus,
       store: telemetry,
+      records,
       edges: config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
       limits: {
         credit: config.ingest.credit,
@@ -89,6 +92,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       fleet,
       commands,
       telemetry,
+      records,
       registry,
       health: async () => ({ database: await checkDatabase(db), telemetry: await telemetry.check() }),
       dashboardDir: options.dashboardDir ?? defaultDashboardDir(),

@@ -9,11 +9,13 @@ import type { EventBus } from "../platform/event-bus.js";
 import type { Registry } from "../platform/metrics.js";
 import { EdgeSession, type SessionHost } from "./edge-session.js";
 import { createIngestMetrics, type IngestMetrics } from "./ingest-metrics.js";
+import type { LinkRecords } from "./link-records.js";
 import type { EdgeCredential, IngestLimits, ReadingCommitter } from "./ports.js";
 
 export interface IngestServerOptions {
   readonly bus: EventBus;
   readonly store: ReadingCommitter;
+  readonly records: LinkRecords;
   readonly edges: readonly EdgeCredential[];
   readonly limits: IngestLimits;
   readonly registry: Registry;
@@ -23,6 +25,7 @@ export interface IngestServerOptions {
 export class IngestServer implements SessionHost {
   readonly bus: EventBus;
   readonly store: ReadingCommitter;
+  readonly records: LinkRecords;
   readonly limits: IngestLimits;
   readonly metrics: IngestMetrics;
   readonly logger: Logger;
@@ -35,6 +38,7 @@ export class IngestServer implements SessionHost {
   constructor(options: IngestServerOptions) {
     this.bus = options.bus;
     this.store = options.store;
+    this.records = options.records;
     this.limits = options.limits;
     this.logger = options.logger;
     this.metrics = createIngestMetrics(options.registry);

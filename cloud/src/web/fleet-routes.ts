@@ -21,6 +21,15 @@ export function fleetRoutes(deps: WebDeps): Router {
     if (!edge) throw new HttpError(404, "NOT_FOUND", `unknown edge ${JSON.stringify(req.params.id)}`);
     res.json({ edge });
   });
+  // Holes in the data (gap records) and refused readings (dead letters), newest first.
+  router.get("/api/edges/:id/gaps", async (req, res) => {
+    const limit = edgeListQuery(deps, req.params.id, req.query);
+    res.json({ gaps: await deps.records.gaps(req.params.id, limit) });
+  });
+  router.get("/api/edges/:id/dead-letters", async (req, res) => {
+    const limit = edgeListQuery(deps, req.params.id, req.query);
+    res.json({ deadLetters: await deps.records.deadLetters(req.params.id, limit) });
+  });
   router.get("/api/devices", (req, res) => {
     const q = new QueryReader(req.query);
     const filter = {
@@ -39,4 +48,12 @@ export function fleetRoutes(deps: WebDeps): Router {
     res.json({ device });
   });
   return router;
+}
+
+function edgeListQuery(deps: WebDeps, edgeId: string, query: Record<string, unknown>): number {
+  const q = new QueryReader(query);
+  const limit = q.integer("limit", 1, 1000) ?? 100;
+  q.done();
+  if (!deps.fleet.edge(edgeId)) throw new HttpError(404, "NOT_FOUND", `unknown edge ${JSON.stringify(edgeId)}`);
+  return limit;
 }
