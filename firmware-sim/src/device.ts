@@ -434,7 +434,8 @@ export class SimDevice implements ScheduledTask, FailureTarget {
     }
     const force = !client.connected || this.pending.size > 0;
     await withTimeout(client.endAsync(force), timeoutMs);
-    this.abandoned = this.pending.size + this.queue.length;
+    // Published but never acknowledged; readings still in the retry queue were never sent at all.
+    this.abandoned = this.pending.size;
     this.pending.clear();
     this.queue = [];
   }

@@ -99,11 +99,14 @@ fleets:
     expect(list.some((p) => p.startsWith("fleet_secret:"))).toBe(true);
   });
 
-  it("ships demo and load scenarios that load", () => {
+  it("ships demo, load and faults scenarios that load", () => {
     const demo = loadScenario(new URL("../scenarios/demo.yaml", import.meta.url).pathname, {});
     expect(new Set(demo.fleets.map((f) => f.type)).size).toBe(6);
     const load = loadScenario(new URL("../scenarios/load.yaml", import.meta.url).pathname, {});
     expect(load.fleets.reduce((n, f) => n + f.count, 0)).toBeGreaterThanOrEqual(300);
+    const faults = loadScenario(new URL("../scenarios/faults.yaml", import.meta.url).pathname, {});
+    expect(new Set(faults.failures.map((f) => f.kind)).size).toBe(7);
+    expect(faults.fleets[2]?.signals.map((g) => g.kind)).toEqual(["gps_route", "sine"]);
   });
 });
 
