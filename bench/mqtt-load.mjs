@@ -3,7 +3,7 @@
 // SECONDS. Payloads are real env-sensor telemetry from the simulator's model, so the edge broker
 // validates and commits them like any reading. Run as its own process so its CPU is measured apart:
 //   node bench/mqtt-load.mjs '{"url":"mqtt://127.0.0.1:1883","clients":50,"window":10,"qos":1,"seconds":10,"fleetSecret":"…"}'
-// Prints one JSON line: {sent, acked, seconds, ackedPerS, latencyMs: {p50, p99}}.
+// Prints one JSON line: {sent, acked, disconnects, seconds, ackedPerS, latencyMs: {p50, p99}}.
 import { deriveDeviceSecret } from "@bitvelocity/common";
 import { encodeTelemetry } from "@bitvelocity/devices";
 import { createModel, Rng } from "@bitvelocity/firmware-sim";
@@ -15,6 +15,7 @@ const { url, clients = 50, window = 10, qos = 1, seconds = 10, fleetSecret = "",
 const latencies = [];
 let sent = 0;
 let acked = 0;
+let disconnects = 0;
 let measuring = false;
 let stopping = false;
 
@@ -30,8 +31,12 @@ async function startClient(i) {
     username: id,
     password: deriveDeviceSecret(fleetSecret, id),
     clean: true,
-    reconnectPeriod: 0,
+    // A broker may drop a client (e.g. one whose reading it could not commit): come back and go on.
+    reconnectPeriod: 100,
     keepalive: 30,
+  });
+  client.on("close", () => {
+    if (!stopping) disconnects += 1;
   });
   const model = createModel("env-sensor", Rng.from(1, id), 1);
   const topic = `bv/${id}/telemetry`;
@@ -62,6 +67,7 @@ async function startClient(i) {
         sent += 1;
         if (measuring) acked += 1;
         client.publish(topic, payload(), { qos: 0 });
+        if (!client.connected) return; // resumed by the next 'connect'
         if (client.stream.writableNeedDrain) {
           client.stream.once("drain", pump);
           return;
@@ -73,6 +79,7 @@ async function startClient(i) {
       }
     };
     pump();
+    client.on("connect", pump);
   }
   return client;
 }
@@ -90,6 +97,6 @@ latencies.sort((a, b) => a - b);
 const pct = (p) =>
   latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] * 100) / 100 : null;
 process.stdout.write(
-  `${JSON.stringify({ sent, acked, seconds: Math.round(elapsed * 100) / 100, ackedPerS: Math.round(acked / elapsed), latencyMs: { p50: pct(50), p99: pct(99) } })}\n`,
+  `${JSON.stringify({ sent, acked, disconnects, seconds: Math.round(elapsed * 100) / 100, ackedPerS: Math.round(acked / elapsed), latencyMs: { p50: pct(50), p99: pct(99) } })}\n`,
 );
 process.exit(0);
