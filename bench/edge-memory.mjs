@@ -23,38 +23,49 @@ async function measure(devices, nodeArgs) {
   const sim = startSim(prepared, ep.mqtt, { args: ["--quiet"] });
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const loaded = procSample(edge.child.pid);
+  const cpu = Math.round(((loaded.cpuMs - idle.cpuMs) / (SECONDS * 1000)) * 100);
   await sim.stop();
   await edge.stop();
   await cloud.stop();
-  return { devices, idle: idle.rssMb, loaded: loaded.rssMb };
+  return { devices, idle: idle.rssMb, loaded: loaded.rssMb, cpu };
 }
 
+// V8 defaults, the flags the edge ships with, and a smaller-heap option (costs CPU) for comparison.
+const VARIANTS = [
+  { name: "V8 defaults", args: [] },
+  { name: `\`${EDGE_NODE_ARGS.join(" ")}\` (as shipped)`, args: EDGE_NODE_ARGS },
+  { name: `\`${[...EDGE_NODE_ARGS, "--optimize-for-size"].join(" ")}\``, args: [...EDGE_NODE_ARGS, "--optimize-for-size"] },
+];
 const rows = [];
-for (const n of COUNTS) {
-  const plain = await measure(n, []);
-  const tuned = await measure(n, EDGE_NODE_ARGS);
-  rows.push({ devices: n, idle: plain.idle, loaded: plain.loaded, tunedIdle: tuned.idle, tunedLoaded: tuned.loaded });
+for (const devices of COUNTS) {
+  const results = [];
+  for (const v of VARIANTS) results.push(await measure(devices, v.args));
+  rows.push({ devices, results });
 }
 const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 const body = `Date: ${new Date().toISOString().slice(0, 10)} · Machine: ${machine}
 Command: \`BENCH_MEMORY_DEVICES=${COUNTS.join(",")} BENCH_MEMORY_SECONDS=${SECONDS} node bench/edge-memory.mjs\` (also part of \`npm run bench\`)
 
-| devices connected (env-sensor, 1 Hz, QoS 1) | V8 defaults: RSS after start | V8 defaults: RSS after ${SECONDS} s of traffic | \`${EDGE_NODE_ARGS.join(" ")}\` (as shipped): after start | as shipped: after ${SECONDS} s of traffic |
-|---|---|---|---|---|
-${rows.map((r) => `| ${r.devices} | ${r.idle} MB | ${r.loaded} MB | ${r.tunedIdle} MB | **${r.tunedLoaded} MB** |`).join("\n")}
+RSS of the edge after start (before devices) → after ${SECONDS} s of traffic, and the edge's CPU over the traffic:
 
-Target: ≤ 96 MB with 1,000 devices at 1 Hz. RSS is read from /proc/PID/status (VmRSS) of the bv-edge process, with the
+| devices connected (env-sensor, 1 Hz, QoS 1) | ${VARIANTS.map((v) => v.name).join(" | ")} |
+|---|${VARIANTS.map(() => "---").join("|")}|
+${rows.map((r) => `| ${r.devices} | ${r.results.map((m) => `${m.idle} → **${m.loaded} MB**, CPU ${m.cpu} %`).join(" | ")} |`).join("\n")}
+
+Target: ≤ 96 MB with 1,000 devices at 1 Hz. The machine was shared with other jobs while this ran (load average ~10
+on 2 cores), which slows commits and lets readings queue in the edge's memory: re-run on a quiet machine. RSS is read from /proc/PID/status (VmRSS) of the bv-edge process, with the
 cloud and the simulator as separate processes.
 
-Where the memory goes (heap snapshot and \`process.memoryUsage\` of the edge with 1,000 devices connected): the JS heap
-in use after a GC is ~40 MB, of which per connected client only ~10 KB (aedes Client, its net.Socket and stream states,
-the mqtt-packet parser, the subscription, the retained \`online\` status, keepalive timer); external (Buffer) memory is
-~6 MB. The rest of the RSS was V8's young generation: under a steady stream of small allocations (one parse, one
-validation, one SQLite insert per reading) V8 grows each semi-space to 16 MB, and keeps the pages. Capping it at 1 MB
-(\`--max-semi-space-size=1\`, set in the edge's shebang, docker-compose.yml and scripts/system.mjs) removes ~50 MB of
-RSS; scavenges get more frequent but each is tiny, and the edge's CPU did not rise in these runs. The flag cannot be
-set from inside a running process (\`v8.setFlagsFromString\` does not resize the young generation), so whatever starts
-the edge (systemd unit, container) must pass it.
+Where the memory goes (heap snapshots and \`process.memoryUsage\` of the edge with 1,000 devices connected): the JS heap
+in use after a full GC is ~40 MB, of which per connected client only ~10 KB (aedes Client, its net.Socket and stream
+states, the mqtt-packet parser, the subscription, the retained \`online\` status, a keepalive timer); external (Buffer)
+memory is ~6 MB. The rest of the RSS is heap V8 keeps for garbage: under a steady stream of small allocations (one
+parse, one validation, one SQLite insert per reading) V8 grows each young-generation semi-space to 16 MB and lets the
+old generation run far ahead of the live data before it collects. \`--max-semi-space-size=1\` caps the first (set in
+the edge's shebang, docker-compose.yml and scripts/system.mjs); \`--optimize-for-size\` also makes V8 collect the old
+generation sooner, at a CPU cost — compare the columns. These flags cannot be set from inside a running process
+(\`v8.setFlagsFromString\` does not resize the heap), so whatever starts the edge (systemd unit, container) passes them;
+\`--optimize-for-size\` is not allowed in NODE_OPTIONS, only on the command line.
 `;
 const file = resultsFile();
 writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Edge memory", body));
