@@ -180,8 +180,8 @@ export function startCloud(prepared, { env = {}, inheritOutput = false } = {}) {
 
 /**
  * V8 flags the edge runs with, as on a Pi (edge/src/bin.ts shebang, docker-compose.yml): a 1 MB
- * young-generation semi-space instead of V8's 16 MB keeps the edge's RSS ~50 MB lower under load
- * (bench/RESULTS.md, "Edge memory").
+ * young-generation semi-space instead of V8's 16 MB, for a smaller RSS under load (bench/RESULTS.md,
+ * "Edge memory").
  */
 export const EDGE_NODE_ARGS = ["--max-semi-space-size=1"];
 
