@@ -5,7 +5,8 @@
 // Knobs: BENCH_DEVICES (default 200), BENCH_INTERVAL_MS per device (default 50),
 // BENCH_SECONDS (default 20), BENCH_WATCH (devices watched over socket.io, default 20),
 // BENCH_QUICK=1 (20 devices for 4 s: the CI smoke test), BENCH_RESULTS (another results file),
-// BENCH_DATA (where the run's configs and databases go; default .bench-data/).
+// BENCH_DATA (where the run's configs and databases go; default .bench-data/), BENCH_SCENARIO (run this
+// bv-sim scenario file for BENCH_SECONDS instead of the generated env-sensor fleet).
 // Also draws the run over time (throughput, latency, RSS) as telemetry-path.svg beside the results.
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -19,6 +20,7 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? (QUICK ? 20 : 200));
 const INTERVAL = Number(process.env.BENCH_INTERVAL_MS ?? (QUICK ? 100 : 50));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 4 : 20));
 const WATCH = Number(process.env.BENCH_WATCH ?? (QUICK ? 5 : 20));
+const SCENARIO = process.env.BENCH_SCENARIO;
 
 async function metric(base, name) {
   const text = await (await fetch(`${base}/metrics`)).text();
@@ -32,7 +34,14 @@ async function main() {
   const dir = join(process.env.BENCH_DATA ?? join(ROOT, ".bench-data"), String(Date.now()));
   const prepared = prepareSystem({
     dir,
-    scenarioOverrides: { duration_s: SECONDS, fleets: [{ type: "env-sensor", count: DEVICES, id_prefix: "env-", interval_ms: INTERVAL }] },
+    ...(SCENARIO
+      ? { scenarioFile: SCENARIO, scenarioOverrides: { duration_s: SECONDS } }
+      : {
+          scenarioOverrides: {
+            duration_s: SECONDS,
+            fleets: [{ type: "env-sensor", count: DEVICES, id_prefix: "env-", interval_ms: INTERVAL }],
+          },
+        }),
   });
   const cloud = startCloud(prepared);
   const cp = await cloud.ready;
@@ -96,10 +105,14 @@ async function main() {
   // Steady state: the middle of the run, skipping the first and last 20 % of samples.
   const mid = samples.slice(Math.floor(samples.length * 0.2), Math.ceil(samples.length * 0.8));
   const steady = mid.length >= 2 ? (mid.at(-1).stored - mid[0].stored) / ((mid.at(-1).t - mid[0].t) / 1000) : Number.NaN;
-  const offered = (DEVICES * 1000) / INTERVAL;
+  const fleets = prepared.scenario.fleets;
+  const offered = fleets.reduce((sum, f) => sum + (f.count * 1000) / f.interval_ms, 0);
+  const fleetText = fleets.map((f) => `${f.count} ${f.type} × ${(1000 / f.interval_ms).toFixed(1)} Hz`).join(" + ");
   const cpuPct = (k) => (((after[k].cpuMs - before[k].cpuMs) / (tEnd - t0)) * 100).toFixed(0);
   const lat = latencies.sort((a, b) => a - b);
-  const command = `BENCH_DEVICES=${DEVICES} BENCH_INTERVAL_MS=${INTERVAL} BENCH_SECONDS=${SECONDS} BENCH_WATCH=${WATCH} npm run bench`;
+  const command = SCENARIO
+    ? `BENCH_SCENARIO=${SCENARIO} BENCH_SECONDS=${SECONDS} BENCH_WATCH=${WATCH} node bench/run.mjs`
+    : `BENCH_DEVICES=${DEVICES} BENCH_INTERVAL_MS=${INTERVAL} BENCH_SECONDS=${SECONDS} BENCH_WATCH=${WATCH} npm run bench`;
   const peak = (k) => Math.max(0, ...samples.map((x) => x.procs[k].rssMb));
   const simCpu = (() => {
     const during = samples.filter((x) => x.procs.sim.cpuMs > 0);
@@ -114,7 +127,7 @@ Command: \`${command}\` (simulator, edge and cloud as separate processes on this
 
 | figure | value |
 |---|---|
-| devices × rate (offered) | ${DEVICES} × ${(1000 / INTERVAL).toFixed(1)} Hz = ${offered.toFixed(0)} readings/s, QoS 1 |
+| devices × rate (offered) | ${fleetText} = ${offered.toFixed(0)} readings/s, QoS ${prepared.scenario.qos} |
 | readings acknowledged by the edge broker (durable PUBACK) | ${acked} |
 | readings stored in the cloud (distinct) | ${stored} (${stored === acked ? "all" : `MISSING ${acked - stored}`}) |
 | steady-state store rate, simulator → cloud store | **${steady.toFixed(0)} readings/s** |

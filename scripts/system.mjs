@@ -180,10 +180,10 @@ export function startCloud(prepared, { env = {}, inheritOutput = false } = {}) {
 
 /**
  * V8 flags the edge runs with, as on a Pi (edge/src/bin.ts shebang, docker-compose.yml): a 1 MB
- * young-generation semi-space instead of V8's 16 MB, for a smaller RSS under load (bench/RESULTS.md,
- * "Edge memory").
+ * young-generation semi-space instead of V8's 16 MB, and an old generation collected sooner, for a
+ * smaller RSS under load (bench/RESULTS.md, "Edge memory").
  */
-export const EDGE_NODE_ARGS = ["--max-semi-space-size=1"];
+export const EDGE_NODE_ARGS = ["--max-semi-space-size=1", "--optimize-for-size"];
 
 export function startEdge(prepared, grpcPort, { env = {}, inheritOutput = false, nodeArgs = EDGE_NODE_ARGS } = {}) {
   return spawnService({
