@@ -131,51 +131,70 @@ async function startEdgeBroker(dir) {
   };
 }
 
+/** Starts the load; `phase(name)` resolves when the load says its measurement window starts ("measuring") or ends ("done"). */
 function runLoad(broker, qos) {
-  return new Promise((resolve, reject) => {
-    const cfg = {
-      url: `mqtt://127.0.0.1:${broker.port}`,
-      clients: CLIENTS,
-      window: WINDOW,
-      qos,
-      seconds: SECONDS,
-      fleetSecret: broker.fleetSecret ?? "x",
-    };
-    const child = spawn(process.execPath, [join(ROOT, "bench/mqtt-load.mjs"), JSON.stringify(cfg)], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout.on("data", (c) => {
-      out += c;
-    });
-    child.once("exit", (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1))) : reject(new Error(`load exited ${code}`)),
-    );
-    broker.loadPid = child.pid;
+  const cfg = {
+    url: `mqtt://127.0.0.1:${broker.port}`,
+    clients: CLIENTS,
+    window: WINDOW,
+    qos,
+    seconds: SECONDS,
+    fleetSecret: broker.fleetSecret ?? "x",
+  };
+  const child = spawn(process.execPath, [join(ROOT, "bench/mqtt-load.mjs"), JSON.stringify(cfg)], {
+    stdio: ["ignore", "pipe", "inherit"],
   });
+  const waiting = new Map();
+  const seen = new Set();
+  let buffered = "";
+  let last;
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (chunk) => {
+    buffered += chunk;
+    let nl = buffered.indexOf("\n");
+    while (nl >= 0) {
+      const msg = JSON.parse(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+      nl = buffered.indexOf("\n");
+      if (msg.phase) {
+        seen.add(msg.phase);
+        waiting.get(msg.phase)?.();
+      } else last = msg;
+    }
+  });
+  const result = new Promise((resolve, reject) => {
+    child.once("exit", (code) => (code === 0 && last ? resolve(last) : reject(new Error(`load exited ${code}`))));
+  });
+  return {
+    pid: child.pid,
+    result,
+    phase: (name) =>
+      seen.has(name) ? Promise.resolve() : Promise.race([new Promise((r) => waiting.set(name, r)), result.then(() => undefined)]),
+  };
 }
 
 async function measure(broker, qos) {
-  const loading = runLoad(broker, qos);
-  await new Promise((r) => setTimeout(r, 1000 + 400)); // connect + warm-up of the load
+  const load = runLoad(broker, qos);
+  // The same window as the load's own: from its "measuring" to its "done".
+  await load.phase("measuring");
   const from = Date.now();
   await broker.mark?.(from);
   const b0 = procSample(broker.pid);
-  const l0 = procSample(broker.loadPid);
-  await new Promise((r) => setTimeout(r, (SECONDS - 0.8) * 1000));
+  const l0 = procSample(load.pid);
+  await load.phase("done");
   const to = Date.now();
   await broker.mark?.(to);
   const b1 = procSample(broker.pid);
-  const l1 = procSample(broker.loadPid);
-  const load = await loading;
+  const l1 = procSample(load.pid);
+  const done = await load.result;
   if (!broker.mark) await new Promise((r) => setTimeout(r, 1200)); // let Mosquitto's last $SYS update arrive
   const cpu = (a, b) => Math.round(((b.cpuMs - a.cpuMs) / (to - from)) * 100);
   return {
     qos,
     brokerRate: broker.rateBetween(from, to),
-    clientRate: load.ackedPerS,
-    disconnects: load.disconnects,
-    latency: load.latencyMs,
+    clientRate: done.ackedPerS,
+    disconnects: done.disconnects,
+    latency: done.latencyMs,
     brokerCpu: cpu(b0, b1),
     brokerRss: b1.rssMb,
     loadCpu: cpu(l0, l1),
@@ -245,8 +264,8 @@ client-side rate counts what was written into socket buffers, and a broker slowe
 backlog afterwards (the edge's RSS grows meanwhile), so the broker-side count is the figure. A client the broker drops
 is counted and reconnects.
 
-How: throughput is counted by each broker — the edge's \`bv_edge_readings_accepted_total\` read at the start and end of the
-window, Mosquitto's \`$SYS/broker/publish/messages/received\` (updated each second, so ±1 s of the window). The edge runs
+How: throughput is counted by each broker over the load generator's own measurement window (it announces its start and
+end, after connecting and a 1 s warm-up) — the edge's \`bv_edge_readings_accepted_total\` read at both ends, Mosquitto's \`$SYS/broker/publish/messages/received\` (updated each second, so ±1 s of the window). The edge runs
 without a cloud, so its uplink does not compete for the CPU. CPU is % of one core over the window. The machine has 2 cores
 shared with the load generator (and, while this was measured, with other jobs): absolute figures are low, ratios are the result.
 `;

@@ -3,7 +3,8 @@
 // SECONDS. Payloads are real env-sensor telemetry from the simulator's model, so the edge broker
 // validates and commits them like any reading. Run as its own process so its CPU is measured apart:
 //   node bench/mqtt-load.mjs '{"url":"mqtt://127.0.0.1:1883","clients":50,"window":10,"qos":1,"seconds":10,"fleetSecret":"…"}'
-// Prints one JSON line: {sent, acked, disconnects, seconds, ackedPerS, latencyMs: {p50, p99}}.
+// Prints {"phase":"measuring"} and {"phase":"done"} around its measurement window, then one JSON line:
+// {sent, acked, disconnects, seconds, ackedPerS, latencyMs: {p50, p99}}.
 import { deriveDeviceSecret } from "@bitvelocity/common";
 import { encodeTelemetry } from "@bitvelocity/devices";
 import { createModel, Rng } from "@bitvelocity/firmware-sim";
@@ -89,9 +90,11 @@ async function startClient(i) {
 const all = await Promise.all(Array.from({ length: clients }, (_, i) => startClient(i)));
 await new Promise((r) => setTimeout(r, warmupS * 1000));
 measuring = true;
+process.stdout.write(`${JSON.stringify({ phase: "measuring" })}\n`); // the bench starts its own window now
 const t0 = performance.now();
 await new Promise((r) => setTimeout(r, seconds * 1000));
 measuring = false;
+process.stdout.write(`${JSON.stringify({ phase: "done" })}\n`);
 const elapsed = (performance.now() - t0) / 1000;
 stopping = true;
 await Promise.all(all.map((c) => c.endAsync(true).catch(() => undefined)));
