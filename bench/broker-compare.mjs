@@ -178,14 +178,15 @@ async function measure(broker, qos) {
   // The same window as the load's own: from its "measuring" to its "done".
   await load.phase("measuring");
   const from = Date.now();
-  await broker.mark?.(from);
   const b0 = procSample(broker.pid);
   const l0 = procSample(load.pid);
+  await broker.mark?.(from);
   await load.phase("done");
   const to = Date.now();
-  await broker.mark?.(to);
+  // CPU first: the load generator exits right after its window.
   const b1 = procSample(broker.pid);
   const l1 = procSample(load.pid);
+  await broker.mark?.(to);
   const done = await load.result;
   if (!broker.mark) await new Promise((r) => setTimeout(r, 1200)); // let Mosquitto's last $SYS update arrive
   const cpu = (a, b) => Math.round(((b.cpuMs - a.cpuMs) / (to - from)) * 100);
@@ -251,7 +252,7 @@ Command: \`${command}\` (also part of \`npm run bench\`)
 The same load — ${CLIENTS} clients, each with ${WINDOW} QoS 1 messages in flight (QoS 0: as fast as the socket drains), real
 env-sensor telemetry — against each broker in turn, interleaved, ${SECONDS} s per measurement, load generator in its own process.
 
-| | bv-edge | Mosquitto 2 | ratio edge / Mosquitto | client-side acked/s edge / Mosquitto | clients dropped by the broker edge / Mosquitto | edge publish→PUBACK p50 / p99 | Mosquitto p50 / p99 | edge CPU / RSS | Mosquitto CPU / RSS | load generator CPU (edge run / Mosquitto run) |
+| | bv-edge | Mosquitto 2 | ratio edge / Mosquitto | client-side acked/s edge / Mosquitto | connections lost (incl. failed reconnects) edge / Mosquitto | edge publish→PUBACK p50 / p99 | Mosquitto p50 / p99 | edge CPU / RSS | Mosquitto CPU / RSS | load generator CPU (edge run / Mosquitto run) |
 |---|---|---|---|---|---|---|---|---|---|---|
 ${table(results)}
 
@@ -261,8 +262,8 @@ outbox, and a QoS 0 reading is counted once committed too. Mosquitto acknowledge
 default), so a Mosquitto PUBACK says nothing about the disk. The edge also validates every payload against the device
 profile and authenticates each device by a hashed secret; Mosquitto here allows anonymous clients. At QoS 0 nothing but TCP slows the sender: the
 client-side rate counts what was written into socket buffers, and a broker slower than the flood works through the
-backlog afterwards (the edge's RSS grows meanwhile), so the broker-side count is the figure. A client the broker drops
-is counted and reconnects.
+backlog afterwards (the edge's RSS grows meanwhile), so the broker-side count is the figure. A connection the broker drops
+is counted (with any failed reconnect attempts) and the client reconnects.
 
 How: throughput is counted by each broker over the load generator's own measurement window (it announces its start and
 end, after connecting and a 1 s warm-up) — the edge's \`bv_edge_readings_accepted_total\` read at both ends, Mosquitto's \`$SYS/broker/publish/messages/received\` (updated each second, so ±1 s of the window). The edge runs
