@@ -4,6 +4,7 @@
  * readings of an unsynchronised edge clock re-stamped from the boot's anchor.
  */
 import { ClockSync, type EdgeMessage, Lane } from "@bitvelocity/proto";
+import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeLink, reading, startTestCloud, type TestCloud, waitFor } from "./test-support.js";
 
@@ -146,5 +147,41 @@ describe("clock trust", () => {
     expect(Math.abs(restamped.edgeTimeMs - (anchor + tenMinutesAfterBoot))).toBeLessThan(2000);
     const unknown = rows.find((r) => r.seq === 7002)!;
     expect(Math.abs(unknown.edgeTimeMs - unknown.receivedAt)).toBeLessThan(1000);
+  });
+});
+
+describe("edge credentials", () => {
+  it("rotating a token ends the edge's stream; the old token is refused, the new one works; only admins may", async () => {
+    const admin = await t.login("admin");
+    const l = await open();
+    expect((await t.api("/api/edges/edge-1/token", token, { method: "POST" })).status).toBe(403);
+    expect((await t.api("/api/edges/nobody/token", admin, { method: "POST" })).status).toBe(404);
+    const res = await t.api("/api/edges/edge-1/token", admin, { method: "POST" });
+    expect(res.status).toBe(201);
+    const { token: fresh } = (await res.json()) as { token: string };
+    expect((await l.closed)?.code).toBe(status.UNAUTHENTICATED);
+    const old = new EdgeLink(t.grpcAddress);
+    links.push(old);
+    old.hello("edge-1");
+    expect((await old.closed)?.code).toBe(status.UNAUTHENTICATED);
+    const renewed = new EdgeLink(t.grpcAddress);
+    links.push(renewed);
+    renewed.hello("edge-1", fresh);
+    await renewed.next("welcome");
+    renewed.close();
+  });
+
+  it("revoking ends the stream and refuses the edge from then on with PERMISSION_DENIED", async () => {
+    const admin = await t.login("admin");
+    const l = new EdgeLink(t.grpcAddress);
+    links.push(l);
+    l.hello("edge-2");
+    await l.next("welcome");
+    expect((await t.api("/api/edges/edge-2/revoke", admin, { method: "POST" })).status).toBe(204);
+    expect((await l.closed)?.code).toBe(status.PERMISSION_DENIED);
+    const again = new EdgeLink(t.grpcAddress);
+    links.push(again);
+    again.hello("edge-2");
+    expect((await again.closed)?.code).toBe(status.PERMISSION_DENIED);
   });
 });

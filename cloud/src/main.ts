@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import { listen } from "@bitvelocity/common";
 import { CommandService, FleetRegistry } from "./fleet/index.js";
 import { LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
+import { EdgeCredentials } from "./ingest/edge-credentials.js";
 import { IngestServer } from "./ingest/ingest-server.js";
 import { LinkRecords } from "./ingest/link-records.js";
 import { LiveHub } from "./live/live-hub.js";
@@ -69,16 +70,22 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     cleanups.push(() => commands.stop());
 
     const records = new LinkRecords(db);
+    const credentials = new EdgeCredentials(
+      db,
+      config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
+    );
+    await credentials.load();
     const ingest = new IngestServer({
       bus,
       store: telemetry,
       records,
-      edges: config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
+      credentials,
       limits: {
         credit: config.ingest.credit,
         maxBatchReadings: config.ingest.max_batch_readings,
         maxBatchBytes: config.ingest.max_batch_bytes,
       },
+      keepaliveMs: config.ingest.keepalive_ms,
       registry,
       logger: componentLogger(logger, "ingest"),
     });
@@ -93,6 +100,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       commands,
       telemetry,
       records,
+      edgeAccess: ingest,
       registry,
       health: async () => ({ database: await checkDatabase(db), telemetry: await telemetry.check() }),
       dashboardDir: options.dashboardDir ?? defaultDashboardDir(),

@@ -11,7 +11,9 @@ import { metricValue, readAckedLog, tempDir, waitFor } from "../e2e/support.js";
 import { freePort } from "./ports.js";
 
 const BUDGET_MB = 1;
-const SIM_SECONDS = 8;
+/** The simulator runs until the edge has evicted this many readings (or for SIM_MAX_SECONDS). */
+const EVICTIONS_WANTED = 3000;
+const SIM_MAX_SECONDS = 60;
 
 describe("outbox budget under a long outage", () => {
   const services: Service[] = [];
@@ -24,7 +26,7 @@ describe("outbox budget under a long outage", () => {
     const prepared = prepareSystem({
       dir: tempDir("overflow"),
       ports: { grpc },
-      scenarioOverrides: { duration_s: SIM_SECONDS, fleets: [{ type: "env-sensor", count: 150, id_prefix: "env-", interval_ms: 50 }] },
+      scenarioOverrides: { duration_s: SIM_MAX_SECONDS, fleets: [{ type: "env-sensor", count: 150, id_prefix: "env-", interval_ms: 50 }] },
       edgeOverrides: { outbox: { budget_mb: BUDGET_MB } },
     });
     // The outage: no cloud on the edge's uplink port.
@@ -40,11 +42,17 @@ describe("outbox budget under a long outage", () => {
       if (existsSync(outboxFile)) maxFile = Math.max(maxFile, statSync(outboxFile).size);
       if (existsSync(`${outboxFile}-wal`)) maxWal = Math.max(maxWal, statSync(`${outboxFile}-wal`).size);
     }, 100);
-    await sim.exited;
+    const edgeMetrics = async () => (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text();
+    // Publish until the outage has overflowed the budget well beyond what it holds.
+    await waitFor(
+      "the edge to evict readings",
+      async () => ((metricValue(await edgeMetrics(), "bv_edge_evicted_readings_total") ?? 0) >= EVICTIONS_WANTED ? true : undefined),
+      SIM_MAX_SECONDS * 1000,
+      250,
+    );
+    await sim.stop();
     clearInterval(sampler);
     const acked = readAckedLog(prepared.files.ackedLog);
-    // Far more than the budget holds.
-    expect(acked.length).toBeGreaterThan(8000);
     expect(maxFile).toBeLessThanOrEqual(BUDGET_MB * 1024 * 1024 * 1.1);
     expect(maxWal).toBeLessThanOrEqual(5 * 1024 * 1024);
 
@@ -52,7 +60,6 @@ describe("outbox budget under a long outage", () => {
     const cloud = startCloud(prepared);
     services.push(cloud);
     await cloud.ready;
-    const edgeMetrics = async () => (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text();
     const text = await waitFor(
       "the edge to drain its outbox and control lane",
       async () => {

@@ -19,6 +19,7 @@ import {
 import { type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
 import type { CommandRequested, CommandState } from "../platform/events.js";
+import type { CredentialLookup } from "./edge-credentials.js";
 import type { IngestMetrics } from "./ingest-metrics.js";
 import type { LinkRecords, NewDeadLetter } from "./link-records.js";
 import type { EdgeCredential, IngestLimits, ReadingCommitter, ValidReading } from "./ports.js";
@@ -31,7 +32,7 @@ export interface SessionHost {
   readonly limits: IngestLimits;
   readonly metrics: IngestMetrics;
   readonly logger: Logger;
-  credential(edgeId: string): EdgeCredential | undefined;
+  lookup(edgeId: string): CredentialLookup;
   /** Makes this the edge's live session; returns the one it replaced. */
   attach(session: EdgeSession): void;
   detach(session: EdgeSession): boolean;
@@ -235,7 +236,14 @@ export class EdgeSession {
   }
 
   private onHello(hello: Hello): void {
-    const edge = this.host.credential(hello.edgeId);
+    const found = this.host.lookup(hello.edgeId);
+    if (found.status === "revoked") {
+      this.host.metrics.streams.inc({ outcome: "revoked" });
+      this.host.logger.warn({ edgeId: hello.edgeId }, "revoked edge refused");
+      this.fail(status.PERMISSION_DENIED, `edge ${JSON.stringify(hello.edgeId)}: its credentials are revoked`);
+      return;
+    }
+    const edge = found.status === "ok" ? found.edge : undefined;
     if (!edge || !verifySecret(hello.token, edge.tokenHash)) {
       this.host.metrics.streams.inc({ outcome: "unauthenticated" });
       this.host.logger.warn({ edgeId: hello.edgeId }, "edge authentication failed");

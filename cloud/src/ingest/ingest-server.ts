@@ -7,17 +7,20 @@ import { type CloudMessage, type EdgeMessage, EdgeSyncService } from "@bitveloci
 import { Server, ServerCredentials, type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
 import type { Registry } from "../platform/metrics.js";
+import type { CredentialLookup, EdgeCredentials } from "./edge-credentials.js";
 import { EdgeSession, type SessionHost } from "./edge-session.js";
 import { createIngestMetrics, type IngestMetrics } from "./ingest-metrics.js";
 import type { LinkRecords } from "./link-records.js";
-import type { EdgeCredential, IngestLimits, ReadingCommitter } from "./ports.js";
+import type { IngestLimits, ReadingCommitter } from "./ports.js";
 
 export interface IngestServerOptions {
   readonly bus: EventBus;
   readonly store: ReadingCommitter;
   readonly records: LinkRecords;
-  readonly edges: readonly EdgeCredential[];
+  readonly credentials: EdgeCredentials;
   readonly limits: IngestLimits;
+  /** Keepalive ping interval and timeout per edge connection (default 20 s). */
+  readonly keepaliveMs?: number;
   readonly registry: Registry;
   readonly logger: Logger;
 }
@@ -30,7 +33,7 @@ export class IngestServer implements SessionHost {
   readonly metrics: IngestMetrics;
   readonly logger: Logger;
   private readonly server: Server;
-  private readonly edges: Map<string, EdgeCredential>;
+  private readonly credentials: EdgeCredentials;
   private readonly sessions = new Map<string, EdgeSession>();
   private readonly all = new Set<EdgeSession>();
   private readonly unsubscribe: () => void;
@@ -42,11 +45,19 @@ export class IngestServer implements SessionHost {
     this.limits = options.limits;
     this.logger = options.logger;
     this.metrics = createIngestMetrics(options.registry);
-    this.edges = new Map(options.edges.map((e) => [e.id, e]));
+    this.credentials = options.credentials;
     // Oversize batches are refused by our own check (RESOURCE_EXHAUSTED); the transport limit
     // only guards memory against something far larger.
     const maxMessage = Math.max(4 * 1024 * 1024, options.limits.maxBatchBytes * 2);
-    this.server = new Server({ "grpc.max_receive_message_length": maxMessage, "grpc.keepalive_permit_without_calls": 1 });
+    // The server pings too: an edge that lost power or network never closes its stream, and without
+    // pings (grpc-js defaults to 2 h) the cloud would show it connected until it comes back.
+    const keepaliveMs = options.keepaliveMs ?? 20_000;
+    this.server = new Server({
+      "grpc.max_receive_message_length": maxMessage,
+      "grpc.keepalive_permit_without_calls": 1,
+      "grpc.keepalive_time_ms": keepaliveMs,
+      "grpc.keepalive_timeout_ms": keepaliveMs,
+    });
     this.server.addService(EdgeSyncService, {
       sync: (call: ServerDuplexStream<EdgeMessage, CloudMessage>) => {
         const session = new EdgeSession(call, this);
@@ -60,8 +71,23 @@ export class IngestServer implements SessionHost {
     });
   }
 
-  credential(edgeId: string): EdgeCredential | undefined {
-    return this.edges.get(edgeId);
+  lookup(edgeId: string): CredentialLookup {
+    return this.credentials.lookup(edgeId);
+  }
+
+  /** Issues a new token for the edge (returned once) and ends its stream: the old token no longer works. */
+  async rotateToken(edgeId: string, by: string): Promise<string> {
+    const token = await this.credentials.rotate(edgeId, by);
+    this.sessions.get(edgeId)?.fail(status.UNAUTHENTICATED, "the edge's token was rotated");
+    this.logger.info({ edgeId, by }, "edge token rotated");
+    return token;
+  }
+
+  /** Refuses the edge from now on and ends its stream. */
+  async revoke(edgeId: string, by: string): Promise<void> {
+    await this.credentials.revoke(edgeId, by);
+    this.sessions.get(edgeId)?.fail(status.PERMISSION_DENIED, "the edge's credentials were revoked");
+    this.logger.info({ edgeId, by }, "edge credentials revoked");
   }
 
   attach(session: EdgeSession): void {

@@ -19,7 +19,7 @@ describe("loadCloudConfig", () => {
     const c = loadCloudConfig(undefined, {});
     expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
     expect(c.grpc).toEqual({ host: "0.0.0.0", port: 50051 });
-    expect(c.ingest).toEqual({ credit: 4, max_batch_readings: 1000, max_batch_bytes: 1048576 });
+    expect(c.ingest).toEqual({ credit: 4, max_batch_readings: 1000, max_batch_bytes: 1048576, keepalive_ms: 20_000 });
     expect(c.live).toEqual({ throttle_ms: 250, max_buffered: 2000 });
     expect(c.session_ttl_hours).toBe(12);
     expect(c.admin).toEqual({ username: "admin" });

@@ -55,8 +55,10 @@ export const cloudConfigSchema = z
           .min(1024)
           .max(64 * 1024 * 1024)
           .default(1024 * 1024),
+        /** gRPC keepalive ping interval to each edge; an edge that vanished is noticed within about twice this. */
+        keepalive_ms: z.number().int().min(1000).default(20_000),
       })
-      .default({ credit: 4, max_batch_readings: 1000, max_batch_bytes: 1024 * 1024 }),
+      .default({ credit: 4, max_batch_readings: 1000, max_batch_bytes: 1024 * 1024, keepalive_ms: 20_000 }),
     live: z
       .strictObject({
         throttle_ms: z.number().int().min(10).max(60_000).default(250),

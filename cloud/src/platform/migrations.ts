@@ -116,8 +116,18 @@ export const migrations: Record<string, Migration> = {
         .addColumn("first_seen", "bigint", (c) => c.notNull())
         .addPrimaryKeyConstraint("edge_boots_pk", ["edge_id", "boot_id"])
         .execute();
+      // An edge's token as rotated or revoked at run time; it overrides the token hash in the config.
+      await db.schema
+        .createTable("edge_tokens")
+        .addColumn("edge_id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("token_hash", "text")
+        .addColumn("revoked", "integer", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_by", "varchar(64)", (c) => c.notNull())
+        .execute();
     },
     async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("edge_tokens").execute();
       await db.schema.dropTable("edge_boots").execute();
       await db.schema.dropTable("dead_letters").execute();
       await db.schema.dropTable("edge_gaps").execute();

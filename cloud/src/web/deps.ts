@@ -16,6 +16,11 @@ export interface WebDeps {
   readonly telemetry: TelemetryStore;
   /** Gap records and dead letters the edges' links stored. */
   readonly records: LinkRecords;
+  /** Rotating and revoking edge tokens (admin). */
+  readonly edgeAccess: {
+    rotateToken(edgeId: string, by: string): Promise<string>;
+    revoke(edgeId: string, by: string): Promise<void>;
+  };
   readonly registry: Registry;
   readonly health: () => Promise<Record<string, boolean>>;
   /** Folder with the built dashboard (index.html + assets). */

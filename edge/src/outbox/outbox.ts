@@ -85,6 +85,8 @@ function statements(db: Database.Database) {
     peekAll: db.prepare("SELECT * FROM readings WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"),
     peekLane: db.prepare("SELECT * FROM readings WHERE lane = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?"),
     delete: db.prepare("DELETE FROM readings WHERE seq = ? RETURNING bytes"),
+    sizeOfRange: db.prepare("SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM readings WHERE seq BETWEEN ? AND ?"),
+    deleteRange: db.prepare("DELETE FROM readings WHERE seq BETWEEN ? AND ?"),
     oldest: db.prepare("SELECT edge_time_ms FROM readings ORDER BY seq LIMIT 1"),
     lastSeq: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'readings'"),
     totals: db.prepare("SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM readings"),
@@ -436,11 +438,12 @@ export class Outbox implements OutboxReader {
     if (seqs.length === 0) return;
     this.withRecovery(() =>
       this.db.transaction(() => {
-        for (const seq of seqs) {
-          const row = this.stmts.delete.get(seq) as { bytes: number } | undefined;
-          if (!row) continue;
-          this.counts.readings--;
-          this.counts.bytes -= row.bytes;
+        // A batch is mostly one run of consecutive seqs: one range delete per run, not one per reading.
+        for (const [first, last] of runs(seqs)) {
+          const size = this.stmts.sizeOfRange.get(first, last) as { n: number; b: number };
+          this.stmts.deleteRange.run(first, last);
+          this.counts.readings -= size.n;
+          this.counts.bytes -= size.b;
         }
       })(),
     );
@@ -655,6 +658,18 @@ function encodeDeadLetter(input: DeadLetterInput, timeMs: number): Uint8Array {
       },
     },
   }).finish();
+}
+
+/** [first, last] of each run of consecutive values, in ascending order. */
+function runs(values: readonly number[]): [number, number][] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const out: [number, number][] = [];
+  for (const v of sorted) {
+    const last = out[out.length - 1];
+    if (last && v === last[1] + 1) last[1] = v;
+    else if (!last || v > last[1]) out.push([v, v]);
+  }
+  return out;
 }
 
 function guard(listener: () => void): void {
