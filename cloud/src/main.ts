@@ -2,12 +2,14 @@
 import { createServer } from "node:http";
 import type { Socket } from "node:net";
 import { listen } from "@bitvelocity/common";
+import { AlertEngine, AlertService, AlertStore } from "./alerts/index.js";
 import { CommandService, FleetRegistry } from "./fleet/index.js";
-import { LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
+import { ApiTokenStore, AuditLog, LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
 import { EdgeCredentials } from "./ingest/edge-credentials.js";
 import { IngestServer } from "./ingest/ingest-server.js";
 import { LinkRecords } from "./ingest/link-records.js";
 import { LiveHub } from "./live/live-hub.js";
+import { SseFanout } from "./live/sse-stream.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase, openDatabase } from "./platform/database.js";
 import { EventBus } from "./platform/event-bus.js";
@@ -55,6 +57,8 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     const sessionTtlMs = config.session_ttl_hours * 3_600_000;
     const sessions = new SessionStore(db, sessionTtlMs);
     await sessions.purgeExpired();
+    const tokens = new ApiTokenStore(db);
+    const audit = new AuditLog(db);
 
     const fleet = new FleetRegistry(
       db,
@@ -68,6 +72,14 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     const commands = new CommandService(db, bus, fleet, componentLogger(logger, "commands"));
     commands.start();
     cleanups.push(() => commands.stop());
+
+    const alertStore = new AlertStore(db);
+    const alertEngine = new AlertEngine(alertStore, bus, fleet, componentLogger(logger, "alerts"), registry);
+    await alertEngine.start();
+    cleanups.push(() => alertEngine.stop());
+    const alerts = new AlertService(alertStore, alertEngine);
+    const sse = new SseFanout({ bus, throttleMs: config.live.throttle_ms, maxBuffered: config.live.max_buffered, registry });
+    cleanups.push(() => sse.close());
 
     const records = new LinkRecords(db);
     const credentials = new EdgeCredentials(
@@ -94,6 +106,10 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     const app = createApp({
       users,
       sessions,
+      tokens,
+      audit,
+      alerts,
+      sse,
       loginLimiter: new LoginRateLimiter(),
       sessionTtlMs,
       fleet,
@@ -110,6 +126,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     const live = new LiveHub(http, {
       bus,
       sessions,
+      tokens,
       directory: fleet,
       throttleMs: config.live.throttle_ms,
       maxBuffered: config.live.max_buffered,
