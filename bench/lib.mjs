@@ -1,5 +1,17 @@
 // Small measuring helpers shared by the benchmarks.
 import { readFileSync } from "node:fs";
+import { cpus, type as osType, release, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Where the figures go: bench/RESULTS.md, or $BENCH_RESULTS (the smoke test writes to a temporary copy). */
+export function resultsFile() {
+  return process.env.BENCH_RESULTS ?? join(fileURLToPath(new URL(".", import.meta.url)), "RESULTS.md");
+}
+
+export function machine() {
+  return `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}, Node ${process.version}`;
+}
 
 /** CPU time (user + system, ms) and resident memory (MB) of a process, from /proc. */
 export function procSample(pid) {

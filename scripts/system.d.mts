@@ -21,6 +21,8 @@ export function spawnService(options: {
   listeners?: string[];
   onLine?: (line: string, parsed: unknown) => void;
   inheritOutput?: boolean;
+  /** Flags for node itself, before the script. */
+  nodeArgs?: string[];
 }): Service;
 
 export interface ProvisionedDevice {
@@ -54,5 +56,6 @@ interface StartOptions {
   inheritOutput?: boolean;
 }
 export function startCloud(prepared: Prepared, options?: StartOptions): Service;
-export function startEdge(prepared: Prepared, grpcPort: number, options?: StartOptions): Service;
+export const EDGE_NODE_ARGS: string[];
+export function startEdge(prepared: Prepared, grpcPort: number, options?: StartOptions & { nodeArgs?: string[] }): Service;
 export function startSim(prepared: Prepared, mqttPort: number, options?: StartOptions & { args?: string[] }): Service;

@@ -29,8 +29,8 @@ export function checkPortFree(port, host = "0.0.0.0") {
  * Spawns one program. Its stdout is pino JSON; lines `{"msg":"listening","listener":…,"port":…}`
  * tell us its ports. `ready` resolves with { [listener]: port } once every expected listener is up.
  */
-export function spawnService({ name, bin, args, env = {}, listeners = [], onLine, inheritOutput = false }) {
-  const child = spawn(process.execPath, [bin, ...args], {
+export function spawnService({ name, bin, args, env = {}, listeners = [], onLine, inheritOutput = false, nodeArgs = [] }) {
+  const child = spawn(process.execPath, [...nodeArgs, bin, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -178,10 +178,18 @@ export function startCloud(prepared, { env = {}, inheritOutput = false } = {}) {
   });
 }
 
-export function startEdge(prepared, grpcPort, { env = {}, inheritOutput = false } = {}) {
+/**
+ * V8 flags the edge runs with, as on a Pi (edge/src/bin.ts shebang, docker-compose.yml): a 1 MB
+ * young-generation semi-space instead of V8's 16 MB, and an old generation collected sooner, for a
+ * smaller RSS under load (bench/RESULTS.md, "Edge memory").
+ */
+export const EDGE_NODE_ARGS = ["--max-semi-space-size=1", "--optimize-for-size"];
+
+export function startEdge(prepared, grpcPort, { env = {}, inheritOutput = false, nodeArgs = EDGE_NODE_ARGS } = {}) {
   return spawnService({
     name: "edge",
     bin: BINS.edge,
+    nodeArgs,
     args: ["--config", prepared.files.edge],
     env: { BV_CLOUD_URL: `127.0.0.1:${grpcPort}`, BV_EDGE_TOKEN: prepared.secrets.edgeToken, ...env },
     listeners: ["mqtt", "http"],

@@ -100,4 +100,53 @@ describe("bv-sim CLI", () => {
     expect(lines.length).toBe(summary.acked);
     expect(new Set(lines.map((l) => l.deviceId))).toEqual(new Set(["env-0001", "env-0002", "plc-0001"]));
   });
+
+  it("spreads a fleet over --processes, merges their figures, and writes the per-second stats file", async () => {
+    const acked = join(dir, "acked-shards.jsonl");
+    const stats = join(dir, "stats.jsonl");
+    const many = `
+version: 1
+fleets:
+  - { type: env-sensor, count: 5, id_prefix: env-, interval_ms: 100 }
+failures:
+  - { kind: duplicate, at_s: 1, fraction: 1, duration_s: 0 }
+`;
+    const run = await sim(
+      [
+        "--scenario",
+        file("m.yaml", many),
+        "--broker",
+        broker.url,
+        "--duration",
+        "2.5",
+        "--processes",
+        "2",
+        "--acked-log",
+        acked,
+        "--stats-file",
+        stats,
+      ],
+      { BV_FLEET_SECRET: SECRET },
+    );
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as FleetStats;
+    expect(summary.processes).toBe(2);
+    expect(summary.devices).toBe(5);
+    expect(summary.duplicatesSent).toBe(5);
+    expect(summary.failures).toEqual({ duplicate: 2 }); // fired once in each process
+    const lines = readFileSync(acked, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as AckedRecord);
+    expect(lines.length).toBe(summary.acked);
+    expect(new Set(lines.map((l) => `${l.deviceId}#${l.n}`)).size).toBe(lines.length);
+    expect(new Set(lines.map((l) => l.deviceId)).size).toBe(5);
+    const points = readFileSync(stats, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { acked: number; ackedPerS: number });
+    expect(points.length).toBeGreaterThanOrEqual(2);
+    expect(points.at(-1)!.acked).toBe(summary.acked);
+    expect(points.some((p) => p.ackedPerS > 0)).toBe(true);
+  });
 });

@@ -7,9 +7,10 @@
  */
 import { writeFileSync } from "node:fs";
 import { ConfigError, createLogger, parseCli, runMain, silentLogger, waitForShutdown } from "@bitvelocity/common";
-import { runFleet } from "./fleet.js";
+import { type FleetHandle, runFleet } from "./fleet.js";
 import { edgeDevicesYaml, provisionFleet } from "./provision.js";
 import { loadScenario } from "./scenario.js";
+import { parseShard, runShards, type ShardMessage } from "./shards.js";
 
 const RUN_USAGE = `Usage: bv-sim --scenario FILE [options]
 
@@ -22,6 +23,8 @@ Options:
   --acked-log FILE   append one JSON line per acknowledged telemetry message
   --duration S       stop after S seconds (0 = until stopped)
   --seed N           seed for signals and timing
+  --stats-file FILE  one JSON line per second: counters and that second's latency percentiles
+  --processes N      spread the devices over N simulator processes (overrides processes:)
   --quiet            no progress line, no logs
   -h, --help         this help
 
@@ -80,6 +83,9 @@ async function run(argv: string[]): Promise<void> {
         "acked-log": { type: "string" },
         duration: { type: "string" },
         seed: { type: "string" },
+        "stats-file": { type: "string" },
+        processes: { type: "string" },
+        shard: { type: "string" },
         quiet: { type: "boolean" },
       },
     },
@@ -92,19 +98,59 @@ async function run(argv: string[]): Promise<void> {
   if (duration !== undefined) overrides.duration_s = duration;
   const seed = numberFlag("seed", values.seed);
   if (seed !== undefined) overrides.seed = seed;
+  const processes = numberFlag("processes", values.processes);
+  if (processes !== undefined) overrides.processes = processes;
   const scenario = loadScenario(file, process.env, overrides);
   const quiet = values.quiet === true;
   const ackedLog = typeof values["acked-log"] === "string" ? values["acked-log"] : undefined;
+  const statsFile = typeof values["stats-file"] === "string" ? values["stats-file"] : undefined;
+  const shard = typeof values.shard === "string" ? parseShard(values.shard) : undefined;
+  if (typeof values.shard === "string" && !shard)
+    throw new ConfigError([`--shard: expected INDEX/COUNT, got ${JSON.stringify(values.shard)}`]);
+  const signal = waitForShutdown();
+
+  if (scenario.processes > 1 && !shard) {
+    const args = ["--scenario", file, "--duration", String(scenario.duration_s), "--seed", String(scenario.seed)];
+    args.push("--broker", scenario.broker.url);
+    if (ackedLog) args.push("--acked-log", ackedLog);
+    const shards = runShards({
+      args,
+      processes: scenario.processes,
+      durationS: scenario.duration_s,
+      progress: !quiet,
+      ...(statsFile ? { statsFile } : {}),
+    });
+    const final = await Promise.race([shards.done, signal.then(() => shards.stop())]);
+    process.stdout.write(`${JSON.stringify(final)}\n`);
+    process.exit(0);
+  }
+
   const fleet = runFleet(scenario, {
     ...(ackedLog ? { ackedLog } : {}),
+    ...(statsFile ? { statsFile } : {}),
+    ...(shard ? { shard } : {}),
     // stdout carries the JSON summary; logs stay at warn unless BV_LOG_LEVEL asks for more.
     logger: quiet ? silentLogger() : createLogger("sim:fleet", process.env.BV_LOG_LEVEL ?? "warn"),
     progress: !quiet,
   });
-  const signal = waitForShutdown();
+  const report = shard && process.send ? startReporting(fleet) : undefined;
   const final = await Promise.race([fleet.done, signal.then(() => fleet.stop())]);
+  if (report) await report(final);
   process.stdout.write(`${JSON.stringify(final)}\n`);
   process.exit(0);
+}
+
+/** A shard tells its parent (shards.ts) how it is doing every second, and its final figures. */
+function startReporting(fleet: FleetHandle): (final: ReturnType<FleetHandle["stats"]>) => Promise<void> {
+  const send = (msg: ShardMessage) => new Promise<void>((resolve) => process.send?.(msg, undefined, {}, () => resolve()));
+  const timer = setInterval(() => {
+    const { all, window } = fleet.histograms();
+    void send({ type: "stats", stats: fleet.stats(), all: all.toJSON(), window: window.toJSON() });
+  }, 1_000);
+  return async (final) => {
+    clearInterval(timer);
+    await send({ type: "final", stats: final, all: fleet.histograms().all.toJSON() });
+  };
 }
 
 const argv = process.argv.slice(2);

@@ -156,4 +156,37 @@ describe("commands", () => {
     expect(await answer(id, 6000)).toEqual({ id, status: "succeeded", result: { target: 100 } });
     expect(broker.connectAttempts.get("valve-0001")).toBe(2);
   });
+
+  it("ota_update reports progress on the status topic, reboots, and answers with the new version after the reboot", async () => {
+    const device = fleet.devices.find((d) => d.id === "env-0001")!;
+    const status: string[] = [];
+    await tester.subscribeAsync("bv/env-0001/status", { qos: 1 });
+    const onStatus = (topic: string, payload: Buffer) => {
+      if (topic === "bv/env-0001/status") status.push(payload.toString());
+    };
+    tester.on("message", onStatus);
+    const connectsBefore = broker.connectAttempts.get("env-0001") ?? 0;
+    nextId += 1;
+    const id = `c-${nextId}`;
+    await tester.publishAsync("bv/env-0001/cmd", encodeCommand({ id, name: "ota_update", params: { version: "2.1.0", size_kb: 256 } }), {
+      qos: 1,
+    });
+    // The answer comes only after the download (1 s at 256 KiB/s) and the reboot.
+    await sleep(600);
+    expect(results.find((r) => r.result.id === id)).toBeUndefined();
+    expect(await answer(id, 6000)).toEqual({ id, status: "succeeded", result: { version: "2.1.0", previous_version: "1.0.0" } });
+    tester.off("message", onStatus);
+    const progress = status.filter((s) => s.startsWith("{")).map((s) => JSON.parse(s) as { progress: number });
+    expect(progress.map((p) => p.progress)).toEqual([25, 50, 75, 100]);
+    expect(status.indexOf("offline")).toBeGreaterThan(status.findIndex((s) => s.includes('"progress":100')));
+    expect(device.firmwareVersion).toBe("2.1.0");
+    expect(device.boots).toBe(2);
+    expect(broker.connectAttempts.get("env-0001")).toBe(connectsBefore + 1);
+  });
+
+  it("ota_update with a bad version is refused at once", async () => {
+    const r = await command("env-0001", "ota_update", { version: "x".repeat(40) });
+    expect(r.status).toBe("failed");
+    expect(r.message).toMatch(/version/);
+  });
 });

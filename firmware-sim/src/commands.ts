@@ -17,7 +17,12 @@ import type { CommandOutcome, DeviceModel } from "./signals/index.js";
 export interface DeviceControls {
   setIntervalMs(ms: number): void;
   identify(seconds: number): void;
+  /** Starts an over-the-air update; the device answers through `complete()` after its reboot. */
+  otaUpdate?(commandId: string, version: string, sizeKb: number): void;
 }
+
+/** handle() returns this when the answer comes later (an OTA update answers after its reboot). */
+export const PENDING = "pending" as const;
 
 const REMEMBERED = 64;
 
@@ -45,8 +50,10 @@ export class CommandHandler {
     private readonly controls: DeviceControls,
   ) {}
 
-  /** The answer to publish on `cmd/result`, or undefined when the payload has no id to answer to. */
-  handle(payload: Buffer): CommandResultMessage | undefined {
+  private readonly inProgress = new Set<string>();
+
+  /** The answer to publish on `cmd/result`, undefined when the payload has no id to answer to, PENDING when it comes later. */
+  handle(payload: Buffer): CommandResultMessage | undefined | typeof PENDING {
     const decoded = decodeCommand(payload);
     if (!decoded.ok) {
       const id = salvageId(payload);
@@ -55,15 +62,32 @@ export class CommandHandler {
     const { id, name, params } = decoded.value;
     const previous = this.answered.get(id);
     if (previous) return previous;
+    if (this.inProgress.has(id)) return PENDING;
     const checked = validateCommand(this.type, name, params);
+    if (!("problems" in checked) && name === "ota_update" && this.controls.otaUpdate) {
+      this.inProgress.add(id);
+      this.controls.otaUpdate(id, checked.params.version as string, (checked.params.size_kb as number | undefined) ?? 512);
+      return PENDING;
+    }
     const outcome: CommandOutcome =
       "problems" in checked ? { ok: false, message: describeProblems(checked.problems) } : this.apply(name, checked.params);
     const result: CommandResultMessage = outcome.ok
       ? { id, status: "succeeded", ...(outcome.result ? { result: outcome.result } : {}) }
       : { id, status: "failed", message: outcome.message };
-    this.answered.set(id, result);
-    if (this.answered.size > REMEMBERED) this.answered.delete(this.answered.keys().next().value as string);
+    this.remember(result);
     return result;
+  }
+
+  /** The late answer to a PENDING command, remembered like any other. */
+  complete(result: CommandResultMessage): CommandResultMessage {
+    this.inProgress.delete(result.id);
+    this.remember(result);
+    return result;
+  }
+
+  private remember(result: CommandResultMessage): void {
+    this.answered.set(result.id, result);
+    if (this.answered.size > REMEMBERED) this.answered.delete(this.answered.keys().next().value as string);
   }
 
   private apply(name: string, params: Record<string, MetricValue>): CommandOutcome {

@@ -35,7 +35,20 @@ describe("loadScenario", () => {
     expect(s.qos).toBe(1);
     expect(s.duration_s).toBe(0);
     expect(s.broker.url).toBe("mqtt://broker.local:1883");
-    expect(s.fleets[1]).toEqual({ type: "valve-actuator", count: 2, id_prefix: "valve-actuator-", interval_ms: 5000 });
+    expect(s.fleets[1]).toEqual({
+      type: "valve-actuator",
+      count: 2,
+      id_prefix: "valve-actuator-",
+      interval_ms: 5000,
+      payload_bytes: 0,
+      signals: [],
+      rtc: true,
+      clock_sync_ms: 2000,
+      offline_queue: 0,
+      persist_queue: false,
+    });
+    expect(s.failures).toEqual([]);
+    expect(s.processes).toBe(1);
   });
 
   it("takes the broker URL and fleet secret from the environment, and CLI overrides last", () => {
@@ -86,11 +99,14 @@ fleets:
     expect(list.some((p) => p.startsWith("fleet_secret:"))).toBe(true);
   });
 
-  it("ships demo and load scenarios that load", () => {
+  it("ships demo, load and faults scenarios that load", () => {
     const demo = loadScenario(new URL("../scenarios/demo.yaml", import.meta.url).pathname, {});
     expect(new Set(demo.fleets.map((f) => f.type)).size).toBe(6);
     const load = loadScenario(new URL("../scenarios/load.yaml", import.meta.url).pathname, {});
     expect(load.fleets.reduce((n, f) => n + f.count, 0)).toBeGreaterThanOrEqual(300);
+    const faults = loadScenario(new URL("../scenarios/faults.yaml", import.meta.url).pathname, {});
+    expect(new Set(faults.failures.map((f) => f.kind)).size).toBe(7);
+    expect(faults.fleets[2]?.signals.map((g) => g.kind)).toEqual(["gps_route", "sine"]);
   });
 });
 

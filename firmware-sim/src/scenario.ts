@@ -5,6 +5,8 @@
 import { loadConfig } from "@bitvelocity/common";
 import { deviceType, deviceTypeNames, isValidDeviceId } from "@bitvelocity/devices";
 import { z } from "zod";
+import { failureSchema } from "./failures.js";
+import { type SignalSpec, signalSpecSchema, specMetrics } from "./signals/generators.js";
 
 /** Device ids are `${id_prefix}${index}`, the index 1-based and zero-padded to this many digits. */
 export const ID_DIGITS = 4;
@@ -23,6 +25,17 @@ export const fleetSchema = z
     count: z.number().int().min(1).max(100_000),
     id_prefix: z.string().min(1).max(58).optional(),
     interval_ms: z.number().int().min(50).max(86_400_000).optional(),
+    /** Telemetry payloads are padded to at least this many bytes (0: no padding). */
+    payload_bytes: z.number().int().min(0).max(16_384).default(0),
+    signals: z.array(signalSpecSchema).default([]),
+    /** false: the device has no real-time clock and stamps 1970 + uptime until it synced. */
+    rtc: z.boolean().default(true),
+    /** How long after connecting a device without RTC gets its time (SNTP). */
+    clock_sync_ms: z.number().int().min(0).max(3_600_000).default(2_000),
+    /** Readings kept while offline and sent after the reconnect (0: skipped, as before). */
+    offline_queue: z.number().int().min(0).max(100_000).default(0),
+    /** true: the retry queue and unacknowledged messages survive a power cycle (kept in flash). */
+    persist_queue: z.boolean().default(false),
   })
   .strict();
 
@@ -41,6 +54,9 @@ export const scenarioSchema = z
     qos: z.union([z.literal(0), z.literal(1)]).default(1),
     duration_s: z.number().min(0).default(0),
     fleets: z.array(fleetSchema).min(1, "at least one fleet is required"),
+    failures: z.array(failureSchema).default([]),
+    /** Spread the devices over this many simulator processes (round robin). */
+    processes: z.number().int().min(1).max(64).default(1),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -58,6 +74,18 @@ export const scenarioSchema = z
         ctx.addIssue({ code: "custom", path: ["fleets", i, "id_prefix"], message: `id prefix ${prefix} is also used by fleet ${other}` });
       }
       seen.set(prefix, i);
+      const type = deviceType(f.type);
+      f.signals.forEach((spec, j) => {
+        for (const metric of specMetrics(spec)) {
+          const def = type?.metrics.find((m) => m.name === metric);
+          if (type && (!def || (def.type !== "number" && def.type !== "integer")))
+            ctx.addIssue({ code: "custom", path: ["fleets", i, "signals", j], message: `${f.type} has no numeric metric ${metric}` });
+        }
+      });
+    });
+    s.failures.forEach((failure, i) => {
+      if (failure.id_prefix !== undefined && !s.fleets.some((f) => (f.id_prefix ?? `${f.type}-`) === failure.id_prefix))
+        ctx.addIssue({ code: "custom", path: ["failures", i, "id_prefix"], message: `no fleet has id prefix ${failure.id_prefix}` });
     });
   })
   .transform((s) => ({
@@ -67,6 +95,12 @@ export const scenarioSchema = z
       count: f.count,
       id_prefix: f.id_prefix ?? `${f.type}-`,
       interval_ms: f.interval_ms ?? deviceType(f.type)?.protocols.mqtt?.telemetryIntervalMs ?? 5_000,
+      payload_bytes: f.payload_bytes,
+      signals: f.signals as SignalSpec[],
+      rtc: f.rtc,
+      clock_sync_ms: f.clock_sync_ms,
+      offline_queue: f.offline_queue,
+      persist_queue: f.persist_queue,
     })),
   }));
 

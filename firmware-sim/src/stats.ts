@@ -33,6 +33,26 @@ export interface FleetStats {
   readonly latencyMs: LatencySummary;
   readonly elapsedS: number;
   readonly ackedPerS: number;
+  /** Readings kept in the device-side retry queue while offline / dropped because it was full. */
+  readonly queued: number;
+  readonly droppedQueueFull: number;
+  /** Readings in RAM (queue, unacknowledged) lost to a power cycle. */
+  readonly lostPowerCycle: number;
+  /** Readings stamped before the device's clock was synced (1970 + uptime). */
+  readonly unsyncedReadings: number;
+  readonly duplicatesSent: number;
+  readonly duplicatesAcked: number;
+  readonly malformedSent: number;
+  readonly malformedAcked: number;
+  readonly flaps: number;
+  readonly powerCycles: number;
+  readonly clockJumps: number;
+  readonly slowConsumers: number;
+  readonly otaUpdates: number;
+  /** Failure injections fired, by kind. */
+  readonly failures: Readonly<Record<string, number>>;
+  /** Simulator processes this summary covers. */
+  readonly processes: number;
 }
 
 const GROWTH = 1.02;
@@ -64,6 +84,19 @@ export class LatencyHistogram {
     return this.maxMs;
   }
 
+  /** Buckets as [bucket, count] pairs, to merge the histograms of several processes. */
+  toJSON(): { buckets: [number, number][]; max: number } {
+    return { buckets: [...this.buckets.entries()], max: this.maxMs };
+  }
+
+  merge(other: { buckets: [number, number][]; max: number }): void {
+    for (const [bucket, count] of other.buckets) {
+      this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + count);
+      this.total += count;
+    }
+    if (other.max > this.maxMs) this.maxMs = other.max;
+  }
+
   summary(): LatencySummary {
     const r = (v: number) => Math.round(v * 100) / 100;
     return { count: this.total, p50: r(this.quantile(0.5)), p95: r(this.quantile(0.95)), p99: r(this.quantile(0.99)), max: r(this.maxMs) };
@@ -83,10 +116,31 @@ export class FleetCounters {
   skippedOffline = 0;
   commands = 0;
   commandsFailed = 0;
+  queued = 0;
+  droppedQueueFull = 0;
+  lostPowerCycle = 0;
+  unsyncedReadings = 0;
+  duplicatesSent = 0;
+  duplicatesAcked = 0;
+  malformedSent = 0;
+  malformedAcked = 0;
+  flaps = 0;
+  powerCycles = 0;
+  clockJumps = 0;
+  slowConsumers = 0;
+  otaUpdates = 0;
+  failures: Record<string, number> = {};
   readonly latency = new LatencyHistogram();
+  /** Latency since the last time-series sample (stats file), reset at each sample. */
+  window = new LatencyHistogram();
   private readonly startedMs = Date.now();
 
   constructor(readonly devices: number) {}
+
+  recordLatency(ms: number): void {
+    this.latency.record(ms);
+    this.window.record(ms);
+  }
 
   snapshot(outstanding: number): FleetStats {
     const elapsedS = Math.max(0.001, (Date.now() - this.startedMs) / 1000);
@@ -107,6 +161,21 @@ export class FleetCounters {
       latencyMs: this.latency.summary(),
       elapsedS: Math.round(elapsedS * 10) / 10,
       ackedPerS: Math.round((this.acked / elapsedS) * 10) / 10,
+      queued: this.queued,
+      droppedQueueFull: this.droppedQueueFull,
+      lostPowerCycle: this.lostPowerCycle,
+      unsyncedReadings: this.unsyncedReadings,
+      duplicatesSent: this.duplicatesSent,
+      duplicatesAcked: this.duplicatesAcked,
+      malformedSent: this.malformedSent,
+      malformedAcked: this.malformedAcked,
+      flaps: this.flaps,
+      powerCycles: this.powerCycles,
+      clockJumps: this.clockJumps,
+      slowConsumers: this.slowConsumers,
+      otaUpdates: this.otaUpdates,
+      failures: { ...this.failures },
+      processes: 1,
     };
   }
 }

@@ -1,4 +1,5 @@
 import type { DeviceType } from "../types.js";
+import { otaUpdate } from "./firmware.js";
 
 export const coldChainTracker: DeviceType = {
   type: "cold-chain-tracker",
@@ -13,6 +14,7 @@ export const coldChainTracker: DeviceType = {
     { name: "speed", type: "number", unit: "km/h", description: "Ground speed", min: 0, max: 200 },
   ],
   commands: [
+    otaUpdate,
     {
       name: "set_interval",
       description: "Change the reporting interval",

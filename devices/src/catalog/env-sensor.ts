@@ -1,4 +1,5 @@
 import type { DeviceType } from "../types.js";
+import { otaUpdate } from "./firmware.js";
 
 export const envSensor: DeviceType = {
   type: "env-sensor",
@@ -44,6 +45,7 @@ export const envSensor: DeviceType = {
     },
   ],
   commands: [
+    otaUpdate,
     {
       name: "set_interval",
       description: "Change the reporting interval",

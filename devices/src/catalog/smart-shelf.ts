@@ -1,4 +1,5 @@
 import type { DeviceType } from "../types.js";
+import { otaUpdate } from "./firmware.js";
 
 export const smartShelf: DeviceType = {
   type: "smart-shelf",
@@ -20,6 +21,7 @@ export const smartShelf: DeviceType = {
     { name: "door_open", type: "boolean", unit: "", description: "Cabinet door open" },
   ],
   commands: [
+    otaUpdate,
     { name: "tare", description: "Zero the load cells with the shelf empty", params: [] },
     {
       name: "set_unit_weight",

@@ -1,4 +1,5 @@
 import type { DeviceType } from "../types.js";
+import { otaUpdate } from "./firmware.js";
 
 export const valveActuator: DeviceType = {
   type: "valve-actuator",
@@ -12,6 +13,7 @@ export const valveActuator: DeviceType = {
     { name: "flow", type: "number", unit: "l/min", description: "Measured flow", min: 0, max: 1000 },
   ],
   commands: [
+    otaUpdate,
     { name: "open", description: "Open fully", params: [] },
     { name: "close", description: "Close fully", params: [] },
     {
