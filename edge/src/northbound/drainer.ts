@@ -166,15 +166,25 @@ export class Drainer {
     const read = (options: Omit<PeekOptions, "limit" | "maxBytes">): StoredReading[] => this.options.outbox.peek({ ...base, ...options });
     const alarm = read({ lane: "alarm", afterSeq: state.cursor.alarm });
     if (alarm.length > 0) return { stream: "alarm", readings: alarm };
-    const live = read({ lane: "telemetry", afterSeq: state.cursor.live });
+    let live = read({ lane: "telemetry", afterSeq: state.cursor.live });
+    // Adaptive batching: while a live batch is in flight, a partial one waits for its ack (one
+    // round trip at most), so under load live readings travel in fewer, fuller batches, each one
+    // commit (and one fsync) in the cloud, instead of one tiny batch per group commit.
+    if (live.length > 0 && live.length < limits.maxReadings && this.inFlightOf(state, "live") > 0) live = [];
     const backlog = read({ lane: "telemetry", afterSeq: state.cursor.backlog, upToSeq: state.boundary });
     if (live.length === 0 && backlog.length === 0) return undefined;
     if (backlog.length === 0) return { stream: "live", readings: live };
     if (live.length === 0) return { stream: "backlog", readings: backlog };
     const window = state.inFlight.size + state.session.available();
-    const backlogInFlight = [...state.inFlight.values()].filter((b) => b.stream === "backlog").length;
+    const backlogInFlight = this.inFlightOf(state, "backlog");
     const backlogSlots = Math.max(1, Math.floor(window * this.replayShare));
     return backlogInFlight < backlogSlots ? { stream: "backlog", readings: backlog } : { stream: "live", readings: live };
+  }
+
+  private inFlightOf(state: SessionState, stream: Stream): number {
+    let n = 0;
+    for (const batch of state.inFlight.values()) if (batch.stream === stream) n++;
+    return n;
   }
 
   private sendBatch(state: SessionState, stream: Stream, readings: StoredReading[]): void {
