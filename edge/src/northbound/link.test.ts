@@ -140,23 +140,41 @@ describe("gRPC link: telemetry", () => {
     rig = await startRig({ holdAcks: true, credit: 4 }, { max_batch_readings: 2 });
     const r = rig;
     await waitFor(() => r.link.connected());
-    const seqs = await r.append(5);
-    await waitFor(() => r.cloud.batches.length === 3, 5_000, "batches");
+    const seqs = await r.append(4);
+    await waitFor(() => r.cloud.batches.length === 2, 5_000, "batches");
     const batchId = r.cloud.batches[0]!.batchId;
     r.cloud.send({ kind: { $case: "ack", ack: { batchId: batchId + 1000, lane: Lane.LANE_TELEMETRY, seqs, rejected: [] } } });
     r.cloud.send({ kind: { $case: "credit", credit: { batches: 0 } } });
     r.cloud.send({ kind: undefined });
     r.cloud.send({ kind: { $case: "configUpdate", configUpdate: { version: 2, yaml: "::: not yaml" } } });
     await new Promise((res) => setTimeout(res, 200));
-    expect(r.outbox.stats().readings).toBe(5);
+    expect(r.outbox.stats().readings).toBe(4);
     // An Ack for the first batch that claims every seq deletes only that batch's two readings.
-    r.cloud.send({ kind: { $case: "ack", ack: { batchId, lane: Lane.LANE_TELEMETRY, seqs, rejected: [{ seq: seqs[4]!, reason: "x" }] } } });
-    await waitFor(() => r.outbox.stats().readings === 3, 2_000, "first batch deleted");
+    r.cloud.send({ kind: { $case: "ack", ack: { batchId, lane: Lane.LANE_TELEMETRY, seqs, rejected: [{ seq: seqs[3]!, reason: "x" }] } } });
+    await waitFor(() => r.outbox.stats().readings === 2, 2_000, "first batch deleted");
     expect(r.outbox.peek({ limit: 10, maxBytes: 1e9 }).map((x) => x.seq)).toEqual(seqs.slice(2));
     expect(r.outbox.stats().deadLetters).toBe(0);
     expect(r.link.connected()).toBe(true);
     r.cloud.releaseAcks();
     await waitFor(() => r.outbox.stats().readings === 0, 5_000, "deleted after the real ack");
+  });
+
+  it("sends a partial live batch only when no other live batch is in flight (fuller batches under load)", async () => {
+    rig = await startRig({ holdAcks: true, credit: 4 }, { max_batch_readings: 10 });
+    const r = rig;
+    await waitFor(() => r.link.connected());
+    await r.append(3);
+    await waitFor(() => r.cloud.batches.length === 1, 5_000, "first batch");
+    await r.append(3);
+    await r.append(4);
+    await new Promise((res) => setTimeout(res, 200));
+    // The window has room, but the partial batch waits for the first one's ack.
+    expect(r.cloud.batches).toHaveLength(1);
+    r.cloud.releaseAcks();
+    await waitFor(() => r.cloud.batches.length === 2, 5_000, "second batch");
+    expect(r.cloud.batches[1]!.readings).toHaveLength(7);
+    r.cloud.releaseAcks();
+    await waitFor(() => r.outbox.stats().readings === 0, 5_000, "drained");
   });
 
   it("dead-letters readings the cloud rejects and acks the rest", async () => {
