@@ -256,7 +256,7 @@ export class EdgeSession {
     let result: { inserted: number; duplicates: number; insertedSeqs: number[] };
     const timer = this.host.metrics.commitSeconds.startTimer();
     try {
-      result = await this.host.store.commitBatch(edge.id, valid);
+      result = await this.host.store.commitBatch(edge.id, valid, { replay: batch.replay });
     } catch (err) {
       timer();
       this.host.metrics.batches.inc({ result: "store-error" });

@@ -15,7 +15,13 @@ const listener = (port: number) =>
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "expected 1-64 letters, digits, '.', '_' or '-'");
 
 const brokers = z.preprocess(
-  (v) => (typeof v === "string" ? v.split(",").map((b) => b.trim()).filter((b) => b !== "") : v),
+  (v) =>
+    typeof v === "string"
+      ? v
+          .split(",")
+          .map((b) => b.trim())
+          .filter((b) => b !== "")
+      : v,
   z.array(z.string().regex(/^[^\s:]+:\d+$/, "expected host:port")),
 );
 
@@ -24,7 +30,10 @@ const databaseSchema = z
   .strictObject({
     engine: z.enum(["sqlite", "postgres"]).default("sqlite"),
     /** postgres://user[:password]@host:port/db (give a password through BV_DATABASE_URL). */
-    url: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL").optional(),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
+      .optional(),
     schema: z
       .string()
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a lower-case SQL identifier")
@@ -116,7 +125,10 @@ export const cloudConfigSchema = z
         throttle_ms: z.number().int().min(10).max(60_000).default(250),
         max_buffered: z.number().int().min(10).max(1_000_000).default(2000),
         /** Share live fan-out and edge commands between cloud nodes through Redis (socket.io Redis adapter). */
-        redis_url: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").optional(),
+        redis_url: z
+          .string()
+          .regex(/^rediss?:\/\//, "expected a redis:// URL")
+          .optional(),
         /** Channel prefix in Redis; nodes of one deployment share it. */
         redis_channel: z.string().min(1).default("bv"),
       })
@@ -145,9 +157,17 @@ export const cloudConfigSchema = z
     });
     // Engine combinations: report every missing piece at once.
     if (cfg.database.engine === "postgres" && !cfg.database.url)
-      ctx.addIssue({ code: "custom", path: ["database", "url"], message: "required when database.engine is postgres (or set BV_DATABASE_URL)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "url"],
+        message: "required when database.engine is postgres (or set BV_DATABASE_URL)",
+      });
     if (cfg.telemetry.engine === "influx" && !cfg.telemetry.influx)
-      ctx.addIssue({ code: "custom", path: ["telemetry", "influx"], message: "required when telemetry.engine is influx (url, org, bucket)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["telemetry", "influx"],
+        message: "required when telemetry.engine is influx (url, org, bucket)",
+      });
     if (cfg.ingest.via === "kafka" && !cfg.kafka)
       ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.via is kafka (brokers)" });
     if (cfg.ingest.store_writer && !cfg.kafka)

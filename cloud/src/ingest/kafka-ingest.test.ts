@@ -1,0 +1,191 @@
+/**
+ * The Kafka telemetry path against a real Kafka-protocol cluster (kcat's librdkafka mock):
+ * publisher (acks=all) → topic keyed by edge → store-writer consumer group → telemetry store.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "@bitvelocity/common";
+import { kafkaCluster } from "@bitvelocity/common/test-services";
+import { Lane, TelemetryBatch } from "@bitvelocity/proto";
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, describe, expect, it } from "vitest";
+import { EventBus } from "../platform/event-bus.js";
+import type { DeadLetterReceived } from "../platform/events.js";
+import { createRegistry } from "../platform/metrics.js";
+import { SqliteTelemetryStore } from "../telemetry/sqlite-store.js";
+import type { KafkaSettings } from "./kafka-client.js";
+import { KafkaTelemetryPublisher, toWireReading } from "./kafka-publisher.js";
+import { KafkaStoreWriter } from "./kafka-store-writer.js";
+import type { ValidReading } from "./ports.js";
+
+const kafka = await kafkaCluster();
+const skip = kafka.available ? "" : ` (skipped: ${kafka.reason})`;
+afterAll(async () => {
+  if (kafka.available) await kafka.stop();
+});
+
+const EDGES = Array.from({ length: 8 }, (_, i) => ({ id: `edge-${i + 1}`, siteId: "site-1", tokenHash: "sha256$x" }));
+const T0 = Date.UTC(2025, 0, 1);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function settings(): KafkaSettings {
+  if (!kafka.available) throw new Error("no kafka");
+  return {
+    brokers: kafka.brokers,
+    clientId: "bv-test",
+    telemetryTopic: `bv.telemetry.${randomUUID()}`,
+    groupId: `bv-store-writer-${randomUUID()}`,
+    sessionTimeoutMs: 6000,
+  };
+}
+
+function reading(edgeNo: number, seq: number): ValidReading {
+  return { seq, deviceId: `env-${edgeNo}`, deviceType: "env-sensor", values: { temperature: 20, humidity: 40 }, edgeTimeMs: T0 + seq };
+}
+
+async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fn()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip}`, () => {
+  it("loses and duplicates nothing while consumers start and stop mid-stream, and shares the load", async () => {
+    const s = settings();
+    const dir = mkdtempSync(join(tmpdir(), "bv-kafka-"));
+    const publisher = new KafkaTelemetryPublisher(s, silentLogger());
+    const registry = createRegistry();
+    // Each writer is its own "process": its own store connection to the shared database file.
+    const writers: { writer: KafkaStoreWriter; store: SqliteTelemetryStore }[] = [];
+    const startWriter = async () => {
+      const store = SqliteTelemetryStore.open(dir);
+      const writer = new KafkaStoreWriter({
+        settings: s,
+        store,
+        bus: new EventBus(),
+        edges: EDGES,
+        registry,
+        logger: silentLogger(),
+        metricsPrefix: `w${writers.length}`,
+      });
+      writers.push({ writer, store });
+      await writer.start();
+      return writer;
+    };
+    try {
+      await publisher.start();
+      const batches = 90;
+      const perBatch = 20;
+      let seq = 0;
+      const first = await startWriter();
+      for (let b = 0; b < batches; b++) {
+        const edgeNo = (b % EDGES.length) + 1;
+        if (b % EDGES.length === 0) seq += perBatch;
+        const readings = Array.from({ length: perBatch }, (_, i) => reading(edgeNo, seq - perBatch + i + 1));
+        await publisher.commitBatch(`edge-${edgeNo}`, readings);
+        if (b === 30) await startWriter();
+        if (b === 60) await first.stop();
+        await sleep(20);
+      }
+      await startWriter();
+      const check = SqliteTelemetryStore.open(dir);
+      const total = batches * perBatch;
+      const count = async () => {
+        let n = 0;
+        for (let e = 1; e <= EDGES.length; e++) n += (await check.readings(`env-${e}`, { limit: 100_000 })).length;
+        return n;
+      };
+      await waitFor("every reading in the store", async () => (await count()) >= total, 60_000);
+      await sleep(500);
+      expect(await count()).toBe(total);
+      for (let e = 1; e <= EDGES.length; e++) {
+        const seqs = (await check.readings(`env-${e}`, { limit: 100_000 })).map((r) => r.seq);
+        expect(new Set(seqs).size).toBe(seqs.length);
+      }
+      // Every reading was reported inserted exactly once across the group.
+      expect(writers.reduce((n, w) => n + w.writer.stats.inserted, 0)).toBe(total);
+      // The second writer took a share while it ran alongside the first.
+      expect(writers[1]!.writer.stats.messages).toBeGreaterThan(0);
+      expect(writers[0]!.writer.stats.messages).toBeGreaterThan(0);
+      await check.close();
+    } finally {
+      await publisher.stop();
+      for (const w of writers) {
+        await w.writer.stop().catch(() => undefined);
+        await w.store.close();
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("skips undecodable messages and unknown edges, dead-letters invalid readings, and keeps going", async () => {
+    const s = settings();
+    const dir = mkdtempSync(join(tmpdir(), "bv-kafka-"));
+    const store = SqliteTelemetryStore.open(dir);
+    const bus = new EventBus();
+    const deadLetters: DeadLetterReceived[] = [];
+    bus.on("deadLetterReceived", (d) => {
+      deadLetters.push(d);
+    });
+    const committed: number[] = [];
+    bus.on("readingsCommitted", (e) => {
+      committed.push(...e.readings.map((r) => r.seq));
+    });
+    const writer = new KafkaStoreWriter({ settings: s, store, bus, edges: EDGES, registry: createRegistry(), logger: silentLogger() });
+    const raw = new Kafka({ clientId: "bv-test-raw", brokers: kafka.available ? kafka.brokers : [], logLevel: logLevel.NOTHING }).producer({
+      allowAutoTopicCreation: true,
+    });
+    try {
+      await raw.connect();
+      const bad = { ...toWireReading(reading(1, 2)), deviceType: "toaster" };
+      await raw.send({
+        topic: s.telemetryTopic,
+        acks: -1,
+        messages: [
+          { key: "edge-1", value: Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01]) },
+          { key: "edge-1", value: null },
+          {
+            key: "intruder",
+            value: Buffer.from(
+              TelemetryBatch.encode({
+                batchId: 1,
+                lane: Lane.LANE_TELEMETRY,
+                readings: [toWireReading(reading(1, 9))],
+                replay: false,
+              }).finish(),
+            ),
+          },
+          {
+            key: "edge-1",
+            value: Buffer.from(
+              TelemetryBatch.encode({
+                batchId: 2,
+                lane: Lane.LANE_TELEMETRY,
+                readings: [toWireReading(reading(1, 1)), bad],
+                replay: false,
+              }).finish(),
+            ),
+          },
+        ],
+      });
+      await writer.start();
+      await waitFor("the valid reading", async () => (await store.readings("env-1", {})).length === 1);
+      expect((await store.readings("env-1", {})).map((r) => r.seq)).toEqual([1]);
+      expect(writer.stats.invalidMessages).toBe(3);
+      expect(deadLetters).toEqual([
+        expect.objectContaining({ edgeId: "edge-1", deviceId: "env-1", reason: expect.stringContaining("toaster") }),
+      ]);
+      expect(committed).toEqual([1]);
+    } finally {
+      await raw.disconnect();
+      await writer.stop();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
