@@ -64,7 +64,8 @@ export class CommandService {
 
   start(sweepEveryMs = 1000): void {
     this.unsubscribers.push(
-      this.bus.on("edgeConnected", (e) => this.resendPending(e.edgeId)),
+      // Only the node that holds the edge's stream re-sends; a remote node's copy would duplicate it.
+      this.bus.on("edgeConnected", (e) => (this.bus.isRemote(e) ? undefined : this.resendPending(e.edgeId))),
       this.bus.on("commandResultReceived", (r) => this.onResult(r)),
     );
     this.sweepTimer = setInterval(() => {

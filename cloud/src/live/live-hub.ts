@@ -12,6 +12,7 @@ import { type SessionStore, tokenFromCookie, type User } from "../identity/index
 import type { EventBus } from "../platform/event-bus.js";
 import type { CommandView, DeviceSummary, EdgeSummary, ReadingsCommitted } from "../platform/events.js";
 import { ClientBuffer } from "./client-buffer.js";
+import { type ClusterOptions, joinCluster } from "./cluster-bridge.js";
 import { type LiveDirectory, parseTopic, type Topic } from "./subscriptions.js";
 
 export interface LiveHubOptions {
@@ -44,6 +45,7 @@ export class LiveHub {
   private readonly connected: Gauge;
   private readonly unsubscribers: (() => void)[] = [];
   private readonly timer: NodeJS.Timeout;
+  private leaveCluster: (() => Promise<void>) | undefined;
 
   constructor(
     http: HttpServer,
@@ -74,6 +76,11 @@ export class LiveHub {
     this.timer.unref();
   }
 
+  /** Joins the other cloud nodes through Redis (cluster-bridge.ts). */
+  async joinCluster(options: ClusterOptions): Promise<void> {
+    this.leaveCluster = await joinCluster(this.io, this.options.bus, options);
+  }
+
   /** Stops the fan-out; closes socket.io (and with it the HTTP server it is attached to). */
   async close(): Promise<void> {
     for (const off of this.unsubscribers.splice(0)) off();
@@ -82,6 +89,8 @@ export class LiveHub {
       // socket.io's close returns a promise too, but reports completion through the callback.
       void this.io.close(() => resolve());
     });
+    // After socket.io: closing it unsubscribes the adapter, which needs its Redis connections.
+    await this.leaveCluster?.();
   }
 
   private async authenticate(socket: Socket): Promise<User | undefined> {
