@@ -56,6 +56,8 @@ export class KafkaStoreWriter {
       heartbeatInterval: Math.max(100, Math.floor(settings.sessionTimeoutMs / 10)),
       rebalanceTimeout: Math.max(settings.sessionTimeoutMs, 10_000),
       allowAutoTopicCreation: true,
+      // How long a fetch waits for data when the topic is idle: bounds stop() and idle latency.
+      maxWaitTimeInMs: 500,
       retry: { initialRetryTime: 200, retries: 10 },
     });
     this.edges = new Map(options.edges.map((e) => [e.id, e]));

@@ -19,7 +19,12 @@ if (probe.available) await probe.stop();
 
 async function consumeAll(brokers: string[], topic: string, expected: number): Promise<{ key: string; batch: TelemetryBatch }[]> {
   const kafka = new Kafka({ clientId: "bv-test-reader", brokers, logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, sessionTimeout: 6000, heartbeatInterval: 500 });
+  const consumer = kafka.consumer({
+    groupId: `reader-${randomUUID()}`,
+    sessionTimeout: 6000,
+    heartbeatInterval: 500,
+    maxWaitTimeInMs: 500,
+  });
   const out: { key: string; batch: TelemetryBatch }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
