@@ -58,10 +58,13 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** A Kafka-protocol cluster: kcat's librdkafka mock (3 brokers, topics auto-created with 4 partitions). */
-export async function kafkaCluster(): Promise<Service<{ brokers: string[] }>> {
+/**
+ * A Kafka-protocol cluster: kcat's librdkafka mock (3 brokers, topics auto-created with 4 partitions).
+ * `own` starts a private one even when BV_KAFKA_BROKERS is set (for tests that stop the cluster).
+ */
+export async function kafkaCluster(options: { own?: boolean } = {}): Promise<Service<{ brokers: string[] }>> {
   const fromEnv = process.env.BV_KAFKA_BROKERS;
-  if (fromEnv) return { available: true, brokers: fromEnv.split(","), stop: async () => {} };
+  if (fromEnv && !options.own) return { available: true, brokers: fromEnv.split(","), stop: async () => {} };
   if (!hasBinary("kcat")) return missing("Kafka (kcat mock cluster)", "kcat is not installed (Debian package kcat)");
   const child = spawn("kcat", ["-X", "test.mock.num.brokers=3", "-b", "x", "-C", "-t", "keepalive"], {
     stdio: ["ignore", "ignore", "pipe"],

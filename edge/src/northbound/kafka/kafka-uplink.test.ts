@@ -13,7 +13,7 @@ afterEach(async () => {
   rig = undefined;
 });
 
-const probe = await kafkaCluster();
+const probe = await kafkaCluster({ own: true });
 const skip = probe.available ? "" : ` (skipped: ${probe.reason})`;
 if (probe.available) await probe.stop();
 
@@ -71,7 +71,7 @@ describe.skipIf(!probe.available)(`Kafka uplink${skip}`, () => {
   }, 60_000);
 
   it("keeps readings in the outbox while Kafka does not acknowledge them", async () => {
-    const cluster = await kafkaCluster();
+    const cluster = await kafkaCluster({ own: true });
     if (!cluster.available) return;
     const topic = `bv.telemetry.${randomUUID()}`;
     rig = await startRig({}, { kind: "kafka", kafka: { brokers: cluster.brokers, topic, max_in_flight: 4, request_timeout_ms: 1000 } });
