@@ -90,12 +90,12 @@ const [kafka, vm, pgService] = await Promise.all([kafkaCluster(), victoriaMetric
 const all = redisService.available && kafka.available && vm.available && pgService.available;
 const missing = [redisService, kafka, vm, pgService].filter((s) => !s.available).map((s) => (s.available ? "" : s.reason));
 
-describe.skipIf(!all)(`the scale-out stack${all ? "" : ` (skipped: ${missing.join("; ")})`}`, () => {
-  afterAll(async () => {
-    if (kafka.available) await kafka.stop();
-    if (vm.available) await vm.stop();
-  });
+afterAll(async () => {
+  if (kafka.available) await kafka.stop();
+  if (vm.available) await vm.stop();
+});
 
+describe.skipIf(!all)(`the scale-out stack${all ? "" : ` (skipped: ${missing.join("; ")})`}`, () => {
   it("edge on node B → Kafka → store-writer → VictoriaMetrics; browser and history on node A; PostgreSQL shared", async () => {
     if (!(redisService.available && kafka.available && vm.available && pgService.available)) return;
     const schema = `bv_test_${randomBytes(6).toString("hex")}`;

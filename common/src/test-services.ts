@@ -49,6 +49,14 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** A server started here dies with the test process, even if a test's cleanup never ran. */
+function reap(child: ChildProcess): ChildProcess {
+  const kill = () => child.kill("SIGKILL");
+  process.once("exit", kill);
+  child.once("exit", () => process.off("exit", kill));
+  return child;
+}
+
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -66,9 +74,11 @@ export async function kafkaCluster(options: { own?: boolean } = {}): Promise<Ser
   const fromEnv = process.env.BV_KAFKA_BROKERS;
   if (fromEnv && !options.own) return { available: true, brokers: fromEnv.split(","), stop: async () => {} };
   if (!hasBinary("kcat")) return missing("Kafka (kcat mock cluster)", "kcat is not installed (Debian package kcat)");
-  const child = spawn("kcat", ["-X", "test.mock.num.brokers=3", "-b", "x", "-C", "-t", "keepalive"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = reap(
+    spawn("kcat", ["-X", "test.mock.num.brokers=3", "-b", "x", "-C", "-t", "keepalive"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    }),
+  );
   const brokers = await new Promise<string[] | undefined>((resolve) => {
     let text = "";
     const timer = setTimeout(() => resolve(undefined), 10_000);
@@ -101,16 +111,18 @@ export async function victoriaMetrics(): Promise<Service<{ url: string }>> {
     return missing("VictoriaMetrics", "victoria-metrics is not installed (Debian package victoria-metrics)");
   const dir = mkdtempSync(join(tmpdir(), "bv-vm-"));
   const port = await freePort();
-  const child = spawn(
-    "victoria-metrics",
-    [
-      `-httpListenAddr=127.0.0.1:${port}`,
-      `-storageDataPath=${dir}`,
-      "-retentionPeriod=100y",
-      "-dedup.minScrapeInterval=1ms",
-      "-loggerLevel=ERROR",
-    ],
-    { stdio: "ignore" },
+  const child = reap(
+    spawn(
+      "victoria-metrics",
+      [
+        `-httpListenAddr=127.0.0.1:${port}`,
+        `-storageDataPath=${dir}`,
+        "-retentionPeriod=100y",
+        "-dedup.minScrapeInterval=1ms",
+        "-loggerLevel=ERROR",
+      ],
+      { stdio: "ignore" },
+    ),
   );
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
