@@ -113,6 +113,7 @@ describe.skipIf(!all)(`the scale-out stack${all ? "" : ` (skipped: ${missing.joi
       },
       "ingest.via": "kafka",
       "ingest.store_writer": true,
+      bus: { engine: "kafka", events_topic: `bv.events.${randomUUID()}`, relay_poll_ms: 200 },
       "live.redis_url": redisService.url,
       "live.redis_channel": `bv-test-${randomUUID()}`,
     };
@@ -157,6 +158,12 @@ describe.skipIf(!all)(`the scale-out stack${all ? "" : ` (skipped: ${missing.joi
       // Users and sessions live in the shared PostgreSQL: a token from B works on A.
       const fromB = await b.login("alice");
       expect((await a.api("/api/devices/valve-1/commands", fromB)).status).toBe(200);
+      // A command created on A travels as an outbox event over Kafka to B, which holds the edge's stream.
+      // Both nodes' relays poll the shared outbox; the edge still gets it once.
+      const id = await sendCommandOn(a);
+      expect((await edge.next("command", 10_000)).command.commandId).toBe(id);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(edge.inbox.filter((m) => m.kind?.$case === "command")).toHaveLength(0);
     } finally {
       const client = new pg.Client({ connectionString: pgService.url });
       await client.connect();

@@ -5,13 +5,15 @@ import { listen } from "@bitvelocity/common";
 import { CommandService, FleetRegistry } from "./fleet/index.js";
 import { LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
 import { IngestServer } from "./ingest/ingest-server.js";
-import type { KafkaSettings } from "./ingest/kafka-client.js";
 import { KafkaTelemetryPublisher } from "./ingest/kafka-publisher.js";
 import { KafkaStoreWriter } from "./ingest/kafka-store-writer.js";
 import { LiveHub } from "./live/live-hub.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase, type Database, openDatabase } from "./platform/database.js";
 import { EventBus } from "./platform/event-bus.js";
+import { type EventTransport, InProcessTransport, OutboxRelay } from "./platform/event-outbox.js";
+import type { KafkaSettings } from "./platform/kafka.js";
+import { KafkaEventTransport } from "./platform/kafka-events.js";
 import { componentLogger, type Logger, rootLogger } from "./platform/logger.js";
 import { createRegistry } from "./platform/metrics.js";
 import { openPostgres } from "./platform/postgres.js";
@@ -70,11 +72,21 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     );
     await fleet.start();
     cleanups.push(() => fleet.stop());
-    const commands = new CommandService(db, bus, fleet, componentLogger(logger, "commands"));
+    const kafka = kafkaSettings(config);
+    let transport: EventTransport = new InProcessTransport(bus);
+    if (config.bus.engine === "kafka" && kafka) {
+      const events = new KafkaEventTransport({ ...kafka, eventsTopic: config.bus.events_topic }, bus, componentLogger(logger, "bus:kafka"));
+      await events.start();
+      cleanups.push(() => events.stop());
+      transport = events;
+    }
+    const relay = new OutboxRelay(db, transport, componentLogger(logger, "bus:relay"), { pollMs: config.bus.relay_poll_ms });
+    relay.start();
+    cleanups.push(() => relay.stop());
+    const commands = new CommandService(db, bus, fleet, componentLogger(logger, "commands"), relay);
     commands.start();
     cleanups.push(() => commands.stop());
 
-    const kafka = kafkaSettings(config);
     let committer: IngestServerStore = telemetry;
     if (config.ingest.via === "kafka" && kafka) {
       const publisher = new KafkaTelemetryPublisher(kafka, componentLogger(logger, "ingest:kafka"));

@@ -9,6 +9,7 @@ import { CommandService, FleetRegistry } from "./fleet/index.js";
 import { SessionStore, UserStore } from "./identity/index.js";
 import type { Database } from "./platform/database.js";
 import { EventBus } from "./platform/event-bus.js";
+import { InProcessTransport, OutboxRelay } from "./platform/event-outbox.js";
 
 export interface DatabaseFactory {
   open(): Promise<Database>;
@@ -121,6 +122,36 @@ export function repositoryContract(name: string, factory: DatabaseFactory): void
       expect((await commands.get(a.id))?.status).toBe("expired");
       expect((await commands.get(b.id))?.status).toBe("pending");
       commands.stop();
+      await fleet.stop();
+    });
+
+    it("records a command and its commandRequested event in one transaction, relayed once", async () => {
+      const bus = new EventBus();
+      const fleet = new FleetRegistry(db, bus, SITES, EDGES, silentLogger());
+      await fleet.start(60_000);
+      bus.emit("edgeConnected", {
+        edgeId: "edge-1",
+        siteId: "site-1",
+        bootId: "b",
+        agentVersion: "1",
+        clockOffsetMs: 0,
+        connectedAt: Date.now(),
+        devices: [{ deviceId: "valve-1", deviceType: "valve-actuator", name: "Valve", online: true, lastSeenMs: 0 }],
+      });
+      const relay = new OutboxRelay(db, new InProcessTransport(bus), silentLogger(), { pollMs: 20 });
+      const commands = new CommandService(db, bus, fleet, silentLogger(), relay);
+      const requested: string[] = [];
+      bus.on("commandRequested", (c) => {
+        requested.push(c.commandId);
+      });
+      const created = await commands.create({ deviceId: "valve-1", name: "open", params: {}, requestedBy: "alice" });
+      relay.start();
+      const deadline = Date.now() + 5000;
+      while (requested.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(requested).toEqual([created.id]);
+      expect(await relay.pending()).toBe(0);
+      await relay.stop();
       await fleet.stop();
     });
   });

@@ -8,7 +8,7 @@
 import { BvError, type Logger } from "@bitvelocity/common";
 import { Lane, type MetricValue, type Reading, TelemetryBatch } from "@bitvelocity/proto";
 import { CompressionTypes, Partitioners, type Producer } from "kafkajs";
-import { createKafka, type KafkaSettings } from "./kafka-client.js";
+import { createKafka, type KafkaSettings } from "../platform/kafka.js";
 import type { CommitMeta, ReadingCommitter, ValidReading } from "./ports.js";
 
 function wireValue(v: number | boolean | string): MetricValue {

@@ -18,7 +18,7 @@ import { TelemetryBatch } from "@bitvelocity/proto";
 import type { Consumer, KafkaMessage } from "kafkajs";
 import { Counter, type Registry } from "prom-client";
 import type { EventBus } from "../platform/event-bus.js";
-import { createKafka, type KafkaSettings } from "./kafka-client.js";
+import { createKafka, type KafkaSettings } from "../platform/kafka.js";
 import type { EdgeCredential, ReadingCommitter, ValidReading } from "./ports.js";
 import { checkReading } from "./reading-validator.js";
 

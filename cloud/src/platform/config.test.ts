@@ -24,6 +24,7 @@ describe("loadCloudConfig", () => {
     expect(c.database).toEqual({ engine: "sqlite", schema: "public", pool_size: 10 });
     expect(c.telemetry).toEqual({ engine: "sqlite" });
     expect(c.kafka).toBeUndefined();
+    expect(c.bus).toEqual({ engine: "in-process", events_topic: "bv.events", relay_poll_ms: 1000 });
     expect(c.session_ttl_hours).toBe(12);
     expect(c.admin).toEqual({ username: "admin" });
     expect(c.data_dir).toBe(join(process.cwd(), "data/cloud"));
@@ -92,6 +93,7 @@ describe("loadCloudConfig", () => {
           telemetry: { engine: "influx" },
           ingest: { via: "kafka", store_writer: true },
           live: { redis_url: "http://nope" },
+          bus: { engine: "kafka" },
         },
       ),
     );

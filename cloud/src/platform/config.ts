@@ -133,6 +133,15 @@ export const cloudConfigSchema = z
         redis_channel: z.string().min(1).default("bv"),
       })
       .default({ throttle_ms: 250, max_buffered: 2000, redis_channel: "bv" }),
+    bus: z
+      .strictObject({
+        /** in-process: events between domains on this node; kafka: through the events topic to every node. */
+        engine: z.enum(["in-process", "kafka"]).default("in-process"),
+        events_topic: z.string().min(1).default("bv.events"),
+        /** How often the outbox relay looks for events a crash left behind (new ones are relayed at once). */
+        relay_poll_ms: z.number().int().min(10).max(60_000).default(1000),
+      })
+      .default({ engine: "in-process", events_topic: "bv.events", relay_poll_ms: 1000 }),
     database: databaseSchema,
     telemetry: telemetrySchema,
     kafka: kafkaSchema,
@@ -170,6 +179,8 @@ export const cloudConfigSchema = z
       });
     if (cfg.ingest.via === "kafka" && !cfg.kafka)
       ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.via is kafka (brokers)" });
+    if (cfg.bus.engine === "kafka" && !cfg.kafka)
+      ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when bus.engine is kafka (brokers)" });
     if (cfg.ingest.store_writer && !cfg.kafka)
       ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.store_writer is true (brokers)" });
     if (cfg.kafka && cfg.kafka.brokers.length === 0)

@@ -1,5 +1,5 @@
 /**
- * kafkajs wiring shared by the telemetry publisher and the store-writer: one client per role,
+ * kafkajs wiring shared by the telemetry publisher, the store-writer and the event bus: one client per role,
  * kafkajs' log routed into pino. The engine may be a real Kafka cluster or, in tests, the
  * librdkafka mock cluster (no CreateTopics, no idempotent producer: topics are auto-created).
  */
