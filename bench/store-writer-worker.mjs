@@ -2,6 +2,8 @@
 // SQLite telemetry store in BENCH_DIR, and prints its counts as JSON when told to stop (SIGTERM).
 import { silentLogger } from "@bitvelocity/common";
 import { KafkaStoreWriter } from "../cloud/dist/ingest/kafka-store-writer.js";
+import { LinkRecords } from "../cloud/dist/ingest/link-records.js";
+import { openDatabase } from "../cloud/dist/platform/database.js";
 import { EventBus } from "../cloud/dist/platform/event-bus.js";
 import { createRegistry } from "../cloud/dist/platform/metrics.js";
 import { SqliteTelemetryStore } from "../cloud/dist/telemetry/sqlite-store.js";
@@ -23,7 +25,8 @@ const writer = new KafkaStoreWriter({
   settings: { brokers: brokers.split(","), clientId: "bv-bench", telemetryTopic: topic, groupId, sessionTimeoutMs: 6000 },
   store: timed,
   bus: new EventBus(),
-  edges,
+  edge: (id) => edges.find((e) => e.id === id),
+  records: new LinkRecords(await openDatabase(dir)),
   registry: createRegistry(),
   logger: silentLogger(),
 });

@@ -151,6 +151,13 @@ describe("fleet", () => {
           devicesConnected: 1,
           connectors: [],
           agentVersion: "0.1.0-test",
+          bytesWritten: 86_400,
+          budgetBytes: 1_000_000,
+          clockSynced: true,
+          bootId: "boot-1",
+          alarms: [],
+          uptimeSeconds: 3600,
+          controlPending: 0,
         },
       },
     });
@@ -168,6 +175,15 @@ describe("fleet", () => {
       etaSeconds: 0.12,
       devicesConnected: 1,
       timeMs: T0,
+      evictedReadings: 0,
+      gaps: 0,
+      bytesWritten: 86_400,
+      bytesWrittenPerDay: 86_400 * 24,
+      budgetBytes: 1_000_000,
+      clockSynced: true,
+      alarms: [],
+      controlPending: 0,
+      uptimeSeconds: 3600,
     });
     const edges = (await (await t.api("/api/edges", victor)).json()) as { edges: { id: string; online: boolean; siteId: string }[] };
     expect(edges.edges.map((e) => [e.id, e.siteId, e.online])).toEqual([

@@ -4,9 +4,11 @@ import type { Socket } from "node:net";
 import { listen } from "@bitvelocity/common";
 import { CommandService, FleetRegistry } from "./fleet/index.js";
 import { LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
+import { EdgeCredentials } from "./ingest/edge-credentials.js";
 import { IngestServer } from "./ingest/ingest-server.js";
 import { KafkaTelemetryPublisher } from "./ingest/kafka-publisher.js";
 import { KafkaStoreWriter } from "./ingest/kafka-store-writer.js";
+import { LinkRecords } from "./ingest/link-records.js";
 import { LiveHub } from "./live/live-hub.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase, type Database, openDatabase } from "./platform/database.js";
@@ -55,7 +57,6 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     cleanups.push(() => db.destroy());
     const telemetry = openTelemetry(config, componentLogger(logger, "telemetry"));
     cleanups.push(() => telemetry.close());
-    const edges = config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash }));
 
     const users = new UserStore(db);
     await users.seed(config, componentLogger(logger, "identity"));
@@ -87,6 +88,13 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     commands.start();
     cleanups.push(() => commands.stop());
 
+    const records = new LinkRecords(db);
+    const credentials = new EdgeCredentials(
+      db,
+      config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
+    );
+    await credentials.load();
+
     let committer: IngestServerStore = telemetry;
     if (config.ingest.via === "kafka" && kafka) {
       const publisher = new KafkaTelemetryPublisher(kafka, componentLogger(logger, "ingest:kafka"));
@@ -99,7 +107,12 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
         settings: kafka,
         store: telemetry,
         bus,
-        edges,
+        // A revoked edge's messages are refused like an unknown edge's.
+        edge: (id) => {
+          const found = credentials.lookup(id);
+          return found.status === "ok" ? found.edge : undefined;
+        },
+        records,
         registry,
         logger: componentLogger(logger, "ingest:store-writer"),
       });
@@ -110,7 +123,8 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     const ingest = new IngestServer({
       bus,
       store: committer,
-      edges,
+      records,
+      credentials,
       limits: {
         credit: config.ingest.credit,
         maxBatchReadings: config.ingest.max_batch_readings,
@@ -129,6 +143,8 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       fleet,
       commands,
       telemetry,
+      records,
+      edgeAccess: ingest,
       registry,
       health: async () => ({ database: await checkDatabase(db), telemetry: await telemetry.check() }),
       dashboardDir: options.dashboardDir ?? defaultDashboardDir(),

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hashSecret, silentLogger } from "@bitvelocity/common";
-import { type CloudMessage, type EdgeMessage, EdgeSyncClient, type Reading } from "@bitvelocity/proto";
+import { type CloudMessage, type EdgeMessage, EdgeSyncClient, type Hello, type Reading } from "@bitvelocity/proto";
 import { type ClientDuplexStream, credentials, type ServiceError } from "@grpc/grpc-js";
 import { type CloudHandle, startCloud } from "./main.js";
 import { type CloudConfig, loadCloudConfig } from "./platform/config.js";
@@ -116,6 +116,7 @@ export class EdgeLink {
     edgeId = "edge-1",
     token = EDGE_TOKEN,
     devices: { deviceId: string; deviceType: string; name?: string; online?: boolean }[] = [],
+    patch: Partial<Hello> = {},
   ): void {
     this.send({
       kind: {
@@ -130,6 +131,7 @@ export class EdgeLink {
           clockSync: 1,
           uptimeMs: 1000,
           devices: devices.map((d) => ({ name: d.deviceId, online: true, lastSeenMs: 0, ...d })),
+          ...patch,
         },
       },
     });

@@ -31,6 +31,21 @@ function noDuplicateIds(devices: readonly DeviceConfig[], ctx: z.RefinementCtx):
   });
 }
 
+/** A lane's policy when the budget is reached, and how long its readings may wait (0 = forever). */
+function lanePolicySchema(policy: "drop-oldest" | "drop-newest" | "reject", ttlHours: number) {
+  return z
+    .object({
+      policy: z.enum(["drop-oldest", "drop-newest", "reject"]).default(policy),
+      ttl_hours: z
+        .number()
+        .min(0)
+        .max(24 * 3650)
+        .default(ttlHours),
+    })
+    .strict()
+    .prefault({});
+}
+
 const devicesSchema = z.array(deviceConfigSchema).superRefine(noDuplicateIds);
 
 export const edgeConfigSchema = z
@@ -60,6 +75,14 @@ export const edgeConfigSchema = z
         commit_interval_ms: z.number().int().min(0).max(1000).default(10),
         /** Appends waiting for a commit before new ones are refused (back-pressure). */
         max_pending: z.number().int().min(1).max(1_000_000).default(5000),
+        /** The outbox never takes more of the disk than this (it is lowered further when the disk is short). */
+        budget_mb: z.number().min(1).max(1_000_000).default(256),
+        /** `full`: every group commit is fsynced (a PUBACK survives a power cut); `normal`: faster, not that. */
+        synchronous: z.enum(["full", "normal"]).default("full"),
+        lanes: z
+          .object({ telemetry: lanePolicySchema("drop-oldest", 7 * 24), alarm: lanePolicySchema("drop-oldest", 30 * 24) })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -69,6 +69,7 @@ describe("startEdge", () => {
       status: "degraded",
       edgeId: "edge-main",
       checks: { broker: "ok", outbox: "ok", uplink: "down" },
+      alarms: [],
     });
 
     const text = await (await fetch(`http://127.0.0.1:${edge.ports.http}/metrics`)).text();

@@ -11,10 +11,7 @@ import type { DeviceGateway } from "./commands/device-gateway.js";
 import type { EdgeConfig } from "./config.js";
 import { HealthServer } from "./health/index.js";
 import { type LinkHandle, startLink } from "./northbound/index.js";
-import { Outbox } from "./outbox/index.js";
-
-/** A Pi without an RTC boots at 1970 until NTP syncs; wall time before this is not trusted. */
-const CLOCK_TRUSTED_AFTER_MS = Date.UTC(2024, 0, 1);
+import { CLOCK_TRUSTED_AFTER_MS, Outbox, type OutboxClock } from "./outbox/index.js";
 
 export interface EdgeHandle {
   readonly ports: { readonly mqtt: number; readonly ws: number | null; readonly http: number };
@@ -27,6 +24,8 @@ export interface EdgeHandle {
 
 export interface StartOptions {
   readonly logger?: Logger;
+  /** The wall clock and uptime readings are stamped with (tests simulate a clock without RTC). */
+  readonly clock?: OutboxClock;
 }
 
 function agentVersion(): string {
@@ -46,12 +45,21 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
   collectDefaultMetrics({ register: registry });
   registry.setDefaultLabels({ edge_id: config.edge_id });
 
+  const clock = options.clock ?? { now: () => Date.now(), uptimeMs: () => performance.now() };
+  const outboxLogger = logger.child({ name: "edge:outbox" });
+  const lane = (l: EdgeConfig["outbox"]["lanes"]["telemetry"]) => ({ policy: l.policy, ttlMs: l.ttl_hours * 3_600_000 });
   const outbox = Outbox.open({
     dir: config.data_dir,
     commitIntervalMs: config.outbox.commit_interval_ms,
     maxPending: config.outbox.max_pending,
+    budgetBytes: Math.round(config.outbox.budget_mb * 1024 * 1024),
+    synchronous: config.outbox.synchronous,
+    lanes: { telemetry: lane(config.outbox.lanes.telemetry), alarm: lane(config.outbox.lanes.alarm) },
     bootId,
+    clock,
     registry,
+    onAlarm: (code, detail) =>
+      detail ? outboxLogger.error({ code }, `outbox alarm: ${detail}`) : outboxLogger.info({ code }, "outbox alarm cleared"),
   });
   const broker = new MqttBroker({
     host: config.mqtt.host,
@@ -79,7 +87,8 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
       siteId: config.site_id,
       agentVersion: agentVersion(),
       bootId,
-      clockSynced: () => Date.now() > CLOCK_TRUSTED_AFTER_MS,
+      clockSynced: () => clock.now() > CLOCK_TRUSTED_AFTER_MS,
+      clock,
       startedAt,
       outbox,
       gateway: broker,
@@ -92,7 +101,12 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
       port: config.http.port,
       edgeId: config.edge_id,
       registry,
-      checks: { broker: () => broker.running, outbox: () => outbox.isOpen, uplink: () => linkHandle.connected() },
+      checks: {
+        broker: () => broker.running,
+        outbox: () => outbox.isOpen,
+        uplink: () => linkHandle.connected(),
+        alarms: () => outbox.stats().alarms,
+      },
       logger: logger.child({ name: "edge:health" }),
     });
     const http = await health.start();

@@ -5,11 +5,13 @@
  */
 import { errorMessage, type Logger, verifySecret } from "@bitvelocity/common";
 import {
-  ClockSync,
   type CloudMessage,
+  type CommandResult,
   CommandStatus,
   type EdgeMessage,
   type Hello,
+  Lane,
+  type Reading,
   type RejectedReading,
   type TelemetryBatch,
   TelemetryBatch as TelemetryBatchCodec,
@@ -17,17 +19,20 @@ import {
 import { type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
 import type { CommandRequested, CommandState } from "../platform/events.js";
+import type { CredentialLookup } from "./edge-credentials.js";
 import type { IngestMetrics } from "./ingest-metrics.js";
+import type { LinkRecords, NewDeadLetter } from "./link-records.js";
 import type { EdgeCredential, IngestLimits, ReadingCommitter, ValidReading } from "./ports.js";
-import { type ClockFix, checkReading } from "./reading-validator.js";
+import { checkReading } from "./reading-validator.js";
 
 export interface SessionHost {
   readonly bus: EventBus;
   readonly store: ReadingCommitter;
+  readonly records: LinkRecords;
   readonly limits: IngestLimits;
   readonly metrics: IngestMetrics;
   readonly logger: Logger;
-  credential(edgeId: string): EdgeCredential | undefined;
+  lookup(edgeId: string): CredentialLookup;
   /** Makes this the edge's live session; returns the one it replaced. */
   attach(session: EdgeSession): void;
   detach(session: EdgeSession): boolean;
@@ -42,6 +47,44 @@ const STATUS_NAMES: Partial<Record<CommandStatus, CommandState>> = {
   [CommandStatus.COMMAND_STATUS_REJECTED]: "rejected",
 };
 
+const LANE_NAMES: Partial<Record<Lane, string>> = {
+  [Lane.LANE_CONTROL]: "control",
+  [Lane.LANE_ALARM]: "alarm",
+  [Lane.LANE_TELEMETRY]: "telemetry",
+};
+
+function laneName(lane: Lane): string {
+  return LANE_NAMES[lane] ?? "telemetry";
+}
+
+const PREVIEW_CHARS = 512;
+
+/** Dead-letter payloads are shown, not executed: a bounded, printable preview. */
+function preview(payload: Uint8Array): string {
+  const text = Buffer.from(payload.subarray(0, PREVIEW_CHARS * 2)).toString("utf8");
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
+}
+
+/** A reading the cloud refused, as a dead letter (also used by the Kafka store-writer). */
+export function cloudDeadLetter(r: Reading, reason: string, receivedAtMs: number): NewDeadLetter {
+  const values: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(r.values)) {
+    const kind = v?.kind;
+    values[name] = kind?.$case === "number" ? kind.number : kind?.$case === "flag" ? kind.flag : kind?.$case === "text" ? kind.text : null;
+  }
+  return {
+    source: "cloud",
+    ref: r.seq,
+    deviceId: r.deviceId,
+    seq: r.seq,
+    topic: null,
+    reason,
+    payloadPreview: preview(Buffer.from(JSON.stringify({ deviceType: r.deviceType, values }))),
+    timeMs: r.edgeTimeMs,
+    receivedAtMs,
+  };
+}
+
 function parseJson(text: string): unknown {
   if (text === "") return null;
   try {
@@ -55,7 +98,6 @@ export class EdgeSession {
   private state: "awaiting-hello" | "open" | "closed" = "awaiting-hello";
   private queue: Promise<void> = Promise.resolve();
   private edge: EdgeCredential | undefined;
-  private clockFix: ClockFix | undefined;
 
   constructor(
     private readonly call: ServerDuplexStream<EdgeMessage, CloudMessage>,
@@ -128,6 +170,12 @@ export class EdgeSession {
       return;
     }
     const edgeId = this.edge!.id;
+    if (msg.controlId) {
+      // A control-lane message: acknowledged by id once stored (the edge keeps it until then).
+      const controlId = msg.controlId;
+      this.queue = this.queue.then(() => this.processControl(msg, controlId));
+      return;
+    }
     switch (kind?.$case) {
       case "hello":
         this.fail(status.INVALID_ARGUMENT, "Hello may only be sent once per stream");
@@ -137,21 +185,9 @@ export class EdgeSession {
         this.queue = this.queue.then(() => this.processBatch(batch));
         return;
       }
-      case "commandResult": {
-        const r = kind.commandResult;
-        const state = STATUS_NAMES[r.status];
-        if (!state) return;
-        this.host.bus.emit("commandResultReceived", {
-          edgeId,
-          commandId: r.commandId,
-          deviceId: r.deviceId,
-          status: state,
-          message: r.message,
-          result: parseJson(r.resultJson),
-          timeMs: r.timeMs || Date.now(),
-        });
+      case "commandResult":
+        this.commandResult(edgeId, kind.commandResult);
         return;
-      }
       case "status": {
         const s = kind.status;
         this.host.bus.emit("edgeStatusReceived", {
@@ -166,6 +202,15 @@ export class EdgeSession {
             etaSeconds: s.etaSeconds,
             devicesConnected: s.devicesConnected,
             timeMs: s.timeMs,
+            evictedReadings: s.evictedReadings,
+            gaps: s.gaps,
+            bytesWritten: s.bytesWritten,
+            bytesWrittenPerDay: s.uptimeSeconds > 60 ? (s.bytesWritten / s.uptimeSeconds) * 86_400 : 0,
+            budgetBytes: s.budgetBytes,
+            clockSynced: s.clockSynced,
+            alarms: s.alarms.slice(0, 20),
+            controlPending: s.controlPending,
+            uptimeSeconds: s.uptimeSeconds,
           },
         });
         return;
@@ -181,14 +226,10 @@ export class EdgeSession {
         });
         return;
       }
-      case "deadLetter": {
-        const d = kind.deadLetter;
-        this.host.metrics.deadLetters.inc();
-        this.host.bus.emit("deadLetterReceived", { edgeId, deviceId: d.deviceId, topic: d.topic, reason: d.reason, timeMs: d.timeMs });
-        return;
-      }
+      case "deadLetter":
       case "gap":
-        this.host.metrics.gaps.inc();
+        // Only meaningful with a control id (stored, then acknowledged); without one, ignored.
+        this.host.logger.debug({ edgeId, kind: kind.$case }, "control message without a control id ignored");
         return;
       default:
         this.host.logger.debug({ edgeId }, "ignoring an empty EdgeMessage");
@@ -196,7 +237,14 @@ export class EdgeSession {
   }
 
   private onHello(hello: Hello): void {
-    const edge = this.host.credential(hello.edgeId);
+    const found = this.host.lookup(hello.edgeId);
+    if (found.status === "revoked") {
+      this.host.metrics.streams.inc({ outcome: "revoked" });
+      this.host.logger.warn({ edgeId: hello.edgeId }, "revoked edge refused");
+      this.fail(status.PERMISSION_DENIED, `edge ${JSON.stringify(hello.edgeId)}: its credentials are revoked`);
+      return;
+    }
+    const edge = found.status === "ok" ? found.edge : undefined;
     if (!edge || !verifySecret(hello.token, edge.tokenHash)) {
       this.host.metrics.streams.inc({ outcome: "unauthenticated" });
       this.host.logger.warn({ edgeId: hello.edgeId }, "edge authentication failed");
@@ -207,7 +255,14 @@ export class EdgeSession {
     this.state = "open";
     const serverTimeMs = Date.now();
     const clockOffsetMs = hello.wallTimeMs > 0 ? serverTimeMs - hello.wallTimeMs : 0;
-    if (hello.clockSync === ClockSync.CLOCK_SYNC_UNSYNCED) this.clockFix = { bootId: hello.bootId, offsetMs: clockOffsetMs };
+    // The boot's anchor, measured here: readings this boot stamps while unsynchronised are
+    // re-stamped from it (uptime is monotonic, whatever the edge's wall clock says).
+    const anchorMs = serverTimeMs - hello.uptimeMs;
+    this.queue = this.queue.then(() =>
+      this.host.records.saveBoot(edge.id, hello.bootId, anchorMs, serverTimeMs).catch((err: unknown) => {
+        this.host.logger.error({ err, edgeId: edge.id }, "could not store the boot's clock anchor");
+      }),
+    );
     this.host.attach(this);
     this.host.metrics.streams.inc({ outcome: "welcomed" });
     const { credit, maxBatchReadings, maxBatchBytes } = this.host.limits;
@@ -245,17 +300,24 @@ export class EdgeSession {
       return;
     }
     const receivedAt = Date.now();
+    const edge = this.edge;
     const valid: ValidReading[] = [];
     const rejected: RejectedReading[] = [];
-    for (const r of batch.readings) {
-      const checked = checkReading(r, receivedAt, this.clockFix);
-      if (checked.ok) valid.push(checked.reading);
-      else rejected.push({ seq: checked.seq, reason: checked.reason });
-    }
-    const edge = this.edge;
+    const letters: NewDeadLetter[] = [];
     let result: { inserted: number; duplicates: number; insertedSeqs: number[] };
     const timer = this.host.metrics.commitSeconds.startTimer();
     try {
+      const anchors = await this.anchorsFor(edge.id, batch);
+      for (const r of batch.readings) {
+        const checked = checkReading(r, receivedAt, (bootId) => anchors.get(bootId));
+        if (checked.ok) valid.push(checked.reading);
+        else {
+          rejected.push({ seq: checked.seq, reason: checked.reason });
+          letters.push(cloudDeadLetter(r, checked.reason, receivedAt));
+        }
+      }
+      // Poison readings are stored with their reason before the Ack tells the edge to drop them.
+      if (letters.length > 0) await this.recordDeadLetters(edge.id, letters);
       result = await this.host.store.commitBatch(edge.id, valid, { replay: batch.replay });
     } catch (err) {
       timer();
@@ -272,6 +334,96 @@ export class EdgeSession {
     this.write({ kind: { $case: "ack", ack: { batchId: batch.batchId, lane: batch.lane, seqs: valid.map((r) => r.seq), rejected } } });
     this.write({ kind: { $case: "credit", credit: { batches: 1 } } });
     if (result.inserted > 0) this.emitCommitted(edge, valid, result.insertedSeqs, batch.replay);
+  }
+
+  /** Anchors of the boots whose unsynchronised readings are in the batch. */
+  private async anchorsFor(edgeId: string, batch: TelemetryBatch): Promise<Map<string, number | undefined>> {
+    const anchors = new Map<string, number | undefined>();
+    for (const r of batch.readings) {
+      if (!r.clockSynced && !anchors.has(r.bootId)) anchors.set(r.bootId, await this.host.records.bootAnchor(edgeId, r.bootId));
+    }
+    return anchors;
+  }
+
+  private async recordDeadLetters(edgeId: string, letters: readonly NewDeadLetter[]): Promise<void> {
+    const fresh = await this.host.records.recordDeadLetters(edgeId, letters);
+    this.host.metrics.deadLetters.inc(fresh.length);
+    for (const d of fresh) {
+      const { ref: _ref, ...event } = d;
+      this.host.bus.emit("deadLetterReceived", { edgeId, ...event });
+    }
+  }
+
+  private commandResult(edgeId: string, r: CommandResult): void {
+    const state = STATUS_NAMES[r.status];
+    if (!state) return;
+    this.host.bus.emit("commandResultReceived", {
+      edgeId,
+      commandId: r.commandId,
+      deviceId: r.deviceId,
+      status: state,
+      message: r.message,
+      result: parseJson(r.resultJson),
+      timeMs: r.timeMs || Date.now(),
+    });
+  }
+
+  /** Stores a control-lane message, then acknowledges it; a store failure ends the stream (the edge resends). */
+  private async processControl(msg: EdgeMessage, controlId: number): Promise<void> {
+    if (this.state !== "open" || !this.edge) return;
+    const edgeId = this.edge.id;
+    const kind = msg.kind;
+    const receivedAtMs = Date.now();
+    try {
+      switch (kind?.$case) {
+        case "gap": {
+          const g = kind.gap;
+          const gap = {
+            edgeId,
+            lane: laneName(g.lane),
+            firstSeq: g.firstSeq,
+            lastSeq: g.lastSeq,
+            count: g.count,
+            fromMs: g.fromTimeMs,
+            toMs: g.toTimeMs,
+            reason: g.reason || "unknown",
+            receivedAtMs,
+          };
+          if (await this.host.records.recordGap(gap)) {
+            this.host.metrics.gaps.inc();
+            this.host.bus.emit("gapRecorded", gap);
+          }
+          break;
+        }
+        case "deadLetter": {
+          const d = kind.deadLetter;
+          await this.recordDeadLetters(edgeId, [
+            {
+              source: "edge",
+              ref: controlId,
+              deviceId: d.deviceId,
+              seq: d.seq > 0 ? d.seq : null,
+              topic: d.topic || null,
+              reason: d.reason,
+              payloadPreview: preview(d.payload),
+              timeMs: d.timeMs || receivedAtMs,
+              receivedAtMs,
+            },
+          ]);
+          break;
+        }
+        case "commandResult":
+          this.commandResult(edgeId, kind.commandResult);
+          break;
+        default:
+          this.host.logger.debug({ edgeId, kind: kind?.$case }, "control message of no known kind acknowledged");
+      }
+    } catch (err) {
+      this.host.logger.error({ err, edgeId }, "could not store a control message");
+      this.fail(status.UNAVAILABLE, `could not store a control message: ${errorMessage(err)}`);
+      return;
+    }
+    this.write({ kind: { $case: "ack", ack: { batchId: 0, lane: Lane.LANE_CONTROL, seqs: [controlId], rejected: [] } } });
   }
 
   private emitCommitted(edge: EdgeCredential, valid: ValidReading[], insertedSeqs: number[], replay: boolean): void {

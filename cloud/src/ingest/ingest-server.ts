@@ -7,14 +7,17 @@ import { type CloudMessage, type EdgeMessage, EdgeSyncService } from "@bitveloci
 import { Server, ServerCredentials, type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
 import type { Registry } from "../platform/metrics.js";
+import type { CredentialLookup, EdgeCredentials } from "./edge-credentials.js";
 import { EdgeSession, type SessionHost } from "./edge-session.js";
 import { createIngestMetrics, type IngestMetrics } from "./ingest-metrics.js";
-import type { EdgeCredential, IngestLimits, ReadingCommitter } from "./ports.js";
+import type { LinkRecords } from "./link-records.js";
+import type { IngestLimits, ReadingCommitter } from "./ports.js";
 
 export interface IngestServerOptions {
   readonly bus: EventBus;
   readonly store: ReadingCommitter;
-  readonly edges: readonly EdgeCredential[];
+  readonly records: LinkRecords;
+  readonly credentials: EdgeCredentials;
   readonly limits: IngestLimits;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -23,11 +26,12 @@ export interface IngestServerOptions {
 export class IngestServer implements SessionHost {
   readonly bus: EventBus;
   readonly store: ReadingCommitter;
+  readonly records: LinkRecords;
   readonly limits: IngestLimits;
   readonly metrics: IngestMetrics;
   readonly logger: Logger;
   private readonly server: Server;
-  private readonly edges: Map<string, EdgeCredential>;
+  private readonly credentials: EdgeCredentials;
   private readonly sessions = new Map<string, EdgeSession>();
   private readonly all = new Set<EdgeSession>();
   private readonly unsubscribe: () => void;
@@ -35,10 +39,11 @@ export class IngestServer implements SessionHost {
   constructor(options: IngestServerOptions) {
     this.bus = options.bus;
     this.store = options.store;
+    this.records = options.records;
     this.limits = options.limits;
     this.logger = options.logger;
     this.metrics = createIngestMetrics(options.registry);
-    this.edges = new Map(options.edges.map((e) => [e.id, e]));
+    this.credentials = options.credentials;
     // Oversize batches are refused by our own check (RESOURCE_EXHAUSTED); the transport limit
     // only guards memory against something far larger.
     const maxMessage = Math.max(4 * 1024 * 1024, options.limits.maxBatchBytes * 2);
@@ -56,8 +61,23 @@ export class IngestServer implements SessionHost {
     });
   }
 
-  credential(edgeId: string): EdgeCredential | undefined {
-    return this.edges.get(edgeId);
+  lookup(edgeId: string): CredentialLookup {
+    return this.credentials.lookup(edgeId);
+  }
+
+  /** Issues a new token for the edge (returned once) and ends its stream: the old token no longer works. */
+  async rotateToken(edgeId: string, by: string): Promise<string> {
+    const token = await this.credentials.rotate(edgeId, by);
+    this.sessions.get(edgeId)?.fail(status.UNAUTHENTICATED, "the edge's token was rotated");
+    this.logger.info({ edgeId, by }, "edge token rotated");
+    return token;
+  }
+
+  /** Refuses the edge from now on and ends its stream. */
+  async revoke(edgeId: string, by: string): Promise<void> {
+    await this.credentials.revoke(edgeId, by);
+    this.sessions.get(edgeId)?.fail(status.PERMISSION_DENIED, "the edge's credentials were revoked");
+    this.logger.info({ edgeId, by }, "edge credentials revoked");
   }
 
   attach(session: EdgeSession): void {

@@ -11,6 +11,7 @@ import { kafkaCluster } from "@bitvelocity/common/test-services";
 import { Lane, TelemetryBatch } from "@bitvelocity/proto";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../platform/database.js";
 import { EventBus } from "../platform/event-bus.js";
 import type { DeadLetterReceived } from "../platform/events.js";
 import type { KafkaSettings } from "../platform/kafka.js";
@@ -18,6 +19,7 @@ import { createRegistry } from "../platform/metrics.js";
 import { SqliteTelemetryStore } from "../telemetry/sqlite-store.js";
 import { KafkaTelemetryPublisher, toWireReading } from "./kafka-publisher.js";
 import { KafkaStoreWriter } from "./kafka-store-writer.js";
+import { LinkRecords } from "./link-records.js";
 import type { ValidReading } from "./ports.js";
 
 const kafka = await kafkaCluster();
@@ -60,6 +62,8 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
     const dir = mkdtempSync(join(tmpdir(), "bv-kafka-"));
     const publisher = new KafkaTelemetryPublisher(s, silentLogger());
     const registry = createRegistry();
+    const db = await openDatabase(dir);
+    const records = new LinkRecords(db);
     // Each writer is its own "process": its own store connection to the shared database file.
     const writers: { writer: KafkaStoreWriter; store: SqliteTelemetryStore }[] = [];
     const startWriter = async () => {
@@ -68,7 +72,8 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
         settings: s,
         store,
         bus: new EventBus(),
-        edges: EDGES,
+        edge: (id) => EDGES.find((e) => e.id === id),
+        records,
         registry,
         logger: silentLogger(),
         metricsPrefix: `w${writers.length}`,
@@ -119,6 +124,7 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
         await w.writer.stop().catch(() => undefined);
         await w.store.close();
       }
+      await db.destroy();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
@@ -136,7 +142,17 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
     bus.on("readingsCommitted", (e) => {
       committed.push(...e.readings.map((r) => r.seq));
     });
-    const writer = new KafkaStoreWriter({ settings: s, store, bus, edges: EDGES, registry: createRegistry(), logger: silentLogger() });
+    const db = await openDatabase(dir);
+    const records = new LinkRecords(db);
+    const writer = new KafkaStoreWriter({
+      settings: s,
+      store,
+      bus,
+      edge: (id) => EDGES.find((e) => e.id === id),
+      records,
+      registry: createRegistry(),
+      logger: silentLogger(),
+    });
     const raw = new Kafka({ clientId: "bv-test-raw", brokers: kafka.available ? kafka.brokers : [], logLevel: logLevel.NOTHING }).producer({
       allowAutoTopicCreation: true,
     });
@@ -181,10 +197,13 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
         expect.objectContaining({ edgeId: "edge-1", deviceId: "env-1", reason: expect.stringContaining("toaster") }),
       ]);
       expect(committed).toEqual([1]);
+      // The refused reading is kept in the dead-letter table with its reason.
+      expect(await records.deadLetters("edge-1")).toEqual([expect.objectContaining({ source: "cloud", seq: 2, deviceId: "env-1" })]);
     } finally {
       await raw.disconnect();
       await writer.stop();
       await store.close();
+      await db.destroy();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -19,14 +19,19 @@ import type { Consumer, KafkaMessage } from "kafkajs";
 import { Counter, type Registry } from "prom-client";
 import type { EventBus } from "../platform/event-bus.js";
 import { createKafka, type KafkaSettings } from "../platform/kafka.js";
-import type { EdgeCredential, ReadingCommitter, ValidReading } from "./ports.js";
+import { cloudDeadLetter } from "./edge-session.js";
+import type { LinkRecords } from "./link-records.js";
+import type { ReadingCommitter, ValidReading } from "./ports.js";
 import { checkReading } from "./reading-validator.js";
 
 export interface StoreWriterOptions {
   readonly settings: KafkaSettings;
   readonly store: ReadingCommitter;
   readonly bus: EventBus;
-  readonly edges: readonly EdgeCredential[];
+  /** The edge a message key names, if it is known and not revoked. */
+  readonly edge: (edgeId: string) => { readonly id: string; readonly siteId: string } | undefined;
+  /** Where refused readings are kept with their reason (the dead-letter table). */
+  readonly records: Pick<LinkRecords, "recordDeadLetters">;
   readonly registry: Registry;
   readonly logger: Logger;
   /** Distinguishes writers sharing one registry (tests run several in one process). */
@@ -44,7 +49,6 @@ export interface StoreWriterStats {
 export class KafkaStoreWriter {
   readonly stats: StoreWriterStats = { messages: 0, inserted: 0, duplicates: 0, rejected: 0, invalidMessages: 0 };
   private readonly consumer: Consumer;
-  private readonly edges: Map<string, EdgeCredential>;
   private readonly readings: Counter<"result">;
   private readonly messages: Counter<"result">;
 
@@ -60,7 +64,6 @@ export class KafkaStoreWriter {
       maxWaitTimeInMs: 500,
       retry: { initialRetryTime: 200, retries: 10 },
     });
-    this.edges = new Map(options.edges.map((e) => [e.id, e]));
     const prefix = options.metricsPrefix ?? "bv_cloud_store_writer";
     const registers = [options.registry];
     this.readings = new Counter({
@@ -94,7 +97,7 @@ export class KafkaStoreWriter {
 
   private async handle(message: KafkaMessage): Promise<void> {
     const edgeId = message.key?.toString() ?? "";
-    const edge = this.edges.get(edgeId);
+    const edge = this.options.edge(edgeId);
     let batch: TelemetryBatch;
     try {
       if (!edge) throw new Error(`unknown edge ${JSON.stringify(edgeId)}`);
@@ -109,21 +112,18 @@ export class KafkaStoreWriter {
     // Kafka's timestamp is when the batch was published: the cloud's receive time on this path.
     const receivedAt = Number(message.timestamp) || Date.now();
     const valid: ValidReading[] = [];
+    const letters = [];
     for (const r of batch.readings) {
       const checked = checkReading(r, receivedAt);
-      if (checked.ok) {
-        valid.push(checked.reading);
-        continue;
-      }
-      this.stats.rejected++;
-      this.readings.inc({ result: "rejected" });
-      this.options.bus.emit("deadLetterReceived", {
-        edgeId: edge.id,
-        deviceId: r.deviceId,
-        topic: `kafka:${this.options.settings.telemetryTopic}`,
-        reason: checked.reason,
-        timeMs: receivedAt,
-      });
+      if (checked.ok) valid.push(checked.reading);
+      else letters.push(cloudDeadLetter(r, checked.reason, receivedAt));
+    }
+    if (letters.length > 0) {
+      // Stored before the offset moves; a re-delivery records nothing new (idempotent by edge and seq).
+      const fresh = await this.options.records.recordDeadLetters(edge.id, letters);
+      this.stats.rejected += letters.length;
+      this.readings.inc({ result: "rejected" }, letters.length);
+      for (const { ref: _ref, ...letter } of fresh) this.options.bus.emit("deadLetterReceived", { edgeId: edge.id, ...letter });
     }
     // Throws on a store failure: kafkajs retries this message, the offset does not move.
     const result = await this.options.store.commitBatch(edge.id, valid, { replay: batch.replay });

@@ -8,11 +8,8 @@ import type { IngestValue, ValidReading } from "./ports.js";
 
 export type Checked = { ok: true; reading: ValidReading } | { ok: false; seq: number; reason: string };
 
-export interface ClockFix {
-  /** The edge boot whose unsynchronised wall clock the offset corrects. */
-  readonly bootId: string;
-  readonly offsetMs: number;
-}
+/** An edge boot's anchor: its wall time at uptime 0 as measured by the cloud, if known. */
+export type BootAnchors = (bootId: string) => number | undefined;
 
 function wireValues(reading: Reading): Record<string, IngestValue | undefined> {
   const out: Record<string, IngestValue | undefined> = {};
@@ -26,7 +23,7 @@ function wireValues(reading: Reading): Record<string, IngestValue | undefined> {
   return out;
 }
 
-export function checkReading(reading: Reading, receivedAt: number, clockFix?: ClockFix): Checked {
+export function checkReading(reading: Reading, receivedAt: number, anchors: BootAnchors = () => undefined): Checked {
   const seq = reading.seq;
   const fail = (reason: string): Checked => ({ ok: false, seq, reason });
   if (!Number.isSafeInteger(seq) || seq <= 0) return fail(`seq ${seq} is not a positive integer`);
@@ -40,9 +37,13 @@ export function checkReading(reading: Reading, receivedAt: number, clockFix?: Cl
   const checked = validateValues(type, raw);
   if ("problems" in checked) return fail(checked.problems.map((p) => `${p.path}: ${p.message}`).join("; "));
   let edgeTimeMs = reading.edgeTimeMs;
-  // DESIGN.md §3.6: readings taken while the edge clock was unsynchronised are re-stamped with
-  // the offset measured at this boot's handshake.
-  if (!reading.clockSynced && clockFix && reading.bootId === clockFix.bootId) edgeTimeMs += clockFix.offsetMs;
+  // DESIGN.md §3.6: a reading taken while the edge clock was unsynchronised (a Pi without RTC
+  // boots in 1970) is re-stamped from its boot's anchor and its monotonic uptime. Without an
+  // anchor (that boot never reached the cloud) the receive time is the best estimate there is.
+  if (!reading.clockSynced) {
+    const anchor = anchors(reading.bootId);
+    edgeTimeMs = anchor !== undefined ? anchor + reading.uptimeMs : receivedAt;
+  }
   const deviceTimeMs = reading.deviceTimeMs !== undefined && reading.deviceTimeMs > 0 ? reading.deviceTimeMs : undefined;
   return {
     ok: true,

@@ -26,7 +26,8 @@ export async function openDatabase(dataDir: string, fileName = "cloud.db"): Prom
   try {
     native = new SqliteDatabase(file);
     native.pragma("journal_mode = WAL");
-    native.pragma("synchronous = NORMAL");
+    // FULL: gap records and dead letters are acknowledged to the edge once committed here.
+    native.pragma("synchronous = FULL");
     native.pragma("foreign_keys = ON");
     native.pragma("busy_timeout = 5000");
   } catch (err) {

@@ -55,6 +55,16 @@ export interface EdgeStatusSnapshot {
   readonly etaSeconds: number;
   readonly devicesConnected: number;
   readonly timeMs: number;
+  readonly evictedReadings: number;
+  readonly gaps: number;
+  /** Bytes the outbox wrote since the agent started, and per day at that pace (SD-card wear). */
+  readonly bytesWritten: number;
+  readonly bytesWrittenPerDay: number;
+  readonly budgetBytes: number;
+  readonly clockSynced: boolean;
+  readonly alarms: readonly string[];
+  readonly controlPending: number;
+  readonly uptimeSeconds: number;
 }
 
 export interface EdgeStatusReceived {
@@ -94,10 +104,29 @@ export interface CommandRequested {
 
 export interface DeadLetterReceived {
   readonly edgeId: string;
+  /** Refused at the edge (payload did not match the profile) or by the cloud (reading invalid here). */
+  readonly source: "edge" | "cloud";
   readonly deviceId: string;
-  readonly topic: string;
+  readonly seq: number | null;
+  readonly topic: string | null;
   readonly reason: string;
+  readonly payloadPreview: string;
   readonly timeMs: number;
+  readonly receivedAtMs: number;
+}
+
+/** An edge had to evict readings (budget, TTL, corrupt file): a hole in the data, not silence. */
+export interface GapRecorded {
+  readonly edgeId: string;
+  readonly lane: string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** Readings missing in the range (0 = unknown, after a corrupt outbox). */
+  readonly count: number;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly reason: string;
+  readonly receivedAtMs: number;
 }
 
 /** Read models fleet publishes for the live fan-out and the API. */
@@ -148,6 +177,7 @@ export interface CloudEvents {
   devicePresenceChanged: DevicePresenceChanged;
   commandResultReceived: CommandResultReceived;
   deadLetterReceived: DeadLetterReceived;
+  gapRecorded: GapRecorded;
   commandRequested: CommandRequested;
   deviceUpdated: DeviceSummary;
   edgeUpdated: EdgeSummary;

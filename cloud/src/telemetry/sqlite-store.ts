@@ -39,10 +39,34 @@ CREATE TABLE IF NOT EXISTS latest (device_id TEXT NOT NULL, metric TEXT NOT NULL
 `;
 
 const rollupUpsert = (table: string) => `
-INSERT INTO ${table} (device_id, metric, bucket, min, max, sum, count) VALUES (?, ?, ?, ?, ?, ?, 1)
+INSERT INTO ${table} (device_id, metric, bucket, min, max, sum, count) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
   min = min(${table}.min, excluded.min), max = max(${table}.max, excluded.max),
-  sum = ${table}.sum + excluded.sum, count = ${table}.count + 1`;
+  sum = ${table}.sum + excluded.sum, count = ${table}.count + excluded.count`;
+
+interface Bucket {
+  deviceId: string;
+  metric: string;
+  bucket: number;
+  min: number;
+  max: number;
+  sum: number;
+  count: number;
+}
+
+/** Folds a value into the batch's aggregate for its (device, metric, bucket). */
+function fold(buckets: Map<string, Bucket>, deviceId: string, metric: string, bucket: number, n: number): void {
+  const key = `${deviceId}\u0000${metric}\u0000${bucket}`;
+  const b = buckets.get(key);
+  if (!b) {
+    buckets.set(key, { deviceId, metric, bucket, min: n, max: n, sum: n, count: 1 });
+    return;
+  }
+  if (n < b.min) b.min = n;
+  if (n > b.max) b.max = n;
+  b.sum += n;
+  b.count++;
+}
 
 interface ReadingRow {
   edge_id: string;
@@ -73,7 +97,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
   constructor(file: string) {
     this.db = new SqliteDatabase(file);
     this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
+    // FULL: an Ack tells the edge it may delete the readings, so the commit must survive a power cut
+    // (in WAL mode NORMAL may roll back the last commits after an OS crash); one fsync per batch.
+    this.db.pragma("synchronous = FULL");
     this.db.exec(SCHEMA);
     const insert = this.db.prepare(
       `INSERT OR IGNORE INTO readings (edge_id, seq, device_id, device_type, ts, device_time_ms, edge_time_ms, received_at, values_json)
@@ -86,9 +112,14 @@ export class SqliteTelemetryStore implements TelemetryStore {
        ON CONFLICT (device_id, metric) DO UPDATE SET value_json = excluded.value_json, ts = excluded.ts
        WHERE excluded.ts >= latest.ts`,
     );
+    // Rollups and latest values are folded in memory per batch (one upsert per device, metric
+    // and bucket, not per reading), and only for rows actually inserted: replays never double count.
     this.commitTx = this.db.transaction((edgeId: string, readings: readonly NewReading[]): CommitResult => {
       const now = Date.now();
       const insertedSeqs: number[] = [];
+      const minute = new Map<string, Bucket>();
+      const hour = new Map<string, Bucket>();
+      const latest = new Map<string, { deviceId: string; metric: string; value: TelemetryValue; ts: number }>();
       for (const r of readings) {
         const ts = readingTs(r);
         const info = insert.run(
@@ -105,13 +136,18 @@ export class SqliteTelemetryStore implements TelemetryStore {
         if (info.changes === 0) continue;
         insertedSeqs.push(r.seq);
         for (const [metric, value] of Object.entries(r.values)) {
-          upLatest.run(r.deviceId, metric, JSON.stringify(value), ts);
+          const key = `${r.deviceId}\u0000${metric}`;
+          const current = latest.get(key);
+          if (!current || ts >= current.ts) latest.set(key, { deviceId: r.deviceId, metric, value, ts });
           const n = numericValue(value);
           if (n === undefined) continue;
-          up1m.run(r.deviceId, metric, ts - (ts % BUCKET_MS["1m"]), n, n, n);
-          up1h.run(r.deviceId, metric, ts - (ts % BUCKET_MS["1h"]), n, n, n);
+          fold(minute, r.deviceId, metric, ts - (ts % BUCKET_MS["1m"]), n);
+          fold(hour, r.deviceId, metric, ts - (ts % BUCKET_MS["1h"]), n);
         }
       }
+      for (const l of latest.values()) upLatest.run(l.deviceId, l.metric, JSON.stringify(l.value), l.ts);
+      for (const b of minute.values()) up1m.run(b.deviceId, b.metric, b.bucket, b.min, b.max, b.sum, b.count);
+      for (const b of hour.values()) up1h.run(b.deviceId, b.metric, b.bucket, b.min, b.max, b.sum, b.count);
       return { inserted: insertedSeqs.length, duplicates: readings.length - insertedSeqs.length, insertedSeqs };
     });
   }

@@ -1,6 +1,7 @@
 /** Everything the HTTP layer serves from, built in main.ts. */
 import type { CommandService, FleetRegistry } from "../fleet/index.js";
 import type { LoginRateLimiter, SessionStore, UserStore } from "../identity/index.js";
+import type { LinkRecords } from "../ingest/link-records.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
 import type { TelemetryStore } from "../telemetry/telemetry-store.js";
@@ -13,6 +14,13 @@ export interface WebDeps {
   readonly fleet: FleetRegistry;
   readonly commands: CommandService;
   readonly telemetry: TelemetryStore;
+  /** Gap records and dead letters the edges' links stored. */
+  readonly records: LinkRecords;
+  /** Rotating and revoking edge tokens (admin). */
+  readonly edgeAccess: {
+    rotateToken(edgeId: string, by: string): Promise<string>;
+    revoke(edgeId: string, by: string): Promise<void>;
+  };
   readonly registry: Registry;
   readonly health: () => Promise<Record<string, boolean>>;
   /** Folder with the built dashboard (index.html + assets). */

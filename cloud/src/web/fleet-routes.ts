@@ -1,6 +1,7 @@
 /** Catalog, sites, edges and devices: the fleet read model over HTTP. */
 import { catalog } from "@bitvelocity/devices";
 import { Router } from "express";
+import { currentUser, requireRole } from "./auth-routes.js";
 import type { WebDeps } from "./deps.js";
 import { HttpError } from "./http-errors.js";
 import { QueryReader } from "./query.js";
@@ -21,6 +22,25 @@ export function fleetRoutes(deps: WebDeps): Router {
     if (!edge) throw new HttpError(404, "NOT_FOUND", `unknown edge ${JSON.stringify(req.params.id)}`);
     res.json({ edge });
   });
+  // Holes in the data (gap records) and refused readings (dead letters), newest first.
+  router.get("/api/edges/:id/gaps", async (req, res) => {
+    const limit = edgeListQuery(deps, req.params.id, req.query);
+    res.json({ gaps: await deps.records.gaps(req.params.id, limit) });
+  });
+  router.get("/api/edges/:id/dead-letters", async (req, res) => {
+    const limit = edgeListQuery(deps, req.params.id, req.query);
+    res.json({ deadLetters: await deps.records.deadLetters(req.params.id, limit) });
+  });
+  // Edge credentials (admin): a new token, shown once; or refuse the edge from now on.
+  router.post("/api/edges/:id/token", requireRole("admin"), async (req, res) => {
+    const edgeId = knownEdge(deps, String(req.params.id));
+    const token = await deps.edgeAccess.rotateToken(edgeId, currentUser(res).username);
+    res.status(201).json({ edgeId, token });
+  });
+  router.post("/api/edges/:id/revoke", requireRole("admin"), async (req, res) => {
+    await deps.edgeAccess.revoke(knownEdge(deps, String(req.params.id)), currentUser(res).username);
+    res.status(204).end();
+  });
   router.get("/api/devices", (req, res) => {
     const q = new QueryReader(req.query);
     const filter = {
@@ -39,4 +59,17 @@ export function fleetRoutes(deps: WebDeps): Router {
     res.json({ device });
   });
   return router;
+}
+
+function knownEdge(deps: WebDeps, edgeId: string): string {
+  if (!deps.fleet.edge(edgeId)) throw new HttpError(404, "NOT_FOUND", `unknown edge ${JSON.stringify(edgeId)}`);
+  return edgeId;
+}
+
+function edgeListQuery(deps: WebDeps, edgeId: string, query: Record<string, unknown>): number {
+  const q = new QueryReader(query);
+  const limit = q.integer("limit", 1, 1000) ?? 100;
+  q.done();
+  knownEdge(deps, edgeId);
+  return limit;
 }

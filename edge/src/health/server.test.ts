@@ -19,7 +19,7 @@ describe("HealthServer", () => {
     const url = await start({ broker: () => true, outbox: () => true, uplink: () => true });
     const res = await fetch(`${url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok", edgeId: "edge-h", checks: { broker: "ok", outbox: "ok", uplink: "ok" } });
+    expect(await res.json()).toEqual({ status: "ok", edgeId: "edge-h", checks: { broker: "ok", outbox: "ok", uplink: "ok" }, alarms: [] });
   });
 
   it("is degraded (still 200) without the uplink, and 503 without the outbox", async () => {
@@ -32,6 +32,17 @@ describe("HealthServer", () => {
     res = await fetch(`${url}/healthz`);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ status: "degraded", checks: { outbox: "down" } });
+  });
+
+  it("is degraded with the alarms listed while an alarm is active", async () => {
+    let alarms: string[] = ["OUTBOX_DISK_FULL: the disk is full"];
+    const url = await start({ broker: () => true, outbox: () => true, uplink: () => true, alarms: () => alarms });
+    let res = await fetch(`${url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "degraded", alarms: ["OUTBOX_DISK_FULL: the disk is full"] });
+    alarms = [];
+    res = await fetch(`${url}/healthz`);
+    expect(await res.json()).toMatchObject({ status: "ok", alarms: [] });
   });
 
   it("serves the registry's metrics as Prometheus text", async () => {

@@ -14,6 +14,8 @@ export interface HealthChecks {
   broker(): boolean;
   outbox(): boolean;
   uplink(): boolean;
+  /** Active alarms ("CODE: detail"): the agent works, but a human should look. */
+  alarms?(): readonly string[];
 }
 
 export interface HealthOptions {
@@ -29,13 +31,15 @@ export interface HealthBody {
   readonly status: "ok" | "degraded";
   readonly edgeId: string;
   readonly checks: { broker: CheckState; outbox: CheckState; uplink: CheckState };
+  readonly alarms: readonly string[];
 }
 
 export function healthBody(edgeId: string, checks: HealthChecks): { code: number; body: HealthBody } {
   const state = (up: boolean): CheckState => (up ? "ok" : "down");
   const result = { broker: state(checks.broker()), outbox: state(checks.outbox()), uplink: state(checks.uplink()) };
-  const allOk = Object.values(result).every((s) => s === "ok");
-  return { code: result.outbox === "ok" ? 200 : 503, body: { status: allOk ? "ok" : "degraded", edgeId, checks: result } };
+  const alarms = checks.alarms?.() ?? [];
+  const allOk = Object.values(result).every((s) => s === "ok") && alarms.length === 0;
+  return { code: result.outbox === "ok" ? 200 : 503, body: { status: allOk ? "ok" : "degraded", edgeId, checks: result, alarms } };
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown): void {

@@ -3,6 +3,7 @@
  * the drainer (outbox → batches → acks), the command router, status reports and presence.
  */
 import type { Logger } from "@bitvelocity/common";
+import { type CommandResult, EdgeMessage } from "@bitvelocity/proto";
 import type { Registry } from "prom-client";
 import type { DeviceGateway } from "../commands/device-gateway.js";
 import { CommandRouter } from "../commands/router.js";
@@ -25,6 +26,8 @@ export interface LinkDeps {
   clockSynced: () => boolean;
   /** performance.now() at boot. */
   startedAt: number;
+  /** The clock readings are stamped with. */
+  clock: { now(): number; uptimeMs(): number };
   outbox: OutboxReader;
   gateway: DeviceGateway;
   registry: Registry;
@@ -64,8 +67,9 @@ export function startLink(deps: LinkDeps): LinkHandle {
     outbox,
     link,
     logger,
+    replayShare: config.replay_share,
     events: {
-      batchSent: () => metrics.batchesSent.inc(),
+      batchSent: (_readings, stream) => metrics.batchesSent.inc({ stream }),
       drained: (acked, rejected) => {
         metrics.readingsAcked.inc(acked);
         metrics.readingsRejected.inc(rejected);
@@ -76,16 +80,35 @@ export function startLink(deps: LinkDeps): LinkHandle {
   const router = new CommandRouter({
     gateway,
     logger,
-    report: (commandResult) => link.post({ kind: "commandResult", commandResult }, true),
+    report: (commandResult) => reportDurably(commandResult),
     onStatus: (status) => metrics.commands.inc({ status: commandStatusLabel(status) }),
   });
 
+  // Command results travel in the control lane: kept in the outbox until the cloud stores them.
+  const reportDurably = (commandResult: CommandResult): void => {
+    try {
+      outbox.appendControl("commandResult", EdgeMessage.encode({ kind: { $case: "commandResult", commandResult } }).finish());
+      drainer.wake();
+    } catch (err) {
+      logger.error({ err }, "could not store a command result; sending it best effort");
+      link.post({ kind: "commandResult", commandResult }, true);
+    }
+  };
   const offCommands = link.onSession((session) => session.onCommand((command) => router.handle(command)));
   const offPresence = forwardPresence(gateway, link);
   const stopStatus = startStatusReports(
     link,
     config.status_interval_ms,
-    () => buildStatus({ outbox, gateway, rate, agentVersion: deps.agentVersion }),
+    () =>
+      buildStatus({
+        outbox,
+        gateway,
+        rate,
+        agentVersion: deps.agentVersion,
+        bootId: deps.bootId,
+        clockSynced: deps.clockSynced,
+        uptimeMs: () => performance.now() - deps.startedAt,
+      }),
     (err) => logger.error({ err }, "could not build the edge status"),
   );
   router.start();

@@ -77,6 +77,43 @@ describe("gRPC link: telemetry", () => {
     expect(r.cloud.hellos).toHaveLength(1);
   });
 
+  it("live first: after an outage new readings flow at once while the backlog drains, flagged as replay; alarms go first", async () => {
+    rig = await startRig({ credit: 4 }, { max_batch_readings: 100 });
+    const r = rig;
+    await waitFor(() => r.link.connected());
+    const port = r.cloud.port;
+    await r.cloud.stop();
+    await waitFor(() => !r.link.connected(), 5_000, "link down");
+    const backlog = [...(await r.append(3000)), ...(await r.append(3000))];
+    const alarm = await Promise.all(
+      [1, 2, 3].map((i) =>
+        r.outbox.append({ deviceId: "env-1", deviceType: "env-sensor", values: { temperature: 90 + i }, lane: "alarm" }),
+      ),
+    );
+    // A slow cloud: each batch takes 15 ms to commit, so the backlog needs about a second.
+    r.cloud = await TestCloud.start({ token: TOKEN, port, ackDelayMs: 15, credit: 4 });
+    await waitFor(() => r.link.connected(), 5_000, "reconnected");
+    const live: { seq: number; at: number }[] = [];
+    for (let i = 0; i < 20; i++) {
+      const [seq] = await r.append(1);
+      live.push({ seq: seq!, at: Date.now() });
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    await waitFor(() => r.outbox.stats().readings === 0, 15_000, "drained");
+    const arrival = (seq: number) => r.cloud.arrivals.get(seq)!;
+    // Alarms before any backlog telemetry.
+    const firstBacklog = Math.min(...backlog.map((s) => arrival(s).at));
+    expect(alarm.every((s) => arrival(s).at <= firstBacklog && arrival(s).lane === Lane.LANE_ALARM)).toBe(true);
+    // Every live reading arrived while the backlog was still draining, quickly, and not flagged as replay.
+    const lastBacklog = Math.max(...backlog.map((s) => arrival(s).at));
+    const latencies = live.map((l) => arrival(l.seq).at - l.at);
+    expect(live.every((l) => arrival(l.seq).replay === false)).toBe(true);
+    expect(live.filter((l) => arrival(l.seq).at < lastBacklog).length).toBeGreaterThan(10);
+    expect(Math.max(...latencies)).toBeLessThan(500);
+    expect(backlog.every((s) => arrival(s).replay)).toBe(true);
+    expect(await r.metric("bv_edge_uplink_batches_sent_total", { stream: "backlog" })).toBeGreaterThanOrEqual(60);
+  });
+
   it("does not retry fast when the token is refused, logs it once, keeps trying, and never logs the token", async () => {
     const { logger, lines } = capturingLogger();
     rig = await startRig({ token: "another-token" }, { backoff_initial_ms: 10, backoff_max_ms: 600 }, logger);

@@ -4,7 +4,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 
 export interface LinkMetrics {
   readonly connected: Gauge;
-  readonly batchesSent: Counter;
+  readonly batchesSent: Counter<"stream">;
   readonly readingsAcked: Counter;
   readonly readingsRejected: Counter;
   readonly reconnects: Counter;
@@ -23,7 +23,12 @@ export function linkMetrics(registry: Registry, drainRate: () => number): LinkMe
   });
   return {
     connected: new Gauge({ name: "bv_edge_uplink_connected", help: "1 while the uplink session is welcomed, else 0", registers }),
-    batchesSent: new Counter({ name: "bv_edge_uplink_batches_sent_total", help: "Telemetry batches sent to the cloud", registers }),
+    batchesSent: new Counter({
+      name: "bv_edge_uplink_batches_sent_total",
+      help: "Telemetry batches sent to the cloud, by stream (alarm, live, backlog = replay)",
+      labelNames: ["stream"],
+      registers,
+    }),
     readingsAcked: new Counter({
       name: "bv_edge_uplink_readings_acked_total",
       help: "Readings the cloud acknowledged as committed",

@@ -11,8 +11,8 @@ export interface HelloSources {
   readonly bootId: string;
   readonly agentVersion: string;
   readonly clockSynced: () => boolean;
-  /** performance.now() at boot. */
-  readonly startedAt: number;
+  /** The clock readings are stamped with: Hello's uptime must be on the same base as theirs. */
+  readonly clock: { now(): number; uptimeMs(): number };
   readonly gateway: DeviceGateway;
 }
 
@@ -23,9 +23,9 @@ export function buildHello(s: HelloSources): Hello {
     siteId: s.siteId,
     bootId: s.bootId,
     agentVersion: s.agentVersion,
-    wallTimeMs: Date.now(),
+    wallTimeMs: s.clock.now(),
     clockSync: s.clockSynced() ? ClockSync.CLOCK_SYNC_SYNCED : ClockSync.CLOCK_SYNC_UNSYNCED,
-    uptimeMs: Math.max(0, Math.round(performance.now() - s.startedAt)),
+    uptimeMs: Math.max(0, Math.round(s.clock.uptimeMs())),
     devices: s.gateway.devices().map(toProtoDeviceInfo),
   };
 }

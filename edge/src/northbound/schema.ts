@@ -23,6 +23,8 @@ export const uplinkSchema = z
     /** gRPC keepalive ping interval; a half-open link is detected within about twice this. */
     keepalive_ms: z.number().int().min(1000).default(10_000),
     status_interval_ms: z.number().int().min(500).default(5_000),
+    /** Share of the cloud's credit window the backlog may use while live readings wait (live first). */
+    replay_share: z.number().min(0.05).max(1).default(0.5),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -39,10 +39,14 @@ export class DrainRate {
 }
 
 export interface StatusSources {
-  readonly outbox: OutboxReader;
+  readonly outbox: Pick<OutboxReader, "stats">;
   readonly gateway: DeviceGateway;
   readonly rate: DrainRate;
   readonly agentVersion: string;
+  readonly bootId: string;
+  readonly clockSynced: () => boolean;
+  /** Monotonic ms since the agent started. */
+  readonly uptimeMs: () => number;
 }
 
 export function buildStatus(sources: StatusSources, timeMs = Date.now()): EdgeStatus {
@@ -53,15 +57,21 @@ export function buildStatus(sources: StatusSources, timeMs = Date.now()): EdgeSt
     outboxReadings: stats.readings,
     outboxBytes: stats.bytes,
     oldestAgeSeconds: stats.oldestAgeSeconds,
-    // Not in OutboxStats yet: the outbox reports evictions and gaps on its own metrics.
-    evictedReadings: 0,
-    gaps: 0,
+    evictedReadings: stats.evictedReadings,
+    gaps: stats.gaps,
     deadLetters: stats.deadLetters,
     drainRate,
     etaSeconds: stats.readings > 0 && drainRate > 0 ? stats.readings / drainRate : 0,
     devicesConnected: sources.gateway.devices().filter((d) => d.online).length,
     connectors: [],
     agentVersion: sources.agentVersion,
+    bytesWritten: stats.bytesWritten,
+    budgetBytes: stats.budgetBytes,
+    clockSynced: sources.clockSynced(),
+    bootId: sources.bootId,
+    alarms: [...stats.alarms],
+    uptimeSeconds: sources.uptimeMs() / 1000,
+    controlPending: stats.controlPending,
   };
 }
 

@@ -7,13 +7,15 @@ import type {
   CloudMessage,
   Command,
   CommandResult,
+  DeadLetter,
   DevicePresence,
   EdgeMessage,
   EdgeStatus,
+  GapRecord,
   Hello,
   TelemetryBatch,
 } from "@bitvelocity/proto";
-import { EdgeSyncService } from "@bitvelocity/proto";
+import { EdgeSyncService, Lane } from "@bitvelocity/proto";
 import { Server, ServerCredentials, type ServerDuplexStream, status } from "@grpc/grpc-js";
 
 export interface TestCloudOptions {
@@ -28,6 +30,8 @@ export interface TestCloudOptions {
   /** Reason to refuse a reading, or undefined to commit it. */
   readonly rejectSeq?: (seq: number) => string | undefined;
   readonly port?: number;
+  /** false: never acknowledge control-lane messages (they stay in the edge's outbox). */
+  readonly ackControl?: boolean;
 }
 
 type Call = ServerDuplexStream<EdgeMessage, CloudMessage>;
@@ -45,6 +49,10 @@ export class TestCloud {
   readonly commandResults: CommandResult[] = [];
   readonly statuses: EdgeStatus[] = [];
   readonly presences: DevicePresence[] = [];
+  readonly gaps: GapRecord[] = [];
+  /** seq → when its batch first arrived, and how it was flagged. */
+  readonly arrivals = new Map<number, { at: number; replay: boolean; lane: number }>();
+  readonly deadLetters: DeadLetter[] = [];
   inFlight = 0;
   maxInFlight = 0;
   private readonly calls = new Set<Call>();
@@ -126,10 +134,23 @@ export class TestCloud {
         call.write({ kind: { $case: "welcome", welcome } });
         return;
       }
+      if (msg.controlId) {
+        // A control-lane message: stored here, so acknowledged by its id (lane CONTROL).
+        if (this.options.ackControl === false) return;
+        call.write({ kind: { $case: "ack", ack: { batchId: 0, lane: Lane.LANE_CONTROL, seqs: [msg.controlId], rejected: [] } } });
+      }
       switch (kind?.$case) {
+        case "gap":
+          this.gaps.push(kind.gap);
+          return;
+        case "deadLetter":
+          this.deadLetters.push(kind.deadLetter);
+          return;
         case "batch": {
           const batch = kind.batch;
           this.batches.push(batch);
+          const at = Date.now();
+          for (const r of batch.readings) this.arrivals.set(r.seq, { at, replay: batch.replay, lane: batch.lane });
           inFlightHere++;
           this.inFlight++;
           this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);

@@ -68,6 +68,7 @@ export async function startRig(
     bootId: "boot-1",
     clockSynced: () => true,
     startedAt: performance.now(),
+    clock: { now: () => Date.now(), uptimeMs: () => performance.now() },
     outbox,
     gateway,
     registry,

@@ -40,8 +40,12 @@ export interface IncomingCommand {
   readonly expiresAtMs: number;
 }
 
-/** Edge → cloud messages besides telemetry, sent best effort. */
+/**
+ * Edge → cloud messages besides telemetry. `control` carries a durable control-lane message (an
+ * encoded EdgeMessage) that the cloud acknowledges by id; the others are best effort.
+ */
 export type ControlMessage =
+  | { readonly kind: "control"; readonly id: number; readonly body: Uint8Array }
   | { readonly kind: "commandResult"; readonly commandResult: CommandResult }
   | { readonly kind: "status"; readonly status: EdgeStatus }
   | { readonly kind: "presence"; readonly presence: DevicePresence };
@@ -59,6 +63,8 @@ export interface UplinkSession {
   /** Fires when the window grows (credit granted). */
   onCredit(listener: () => void): () => void;
   onCommand(listener: (command: IncomingCommand) => void): () => void;
+  /** Fires with the ids of control-lane messages the cloud has stored. */
+  onControlAck(listener: (ids: readonly number[]) => void): () => void;
   /** Resolves once, when the session is over (stream error or end, or close()). */
   readonly ended: Promise<SessionFailure>;
   close(): void;

@@ -1,2 +1,3 @@
-export { Outbox, type OutboxClock, type OutboxOptions } from "./outbox.js";
+export { CLOCK_TRUSTED_AFTER_MS, DEFAULT_LANES, Outbox, type OutboxClock, type OutboxOptions } from "./outbox.js";
+export type { FullPolicy, LanePolicy } from "./retention.js";
 export type * from "./types.js";

@@ -5,7 +5,7 @@
  */
 import type Database from "better-sqlite3";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS readings (
@@ -30,6 +30,13 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   reason    TEXT    NOT NULL,
   seq       INTEGER
 );
+CREATE INDEX IF NOT EXISTS readings_by_lane ON readings (lane, seq);
+CREATE TABLE IF NOT EXISTS control (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind       TEXT    NOT NULL,
+  body       BLOB    NOT NULL,
+  created_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -44,13 +51,52 @@ CREATE TABLE IF NOT EXISTS meta (
  *   (https://sqlite.org/pragma.html#pragma_synchronous). A PUBACK promises durability, so FULL;
  *   the group commit keeps the cost to one fsync per window, not per reading.
  */
-export function prepareDatabase(db: Database.Database): void {
+export interface DatabaseTuning {
+  /** `full` (default) fsyncs the WAL at every group commit; `normal` trades that for speed. */
+  readonly synchronous: "full" | "normal";
+  readonly busyTimeoutMs: number;
+  /** The WAL is truncated to this size after a checkpoint (SD-card wear, bounded disk use). */
+  readonly walLimitBytes: number;
+}
+
+export const DEFAULT_TUNING: DatabaseTuning = { synchronous: "full", busyTimeoutMs: 5000, walLimitBytes: 4 * 1024 * 1024 };
+
+export function prepareDatabase(db: Database.Database, tuning: DatabaseTuning = DEFAULT_TUNING): void {
+  // Only takes effect on a new, empty database: freed pages can then be returned to the file
+  // system a few at a time (PRAGMA incremental_vacuum) instead of by a full VACUUM.
+  db.pragma("auto_vacuum = INCREMENTAL");
   db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.pragma("busy_timeout = 5000");
+  db.pragma(`synchronous = ${tuning.synchronous === "full" ? "FULL" : "NORMAL"}`);
+  db.pragma(`busy_timeout = ${tuning.busyTimeoutMs}`);
+  db.pragma(`journal_size_limit = ${tuning.walLimitBytes}`);
   db.exec(DDL);
   const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
   if (!row) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+  else if (Number(row.value) < SCHEMA_VERSION)
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+}
+
+/** Bytes the database's live pages take (the file minus its free pages). */
+export function usedBytes(db: Database.Database): number {
+  const pages = db.pragma("page_count", { simple: true }) as number;
+  const free = db.pragma("freelist_count", { simple: true }) as number;
+  const size = db.pragma("page_size", { simple: true }) as number;
+  return (pages - free) * size;
+}
+
+/** Moves the readings sequence forward so that the next seq is above `floor` (never backwards). */
+export function raiseSeqFloor(db: Database.Database, floor: number): void {
+  const row = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").get() as { seq: number } | undefined;
+  if (!row) db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('readings', ?)").run(floor);
+  else if (row.seq < floor) db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'readings'").run(floor);
+}
+
+/** Reserves `count` seqs without storing readings (they are accounted for by a gap record). */
+export function reserveSeqs(db: Database.Database, count: number): { first: number; last: number } {
+  const row = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").get() as { seq: number } | undefined;
+  const first = (row?.seq ?? 0) + 1;
+  raiseSeqFloor(db, first + count - 1);
+  return { first, last: first + count - 1 };
 }
 
 export interface ReadingRow {

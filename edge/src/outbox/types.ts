@@ -35,6 +35,17 @@ export interface StoredReading {
 export interface OutboxStats {
   readonly readings: number;
   readonly bytes: number;
+  /** Bytes the database's live pages take on disk (what the budget bounds). */
+  readonly diskBytes: number;
+  readonly budgetBytes: number;
+  /** Readings evicted (budget, TTL) since start. */
+  readonly evictedReadings: number;
+  /** Gap records written since start. */
+  readonly gaps: number;
+  /** Control-lane messages (gap records, dead letters, command results) waiting for the cloud's ack. */
+  readonly controlPending: number;
+  /** Active health alarms ("CODE: detail"); empty when healthy. */
+  readonly alarms: readonly string[];
   /** Age of the oldest reading still waiting, 0 when empty. */
   readonly oldestAgeSeconds: number;
   readonly deadLetters: number;
@@ -49,10 +60,48 @@ export interface DeadLetterInput {
   readonly reason: string;
 }
 
+/** Readings evicted to keep a promise of bounded storage, as the cloud will see them. */
+export interface GapRecordInput {
+  readonly lane: Lane;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** Readings missing: every seq of the range (0 = unknown, after a corrupt file). */
+  readonly count: number;
+  readonly fromTimeMs: number;
+  readonly toTimeMs: number;
+  readonly reason: "budget" | "ttl" | "outbox-corrupt";
+}
+
+/** A control-lane message: kept until the cloud acknowledges its id, never evicted. */
+export interface ControlItem {
+  readonly id: number;
+  readonly kind: string;
+  /** An encoded EdgeMessage (without control_id). */
+  readonly body: Uint8Array;
+}
+
+export interface PeekOptions {
+  readonly limit: number;
+  readonly maxBytes: number;
+  /** Readings at or below this seq are skipped. */
+  readonly afterSeq?: number;
+  /** Readings above this seq are not returned. */
+  readonly upToSeq?: number;
+  /** Only this lane. */
+  readonly lane?: Lane;
+}
+
 /** The part of the outbox the drainer uses. */
 export interface OutboxReader {
-  /** Oldest first, in seq order, bounded by count and bytes; readings at or below `afterSeq` are skipped. */
-  peek(options: { readonly limit: number; readonly maxBytes: number; readonly afterSeq?: number }): StoredReading[];
+  /** Oldest first, in seq order, bounded by count and bytes (at least one reading when any matches). */
+  peek(options: PeekOptions): StoredReading[];
+  /** The highest seq handed out so far (0 when none). */
+  lastSeq(): number;
+  /** Control-lane messages in id order, after `afterId`. */
+  peekControl(limit: number, afterId?: number): ControlItem[];
+  ackControl(ids: readonly number[]): void;
+  /** Stores a control-lane message durably (committed before it returns). */
+  appendControl(kind: string, body: Uint8Array): number;
   /** Deletes the given readings (the cloud has committed them). Unknown seqs are ignored. */
   ack(seqs: readonly number[]): void;
   /** Moves readings the cloud refused as invalid to the dead-letter table with the reason. */

@@ -12,8 +12,16 @@ describe("normalizeTelemetry", () => {
     const out = normalizeTelemetry("env-1", env, topic, bytes(JSON.stringify({ ts, values: { temperature: 21.5 } })));
     expect(out).toEqual({
       ok: true,
-      reading: { deviceId: "env-1", deviceType: "env-sensor", values: { temperature: 21.5 }, deviceTimeMs: ts },
+      reading: { deviceId: "env-1", deviceType: "env-sensor", values: { temperature: 21.5 }, deviceTimeMs: ts, lane: "telemetry" },
     });
+  });
+
+  it("puts a reading outside the catalog's normal range in the alarm lane", () => {
+    const normal = env.metrics.find((m) => m.name === "temperature")!.normal!;
+    const hot = normalizeTelemetry("env-1", env, topic, bytes(JSON.stringify({ values: { temperature: normal.max + 5 } })));
+    expect(hot.ok && hot.reading.lane).toBe("alarm");
+    const fine = normalizeTelemetry("env-1", env, topic, bytes(JSON.stringify({ values: { temperature: normal.min } })));
+    expect(fine.ok && fine.reading.lane).toBe("telemetry");
   });
 
   it("drops an implausible device time (clock unset) but keeps the reading", () => {

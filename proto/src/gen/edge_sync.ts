@@ -184,6 +184,12 @@ export interface EdgeMessage {
     | { $case: "status"; status: EdgeStatus }
     | { $case: "presence"; presence: DevicePresence }
     | undefined;
+  /**
+   * Set on messages of the durable control lane (gap records, dead letters, command results):
+   * the edge keeps them until the cloud answers Ack{lane: LANE_CONTROL, seqs: [control_id]}.
+   * 0 = best effort (status, presence).
+   */
+  controlId?: number | undefined;
 }
 
 export interface Hello {
@@ -265,6 +271,7 @@ export interface GapRecord {
   count: number;
   fromTimeMs: number;
   toTimeMs: number;
+  /** "budget", "ttl", "outbox-corrupt" */
   reason: string;
 }
 
@@ -274,6 +281,9 @@ export interface DeadLetter {
   payload: Buffer;
   reason: string;
   timeMs: number;
+  /** the outbox seq when the cloud refused a stored reading; 0 if refused at the edge */
+  seq: number;
+  deviceType: string;
 }
 
 export interface CommandResult {
@@ -307,6 +317,17 @@ export interface EdgeStatus {
   devicesConnected: number;
   connectors: ConnectorState[];
   agentVersion: string;
+  /** bytes handed to SQLite since the agent started (SD-card wear) */
+  bytesWritten: number;
+  /** the outbox byte budget */
+  budgetBytes: number;
+  clockSynced: boolean;
+  bootId: string;
+  /** health alarms, e.g. "OUTBOX_DISK_FULL: ..." */
+  alarms: string[];
+  uptimeSeconds: number;
+  /** control-lane messages waiting for the cloud's ack */
+  controlPending: number;
 }
 
 export interface CloudMessage {
@@ -363,7 +384,7 @@ export interface ConfigUpdate {
 }
 
 function createBaseEdgeMessage(): EdgeMessage {
-  return { kind: undefined };
+  return { kind: undefined, controlId: undefined };
 }
 
 export const EdgeMessage: MessageFns<EdgeMessage> = {
@@ -390,6 +411,9 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
       case "presence":
         DevicePresence.encode(message.kind.presence, writer.uint32(58).fork()).join();
         break;
+    }
+    if (message.controlId !== undefined) {
+      writer.uint32(64).uint64(message.controlId);
     }
     return writer;
   },
@@ -463,6 +487,14 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
             message.kind = { $case: "presence", presence: DevicePresence.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.controlId = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -496,6 +528,11 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
         : isSet(object.presence)
         ? { $case: "presence", presence: DevicePresence.fromJSON(object.presence) }
         : undefined,
+      controlId: isSet(object.controlId)
+        ? globalThis.Number(object.controlId)
+        : isSet(object.control_id)
+        ? globalThis.Number(object.control_id)
+        : undefined,
     };
   },
 
@@ -515,6 +552,9 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
       obj.status = EdgeStatus.toJSON(message.kind.status);
     } else if (message.kind?.$case === "presence") {
       obj.presence = DevicePresence.toJSON(message.kind.presence);
+    }
+    if (message.controlId !== undefined) {
+      obj.controlId = Math.round(message.controlId);
     }
     return obj;
   },
@@ -571,6 +611,7 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
         break;
       }
     }
+    message.controlId = object.controlId ?? undefined;
     return message;
   },
 };
@@ -1859,7 +1900,7 @@ export const GapRecord: MessageFns<GapRecord> = {
 };
 
 function createBaseDeadLetter(): DeadLetter {
-  return { deviceId: "", topic: "", payload: Buffer.alloc(0), reason: "", timeMs: 0 };
+  return { deviceId: "", topic: "", payload: Buffer.alloc(0), reason: "", timeMs: 0, seq: 0, deviceType: "" };
 }
 
 export const DeadLetter: MessageFns<DeadLetter> = {
@@ -1878,6 +1919,12 @@ export const DeadLetter: MessageFns<DeadLetter> = {
     }
     if (message.timeMs !== 0) {
       writer.uint32(40).int64(message.timeMs);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(48).uint64(message.seq);
+    }
+    if (message.deviceType !== "") {
+      writer.uint32(58).string(message.deviceType);
     }
     return writer;
   },
@@ -1935,6 +1982,22 @@ export const DeadLetter: MessageFns<DeadLetter> = {
             message.timeMs = longToNumber(reader.int64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.deviceType = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1962,6 +2025,12 @@ export const DeadLetter: MessageFns<DeadLetter> = {
         : isSet(object.time_ms)
         ? globalThis.Number(object.time_ms)
         : 0,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      deviceType: isSet(object.deviceType)
+        ? globalThis.String(object.deviceType)
+        : isSet(object.device_type)
+        ? globalThis.String(object.device_type)
+        : "",
     };
   },
 
@@ -1982,6 +2051,12 @@ export const DeadLetter: MessageFns<DeadLetter> = {
     if (message.timeMs !== 0) {
       obj.timeMs = Math.round(message.timeMs);
     }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.deviceType !== "") {
+      obj.deviceType = message.deviceType;
+    }
     return obj;
   },
 
@@ -1995,6 +2070,8 @@ export const DeadLetter: MessageFns<DeadLetter> = {
     message.payload = object.payload ?? Buffer.alloc(0);
     message.reason = object.reason ?? "";
     message.timeMs = object.timeMs ?? 0;
+    message.seq = object.seq ?? 0;
+    message.deviceType = object.deviceType ?? "";
     return message;
   },
 };
@@ -2295,6 +2372,13 @@ function createBaseEdgeStatus(): EdgeStatus {
     devicesConnected: 0,
     connectors: [],
     agentVersion: "",
+    bytesWritten: 0,
+    budgetBytes: 0,
+    clockSynced: false,
+    bootId: "",
+    alarms: [],
+    uptimeSeconds: 0,
+    controlPending: 0,
   };
 }
 
@@ -2335,6 +2419,27 @@ export const EdgeStatus: MessageFns<EdgeStatus> = {
     }
     if (message.agentVersion !== "") {
       writer.uint32(98).string(message.agentVersion);
+    }
+    if (message.bytesWritten !== 0) {
+      writer.uint32(104).uint64(message.bytesWritten);
+    }
+    if (message.budgetBytes !== 0) {
+      writer.uint32(112).uint64(message.budgetBytes);
+    }
+    if (message.clockSynced !== false) {
+      writer.uint32(120).bool(message.clockSynced);
+    }
+    if (message.bootId !== "") {
+      writer.uint32(130).string(message.bootId);
+    }
+    for (const v of message.alarms) {
+      writer.uint32(138).string(v!);
+    }
+    if (message.uptimeSeconds !== 0) {
+      writer.uint32(145).double(message.uptimeSeconds);
+    }
+    if (message.controlPending !== 0) {
+      writer.uint32(152).uint64(message.controlPending);
     }
     return writer;
   },
@@ -2448,6 +2553,62 @@ export const EdgeStatus: MessageFns<EdgeStatus> = {
             message.agentVersion = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.bytesWritten = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.budgetBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.clockSynced = reader.bool();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.bootId = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.alarms.push(reader.string());
+            continue;
+          }
+          case 18: {
+            if (tag !== 145) {
+              break;
+            }
+
+            message.uptimeSeconds = reader.double();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.controlPending = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2516,6 +2677,39 @@ export const EdgeStatus: MessageFns<EdgeStatus> = {
         : isSet(object.agent_version)
         ? globalThis.String(object.agent_version)
         : "",
+      bytesWritten: isSet(object.bytesWritten)
+        ? globalThis.Number(object.bytesWritten)
+        : isSet(object.bytes_written)
+        ? globalThis.Number(object.bytes_written)
+        : 0,
+      budgetBytes: isSet(object.budgetBytes)
+        ? globalThis.Number(object.budgetBytes)
+        : isSet(object.budget_bytes)
+        ? globalThis.Number(object.budget_bytes)
+        : 0,
+      clockSynced: isSet(object.clockSynced)
+        ? globalThis.Boolean(object.clockSynced)
+        : isSet(object.clock_synced)
+        ? globalThis.Boolean(object.clock_synced)
+        : false,
+      bootId: isSet(object.bootId)
+        ? globalThis.String(object.bootId)
+        : isSet(object.boot_id)
+        ? globalThis.String(object.boot_id)
+        : "",
+      alarms: globalThis.Array.isArray(object?.alarms)
+        ? object.alarms.map((e: any) => globalThis.String(e))
+        : [],
+      uptimeSeconds: isSet(object.uptimeSeconds)
+        ? globalThis.Number(object.uptimeSeconds)
+        : isSet(object.uptime_seconds)
+        ? globalThis.Number(object.uptime_seconds)
+        : 0,
+      controlPending: isSet(object.controlPending)
+        ? globalThis.Number(object.controlPending)
+        : isSet(object.control_pending)
+        ? globalThis.Number(object.control_pending)
+        : 0,
     };
   },
 
@@ -2557,6 +2751,27 @@ export const EdgeStatus: MessageFns<EdgeStatus> = {
     if (message.agentVersion !== "") {
       obj.agentVersion = message.agentVersion;
     }
+    if (message.bytesWritten !== 0) {
+      obj.bytesWritten = Math.round(message.bytesWritten);
+    }
+    if (message.budgetBytes !== 0) {
+      obj.budgetBytes = Math.round(message.budgetBytes);
+    }
+    if (message.clockSynced !== false) {
+      obj.clockSynced = message.clockSynced;
+    }
+    if (message.bootId !== "") {
+      obj.bootId = message.bootId;
+    }
+    if (message.alarms?.length) {
+      obj.alarms = message.alarms;
+    }
+    if (message.uptimeSeconds !== 0) {
+      obj.uptimeSeconds = floatToJson(message.uptimeSeconds);
+    }
+    if (message.controlPending !== 0) {
+      obj.controlPending = Math.round(message.controlPending);
+    }
     return obj;
   },
 
@@ -2577,6 +2792,13 @@ export const EdgeStatus: MessageFns<EdgeStatus> = {
     message.devicesConnected = object.devicesConnected ?? 0;
     message.connectors = object.connectors?.map((e) => ConnectorState.fromPartial(e)) || [];
     message.agentVersion = object.agentVersion ?? "";
+    message.bytesWritten = object.bytesWritten ?? 0;
+    message.budgetBytes = object.budgetBytes ?? 0;
+    message.clockSynced = object.clockSynced ?? false;
+    message.bootId = object.bootId ?? "";
+    message.alarms = object.alarms?.map((e) => e) || [];
+    message.uptimeSeconds = object.uptimeSeconds ?? 0;
+    message.controlPending = object.controlPending ?? 0;
     return message;
   },
 };

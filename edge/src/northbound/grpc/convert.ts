@@ -32,10 +32,11 @@ export function toProtoReading(r: StoredReading): Reading {
     deviceId: r.deviceId,
     deviceType: r.deviceType,
     values: toProtoValues(r.values),
-    deviceTimeMs: r.deviceTimeMs,
-    edgeTimeMs: r.edgeTimeMs,
+    // int64 on the wire: a fractional time would fail serialisation and block the queue.
+    deviceTimeMs: r.deviceTimeMs === undefined ? undefined : Math.round(r.deviceTimeMs),
+    edgeTimeMs: Math.round(r.edgeTimeMs),
     bootId: r.bootId,
-    uptimeMs: r.uptimeMs,
+    uptimeMs: Math.round(r.uptimeMs),
     clockSynced: r.clockSynced,
   };
 }

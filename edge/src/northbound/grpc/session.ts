@@ -4,7 +4,7 @@
  * It never retries: the link supervisor reconnects with backoff.
  */
 import { BvError, type Logger } from "@bitvelocity/common";
-import type { CloudMessage, EdgeMessage, EdgeSyncClient, Hello, Welcome } from "@bitvelocity/proto";
+import { type CloudMessage, EdgeMessage, type EdgeSyncClient, type Hello, Lane, type Welcome } from "@bitvelocity/proto";
 import { type ClientDuplexStream, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import type {
   BatchLimits,
@@ -53,6 +53,7 @@ export class GrpcSession implements UplinkSession {
   private readonly pending = new Map<number, (r: SendResult) => void>();
   private readonly creditListeners = new Set<() => void>();
   private readonly commandListeners = new Set<(c: IncomingCommand) => void>();
+  private readonly controlAckListeners = new Set<(ids: readonly number[]) => void>();
   private resolveEnded!: (f: SessionFailure) => void;
   private resolveOpened!: (r: OpenResult) => void;
   private readonly welcomeTimer: NodeJS.Timeout;
@@ -107,6 +108,8 @@ export class GrpcSession implements UplinkSession {
   post(message: ControlMessage): boolean {
     if (this.finished || !this.welcomed) return false;
     switch (message.kind) {
+      case "control":
+        return this.write({ ...EdgeMessage.decode(message.body), controlId: message.id });
       case "commandResult":
         return this.write({ kind: { $case: "commandResult", commandResult: message.commandResult } });
       case "status":
@@ -124,6 +127,11 @@ export class GrpcSession implements UplinkSession {
   onCommand(listener: (command: IncomingCommand) => void): () => void {
     this.commandListeners.add(listener);
     return () => this.commandListeners.delete(listener);
+  }
+
+  onControlAck(listener: (ids: readonly number[]) => void): () => void {
+    this.controlAckListeners.add(listener);
+    return () => this.controlAckListeners.delete(listener);
   }
 
   close(): void {
@@ -157,6 +165,11 @@ export class GrpcSession implements UplinkSession {
     }
     switch (kind?.$case) {
       case "ack": {
+        if (kind.ack.lane === Lane.LANE_CONTROL) {
+          const ids = kind.ack.seqs;
+          for (const listener of this.controlAckListeners) this.guard(() => listener(ids));
+          return;
+        }
         const resolve = this.pending.get(kind.ack.batchId);
         if (!resolve) {
           this.options.logger.debug({ batchId: kind.ack.batchId }, "ack for an unknown batch ignored");

@@ -98,6 +98,10 @@ export class KafkaSession implements UplinkSession {
     return this.options.control.onCommand(listener);
   }
 
+  onControlAck(listener: (ids: readonly number[]) => void): () => void {
+    return this.options.control.onControlAck(listener);
+  }
+
   close(): void {
     this.closed = true;
     this.options.control.close();
