@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "@bitvelocity/common";
+import { createLogger, silentLogger } from "@bitvelocity/common";
 import { kafkaCluster } from "@bitvelocity/common/test-services";
 import { Lane, TelemetryBatch } from "@bitvelocity/proto";
 import { Kafka, logLevel } from "kafkajs";
@@ -86,17 +86,24 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
       await publisher.start();
       const batches = 90;
       const perBatch = 20;
-      let seq = 0;
       const first = await startWriter();
-      for (let b = 0; b < batches; b++) {
-        const edgeNo = (b % EDGES.length) + 1;
-        if (b % EDGES.length === 0) seq += perBatch;
-        const readings = Array.from({ length: perBatch }, (_, i) => reading(edgeNo, seq - perBatch + i + 1));
-        await publisher.commitBatch(`edge-${edgeNo}`, readings);
-        if (b === 30) await startWriter();
-        if (b === 60) await first.stop();
-        await sleep(20);
-      }
+      const publish = async (from: number, to: number) => {
+        for (let b = from; b < to; b++) {
+          const edgeNo = (b % EDGES.length) + 1;
+          const base = Math.floor(b / EDGES.length) * perBatch;
+          const readings = Array.from({ length: perBatch }, (_, i) => reading(edgeNo, base + i + 1));
+          await publisher.commitBatch(`edge-${edgeNo}`, readings);
+          await sleep(10);
+        }
+      };
+      await publish(0, 30);
+      // A second writer joins mid-stream and takes a share of the partitions.
+      const second = await startWriter();
+      await Promise.all([publish(30, 60), second.joined]);
+      await waitFor("the second writer to take a share", () => second.stats.messages > 0 && first.stats.messages > 0);
+      // The first one leaves mid-stream; whatever it had not committed is the others' to redo.
+      await Promise.all([publish(60, 75), first.stop()]);
+      await publish(75, batches);
       await startWriter();
       const check = SqliteTelemetryStore.open(dir);
       const total = batches * perBatch;
@@ -151,7 +158,7 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
       edge: (id) => EDGES.find((e) => e.id === id),
       records,
       registry: createRegistry(),
-      logger: silentLogger(),
+      logger: process.env.BV_TEST_LOG ? createLogger("test") : silentLogger(),
     });
     const raw = new Kafka({ clientId: "bv-test-raw", brokers: kafka.available ? kafka.brokers : [], logLevel: logLevel.NOTHING }).producer({
       allowAutoTopicCreation: true,

@@ -47,12 +47,20 @@ export interface StoreWriterStats {
 }
 
 export class KafkaStoreWriter {
+  /** Resolves when this writer has joined the group and holds its share of the partitions. */
+  readonly joined: Promise<void>;
+  private readonly resolveJoined: () => void;
   readonly stats: StoreWriterStats = { messages: 0, inserted: 0, duplicates: 0, rejected: 0, invalidMessages: 0 };
   private readonly consumer: Consumer;
   private readonly readings: Counter<"result">;
   private readonly messages: Counter<"result">;
 
   constructor(private readonly options: StoreWriterOptions) {
+    let resolveJoined = () => {};
+    this.joined = new Promise((resolve) => {
+      resolveJoined = resolve;
+    });
+    this.resolveJoined = resolveJoined;
     const { settings } = options;
     this.consumer = createKafka(settings, options.logger).consumer({
       groupId: settings.groupId,
@@ -81,6 +89,10 @@ export class KafkaStoreWriter {
   }
 
   async start(): Promise<void> {
+    const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      off();
+      this.resolveJoined();
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.options.settings.telemetryTopic, fromBeginning: true });
     await this.consumer.run({
