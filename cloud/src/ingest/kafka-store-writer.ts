@@ -50,6 +50,8 @@ export class KafkaStoreWriter {
   /** Resolves when this writer has joined the group and holds its share of the partitions. */
   readonly joined: Promise<void>;
   private readonly resolveJoined: () => void;
+  /** Partitions of the telemetry topic this writer holds (updated at each rebalance). */
+  assignment: number[] = [];
   readonly stats: StoreWriterStats = { messages: 0, inserted: 0, duplicates: 0, rejected: 0, invalidMessages: 0 };
   private readonly consumer: Consumer;
   private readonly readings: Counter<"result">;
@@ -89,8 +91,8 @@ export class KafkaStoreWriter {
   }
 
   async start(): Promise<void> {
-    const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-      off();
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      this.assignment = [...(event.payload.memberAssignment[this.options.settings.telemetryTopic] ?? [])].sort((a, b) => a - b);
       this.resolveJoined();
     });
     await this.consumer.connect();

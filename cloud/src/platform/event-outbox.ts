@@ -31,6 +31,14 @@ export interface EventTransport {
   publish(events: readonly OutboxEvent[]): Promise<void>;
 }
 
+let counter = 0;
+
+/** Time-ordered ids: events recorded in the same millisecond by one process keep their order. */
+function eventId(now: number): string {
+  counter = (counter + 1) % 1_000_000;
+  return `${String(now).padStart(15, "0")}-${String(counter).padStart(6, "0")}-${randomUUID().slice(0, 8)}`;
+}
+
 /** Records an event inside the caller's transaction (any Kysely handle or transaction on cloud.db). */
 export async function appendEvent<K extends keyof CloudEvents>(
   // biome-ignore lint/suspicious/noExplicitAny: any domain's handle or transaction; only event_outbox is touched.
@@ -38,9 +46,10 @@ export async function appendEvent<K extends keyof CloudEvents>(
   name: K,
   payload: CloudEvents[K],
 ): Promise<void> {
+  const now = Date.now();
   await (tx as Kysely<OutboxTables>)
     .insertInto("event_outbox")
-    .values({ id: randomUUID(), name, payload_json: JSON.stringify(payload), created_at: Date.now(), published_at: null })
+    .values({ id: eventId(now), name, payload_json: JSON.stringify(payload), created_at: now, published_at: null })
     .execute();
 }
 
