@@ -61,25 +61,30 @@ function worker(brokers, topic, groupId, dir) {
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
-  const state = { child, latest: { inserted: 0, first: 0, last: 0 }, ready: undefined, done: undefined };
-  state.ready = new Promise((resolve) => {
-    state.done = new Promise((resolveDone) => {
-      createInterface({ input: child.stdout }).on("line", (line) => {
-        const msg = JSON.parse(line);
-        if (msg.ready) resolve();
-        else if (msg.done) resolveDone(msg);
-        else state.latest = msg;
-      });
+  const state = { child, latest: { inserted: 0, first: 0, last: 0, assignment: [] }, done: undefined };
+  state.done = new Promise((resolveDone) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const msg = JSON.parse(line);
+      if (msg.done) resolveDone(msg);
+      else state.latest = msg;
     });
   });
   return state;
 }
 
-async function kafkaRun(brokers, topic, consumers) {
+/** Starts the group, waits until its members split the 4 partitions, then publishes N readings and times the commits. */
+async function kafkaRun(brokers, consumers) {
+  const topic = `bv.bench.${randomUUID()}`;
   const dir = mkdtempSync(join(tmpdir(), "bv-bench-kafka-"));
   const groupId = `bench-${randomUUID()}`;
   const workers = Array.from({ length: consumers }, () => worker(brokers, topic, groupId, dir));
-  await Promise.all(workers.map((w) => w.ready));
+  const split = Date.now() + 120_000;
+  while (Date.now() < split) {
+    const sizes = workers.map((w) => w.latest.assignment.length);
+    if (sizes.every((n) => n > 0) && sizes.reduce((a, b) => a + b, 0) === 4) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const published = await publishAll(brokers, topic);
   const deadline = Date.now() + 300_000;
   while (workers.reduce((n, w) => n + w.latest.inserted, 0) < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   for (const w of workers) w.child.kill("SIGTERM");
@@ -89,7 +94,18 @@ async function kafkaRun(brokers, topic, consumers) {
   const first = Math.min(...done.filter((d) => d.first > 0).map((d) => d.first));
   const last = Math.max(...done.map((d) => d.last));
   const total = Math.round(inserted / ((last - first) / 1000));
-  return { inserted, total, perProcess: done.map((d) => d.inserted), perProcessRate: Math.round(total / consumers) };
+  return { inserted, total, perProcess: done.map((d) => d.inserted), perProcessRate: Math.round(total / consumers), published };
+}
+
+/** Publishes the workload as the gRPC ingest does (one producer, acks=all); the publisher stores nothing, so count what Kafka acked. */
+async function publishAll(brokers, topic) {
+  const publisher = new KafkaTelemetryPublisher(
+    { brokers, clientId: "bv-bench", telemetryTopic: topic, groupId: "unused", sessionTimeoutMs: 6000 },
+    silentLogger(),
+  );
+  const rate = await storeRate(publisher, (_result, readings) => readings.length);
+  await publisher.stop();
+  return rate;
 }
 
 async function main() {
@@ -100,16 +116,9 @@ async function main() {
   const sqlite = await storeRate(SqliteTelemetryStore.open(sqliteDir));
   rmSync(sqliteDir, { recursive: true, force: true });
   const influx = await storeRate(new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: randomUUID() }));
-  const topic = `bv.bench.${randomUUID()}`;
-  const publisher = new KafkaTelemetryPublisher(
-    { brokers: kafka.brokers, clientId: "bv-bench", telemetryTopic: topic, groupId: "unused", sessionTimeoutMs: 6000 },
-    silentLogger(),
-  );
-  // The publisher stores nothing itself: count what Kafka acknowledged.
-  const published = await storeRate(publisher, (_result, readings) => readings.length);
-  await publisher.stop();
-  const one = await kafkaRun(kafka.brokers, topic, 1);
-  const two = await kafkaRun(kafka.brokers, topic, 2);
+  const one = await kafkaRun(kafka.brokers, 1);
+  const two = await kafkaRun(kafka.brokers, 2);
+  const published = one.published;
   await kafka.stop();
   await vm.stop();
 
@@ -131,8 +140,10 @@ awaited before the next (the way one EdgeSync stream commits).
 | store-writer group, 1 consumer process → SQLite | **${one.total} readings/s** (per process ${one.perProcessRate}) |
 | store-writer group, 2 consumer processes → one SQLite file | **${two.total} readings/s** in total, ${two.perProcessRate} per process (split ${two.perProcess.join(" / ")}) |
 
-How: store rates are readings inserted ÷ wall time of the sequential commits. Kafka consumer rates are readings
-inserted ÷ (last commit − first commit) across the group, so the group join is not counted. Two consumer processes
+How: store rates are readings inserted ÷ wall time of the sequential commits. For the Kafka path the group first
+joins and splits the topic's 4 partitions, then the workload is published (the publisher row is that step) while
+the writers consume; consumer rates are readings inserted ÷ (last commit − first commit) across the group, so the
+group join is not counted. Two consumer processes
 share one SQLite file (one writer at a time), so their total is bounded by SQLite's single writer; with the
 line-protocol store each would write independently. Every run inserted all ${N} readings exactly once
 (1 consumer: ${one.inserted}, 2 consumers: ${two.inserted}).

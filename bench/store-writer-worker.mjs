@@ -26,13 +26,17 @@ const writer = new KafkaStoreWriter({
   store: timed,
   bus: new EventBus(),
   edge: (id) => edges.find((e) => e.id === id),
-  records: new LinkRecords(await openDatabase(dir)),
+  // One relational file per worker: concurrent SQLite migrations are not locked (PostgreSQL ones are).
+  records: new LinkRecords(await openDatabase(dir, `cloud-${process.pid}.db`)),
   registry: createRegistry(),
   logger: silentLogger(),
 });
 await writer.start();
-process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
-setInterval(() => process.stdout.write(`${JSON.stringify({ inserted: writer.stats.inserted, first, last })}\n`), 250);
+await writer.joined;
+setInterval(
+  () => process.stdout.write(`${JSON.stringify({ inserted: writer.stats.inserted, first, last, assignment: writer.assignment })}\n`),
+  250,
+);
 process.on("SIGTERM", async () => {
   await writer.stop();
   await store.close();
