@@ -99,7 +99,7 @@ describe("live", () => {
     const devices: { id: string; latest: Record<string, { value: unknown }> }[] = [];
     const edges: { id: string; online: boolean }[] = [];
     let readings = 0;
-    s.on("device", (d: (typeof devices)[number]) => devices.push(d));
+    s.on("devices", (batch: typeof devices) => devices.push(...batch));
     s.on("edge", (e: (typeof edges)[number]) => edges.push(e));
     s.on("readings", () => readings++);
     expect(await subscribe(s, { fleet: true })).toEqual({ ok: true });

@@ -149,7 +149,7 @@ describe("fleet", () => {
           drainRate: 100,
           etaSeconds: 0.12,
           devicesConnected: 1,
-          connectors: [],
+          connectors: [{ id: "plc-1", kind: "opcua", state: "connected", detail: "opc.tcp://plc:4840" }],
           agentVersion: "0.1.0-test",
           bytesWritten: 86_400,
           budgetBytes: 1_000_000,
@@ -184,6 +184,7 @@ describe("fleet", () => {
       alarms: [],
       controlPending: 0,
       uptimeSeconds: 3600,
+      connectors: [{ id: "plc-1", kind: "opcua", state: "connected", detail: "opc.tcp://plc:4840" }],
     });
     const edges = (await (await t.api("/api/edges", victor)).json()) as { edges: { id: string; online: boolean; siteId: string }[] };
     expect(edges.edges.map((e) => [e.id, e.siteId, e.online])).toEqual([

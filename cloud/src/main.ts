@@ -2,14 +2,16 @@
 import { createServer } from "node:http";
 import type { Socket } from "node:net";
 import { listen } from "@bitvelocity/common";
+import { AlertEngine, AlertService, AlertStore } from "./alerts/index.js";
 import { CommandService, FleetRegistry } from "./fleet/index.js";
-import { LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
+import { ApiTokenStore, AuditLog, LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
 import { EdgeCredentials } from "./ingest/edge-credentials.js";
 import { IngestServer } from "./ingest/ingest-server.js";
 import { KafkaTelemetryPublisher } from "./ingest/kafka-publisher.js";
 import { KafkaStoreWriter } from "./ingest/kafka-store-writer.js";
 import { LinkRecords } from "./ingest/link-records.js";
 import { LiveHub } from "./live/live-hub.js";
+import { SseFanout } from "./live/sse-stream.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase, type Database, openDatabase } from "./platform/database.js";
 import { EventBus } from "./platform/event-bus.js";
@@ -63,6 +65,8 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     const sessionTtlMs = config.session_ttl_hours * 3_600_000;
     const sessions = new SessionStore(db, sessionTtlMs);
     await sessions.purgeExpired();
+    const tokens = new ApiTokenStore(db);
+    const audit = new AuditLog(db);
 
     const fleet = new FleetRegistry(
       db,
@@ -87,6 +91,14 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     const commands = new CommandService(db, bus, fleet, componentLogger(logger, "commands"), relay);
     commands.start();
     cleanups.push(() => commands.stop());
+
+    const alertStore = new AlertStore(db);
+    const alertEngine = new AlertEngine(alertStore, bus, fleet, componentLogger(logger, "alerts"), registry);
+    await alertEngine.start();
+    cleanups.push(() => alertEngine.stop());
+    const alerts = new AlertService(alertStore, alertEngine);
+    const sse = new SseFanout({ bus, throttleMs: config.live.throttle_ms, maxBuffered: config.live.max_buffered, registry });
+    cleanups.push(() => sse.close());
 
     const records = new LinkRecords(db);
     const credentials = new EdgeCredentials(
@@ -130,6 +142,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
         maxBatchReadings: config.ingest.max_batch_readings,
         maxBatchBytes: config.ingest.max_batch_bytes,
       },
+      keepaliveMs: config.ingest.keepalive_ms,
       registry,
       logger: componentLogger(logger, "ingest"),
     });
@@ -138,6 +151,10 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     const app = createApp({
       users,
       sessions,
+      tokens,
+      audit,
+      alerts,
+      sse,
       loginLimiter: new LoginRateLimiter(),
       sessionTtlMs,
       fleet,
@@ -154,6 +171,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     const live = new LiveHub(http, {
       bus,
       sessions,
+      tokens,
       directory: fleet,
       throttleMs: config.live.throttle_ms,
       maxBuffered: config.live.max_buffered,

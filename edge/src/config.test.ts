@@ -101,6 +101,42 @@ describe("loadEdgeConfig", () => {
     expect(text).toMatch(/devices\.yaml: devices\.1\.secret_hash: not a secret hash/);
   });
 
+  it("has safe broker limits by default, takes mqtt.limits and mqtt.tls, resolves the TLS files", () => {
+    const plain = loadEdgeConfig(write("a.yaml", `edge_id: e\nuplink: { token: t }\n`), {});
+    expect(plain.mqtt.limits).toMatchObject({
+      max_packet_size: 65_536,
+      max_connections: 2000,
+      max_inflight: 100,
+      session_expiry_s: 86_400,
+    });
+    expect(plain.mqtt.tls).toBeUndefined();
+    const file = write(
+      "b.yaml",
+      `edge_id: e\nuplink: { token: t }\nmqtt:\n  limits: { max_connections: 10, message_rate_per_s: 5 }\n  tls: { cert_file: c.pem, key_file: k.pem, ca_file: ca.pem, require_client_cert: true }\n`,
+    );
+    const config = loadEdgeConfig(file, {});
+    expect(config.mqtt.limits).toMatchObject({ max_connections: 10, message_rate_per_s: 5, max_packet_size: 65_536 });
+    expect(config.mqtt.tls).toEqual({
+      port: 8883,
+      cert_file: join(dir, "c.pem"),
+      key_file: join(dir, "k.pem"),
+      ca_file: join(dir, "ca.pem"),
+      require_client_cert: true,
+    });
+  });
+
+  it("lists every bad broker limit and TLS setting", () => {
+    const file = write(
+      "c.yaml",
+      `edge_id: e\nuplink: { token: t }\nmqtt:\n  limits: { max_packet_size: 0, max_inflight: -1, allow_anonymous: true }\n  tls: { cert_file: c.pem, require_client_cert: true }\n`,
+    );
+    const text = problems(() => loadEdgeConfig(file, {})).join("\n");
+    expect(text).toMatch(/^mqtt\.limits\.max_packet_size: /m);
+    expect(text).toMatch(/^mqtt\.limits\.max_inflight: /m);
+    expect(text).toMatch(/^mqtt\.limits: .*allow_anonymous/m);
+    expect(text).toMatch(/^mqtt\.tls\.key_file: /m);
+  });
+
   it("refuses a device id that is both inline and in the devices file", () => {
     write("devices.yaml", `devices:\n  - { id: env-1, type: env-sensor, secret_hash: "${hash}" }\n`);
     const file = write(

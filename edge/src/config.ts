@@ -6,6 +6,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError, formatIssues, isSecretHash, loadConfig, readConfigFile } from "@bitvelocity/common";
 import { deviceType, deviceTypeNames, isValidDeviceId } from "@bitvelocity/devices";
 import { z } from "zod";
+import { brokerLimitsSchema, brokerTlsSchema } from "./broker/limits.js";
 import { uplinkSchema } from "./northbound/schema.js";
 
 const port = z.number().int().min(0).max(65_535);
@@ -62,6 +63,9 @@ export const edgeConfigSchema = z
         port: port.default(1883),
         /** MQTT over WebSocket; null disables it. */
         ws_port: port.nullable().default(8083),
+        limits: brokerLimitsSchema,
+        /** MQTTS; absent: no TLS listener. */
+        tls: brokerTlsSchema.optional(),
       })
       .strict()
       .prefault({}),
@@ -135,6 +139,15 @@ function rawDevicesFile(file: string | undefined, overrides: Record<string, unkn
   }
 }
 
+function resolveTlsFiles(tls: NonNullable<EdgeConfig["mqtt"]["tls"]>, baseDir: string): NonNullable<EdgeConfig["mqtt"]["tls"]> {
+  return {
+    ...tls,
+    cert_file: resolve(baseDir, tls.cert_file),
+    key_file: resolve(baseDir, tls.key_file),
+    ...(tls.ca_file ? { ca_file: resolve(baseDir, tls.ca_file) } : {}),
+  };
+}
+
 /**
  * Loads and validates the edge config. Relative `data_dir` and `devices_file` resolve against the
  * config file's directory (against the working directory when they come from the environment).
@@ -167,6 +180,7 @@ export function loadEdgeConfig(file?: string, env: NodeJS.ProcessEnv = process.e
     ...config,
     data_dir: isAbsolute(config.data_dir) ? config.data_dir : resolve(dataDirFromEnv ? process.cwd() : baseDir, config.data_dir),
     ...(config.devices_file ? { devices_file: resolve(baseDir, config.devices_file) } : {}),
+    ...(config.mqtt.tls ? { mqtt: { ...config.mqtt, tls: resolveTlsFiles(config.mqtt.tls, baseDir) } } : {}),
     devices: [...config.devices, ...fileDevices],
   };
 }

@@ -65,6 +65,8 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
     host: config.mqtt.host,
     port: config.mqtt.port,
     wsPort: config.mqtt.ws_port,
+    limits: config.mqtt.limits,
+    ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
     devices: config.devices,
     sink: outbox,
     registry,

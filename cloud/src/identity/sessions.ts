@@ -22,6 +22,7 @@ export interface Session {
 
 export class SessionStore {
   private readonly db: Kysely<IdentityTables>;
+  private readonly revokedListeners = new Set<() => void>();
 
   constructor(
     db: Database,
@@ -56,6 +57,13 @@ export class SessionStore {
 
   async delete(token: string): Promise<void> {
     await this.db.deleteFrom("sessions").where("token_hash", "=", tokenHash(token)).execute();
+    for (const fn of this.revokedListeners) fn();
+  }
+
+  /** Called after a logout, so long-lived connections (socket.io) can re-check who they serve. */
+  onRevoked(fn: () => void): () => void {
+    this.revokedListeners.add(fn);
+    return () => this.revokedListeners.delete(fn);
   }
 
   async purgeExpired(now = Date.now()): Promise<number> {

@@ -202,6 +202,7 @@ export class EdgeSession {
             etaSeconds: s.etaSeconds,
             devicesConnected: s.devicesConnected,
             timeMs: s.timeMs,
+            connectors: s.connectors.map((c) => ({ id: c.id, kind: c.kind, state: c.state, detail: c.detail })),
             evictedReadings: s.evictedReadings,
             gaps: s.gaps,
             bytesWritten: s.bytesWritten,

@@ -19,6 +19,8 @@ export interface IngestServerOptions {
   readonly records: LinkRecords;
   readonly credentials: EdgeCredentials;
   readonly limits: IngestLimits;
+  /** Keepalive ping interval and timeout per edge connection (default 20 s). */
+  readonly keepaliveMs?: number;
   readonly registry: Registry;
   readonly logger: Logger;
 }
@@ -47,7 +49,15 @@ export class IngestServer implements SessionHost {
     // Oversize batches are refused by our own check (RESOURCE_EXHAUSTED); the transport limit
     // only guards memory against something far larger.
     const maxMessage = Math.max(4 * 1024 * 1024, options.limits.maxBatchBytes * 2);
-    this.server = new Server({ "grpc.max_receive_message_length": maxMessage, "grpc.keepalive_permit_without_calls": 1 });
+    // The server pings too: an edge that lost power or network never closes its stream, and without
+    // pings (grpc-js defaults to 2 h) the cloud would show it connected until it comes back.
+    const keepaliveMs = options.keepaliveMs ?? 20_000;
+    this.server = new Server({
+      "grpc.max_receive_message_length": maxMessage,
+      "grpc.keepalive_permit_without_calls": 1,
+      "grpc.keepalive_time_ms": keepaliveMs,
+      "grpc.keepalive_timeout_ms": keepaliveMs,
+    });
     this.server.addService(EdgeSyncService, {
       sync: (call: ServerDuplexStream<EdgeMessage, CloudMessage>) => {
         const session = new EdgeSession(call, this);

@@ -3,13 +3,16 @@
  * are dropped past `maxBuffered`), and device/edge/command summaries coalesced by id (only the
  * newest of each matters).
  */
-import type { CommandView, DeviceSummary, EdgeSummary, Value } from "../platform/events.js";
+import type { AlertView, CommandView, DeviceSummary, EdgeSummary, Value } from "../platform/events.js";
 
 export interface LiveReading {
   readonly deviceId: string;
   readonly seq: number;
   readonly ts: number;
   readonly values: Readonly<Record<string, Value>>;
+  /** Set on SSE streams, which also say where the reading came from. */
+  readonly edgeId?: string;
+  readonly replay?: boolean;
 }
 
 export interface Drained {
@@ -17,6 +20,7 @@ export interface Drained {
   readonly devices: DeviceSummary[];
   readonly edges: EdgeSummary[];
   readonly commands: CommandView[];
+  readonly alerts: AlertView[];
 }
 
 export class ClientBuffer {
@@ -24,6 +28,7 @@ export class ClientBuffer {
   private devices = new Map<string, DeviceSummary>();
   private edges = new Map<string, EdgeSummary>();
   private commands = new Map<string, CommandView>();
+  private alerts = new Map<string, AlertView>();
 
   constructor(private readonly maxBuffered: number) {}
 
@@ -48,8 +53,14 @@ export class ClientBuffer {
     this.commands.set(c.id, c);
   }
 
+  pushAlert(a: AlertView): void {
+    this.alerts.set(a.id, a);
+  }
+
   get empty(): boolean {
-    return this.readings.length === 0 && this.devices.size === 0 && this.edges.size === 0 && this.commands.size === 0;
+    return (
+      this.readings.length === 0 && this.devices.size === 0 && this.edges.size === 0 && this.commands.size === 0 && this.alerts.size === 0
+    );
   }
 
   get bufferedReadings(): number {
@@ -62,11 +73,13 @@ export class ClientBuffer {
       devices: [...this.devices.values()],
       edges: [...this.edges.values()],
       commands: [...this.commands.values()],
+      alerts: [...this.alerts.values()],
     };
     this.readings = [];
     this.devices = new Map();
     this.edges = new Map();
     this.commands = new Map();
+    this.alerts = new Map();
     return out;
   }
 }

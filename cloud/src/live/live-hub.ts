@@ -8,22 +8,35 @@ import type { Server as HttpServer } from "node:http";
 import type { Logger } from "@bitvelocity/common";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { Server, type Socket } from "socket.io";
-import { type SessionStore, tokenFromCookie, type User } from "../identity/index.js";
+import {
+  API_TOKEN_PREFIX,
+  type ApiTokenStore,
+  type SessionStore,
+  tokenFromAuthorization,
+  tokenFromCookie,
+  type User,
+} from "../identity/index.js";
 import type { EventBus } from "../platform/event-bus.js";
-import type { CommandView, DeviceSummary, EdgeSummary, ReadingsCommitted } from "../platform/events.js";
+import type { AlertView, CommandView, DeviceSummary, EdgeSummary, ReadingsCommitted } from "../platform/events.js";
 import { ClientBuffer } from "./client-buffer.js";
 import { type ClusterOptions, joinCluster } from "./cluster-bridge.js";
+import { emitArray } from "./shared-encoding.js";
 import { type LiveDirectory, parseTopic, type Topic } from "./subscriptions.js";
 
 export interface LiveHubOptions {
   readonly bus: EventBus;
   readonly sessions: SessionStore;
+  /** API tokens (`bvt_…`) authenticate socket.io like they do the REST API. */
+  readonly tokens?: ApiTokenStore;
   readonly directory: LiveDirectory;
   readonly throttleMs: number;
   readonly maxBuffered: number;
   readonly registry: Registry;
   readonly logger: Logger;
 }
+
+/** How often every connection's session or token is checked again (expiry). */
+const REVALIDATE_MS = 60_000;
 
 /** Packets queued in engine.io beyond which a socket counts as slow and is not written to. */
 const SLOW_SOCKET_PACKETS = 32;
@@ -46,6 +59,7 @@ export class LiveHub {
   private readonly unsubscribers: (() => void)[] = [];
   private readonly timer: NodeJS.Timeout;
   private leaveCluster: (() => Promise<void>) | undefined;
+  private readonly revalidateTimer: NodeJS.Timeout;
 
   constructor(
     http: HttpServer,
@@ -71,9 +85,28 @@ export class LiveHub {
       bus.on("deviceUpdated", (d) => this.onDevice(d)),
       bus.on("edgeUpdated", (e) => this.onEdge(e)),
       bus.on("commandUpdated", (c) => this.onCommand(c)),
+      bus.on("alertUpdated", (a) => this.onAlert(a)),
     );
     this.timer = setInterval(() => this.flush(), options.throttleMs);
     this.timer.unref();
+    // A logout, a revoked token or an expired session ends the live connection too.
+    this.unsubscribers.push(
+      options.sessions.onRevoked(() => this.revalidate()),
+      options.tokens?.onRevoked(() => this.revalidate()) ?? (() => {}),
+    );
+    this.revalidateTimer = setInterval(() => this.revalidate(), REVALIDATE_MS);
+    this.revalidateTimer.unref();
+  }
+
+  /** Disconnects every socket whose session or API token no longer resolves. */
+  private revalidate(): void {
+    for (const c of this.clients.values()) {
+      this.authenticate(c.socket)
+        .then((user) => {
+          if (!user) c.socket.disconnect(true);
+        })
+        .catch(() => {});
+    }
   }
 
   /** Joins the other cloud nodes through Redis (cluster-bridge.ts). */
@@ -85,6 +118,7 @@ export class LiveHub {
   async close(): Promise<void> {
     for (const off of this.unsubscribers.splice(0)) off();
     clearInterval(this.timer);
+    clearInterval(this.revalidateTimer);
     await new Promise<void>((resolve) => {
       // socket.io's close returns a promise too, but reports completion through the callback.
       void this.io.close(() => resolve());
@@ -95,7 +129,10 @@ export class LiveHub {
 
   private async authenticate(socket: Socket): Promise<User | undefined> {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
-    const token = typeof auth?.token === "string" ? auth.token : tokenFromCookie(socket.handshake.headers.cookie);
+    const headers = socket.handshake.headers;
+    const token =
+      typeof auth?.token === "string" ? auth.token : (tokenFromAuthorization(headers.authorization) ?? tokenFromCookie(headers.cookie));
+    if (token?.startsWith(API_TOKEN_PREFIX)) return this.options.tokens?.resolve(token);
     return this.options.sessions.resolve(token);
   }
 
@@ -212,6 +249,11 @@ export class LiveHub {
     for (const c of this.targets(keys)) c.buffer.pushCommand(cmd);
   }
 
+  /** Alerts go to every signed-in client: the toast and the alert badge show on every page. */
+  private onAlert(a: AlertView): void {
+    for (const c of this.clients.values()) c.buffer.pushAlert(a);
+  }
+
   private flush(): void {
     for (const c of this.clients.values()) {
       if (c.buffer.empty) continue;
@@ -220,10 +262,13 @@ export class LiveHub {
       const queued = (c.socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
       if (queued > SLOW_SOCKET_PACKETS) continue;
       const out = c.buffer.drain();
-      if (out.readings.length > 0) c.socket.emit("readings", out.readings);
-      for (const d of out.devices) c.socket.emit("device", d);
+      if (out.readings.length > 0) emitArray(c.socket, "readings", out.readings);
+      // One packet for all changed devices: a fleet screen of 1,000 devices at 1 Hz would
+      // otherwise cost 1,000 packets per client per flush.
+      if (out.devices.length > 0) emitArray(c.socket, "devices", out.devices);
       for (const e of out.edges) c.socket.emit("edge", e);
       for (const cmd of out.commands) c.socket.emit("command", cmd);
+      for (const a of out.alerts) c.socket.emit("alert", a);
     }
   }
 }

@@ -19,7 +19,14 @@ describe("loadCloudConfig", () => {
     const c = loadCloudConfig(undefined, {});
     expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
     expect(c.grpc).toEqual({ host: "0.0.0.0", port: 50051 });
-    expect(c.ingest).toEqual({ credit: 4, max_batch_readings: 1000, max_batch_bytes: 1048576, via: "direct", store_writer: false });
+    expect(c.ingest).toEqual({
+      credit: 4,
+      max_batch_readings: 1000,
+      max_batch_bytes: 1048576,
+      keepalive_ms: 20_000,
+      via: "direct",
+      store_writer: false,
+    });
     expect(c.live).toEqual({ throttle_ms: 250, max_buffered: 2000, redis_channel: "bv" });
     expect(c.database).toEqual({ engine: "sqlite", schema: "public", pool_size: 10 });
     expect(c.telemetry).toEqual({ engine: "sqlite" });

@@ -114,12 +114,21 @@ export const cloudConfigSchema = z
           .min(1024)
           .max(64 * 1024 * 1024)
           .default(1024 * 1024),
+        /** gRPC keepalive ping interval to each edge; an edge that vanished is noticed within about twice this. */
+        keepalive_ms: z.number().int().min(1000).default(20_000),
         /** direct: commit to the telemetry store before the Ack; kafka: publish to Kafka (acks=all) before the Ack. */
         via: z.enum(["direct", "kafka"]).default("direct"),
         /** Run the store-writer consumer (Kafka → telemetry store) in this process. */
         store_writer: z.boolean().default(false),
       })
-      .default({ credit: 4, max_batch_readings: 1000, max_batch_bytes: 1024 * 1024, via: "direct", store_writer: false }),
+      .default({
+        credit: 4,
+        max_batch_readings: 1000,
+        max_batch_bytes: 1024 * 1024,
+        keepalive_ms: 20_000,
+        via: "direct",
+        store_writer: false,
+      }),
     live: z
       .strictObject({
         throttle_ms: z.number().int().min(10).max(60_000).default(250),

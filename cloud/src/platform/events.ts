@@ -55,6 +55,8 @@ export interface EdgeStatusSnapshot {
   readonly etaSeconds: number;
   readonly devicesConnected: number;
   readonly timeMs: number;
+  /** Southbound connectors (OPC UA, Modbus, …) and their states, as the edge reports them. */
+  readonly connectors?: readonly { readonly id: string; readonly kind: string; readonly state: string; readonly detail: string }[];
   readonly evictedReadings: number;
   readonly gaps: number;
   /** Bytes the outbox wrote since the agent started, and per day at that pace (SD-card wear). */
@@ -169,7 +171,7 @@ export interface CommandView {
   readonly requestedBy: string;
 }
 
-export interface CloudEvents {
+export interface CloudEvents extends CloudEventsAlerts {
   readingsCommitted: ReadingsCommitted;
   edgeConnected: EdgeConnected;
   edgeDisconnected: EdgeDisconnected;
@@ -182,4 +184,32 @@ export interface CloudEvents {
   deviceUpdated: DeviceSummary;
   edgeUpdated: EdgeSummary;
   commandUpdated: CommandView;
+}
+
+export type AlertState = "open" | "acknowledged" | "resolved";
+
+/** An alert as the API and the live fan-out show it (alerts domain read model). */
+export interface AlertView {
+  readonly id: string;
+  readonly ruleId: string;
+  readonly ruleName: string;
+  readonly kind: string;
+  readonly severity: "info" | "warning" | "critical";
+  readonly subjectKind: "device" | "edge";
+  readonly subjectId: string;
+  readonly message: string;
+  readonly value: number | null;
+  readonly state: AlertState;
+  /** Whether the condition still holds (a gap stays "active" until someone resolves it). */
+  readonly active: boolean;
+  readonly firedAt: number;
+  readonly clearedAt: number | null;
+  readonly acknowledgedAt: number | null;
+  readonly acknowledgedBy: string | null;
+  readonly resolvedAt: number | null;
+  readonly resolvedBy: string | null;
+}
+
+export interface CloudEventsAlerts {
+  alertUpdated: AlertView;
 }

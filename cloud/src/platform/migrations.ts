@@ -74,6 +74,79 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable("devices").execute();
     },
   },
+  "0010_api_tokens_audit": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("api_tokens")
+        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("name", "varchar(128)", (c) => c.notNull())
+        .addColumn("token_hash", "varchar(64)", (c) => c.notNull().unique())
+        .addColumn("username", "varchar(64)", (c) => c.notNull().references("users.username").onDelete("cascade"))
+        .addColumn("role", "varchar(16)", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint")
+        .addColumn("last_used_at", "bigint")
+        .addColumn("revoked_at", "bigint")
+        .execute();
+      await db.schema
+        .createTable("audit_log")
+        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("at", "bigint", (c) => c.notNull())
+        .addColumn("actor", "varchar(64)", (c) => c.notNull())
+        .addColumn("via", "varchar(16)", (c) => c.notNull())
+        .addColumn("action", "varchar(64)", (c) => c.notNull())
+        .addColumn("target", "varchar(256)", (c) => c.notNull())
+        .addColumn("detail_json", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("audit_by_time").on("audit_log").column("at").execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("audit_log").execute();
+      await db.schema.dropTable("api_tokens").execute();
+    },
+  },
+  "0011_alerts": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("alert_rules")
+        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("name", "varchar(128)", (c) => c.notNull())
+        .addColumn("kind", "varchar(32)", (c) => c.notNull())
+        .addColumn("severity", "varchar(16)", (c) => c.notNull())
+        .addColumn("enabled", "integer", (c) => c.notNull())
+        .addColumn("params_json", "text", (c) => c.notNull())
+        .addColumn("created_by", "varchar(64)", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("alerts")
+        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("rule_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("rule_name", "varchar(128)", (c) => c.notNull())
+        .addColumn("kind", "varchar(32)", (c) => c.notNull())
+        .addColumn("severity", "varchar(16)", (c) => c.notNull())
+        .addColumn("subject_kind", "varchar(16)", (c) => c.notNull())
+        .addColumn("subject_id", "varchar(128)", (c) => c.notNull())
+        .addColumn("message", "text", (c) => c.notNull())
+        .addColumn("value", "double precision")
+        .addColumn("state", "varchar(16)", (c) => c.notNull())
+        .addColumn("active", "integer", (c) => c.notNull())
+        .addColumn("fired_at", "bigint", (c) => c.notNull())
+        .addColumn("cleared_at", "bigint")
+        .addColumn("acknowledged_at", "bigint")
+        .addColumn("acknowledged_by", "varchar(64)")
+        .addColumn("resolved_at", "bigint")
+        .addColumn("resolved_by", "varchar(64)")
+        .execute();
+      await db.schema.createIndex("alerts_by_state").on("alerts").columns(["state", "fired_at"]).execute();
+      await db.schema.createIndex("alerts_by_rule_subject").on("alerts").columns(["rule_id", "subject_id"]).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("alerts").execute();
+      await db.schema.dropTable("alert_rules").execute();
+    },
+  },
   "0003_edge_link": {
     async up(db: Kysely<unknown>) {
       // Gap records: readings an edge had to evict, each range stored once (replays are idempotent).

@@ -2,7 +2,10 @@
  * The embedded TelemetryStore: better-sqlite3 on `{data_dir}/telemetry.db` (WAL). Raw readings
  * are keyed by (edge_id, seq) and inserted with INSERT OR IGNORE; rollup_1m / rollup_1h and the
  * per-metric latest table are updated in the same transaction, only for rows actually inserted,
- * so replays never double count.
+ * so replays never double count. A reading is also a duplicate when the same device already has a
+ * row with the same device time and values under another seq: the device re-sent a QoS 1 PUBLISH
+ * that the edge had committed but could not acknowledge (killed between commit and PUBACK), and
+ * the edge gave the copy a new seq. Readings without a device time carry no such identity.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -105,6 +108,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
       `INSERT OR IGNORE INTO readings (edge_id, seq, device_id, device_type, ts, device_time_ms, edge_time_ms, received_at, values_json)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // Served by readings_by_device_ts: ts is the device time whenever there is one.
+    const sameReading = this.db.prepare(
+      "SELECT 1 FROM readings WHERE device_id = ? AND ts = ? AND device_time_ms = ? AND values_json = ? LIMIT 1",
+    );
     const up1m = this.db.prepare(rollupUpsert("rollup_1m"));
     const up1h = this.db.prepare(rollupUpsert("rollup_1h"));
     const upLatest = this.db.prepare(
@@ -122,6 +129,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const latest = new Map<string, { deviceId: string; metric: string; value: TelemetryValue; ts: number }>();
       for (const r of readings) {
         const ts = readingTs(r);
+        const valuesJson = JSON.stringify(r.values);
+        if (r.deviceTimeMs != null && sameReading.get(r.deviceId, ts, r.deviceTimeMs, valuesJson)) continue;
         const info = insert.run(
           edgeId,
           r.seq,
@@ -131,7 +140,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
           r.deviceTimeMs ?? null,
           r.edgeTimeMs,
           r.receivedAt ?? now,
-          JSON.stringify(r.values),
+          valuesJson,
         );
         if (info.changes === 0) continue;
         insertedSeqs.push(r.seq);

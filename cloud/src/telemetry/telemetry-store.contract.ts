@@ -58,6 +58,23 @@ export function telemetryStoreContract(name: string, factory: StoreFactory): voi
       expect((await store.readings("dev-1", {})).map((r) => r.seq)).toEqual([1, 3, 4, 5]);
     });
 
+    it("stores a device's re-sent reading (same device time and values, new seq) once", async () => {
+      const sent = { deviceTimeMs: T0 + 500, values: { temperature: 21.5, humidity: 40 } };
+      await store.commitBatch("edge-1", [reading(1, sent)]);
+      // After an edge crash between commit and PUBACK the device re-sends; the edge gives it seq 7.
+      const again = await store.commitBatch("edge-1", [reading(7, { ...sent, edgeTimeMs: T0 + 9000 }), reading(8, sent)]);
+      expect(again).toEqual({ inserted: 0, duplicates: 2, insertedSeqs: [] });
+      // Another value at the same device time, or another device, is a different reading.
+      const other = await store.commitBatch("edge-1", [
+        reading(9, { ...sent, values: { temperature: 22, humidity: 40 } }),
+        reading(10, { ...sent, deviceId: "dev-2" }),
+      ]);
+      expect(other.insertedSeqs).toEqual([9, 10]);
+      expect((await store.readings("dev-1", {})).map((r) => r.seq)).toEqual([1, 9]);
+      const [minute] = await store.series("dev-1", "humidity", { resolution: "1m" });
+      expect(minute?.count).toBe(2);
+    });
+
     it("keeps the same seq from different edges apart", async () => {
       await store.commitBatch("edge-1", [reading(1)]);
       const other = await store.commitBatch("edge-2", [reading(1)]);

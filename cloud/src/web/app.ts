@@ -1,5 +1,6 @@
 /** The express app: JSON API under /api (session required except login), ops endpoints, the dashboard. */
 import express, { type Express } from "express";
+import { alertRoutes } from "./alert-routes.js";
 import { loginRoutes, requireSession, sessionRoutes } from "./auth-routes.js";
 import { commandRoutes } from "./command-routes.js";
 import type { WebDeps } from "./deps.js";
@@ -7,7 +8,9 @@ import { fleetRoutes } from "./fleet-routes.js";
 import { errorHandler, HttpError } from "./http-errors.js";
 import { opsRoutes } from "./ops-routes.js";
 import { dashboardRoutes } from "./static-dashboard.js";
+import { streamRoutes } from "./stream-routes.js";
 import { telemetryRoutes } from "./telemetry-routes.js";
+import { tokenRoutes } from "./token-routes.js";
 
 export function createApp(deps: WebDeps): Express {
   const app = express();
@@ -20,6 +23,9 @@ export function createApp(deps: WebDeps): Express {
   app.use(fleetRoutes(deps));
   app.use(telemetryRoutes(deps));
   app.use(commandRoutes(deps));
+  app.use(alertRoutes(deps));
+  app.use(tokenRoutes(deps));
+  app.use(streamRoutes(deps));
   app.use("/api", () => {
     throw new HttpError(404, "NOT_FOUND", "no such API route");
   });

@@ -1,6 +1,14 @@
 /** Login, logout, who-am-I; the session and role guards for every other /api route. */
 import { type NextFunction, type Request, type Response, Router } from "express";
-import { hasRole, type Role, SESSION_COOKIE, tokenFromAuthorization, tokenFromCookie, type User } from "../identity/index.js";
+import {
+  API_TOKEN_PREFIX,
+  hasRole,
+  type Principal,
+  type Role,
+  SESSION_COOKIE,
+  tokenFromAuthorization,
+  tokenFromCookie,
+} from "../identity/index.js";
 import type { WebDeps } from "./deps.js";
 import { HttpError } from "./http-errors.js";
 
@@ -8,14 +16,24 @@ function requestToken(req: Request): string | undefined {
   return tokenFromAuthorization(req.get("authorization")) ?? tokenFromCookie(req.get("cookie"));
 }
 
-export function currentUser(res: Response): User {
-  return res.locals.user as User;
+export function currentUser(res: Response): Principal {
+  return res.locals.user as Principal;
+}
+
+/** A session (cookie or Bearer) or an API token (`Bearer bvt_…`); the same check for socket.io. */
+export async function authenticate(deps: Pick<WebDeps, "sessions" | "tokens">, token: string | undefined): Promise<Principal | undefined> {
+  if (token?.startsWith(API_TOKEN_PREFIX)) {
+    const user = await deps.tokens.resolve(token);
+    return user ? { ...user, via: "token" } : undefined;
+  }
+  const user = await deps.sessions.resolve(token);
+  return user ? { ...user, via: "session" } : undefined;
 }
 
 export function requireSession(deps: WebDeps) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const user = await deps.sessions.resolve(requestToken(req));
-    if (!user) throw new HttpError(401, "UNAUTHENTICATED", "log in first (POST /api/auth/login)");
+    const user = await authenticate(deps, requestToken(req));
+    if (!user) throw new HttpError(401, "UNAUTHENTICATED", "log in first (POST /api/auth/login) or send an API token");
     res.locals.user = user;
     next();
   };

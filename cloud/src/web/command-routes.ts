@@ -1,5 +1,6 @@
 /** Sending commands (operator or admin) and following their status. */
 import { Router } from "express";
+import { audit } from "./audit.js";
 import { currentUser, requireRole } from "./auth-routes.js";
 import type { WebDeps } from "./deps.js";
 import { HttpError } from "./http-errors.js";
@@ -18,6 +19,7 @@ export function commandRoutes(deps: WebDeps): Router {
       ttlS: body.ttl_s,
       requestedBy: currentUser(res).username,
     });
+    await audit(deps, res, "command.send", command.deviceId, { commandId: command.id, name: command.name, params: command.params });
     res.status(202).json({ command });
   });
   router.get("/api/devices/:id/commands", async (req, res) => {

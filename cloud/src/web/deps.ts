@@ -1,7 +1,9 @@
 /** Everything the HTTP layer serves from, built in main.ts. */
+import type { AlertService } from "../alerts/index.js";
 import type { CommandService, FleetRegistry } from "../fleet/index.js";
-import type { LoginRateLimiter, SessionStore, UserStore } from "../identity/index.js";
+import type { ApiTokenStore, AuditLog, LoginRateLimiter, SessionStore, UserStore } from "../identity/index.js";
 import type { LinkRecords } from "../ingest/link-records.js";
+import type { SseFanout } from "../live/sse-stream.js";
 import type { Logger } from "../platform/logger.js";
 import type { Registry } from "../platform/metrics.js";
 import type { TelemetryStore } from "../telemetry/telemetry-store.js";
@@ -9,6 +11,10 @@ import type { TelemetryStore } from "../telemetry/telemetry-store.js";
 export interface WebDeps {
   readonly users: UserStore;
   readonly sessions: SessionStore;
+  readonly tokens: ApiTokenStore;
+  readonly audit: AuditLog;
+  readonly alerts: AlertService;
+  readonly sse: SseFanout;
   readonly loginLimiter: LoginRateLimiter;
   readonly sessionTtlMs: number;
   readonly fleet: FleetRegistry;

@@ -1,6 +1,7 @@
 /** Catalog, sites, edges and devices: the fleet read model over HTTP. */
 import { catalog } from "@bitvelocity/devices";
 import { Router } from "express";
+import { audit } from "./audit.js";
 import { currentUser, requireRole } from "./auth-routes.js";
 import type { WebDeps } from "./deps.js";
 import { HttpError } from "./http-errors.js";
@@ -35,10 +36,13 @@ export function fleetRoutes(deps: WebDeps): Router {
   router.post("/api/edges/:id/token", requireRole("admin"), async (req, res) => {
     const edgeId = knownEdge(deps, String(req.params.id));
     const token = await deps.edgeAccess.rotateToken(edgeId, currentUser(res).username);
+    await audit(deps, res, "edge.token.rotate", edgeId);
     res.status(201).json({ edgeId, token });
   });
   router.post("/api/edges/:id/revoke", requireRole("admin"), async (req, res) => {
-    await deps.edgeAccess.revoke(knownEdge(deps, String(req.params.id)), currentUser(res).username);
+    const edgeId = knownEdge(deps, String(req.params.id));
+    await deps.edgeAccess.revoke(edgeId, currentUser(res).username);
+    await audit(deps, res, "edge.revoke", edgeId);
     res.status(204).end();
   });
   router.get("/api/devices", (req, res) => {

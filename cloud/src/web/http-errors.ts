@@ -19,7 +19,7 @@ export function sendError(res: Response, status: number, code: string, message: 
   res.status(status).json({ error: problems && problems.length > 0 ? { code, message, problems } : { code, message } });
 }
 
-const BV_STATUS: Record<string, number> = { VALIDATION_FAILED: 400, NOT_FOUND: 404 };
+const BV_STATUS: Record<string, number> = { VALIDATION_FAILED: 400, NOT_FOUND: 404, CONFLICT: 409 };
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, _req, res, next) => {

@@ -2,7 +2,9 @@
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 import { header } from "./components/header.js";
+import { toasts } from "./components/toasts.js";
 import { errorBox } from "./components/ui.js";
+import { activeAlerts } from "./lib/alerts.js";
 import { ApiError, api, setUnauthorizedHandler } from "./lib/api.js";
 import { h, replace } from "./lib/dom.js";
 import { live } from "./lib/live.js";
@@ -10,6 +12,8 @@ import { currentPath, href, navigate, parseRoute } from "./lib/router.js";
 import { type Page, Scope } from "./lib/scope.js";
 import { session } from "./lib/session.js";
 import type { User } from "./lib/types.js";
+import { accountPage } from "./pages/account.js";
+import { alertsPage } from "./pages/alerts.js";
 import { devicePage } from "./pages/device.js";
 import { edgePage } from "./pages/edge.js";
 import { fleetPage } from "./pages/fleet.js";
@@ -22,10 +26,13 @@ let chrome: { el: HTMLElement; slot: HTMLElement; scope: Scope; user: User } | n
 function signedIn(user: User): void {
   session.set(user);
   live.start();
+  activeAlerts.start();
+  void activeAlerts.reload();
 }
 
 function signedOut(): void {
   session.set(null);
+  activeAlerts.stop();
   live.stop();
   chrome?.scope.dispose();
   chrome = null;
@@ -78,7 +85,7 @@ function show(next: Page, withChrome: boolean): void {
     chrome?.scope.dispose();
     const scope = new Scope();
     const slot = h("div", { class: "slot" });
-    chrome = { el: h("div", { class: "shell" }, header(user, scope, logout), slot), slot, scope, user };
+    chrome = { el: h("div", { class: "shell" }, header(user, scope, logout), slot, toasts(scope)), slot, scope, user };
   }
   replace(chrome.slot, next.el);
   if (app.firstChild !== chrome.el) replace(app, chrome.el);
@@ -114,6 +121,12 @@ function route(): void {
       break;
     case "edge":
       show(edgePage(r.id), true);
+      break;
+    case "alerts":
+      show(alertsPage(), true);
+      break;
+    case "account":
+      show(accountPage(), true);
       break;
     default:
       show(

@@ -4,7 +4,8 @@
  * `bv/{id}/cmd/result`, presence follows connects and disconnects.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
-import { createServer as createTcpServer, type Server } from "node:net";
+import { createServer as createTcpServer, type Server, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "@bitvelocity/common";
 import { BvError, closeServer, listen } from "@bitvelocity/common";
 import { type CommandMessage, type CommandResultMessage, encodeCommand, topicFor } from "@bitvelocity/devices";
@@ -15,8 +16,12 @@ import type { DeviceGateway, DeviceInfo, PresenceChange } from "../commands/devi
 import type { DeviceConfig } from "../config.js";
 import type { ReadingSink } from "../pipeline/sink.js";
 import { DeviceDirectory } from "./directory.js";
-import { createHooks } from "./hooks.js";
+import { type ConnectionGate, connectionGate } from "./gate.js";
+import type { GuardedStream } from "./guard/guarded-stream.js";
+import { type BrokerLimitsConfig, type BrokerTlsConfig, defaultBrokerLimits } from "./limits.js";
 import { brokerMetrics } from "./metrics.js";
+import { type AccessPolicy, devicePolicy } from "./policy.js";
+import { startTlsListener } from "./tls.js";
 
 export interface BrokerOptions {
   readonly host: string;
@@ -27,11 +32,18 @@ export interface BrokerOptions {
   readonly sink: ReadingSink;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** Defaults: `mqtt.limits` defaults of the config schema. */
+  readonly limits?: BrokerLimitsConfig;
+  /** MQTTS listener; absent: none. Relative file names resolve against the working directory. */
+  readonly tls?: BrokerTlsConfig;
+  /** Defaults to the per-device policy; the open one is for conformance and fuzz runs only. */
+  readonly policy?: AccessPolicy;
 }
 
 export interface BrokerPorts {
   readonly mqtt: number;
   readonly ws: number | null;
+  readonly tls: number | null;
 }
 
 export class MqttBroker implements DeviceGateway {
@@ -41,6 +53,8 @@ export class MqttBroker implements DeviceGateway {
   private tcp: Server | undefined;
   private http: HttpServer | undefined;
   private wss: WebSocketServer | undefined;
+  private tlsServer: Server | undefined;
+  private gate: ConnectionGate | undefined;
 
   constructor(private readonly options: BrokerOptions) {
     this.directory = new DeviceDirectory(options.devices);
@@ -49,15 +63,32 @@ export class MqttBroker implements DeviceGateway {
   async start(): Promise<BrokerPorts> {
     const { logger } = this.options;
     const metrics = brokerMetrics(this.options.registry, () => this.aedes?.connectedClients ?? 0);
-    const hooks = createHooks({
+    const limits = this.options.limits ?? defaultBrokerLimits;
+    const hooks = (this.options.policy ?? devicePolicy)({
       directory: this.directory,
       sink: this.options.sink,
       metrics,
       logger,
       onCommandResult: (deviceId, result) => this.emitResult(deviceId, result),
     });
-    const aedes = await Aedes.createBroker({ ...hooks, drainTimeout: 30_000 });
+    const gate = connectionGate(limits, metrics, logger);
+    this.gate = gate;
+    const aedes = await Aedes.createBroker({
+      ...hooks,
+      persistence: gate.persistence,
+      drainTimeout: 30_000,
+      connectTimeout: limits.connect_timeout_ms,
+      maxClientsIdLength: limits.max_client_id_length,
+      maxInflightInbound: limits.max_inflight,
+    });
     this.aedes = aedes;
+    const accept = (stream: Socket | Duplex, remote: string | undefined, identity?: string) => {
+      const guarded = gate.admit(stream, remote, identity);
+      if (guarded) aedes.handle(guarded);
+    };
+    aedes.on("publish", (packet, client: Client | null) => {
+      if (client && packet.retain) (client.conn as unknown as Partial<GuardedStream>).publishSettled?.();
+    });
     aedes.on("client", (client: Client) => this.directory.connected(client.id, client, Date.now()));
     aedes.on("clientDisconnect", (client: Client) => this.directory.disconnected(client.id, client, Date.now(), "disconnected"));
     aedes.on("clientError", (client: Client, err: Error) => logger.debug({ clientId: client.id, err: err.message }, "client error"));
@@ -65,7 +96,7 @@ export class MqttBroker implements DeviceGateway {
       logger.debug({ clientId: client.id, err: err.message }, "connection error"),
     );
 
-    this.tcp = createTcpServer((socket) => aedes.handle(socket));
+    this.tcp = createTcpServer((socket) => accept(socket, socket.remoteAddress));
     const mqtt = await listen(this.tcp, {
       host: this.options.host,
       port: this.options.port,
@@ -84,7 +115,7 @@ export class MqttBroker implements DeviceGateway {
       this.wss.on("connection", (socket, req) => {
         const stream = createWebSocketStream(socket);
         stream.on("error", () => socket.terminate());
-        aedes.handle(stream, req);
+        accept(stream, req.socket.remoteAddress);
       });
       ws = await listen(this.http, {
         host: this.options.host,
@@ -95,12 +126,21 @@ export class MqttBroker implements DeviceGateway {
       });
       logger.info({ listener: "ws", port: ws }, "listening");
     }
-    return { mqtt, ws };
+
+    let tls: number | null = null;
+    if (this.options.tls) {
+      const started = await startTlsListener(this.options.host, this.options.tls, accept);
+      this.tlsServer = started.server;
+      tls = started.port;
+      logger.info({ listener: "mqtts", port: tls, clientCertificates: this.options.tls.require_client_cert }, "listening");
+    }
+    return { mqtt, ws, tls };
   }
 
   /** Stops accepting, disconnects every client, closes the listeners. */
   async stop(): Promise<void> {
-    const closing = [this.tcp, this.http].filter((s): s is Server => s !== undefined).map(closeServer);
+    this.gate?.stop();
+    const closing = [this.tcp, this.http, this.tlsServer].filter((s): s is Server => s !== undefined).map(closeServer);
     for (const client of this.wss?.clients ?? []) client.terminate();
     this.wss?.close();
     const aedes = this.aedes;

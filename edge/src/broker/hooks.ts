@@ -17,6 +17,12 @@ import type { BrokerMetrics } from "./metrics.js";
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3 (Table 3.1).
 const IDENTIFIER_REJECTED = 2;
 const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+/** The device id a verified TLS client certificate names (its CN), if the connection has one. */
+function certificateIdentity(client: Client): string | undefined {
+  return (client.conn as { certIdentity?: string } | undefined)?.certIdentity;
+}
 
 export interface HookDeps {
   readonly directory: DeviceDirectory;
@@ -43,6 +49,13 @@ export function createHooks(deps: HookDeps): Hooks {
   };
 
   const authenticate: Hooks["authenticate"] = (client, username, password, done) => {
+    const identity = certificateIdentity(client);
+    if (identity !== undefined) {
+      // Mutual TLS: the certificate is the credential; it names exactly one device.
+      if (client.id !== identity) return refuse("certificate_mismatch", NOT_AUTHORIZED, done);
+      if (!directory.get(identity)) return refuse("unknown_device", NOT_AUTHORIZED, done);
+      return done(null, true);
+    }
     if (!username) return refuse("no_username", BAD_USERNAME_OR_PASSWORD, done);
     if (client.id !== username) return refuse("client_id_mismatch", IDENTIFIER_REJECTED, done);
     const device = directory.get(username);

@@ -6,6 +6,10 @@ export interface BrokerMetrics {
   readonly aclDenied: Counter<"action">;
   readonly readingsAccepted: Counter;
   readonly commandResultsInvalid: Counter;
+  readonly refused: Counter<"reason">;
+  readonly throttled: Counter<"limit">;
+  readonly queueDropped: Counter;
+  readonly sessionsExpired: Counter;
 }
 
 export function brokerMetrics(registry: Registry, connectedClients: () => number): BrokerMetrics {
@@ -39,6 +43,28 @@ export function brokerMetrics(registry: Registry, connectedClients: () => number
     commandResultsInvalid: new Counter({
       name: "bv_edge_command_results_invalid_total",
       help: "Command results from devices that could not be decoded (ignored)",
+      registers,
+    }),
+    refused: new Counter({
+      name: "bv_edge_mqtt_refused_total",
+      help: "Connections closed before or by the pre-parser (limits, malformed or non-conformant packets), by reason",
+      labelNames: ["reason"],
+      registers,
+    }),
+    throttled: new Counter({
+      name: "bv_edge_mqtt_throttled_total",
+      help: "Times a client's reading was paused by flow control, by limit (inflight, rate)",
+      labelNames: ["limit"],
+      registers,
+    }),
+    queueDropped: new Counter({
+      name: "bv_edge_mqtt_queue_dropped_total",
+      help: "QoS 1/2 messages not queued for a client whose queue was full (mqtt.limits.max_queued_messages)",
+      registers,
+    }),
+    sessionsExpired: new Counter({
+      name: "bv_edge_mqtt_sessions_expired_total",
+      help: "Persistent sessions removed after mqtt.limits.session_expiry_s offline",
       registers,
     }),
   };

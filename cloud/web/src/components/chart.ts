@@ -4,12 +4,12 @@ import { h } from "../lib/dom.js";
 import { num } from "../lib/format.js";
 import type { MetricDef } from "../lib/types.js";
 
-const AXIS = {
+export const AXIS = {
   stroke: "#8b95a5",
   grid: { stroke: "rgba(255,255,255,0.06)", width: 1 },
   ticks: { stroke: "rgba(255,255,255,0.1)", width: 1 },
 };
-const ACCENT = "#f5a524";
+export const ACCENT = "#f5a524";
 
 export type ChartKind = "line" | "band";
 
@@ -24,6 +24,8 @@ export class TimeChart {
     private readonly kind: ChartKind,
     testid?: string,
     private readonly height = 260,
+    /** When set, dragging across the chart asks for that time range instead of zooming locally. */
+    private readonly onZoom?: (fromMs: number, toMs: number) => void,
   ) {
     this.el = h("div", { class: "chart", testid });
     this.observer = new ResizeObserver(() => this.resize());
@@ -59,6 +61,12 @@ export class TimeChart {
     if (this.plot) this.plot.setSize({ width: this.width(), height: this.height });
   }
 
+  private selected(u: uPlot): void {
+    const range = zoomRange(u);
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    if (range) this.onZoom?.(range[0], range[1]);
+  }
+
   private build(): void {
     if (!this.metric) return;
     const m = this.metric;
@@ -83,7 +91,7 @@ export class TimeChart {
       series,
       bands,
       legend: { show: true, live: true },
-      cursor: { drag: { x: true, y: false } },
+      cursor: { drag: { x: true, y: false, setScale: !this.onZoom } },
       scales: { x: { time: true }, y: { auto: true, range: (_u, min, max) => padRange(min, max, m) } },
       axes: [
         {
@@ -93,14 +101,24 @@ export class TimeChart {
         },
         { ...AXIS, font: "12px system-ui, sans-serif", size: 64, values: (_u, splits) => splits.map((v) => num(v)) },
       ],
-      hooks: { drawClear: [(u) => drawNormalBand(u, m)] },
+      hooks: {
+        drawClear: [(u) => drawNormalBand(u, m)],
+        setSelect: this.onZoom ? [(u) => this.selected(u)] : [],
+      },
     };
     this.plot = new uPlot(opts, this.data, this.el);
   }
 }
 
+export function zoomRange(u: uPlot): [number, number] | null {
+  if (u.select.width < 4) return null;
+  const from = u.posToVal(u.select.left, "x") * 1000;
+  const to = u.posToVal(u.select.left + u.select.width, "x") * 1000;
+  return to > from ? [Math.floor(from), Math.ceil(to)] : null;
+}
+
 /** 24-hour ticks; dates once the window spans days. `v` and `span` in seconds. */
-function timeTick(v: number, span: number): string {
+export function timeTick(v: number, span: number): string {
   const d = new Date(v * 1000);
   const hm = d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
   if (span > 2 * 86400) return `${d.toLocaleDateString(undefined, { month: "short", day: "numeric" })} ${hm}`;

@@ -10,13 +10,14 @@ export interface DeviceFilter {
   q: string;
   site: string;
   type: string;
-  state: "" | "online" | "offline";
+  state: "" | "online" | "offline" | "alarming";
 }
 
 const MAX_ROWS = 500;
 const MAX_CHIPS = 4;
 
-export function matches(d: Device, f: DeviceFilter): boolean {
+export function matches(d: Device, f: DeviceFilter, alerting: ReadonlySet<string> = new Set()): boolean {
+  if (f.state === "alarming" && !alerting.has(d.id)) return false;
   if (f.site && d.siteId !== f.site) return false;
   if (f.type && d.type !== f.type) return false;
   if (f.state === "online" && !d.online) return false;
@@ -33,9 +34,11 @@ function abnormalCount(d: Device, t: DeviceType | undefined): number {
   return t.metrics.filter((m) => isAbnormal(m, d.latest?.[m.name]?.value)).length;
 }
 
-function rank(d: Device, t: DeviceType | undefined): number {
-  if (!d.online) return 0;
-  return abnormalCount(d, t) > 0 ? 1 : 2;
+/** Attention first: alarming, then offline, then out of the normal range, then the rest. */
+function rank(d: Device, t: DeviceType | undefined, alerting: ReadonlySet<string>): number {
+  if (alerting.has(d.id)) return 0;
+  if (!d.online) return 1;
+  return abnormalCount(d, t) > 0 ? 2 : 3;
 }
 
 export class DevicesTable {
@@ -72,16 +75,16 @@ export class DevicesTable {
     this.el = h("div", { class: "flush" }, h("div", { class: "table-wrap" }, table), this.footer);
   }
 
-  render(devices: Iterable<Device>, filter: DeviceFilter): void {
+  render(devices: Iterable<Device>, filter: DeviceFilter, alerting: ReadonlySet<string> = new Set()): void {
     const all = [...devices];
-    const shown = all.filter((d) => matches(d, filter));
+    const shown = all.filter((d) => matches(d, filter, alerting));
     shown.sort((a, b) => {
       const ta = this.types.get(a.type);
       const tb = this.types.get(b.type);
-      return rank(a, ta) - rank(b, tb) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+      return rank(a, ta, alerting) - rank(b, tb, alerting) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
     });
     this.lastSeenCells = [];
-    const rows = shown.slice(0, MAX_ROWS).map((d) => this.row(d));
+    const rows = shown.slice(0, MAX_ROWS).map((d) => this.row(d, alerting.has(d.id)));
     replace(this.body, ...rows);
     if (shown.length === 0) {
       const td = h("td", { class: "empty-cell" }, empty(all.length ? "No device matches these filters." : "No devices registered yet."));
@@ -101,7 +104,7 @@ export class DevicesTable {
     for (const [cell, d] of this.lastSeenCells) setText(cell, d.online && !d.lastSeen ? "now" : ago(d.lastSeen, now));
   }
 
-  private row(d: Device): HTMLTableRowElement {
+  private row(d: Device, alarming: boolean): HTMLTableRowElement {
     const t = this.types.get(d.type);
     const seen = h("span", null, ago(d.lastSeen));
     this.lastSeenCells.push([seen, d]);
@@ -119,12 +122,18 @@ export class DevicesTable {
           h("span", { class: "chip-v" }, withUnit(m, v)),
         );
       });
-    const attention = !d.online ? "row-bad" : abnormalCount(d, t) > 0 ? "row-warn" : "";
+    const attention = alarming || !d.online ? "row-bad" : abnormalCount(d, t) > 0 ? "row-warn" : "";
     const tr = h(
       "tr",
-      { class: attention, testid: "device-row", data: { deviceId: d.id, online: String(d.online) } },
+      { class: attention, testid: "device-row", data: { deviceId: d.id, online: String(d.online), alarming: String(alarming) } },
       h("td", { class: "col-dot" }, dot(d.online)),
-      h("td", null, h("a", { class: "strong", href: href.device(d.id) }, d.name || d.id), h("div", { class: "sub mono" }, d.id)),
+      h(
+        "td",
+        null,
+        h("a", { class: "strong", href: href.device(d.id) }, d.name || d.id),
+        alarming ? h("span", { class: "pill pill-bad pill-sm" }, "alarm") : null,
+        h("div", { class: "sub mono" }, d.id),
+      ),
       h("td", { class: "hide-sm" }, t?.name ?? d.type),
       h("td", { class: "hide-sm" }, this.siteName(d.siteId), h("div", { class: "sub" }, h("a", { href: href.edge(d.edgeId) }, d.edgeId))),
       h("td", { class: "nowrap" }, seen),

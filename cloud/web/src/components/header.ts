@@ -1,4 +1,5 @@
 /** The top bar: brand, breadcrumb, live-link indicator, user and logout. */
+import { activeAlerts } from "../lib/alerts.js";
 import { h, setText } from "../lib/dom.js";
 import { live } from "../lib/live.js";
 import { href } from "../lib/router.js";
@@ -12,6 +13,16 @@ export function header(user: User, scope: Scope, onLogout: () => void): HTMLElem
     live.onState((s) => {
       link.dataset.state = s;
       setText(linkLabel, s === "live" ? "Live" : s === "connecting" ? "Reconnecting" : "Offline");
+    }),
+  );
+  const badge = h("span", { class: "badge", testid: "alert-badge" }, "");
+  scope.add(
+    activeAlerts.watch((alerts) => {
+      const open = alerts.filter((a) => a.state === "open").length;
+      setText(badge, alerts.length ? String(alerts.length) : "");
+      badge.dataset.count = String(alerts.length);
+      badge.classList.toggle("badge-hot", open > 0);
+      badge.title = `${open} unacknowledged, ${alerts.length - open} acknowledged`;
     }),
   );
   const clock = h("span", { class: "clock" }, "");
@@ -29,7 +40,13 @@ export function header(user: User, scope: Scope, onLogout: () => void): HTMLElem
       h("span", { class: "brand-name" }, "BitVelocity"),
       h("span", { class: "brand-sub" }, "Operations"),
     ),
-    h("nav", { class: "nav" }, h("a", { href: href.fleet() }, "Fleet")),
+    h(
+      "nav",
+      { class: "nav" },
+      h("a", { href: href.fleet(), testid: "nav-fleet" }, "Fleet"),
+      h("a", { href: href.alerts(), testid: "nav-alerts" }, "Alerts", badge),
+      h("a", { href: href.account(), testid: "nav-account" }, user.role === "admin" ? "Access & audit" : "API tokens"),
+    ),
     h(
       "div",
       { class: "topbar-right" },

@@ -1,4 +1,8 @@
-/** History: /series for 1 h (raw), 24 h (1-minute rollups) or 7 d (1-hour rollups), as avg with a min–max band. */
+/**
+ * History: /series for 1 h (raw), 24 h (1-minute rollups) or 7 d (1-hour rollups), as avg with a
+ * min–max band. Dragging across the chart zooms: the chosen window is re-read at the finest
+ * resolution that keeps it to a few thousand points (raw up to 2 h, 1-minute rollups up to 3 d).
+ */
 import { api } from "../lib/api.js";
 import { h, replace, setText } from "../lib/dom.js";
 import { toMs } from "../lib/format.js";
@@ -14,10 +18,13 @@ const RANGES = [
 
 export class HistoryChart {
   readonly el: HTMLElement;
-  private readonly chart = new TimeChart("band", "history-chart", 240);
-  private readonly status = h("span", { class: "muted" });
+  private readonly chart = new TimeChart("band", "history-chart", 240, (from, to) => this.zoom(from, to));
+  private readonly status = h("span", { class: "muted", testid: "history-status" });
+  private readonly reset: HTMLButtonElement;
   private readonly buttons: HTMLButtonElement[];
   private range: (typeof RANGES)[number] = RANGES[0];
+  /** The zoomed window, or null for the preset range ending now. */
+  private window: { from: number; to: number } | null = null;
   private metric: MetricDef | null = null;
   private request = 0;
 
@@ -25,10 +32,16 @@ export class HistoryChart {
     this.buttons = RANGES.map((r) =>
       h("button", { class: "seg", type: "button", testid: `history-${r.key}`, on: { click: () => this.setRange(r) } }, r.label),
     );
+    this.reset = h(
+      "button",
+      { class: "btn btn-ghost", type: "button", testid: "history-reset", on: { click: () => this.setRange(this.range) } },
+      "Reset zoom",
+    );
+    this.reset.hidden = true;
     this.el = h(
       "div",
       { class: "history" },
-      h("div", { class: "toolbar" }, h("div", { class: "segmented" }, ...this.buttons), this.status),
+      h("div", { class: "toolbar" }, h("div", { class: "segmented" }, ...this.buttons), this.reset, this.status),
       this.chart.el,
     );
     this.mark();
@@ -47,6 +60,7 @@ export class HistoryChart {
 
   private setRange(r: (typeof RANGES)[number]): void {
     this.range = r;
+    this.window = null;
     this.mark();
     this.load();
   }
@@ -55,14 +69,23 @@ export class HistoryChart {
     for (const [i, r] of RANGES.entries()) this.buttons[i]!.classList.toggle("active", r === this.range);
   }
 
+  private zoom(from: number, to: number): void {
+    this.window = { from, to };
+    this.load();
+  }
+
   private load(): void {
     if (!this.metric) return;
     const id = ++this.request;
-    const to = Date.now();
-    const from = to - this.range.ms;
+    const to = this.window?.to ?? Date.now();
+    const from = this.window?.from ?? to - this.range.ms;
+    const resolution = this.window ? resolutionFor(to - from) : this.range.resolution;
+    this.reset.hidden = this.window === null;
+    this.el.dataset.resolution = resolution;
+    this.el.dataset.zoomed = String(this.window !== null);
     setText(this.status, "Loading…");
     api
-      .series(this.deviceId, { metric: this.metric.name, from, to, resolution: this.range.resolution })
+      .series(this.deviceId, { metric: this.metric.name, from, to, resolution })
       .then(({ points }) => {
         if (id !== this.request) return;
         const rows = points
@@ -76,7 +99,7 @@ export class HistoryChart {
         setText(
           this.status,
           rows.length
-            ? `${rows.length} points · ${n.toLocaleString("en-US")} readings · ${this.range.resolution}`
+            ? `${rows.length} points · ${n.toLocaleString("en-US")} readings · ${resolution}${this.window ? " · zoomed" : ""}`
             : "No data in this range",
         );
       })
@@ -85,4 +108,10 @@ export class HistoryChart {
         replace(this.status, h("span", { class: "text-bad" }, errorText(err)));
       });
   }
+}
+
+export function resolutionFor(spanMs: number): "raw" | "1m" | "1h" {
+  if (spanMs <= 2 * 3600_000) return "raw";
+  if (spanMs <= 3 * 86400_000) return "1m";
+  return "1h";
 }

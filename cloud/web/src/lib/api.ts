@@ -1,5 +1,22 @@
 /** The REST client: JSON in and out, errors as ApiError, a 401 sends the operator to the login page. */
-import type { Command, Device, DeviceType, Edge, Problem, Reading, SeriesPoint, Site, User } from "./types.js";
+import type {
+  Alert,
+  AlertRule,
+  ApiToken,
+  AuditEntry,
+  Command,
+  DeadLetter,
+  Device,
+  DeviceType,
+  Edge,
+  Gap,
+  Problem,
+  Reading,
+  RuleInput,
+  SeriesPoint,
+  Site,
+  User,
+} from "./types.js";
 
 export class ApiError extends Error {
   constructor(
@@ -81,4 +98,19 @@ export const api = {
   sendCommand: (id: string, name: string, params: Record<string, unknown>) =>
     request<{ command: Command }>("POST", `/api/devices/${enc(id)}/commands`, { name, params }),
   commands: (id: string) => request<{ commands: Command[] }>("GET", `/api/devices/${enc(id)}/commands`),
+  alerts: (q: { state?: string; subject?: string; limit?: number } = {}) => request<{ alerts: Alert[] }>("GET", `/api/alerts${query(q)}`),
+  ackAlert: (id: string) => request<{ alert: Alert }>("POST", `/api/alerts/${enc(id)}/ack`),
+  resolveAlert: (id: string) => request<{ alert: Alert }>("POST", `/api/alerts/${enc(id)}/resolve`),
+  rules: () => request<{ rules: AlertRule[] }>("GET", "/api/alert-rules"),
+  createRule: (rule: RuleInput) => request<{ rule: AlertRule }>("POST", "/api/alert-rules", rule),
+  updateRule: (id: string, rule: RuleInput) => request<{ rule: AlertRule }>("PUT", `/api/alert-rules/${enc(id)}`, rule),
+  deleteRule: (id: string) => request<void>("DELETE", `/api/alert-rules/${enc(id)}`),
+  gaps: (edgeId: string, limit = 50) => request<{ gaps: Gap[] }>("GET", `/api/edges/${enc(edgeId)}/gaps${query({ limit })}`),
+  deadLetters: (edgeId: string, limit = 50) =>
+    request<{ deadLetters: DeadLetter[] }>("GET", `/api/edges/${enc(edgeId)}/dead-letters${query({ limit })}`),
+  tokens: () => request<{ tokens: ApiToken[] }>("GET", "/api/tokens"),
+  createToken: (body: { name: string; role: string; ttl_days?: number }) =>
+    request<{ token: string; apiToken: ApiToken }>("POST", "/api/tokens", body),
+  revokeToken: (id: string) => request<{ apiToken: ApiToken }>("DELETE", `/api/tokens/${enc(id)}`),
+  audit: (limit = 100) => request<{ entries: AuditEntry[] }>("GET", `/api/audit${query({ limit })}`),
 };

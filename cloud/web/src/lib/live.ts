@@ -4,7 +4,7 @@
  * re-sent after every reconnect, because the server forgets them with the old socket.
  */
 import { io, type Socket } from "socket.io-client";
-import type { Command, Device, Edge, LiveReading } from "./types.js";
+import type { Alert, Command, Device, Edge, LiveReading } from "./types.js";
 
 export type Topic = { device: string } | { edge: string } | { site: string } | { fleet: true };
 
@@ -13,6 +13,7 @@ export interface LiveEvents {
   device: Device;
   edge: Edge;
   command: Command;
+  alert: Alert;
 }
 
 export type LinkState = "connecting" | "live" | "down";
@@ -57,9 +58,13 @@ class Live {
         }, 3000);
       });
     });
-    for (const name of ["readings", "device", "edge", "command"] as const) {
+    for (const name of ["readings", "device", "edge", "command", "alert"] as const) {
       socket.on(name, (payload: unknown) => this.dispatch(name, payload));
     }
+    // Device summaries arrive batched (one packet per flush); pages handle them one by one.
+    socket.on("devices", (batch: unknown) => {
+      if (Array.isArray(batch)) for (const d of batch) this.dispatch("device", d);
+    });
   }
 
   stop(): void {

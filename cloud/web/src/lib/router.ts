@@ -1,10 +1,12 @@
-/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id. */
+/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account. */
 
 export type Route =
   | { name: "login"; next: string }
   | { name: "fleet" }
   | { name: "device"; id: string }
   | { name: "edge"; id: string }
+  | { name: "alerts" }
+  | { name: "account" }
   | { name: "not-found"; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -12,6 +14,8 @@ export function parseRoute(hash: string): Route {
   const [pathname, search = ""] = path.split("?", 2) as [string, string?];
   if (pathname === "/login") return { name: "login", next: new URLSearchParams(search).get("next") ?? "/" };
   if (pathname === "/" || pathname === "") return { name: "fleet" };
+  if (pathname === "/alerts") return { name: "alerts" };
+  if (pathname === "/account") return { name: "account" };
   const device = /^\/devices\/([^/]+)\/?$/.exec(pathname);
   if (device) return { name: "device", id: decodeURIComponent(device[1]!) };
   const edge = /^\/edges\/([^/]+)\/?$/.exec(pathname);
@@ -21,6 +25,8 @@ export function parseRoute(hash: string): Route {
 
 export const href = {
   fleet: () => "#/",
+  alerts: () => "#/alerts",
+  account: () => "#/account",
   device: (id: string) => `#/devices/${encodeURIComponent(id)}`,
   edge: (id: string) => `#/edges/${encodeURIComponent(id)}`,
   login: (next?: string) => (next && next !== "/" && next !== "/login" ? `#/login?next=${encodeURIComponent(next)}` : "#/login"),

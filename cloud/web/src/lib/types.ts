@@ -28,6 +28,18 @@ export interface EdgeStatus {
   etaSeconds: number | null;
   devicesConnected: number;
   timeMs: number;
+  /** Added by the issue 3 edge status; absent from older edges. */
+  evictions?: number;
+  evictedReadings?: number;
+  gaps?: number;
+  linkState?: string;
+  connectors?: Array<{ id: string; kind: string; state: string; detail: string }>;
+  bytesWritten?: number;
+  bytesWrittenPerDay?: number;
+  budgetBytes?: number;
+  clockSynced?: boolean;
+  alarms?: string[];
+  controlPending?: number;
 }
 
 export interface Edge {
@@ -101,4 +113,93 @@ export interface Command {
 export interface Problem {
   path: string;
   message: string;
+}
+
+export type AlertState = "open" | "acknowledged" | "resolved";
+export type Severity = "info" | "warning" | "critical";
+
+export interface Alert {
+  id: string;
+  ruleId: string;
+  ruleName: string;
+  kind: string;
+  severity: Severity;
+  subjectKind: "device" | "edge";
+  subjectId: string;
+  message: string;
+  value: number | null;
+  state: AlertState;
+  active: boolean;
+  firedAt: number;
+  clearedAt: number | null;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+  resolvedAt: number | null;
+  resolvedBy: string | null;
+}
+
+export type RuleKind = "metric_threshold" | "device_offline" | "outbox_backlog" | "gap_detected";
+
+export interface AlertRule {
+  id: string;
+  name: string;
+  kind: RuleKind;
+  severity: Severity;
+  enabled: boolean;
+  params: Record<string, unknown>;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RuleInput {
+  name: string;
+  kind: RuleKind;
+  severity: Severity;
+  enabled: boolean;
+  params: Record<string, unknown>;
+}
+
+/** Gap records and dead letters of an edge (issue 3 contract). */
+export interface Gap {
+  lane: number | string;
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+  fromMs: number;
+  toMs: number;
+  reason: string;
+  receivedAtMs: number;
+}
+
+export interface DeadLetter {
+  source: "edge" | "cloud";
+  deviceId: string;
+  seq: number | null;
+  topic: string | null;
+  reason: string;
+  payloadPreview: string;
+  timeMs: number;
+  receivedAtMs: number;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  username: string;
+  role: Role;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revoked: boolean;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: number;
+  actor: string;
+  via: string;
+  action: string;
+  target: string;
+  detail: Record<string, unknown>;
 }

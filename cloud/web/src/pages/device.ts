@@ -1,9 +1,11 @@
 /** Device page: header, latest values, live chart, history, commands — live via the `device` subscription. */
 import { commandsPanel } from "../components/commands-panel.js";
+import { CompareChart, MAX_PEERS } from "../components/compare-chart.js";
 import { HistoryChart } from "../components/history-chart.js";
 import { LIVE_WINDOW_MS, LiveChart } from "../components/live-chart.js";
 import { MetricCards } from "../components/metric-cards.js";
 import { errorBox, loading, panel, pill } from "../components/ui.js";
+import { activeAlerts } from "../lib/alerts.js";
 import { ApiError, api } from "../lib/api.js";
 import { h, replace, setText } from "../lib/dom.js";
 import { ago } from "../lib/format.js";
@@ -81,27 +83,103 @@ async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
     h("button", { class: "seg", type: "button", testid: `chart-metric-${m.name}`, on: { click: () => select(m) } }, label(m.name)),
   );
   const chartTitle = h("span", { class: "muted" });
+  // Compare with peers: the same metric of up to 20 devices of this type on this edge.
+  const compare = new CompareChart(id);
+  scope.add(() => compare.destroy());
+  let comparing: (() => void) | null = null;
+  let current: MetricDef | null = null;
+  const liveSlot = h("div", null, liveChart.el);
+  const liveTitle = h("h3", { class: "subhead" }, "Live · last 10 min");
+  const compareButton = h("button", { class: "seg", type: "button", testid: "compare-toggle" }, "Compare with peers");
+  const startCompare = async () => {
+    const { devices: peers } = await api.devices({ edge: device.edgeId, type: device.type });
+    if (scope.disposed || !current) return;
+    compare.configure(
+      peers.map((p) => p.id),
+      current,
+    );
+    setText(liveTitle, `Live · ${compare.seriesCount} ${type?.name ?? device.type} devices on ${device.edgeId} · this one in amber`);
+    replace(liveSlot, compare.el);
+    // Seed the last 10 minutes so the chart is not empty until the next readings arrive.
+    const from = Date.now() - LIVE_WINDOW_MS;
+    for (const p of peers.slice(0, MAX_PEERS)) {
+      api
+        .readings(p.id, { from, limit: 1000 })
+        .then(({ readings }) => compare.add(readings.map((r) => ({ deviceId: p.id, seq: r.seq, ts: r.ts, values: r.values }))))
+        .catch(() => {});
+    }
+    const off = [live.subscribe({ edge: device.edgeId }), live.on("readings", (batch) => compare.add(batch))];
+    comparing = () => {
+      for (const f of off) f();
+    };
+  };
+  const stopCompare = () => {
+    comparing?.();
+    comparing = null;
+    setText(liveTitle, "Live · last 10 min");
+    replace(liveSlot, liveChart.el);
+  };
+  scope.add(() => comparing?.());
+  compareButton.addEventListener("click", () => {
+    const on = !compareButton.classList.contains("active");
+    compareButton.classList.toggle("active", on);
+    compareButton.title = `up to ${MAX_PEERS} devices`;
+    if (on) void startCompare().catch(() => stopCompare());
+    else stopCompare();
+  });
   const select = (m: MetricDef) => {
+    current = m;
     for (const [i, n] of numeric.entries()) tabs[i]!.classList.toggle("active", n === m);
     cards.select(m.name);
     setText(chartTitle, `${m.description}${m.unit ? ` (${m.unit})` : ""}`);
     liveChart.setMetric(m);
     history.setMetric(m);
+    if (comparing) {
+      stopCompare();
+      void startCompare().catch(() => stopCompare());
+    }
   };
 
   renderHeader();
   cards.update(device.latest);
+  const alertStrip = h("div", { testid: "device-alerts" });
+  scope.add(
+    activeAlerts.watch(() => {
+      const mine = activeAlerts.forSubject(id);
+      alertStrip.className = mine.length ? "notice notice-bad" : "";
+      replace(
+        alertStrip,
+        ...mine.map((a) =>
+          h(
+            "div",
+            null,
+            h("strong", null, `${a.severity} · ${a.ruleName}: `),
+            a.message,
+            a.state === "acknowledged" ? ` (acknowledged by ${a.acknowledgedBy})` : "",
+          ),
+        ),
+      );
+    }),
+  );
   replace(
     el,
     head,
+    alertStrip,
     h("div", { class: "cards-wrap" }, cards.el),
     numeric.length
       ? panel(
-          h("div", { class: "panel-title" }, h("h2", null, "Trends"), h("div", { class: "segmented" }, ...tabs), chartTitle),
+          h(
+            "div",
+            { class: "panel-title" },
+            h("h2", null, "Trends"),
+            h("div", { class: "segmented" }, ...tabs),
+            chartTitle,
+            h("div", { class: "segmented" }, compareButton),
+          ),
           h(
             "div",
             { class: "chart-grid" },
-            h("div", null, h("h3", { class: "subhead" }, "Live · last 10 min"), liveChart.el),
+            h("div", null, liveTitle, liveSlot),
             h("div", null, h("h3", { class: "subhead" }, "History"), history.el),
           ),
         )

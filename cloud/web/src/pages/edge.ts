@@ -1,5 +1,7 @@
 /** Edge page: link state, agent, clock offset, outbox (depth, bytes, oldest, drain, ETA, dead letters), its devices. */
+import { EdgeRecords } from "../components/edge-records.js";
 import { dot, errorBox, loading, panel, pill, stat } from "../components/ui.js";
+import { activeAlerts } from "../lib/alerts.js";
 import { ApiError, api } from "../lib/api.js";
 import { h, replace } from "../lib/dom.js";
 import { ago, bytes, clock, count, duration, signedMs } from "../lib/format.js";
@@ -9,7 +11,7 @@ import { href } from "../lib/router.js";
 import { type Page, Scope } from "../lib/scope.js";
 import { session } from "../lib/session.js";
 import { throttle } from "../lib/throttle.js";
-import type { Device, DeviceType, Edge } from "../lib/types.js";
+import type { Alert, Device, DeviceType, Edge } from "../lib/types.js";
 
 export function edgePage(id: string): Page {
   const scope = new Scope();
@@ -32,11 +34,19 @@ async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
   let edge: Edge = first;
   const devices = new Map(list.map((d) => [d.id, d]));
   const body = h("div", { class: "stack" });
-  const render = () => replace(body, ...edgeView(edge, [...devices.values()], types));
+  const records = new EdgeRecords(id);
+  const signature = () => `${edge.status?.gaps ?? ""}|${edge.status?.deadLetters ?? ""}|${edge.status?.evictions ?? ""}`;
+  const render = () => {
+    replace(body, ...edgeView(edge, [...devices.values()], types, activeAlerts.forSubject(id)));
+    records.refresh(signature());
+  };
   const schedule = throttle(render, 500);
   scope.add(schedule.cancel);
   render();
-  replace(el, body);
+  replace(el, body, records.gapsEl, records.deadEl);
+  scope.add(activeAlerts.watch(() => schedule()));
+  // Counters may lag behind the stored records (or be absent on older edges): re-read now and then.
+  scope.every(10_000, () => records.refresh(signature(), true));
 
   scope.add(live.subscribe({ edge: id }));
   scope.add(
@@ -56,7 +66,7 @@ async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
   scope.every(1000, schedule);
 }
 
-function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>): HTMLElement[] {
+function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>, alerts: Alert[]): HTMLElement[] {
   const s = e.status;
   const online = devices.filter((d) => d.online).length;
   const head = h(
@@ -88,15 +98,15 @@ function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>): H
   const link = h(
     "div",
     { class: "stats" },
-    stat("Link", e.online ? "online" : "offline", {
+    stat("Link", s?.linkState && e.online ? s.linkState : e.online ? "online" : "offline", {
       tone: e.online ? "ok" : "bad",
       hint: e.online ? `up ${ago(e.connectedAt).replace(/ ago$/, "")}` : `seen ${ago(e.lastSeen)}`,
     }),
     stat("Agent version", e.agentVersion ?? "—"),
     stat("Boot id", e.bootId ? e.bootId.slice(0, 8) : "—", { hint: e.bootId ?? undefined }),
     stat("Clock offset", signedMs(e.clockOffsetMs), {
-      tone: Math.abs(e.clockOffsetMs ?? 0) > 2000 ? "warn" : undefined,
-      hint: "edge clock vs cloud",
+      tone: Math.abs(e.clockOffsetMs ?? 0) > 2000 || s?.clockSynced === false ? "warn" : undefined,
+      hint: s?.clockSynced === false ? "edge clock NOT synchronised: readings re-stamped" : "edge clock vs cloud",
     }),
     stat("Devices connected", s ? count(s.devicesConnected) : "—", { hint: `${online} of ${devices.length} online` }),
   );
@@ -120,9 +130,64 @@ function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>): H
       stat("Oldest", s ? duration(s.oldestAgeSeconds) : "—", { tone: s && s.oldestAgeSeconds > 300 ? "warn" : undefined }),
       stat("Drain rate", s ? `${count(Math.round(s.drainRate))}/s` : "—"),
       stat("ETA", s && s.outboxReadings > 0 ? duration(s.etaSeconds) : "—", { hint: s && s.outboxReadings === 0 ? "drained" : undefined }),
-      stat("Dead letters", s ? count(s.deadLetters) : "—", { tone: s && s.deadLetters > 0 ? "bad" : undefined }),
+      stat("Dead letters", s ? count(s.deadLetters) : "—", {
+        tone: s && s.deadLetters > 0 ? "bad" : undefined,
+        testid: "edge-dead-letters-count",
+      }),
+      stat("Gaps", s?.gaps !== undefined ? count(s.gaps) : "—", {
+        tone: (s?.gaps ?? 0) > 0 ? "warn" : undefined,
+        testid: "edge-gaps-count",
+      }),
+      stat("Written / day", s?.bytesWrittenPerDay ? bytes(s.bytesWrittenPerDay) : "—", {
+        hint: s?.budgetBytes ? `SD-card wear · budget ${bytes(s.budgetBytes)}` : "SD-card wear",
+      }),
+      stat("Evictions", evictions(s) !== undefined ? count(evictions(s)) : "—", { tone: (evictions(s) ?? 0) > 0 ? "warn" : undefined }),
     ),
   );
+  const connectors = s?.connectors?.length
+    ? panel(
+        h(
+          "div",
+          { class: "panel-title" },
+          h("h2", null, "Connectors"),
+          h("span", { class: "muted" }, "OPC UA, Modbus and other southbound links"),
+        ),
+        h(
+          "div",
+          { class: "table-wrap flush" },
+          h(
+            "table",
+            { class: "table", testid: "edge-connectors" },
+            h(
+              "thead",
+              null,
+              h("tr", null, h("th", null, "Connector"), h("th", null, "Kind"), h("th", null, "State"), h("th", null, "Detail")),
+            ),
+            h(
+              "tbody",
+              null,
+              ...s.connectors.map((c) =>
+                h(
+                  "tr",
+                  { testid: "connector-row", data: { state: c.state } },
+                  h("td", { class: "mono" }, c.id),
+                  h("td", null, c.kind),
+                  h(
+                    "td",
+                    null,
+                    pill(
+                      c.state,
+                      /^(connected|running|ok|up)$/i.test(c.state) ? "ok" : /fail|error|down|closed/i.test(c.state) ? "bad" : "warn",
+                    ),
+                  ),
+                  h("td", { class: "sub" }, c.detail),
+                ),
+              ),
+            ),
+          ),
+        ),
+      )
+    : null;
   const sorted = devices.sort((a, b) => Number(a.online) - Number(b.online) || a.name.localeCompare(b.name));
   const table = h(
     "div",
@@ -151,13 +216,38 @@ function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>): H
       ),
     ),
   );
+  const alarms = s?.alarms?.length
+    ? h("div", { class: "notice notice-bad", testid: "edge-alarms" }, ...s.alarms.map((a) => h("div", { class: "mono" }, a)))
+    : null;
+  const alertStrip = alerts.length
+    ? h(
+        "div",
+        { class: "notice notice-bad", testid: "edge-alerts" },
+        ...alerts.map((a) =>
+          h(
+            "div",
+            null,
+            h("strong", null, `${a.severity} · ${a.ruleName}: `),
+            a.message,
+            a.state === "acknowledged" ? ` (acknowledged by ${a.acknowledgedBy})` : "",
+          ),
+        ),
+      )
+    : null;
   return [
     head,
+    ...(alertStrip ? [alertStrip] : []),
+    ...(alarms ? [alarms] : []),
     link,
     outbox,
+    ...(connectors ? [connectors] : []),
     panel(
       h("div", { class: "panel-title" }, h("h2", null, "Devices"), h("span", { class: "muted" }, `${devices.length} behind this edge`)),
       table,
     ),
   ];
+}
+
+function evictions(s: Edge["status"]): number | undefined {
+  return s?.evictions ?? s?.evictedReadings;
 }

@@ -1,7 +1,10 @@
 /** Fleet overview: counts, edges with link state, the device table with filters; live via `fleet`. */
+import { Attention } from "../components/attention.js";
 import { type DeviceFilter, DevicesTable } from "../components/devices-table.js";
 import { EdgesTable } from "../components/edges-table.js";
+import { SiteCards } from "../components/site-cards.js";
 import { errorBox, loading, panel, stat } from "../components/ui.js";
+import { activeAlerts } from "../lib/alerts.js";
 import { api } from "../lib/api.js";
 import { h, replace } from "../lib/dom.js";
 import { count } from "../lib/format.js";
@@ -36,20 +39,37 @@ async function load(el: HTMLElement, scope: Scope): Promise<void> {
   const stats = h("div", { class: "stats" });
   const edgesTable = new EdgesTable(siteName);
   const devicesTable = new DevicesTable(types, siteName);
-  const filters = filterBar(filter, [...state.sites.values()], types, () => devicesTable.render(state.devices.values(), filter));
+  const alerting = () => new Set(activeAlerts.list().map((a) => a.subjectId));
+  const filters = filterBar(filter, [...state.sites.values()], types, () => render());
+  const attention = new Attention();
+  const siteCards = new SiteCards((siteId) => {
+    filter.site = siteId;
+    const select = filters.querySelector<HTMLSelectElement>('select[name="site"]');
+    if (select) select.value = siteId;
+    render();
+  });
 
   const render = () => {
-    replace(stats, ...statTiles(state.sites, state.edges, state.devices));
+    const alerts = activeAlerts.list();
+    replace(stats, ...statTiles(state.sites, state.edges, state.devices, alerts.length));
+    attention.render(alerts, state.edges.values(), state.devices.values());
+    siteCards.render(state.sites.values(), state.edges.values(), state.devices.values(), alerts, filter.site);
     edgesTable.render(state.edges.values());
-    devicesTable.render(state.devices.values(), filter);
+    devicesTable.render(state.devices.values(), filter, alerting());
   };
   const schedule = throttle(render, 1000);
   scope.add(schedule.cancel);
   render();
 
+  scope.add(activeAlerts.watch(() => schedule()));
   replace(
     el,
     stats,
+    panel(h("div", { class: "panel-title" }, h("h2", null, "Needs attention"), h("span", { class: "muted" }, "worst first")), attention.el),
+    panel(
+      h("div", { class: "panel-title" }, h("h2", null, "Sites"), h("span", { class: "muted" }, "sites → edges → devices")),
+      siteCards.el,
+    ),
     panel(
       h("div", { class: "panel-title" }, h("h2", null, "Edges"), h("span", { class: "muted" }, "gateways and their outbox")),
       edgesTable.el,
@@ -105,7 +125,7 @@ async function load(el: HTMLElement, scope: Scope): Promise<void> {
   );
 }
 
-function statTiles(sites: Map<string, Site>, edges: Map<string, Edge>, devices: Map<string, Device>): HTMLElement[] {
+function statTiles(sites: Map<string, Site>, edges: Map<string, Edge>, devices: Map<string, Device>, alerts: number): HTMLElement[] {
   const edgeList = [...edges.values()];
   const deviceList = [...devices.values()];
   const edgesOnline = edgeList.filter((e) => e.online).length;
@@ -122,6 +142,7 @@ function statTiles(sites: Map<string, Site>, edges: Map<string, Edge>, devices: 
     stat("Devices", count(deviceList.length), { testid: "stat-devices", raw: deviceList.length }),
     stat("Online", count(online), { tone: "ok", testid: "stat-online", raw: online }),
     stat("Offline", count(offline), { tone: offline > 0 ? "bad" : undefined, testid: "stat-offline", raw: offline }),
+    stat("Alerts", count(alerts), { tone: alerts > 0 ? "bad" : "ok", testid: "stat-alerts", raw: alerts }),
     stat("Outbox backlog", count(backlog), {
       tone: backlog > 0 ? "warn" : undefined,
       hint: dead ? `${count(dead)} dead letters` : "readings queued at edges",
@@ -184,6 +205,7 @@ function filterBar(filter: DeviceFilter, sites: Site[], types: Map<string, Devic
       [
         ["online", "Online"],
         ["offline", "Offline"],
+        ["alarming", "Alarming"],
       ],
       (v) => {
         filter.state = v as DeviceFilter["state"];

@@ -1,0 +1,89 @@
+/**
+ * Everything a connection passes before aedes sees it: the connection cap, the per-address
+ * connection rate, and the validating pre-parser with its per-client flow control; plus the
+ * session bookkeeping behind "session present" and session expiry.
+ */
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Logger } from "@bitvelocity/common";
+import { GuardedStream } from "./guard/guarded-stream.js";
+import { SessionRegistry } from "./guard/session-registry.js";
+import { TokenBuckets } from "./guard/token-bucket.js";
+import type { BrokerLimitsConfig } from "./limits.js";
+import type { BrokerMetrics } from "./metrics.js";
+import { boundedPersistence } from "./persistence.js";
+
+export interface ConnectionGate {
+  readonly persistence: unknown;
+  /** The stream to hand to aedes, or undefined when the connection was refused (and closed). */
+  admit(stream: Socket | Duplex, remote: string | undefined, identity?: string): GuardedStream | undefined;
+  readonly sessions: SessionRegistry;
+  stop(): void;
+}
+
+/** Reasons become metric labels: keep them a small fixed set. */
+function label(reason: string): string {
+  return reason.replace(/\d+/g, "N").replaceAll(" ", "_").slice(0, 48);
+}
+
+export function connectionGate(
+  limits: BrokerLimitsConfig,
+  metrics: BrokerMetrics,
+  logger: Logger,
+  now: () => number = Date.now,
+): ConnectionGate {
+  const sessions = new SessionRegistry();
+  const connectRate = new TokenBuckets(limits.connect_rate_per_s, limits.connect_burst, now);
+  const messageRate = new TokenBuckets(limits.message_rate_per_s, limits.message_burst, now);
+  const store = boundedPersistence(limits.max_queued_messages, () => metrics.queueDropped.inc());
+  let active = 0;
+
+  const expiryMs = limits.session_expiry_s * 1000;
+  const sweep = setInterval(
+    () => {
+      connectRate.sweep();
+      messageRate.sweep();
+      for (const id of sessions.expire(now(), expiryMs)) {
+        metrics.sessionsExpired.inc();
+        store.dropSession(id).catch((err: Error) => logger.warn({ err, clientId: id }, "could not drop an expired session"));
+      }
+    },
+    Math.min(60_000, Math.max(1000, expiryMs / 4)),
+  );
+  sweep.unref();
+
+  const refuse = (stream: Socket | Duplex, reason: string): undefined => {
+    metrics.refused.inc({ reason });
+    stream.destroy();
+    return undefined;
+  };
+
+  return {
+    persistence: store.persistence,
+    sessions,
+    admit(stream, remote, identity) {
+      if (active >= limits.max_connections) return refuse(stream, "max_connections");
+      if (!connectRate.take(remote ?? "unknown")) return refuse(stream, "connect_rate");
+      active++;
+      const guarded = new GuardedStream(stream, {
+        maxPacketSize: limits.max_packet_size,
+        maxClientIdLength: limits.max_client_id_length,
+        maxInflight: limits.max_inflight,
+        messageRate,
+        sessions,
+        now,
+        refused: (reason) => {
+          metrics.refused.inc({ reason: label(reason) });
+          logger.debug({ remote, reason }, "connection refused by the pre-parser");
+        },
+        throttled: (limit) => metrics.throttled.inc({ limit }),
+      });
+      if (identity !== undefined) guarded.certIdentity = identity;
+      guarded.once("close", () => active--);
+      return guarded;
+    },
+    stop() {
+      clearInterval(sweep);
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Cuts a byte stream into MQTT control packets (fixed header [MQTT-2.2], remaining length as a
+ * variable byte integer of at most 4 bytes [MQTT-2.2.3]). The size limit is applied as soon as the
+ * remaining length is known, before any of the body is buffered, so an oversize packet costs at
+ * most a few bytes of memory, also before authentication.
+ */
+
+export interface Frame {
+  readonly type: number;
+  readonly flags: number;
+  /** The whole packet as received (fixed header included). */
+  readonly bytes: Buffer;
+  /** Offset of the variable header within bytes. */
+  readonly bodyStart: number;
+}
+
+export type FrameError = "malformed_length" | "packet_too_large";
+
+export class FrameReader {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly maxPacketSize: number) {}
+
+  /** Frames completed by chunk; an error string when the stream can no longer be trusted. */
+  push(chunk: Buffer): Frame[] | FrameError {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    const frames: Frame[] = [];
+    let buf = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingBytes);
+    let offset = 0;
+    for (;;) {
+      const header = this.header(buf, offset);
+      if (header === undefined) break;
+      if (typeof header === "string") return header;
+      const total = header.headerLength + header.remaining;
+      if (buf.length - offset < total) break;
+      const first = buf[offset] as number;
+      frames.push({ type: first >> 4, flags: first & 0x0f, bytes: buf.subarray(offset, offset + total), bodyStart: header.headerLength });
+      offset += total;
+    }
+    buf = buf.subarray(offset);
+    this.pending = buf.length > 0 ? [buf] : [];
+    this.pendingBytes = buf.length;
+    return frames;
+  }
+
+  private header(buf: Buffer, offset: number): { headerLength: number; remaining: number } | FrameError | undefined {
+    if (buf.length - offset < 2) return undefined;
+    let remaining = 0;
+    for (let i = 0; i < 4; i++) {
+      const b = buf[offset + 1 + i];
+      if (b === undefined) return undefined;
+      remaining += (b & 0x7f) * 128 ** i;
+      if ((b & 0x80) === 0) {
+        const headerLength = 2 + i;
+        if (headerLength + remaining > this.maxPacketSize) return "packet_too_large";
+        return { headerLength, remaining };
+      }
+    }
+    return "malformed_length";
+  }
+}
