@@ -7,15 +7,23 @@ import { CommandService, FleetRegistry } from "./fleet/index.js";
 import { ApiTokenStore, AuditLog, LoginRateLimiter, SessionStore, UserStore } from "./identity/index.js";
 import { EdgeCredentials } from "./ingest/edge-credentials.js";
 import { IngestServer } from "./ingest/ingest-server.js";
+import { KafkaTelemetryPublisher } from "./ingest/kafka-publisher.js";
+import { KafkaStoreWriter } from "./ingest/kafka-store-writer.js";
 import { LinkRecords } from "./ingest/link-records.js";
 import { LiveHub } from "./live/live-hub.js";
 import { SseFanout } from "./live/sse-stream.js";
 import type { CloudConfig } from "./platform/config.js";
-import { checkDatabase, openDatabase } from "./platform/database.js";
+import { checkDatabase, type Database, openDatabase } from "./platform/database.js";
 import { EventBus } from "./platform/event-bus.js";
+import { type EventTransport, InProcessTransport, OutboxRelay } from "./platform/event-outbox.js";
+import type { KafkaSettings } from "./platform/kafka.js";
+import { KafkaEventTransport } from "./platform/kafka-events.js";
 import { componentLogger, type Logger, rootLogger } from "./platform/logger.js";
 import { createRegistry } from "./platform/metrics.js";
+import { openPostgres } from "./platform/postgres.js";
+import { InfluxTelemetryStore } from "./telemetry/influx-store.js";
 import { SqliteTelemetryStore } from "./telemetry/sqlite-store.js";
+import type { TelemetryStore } from "./telemetry/telemetry-store.js";
 import { createApp } from "./web/app.js";
 import { defaultDashboardDir } from "./web/static-dashboard.js";
 
@@ -47,9 +55,9 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
   try {
     const registry = createRegistry({ defaults: options.processMetrics ?? true });
     const bus = new EventBus(componentLogger(logger, "bus"));
-    const db = await openDatabase(config.data_dir);
+    const db = await openRelational(config);
     cleanups.push(() => db.destroy());
-    const telemetry = SqliteTelemetryStore.open(config.data_dir);
+    const telemetry = openTelemetry(config, componentLogger(logger, "telemetry"));
     cleanups.push(() => telemetry.close());
 
     const users = new UserStore(db);
@@ -69,7 +77,18 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     );
     await fleet.start();
     cleanups.push(() => fleet.stop());
-    const commands = new CommandService(db, bus, fleet, componentLogger(logger, "commands"));
+    const kafka = kafkaSettings(config);
+    let transport: EventTransport = new InProcessTransport(bus);
+    if (config.bus.engine === "kafka" && kafka) {
+      const events = new KafkaEventTransport({ ...kafka, eventsTopic: config.bus.events_topic }, bus, componentLogger(logger, "bus:kafka"));
+      await events.start();
+      cleanups.push(() => events.stop());
+      transport = events;
+    }
+    const relay = new OutboxRelay(db, transport, componentLogger(logger, "bus:relay"), { pollMs: config.bus.relay_poll_ms });
+    relay.start();
+    cleanups.push(() => relay.stop());
+    const commands = new CommandService(db, bus, fleet, componentLogger(logger, "commands"), relay);
     commands.start();
     cleanups.push(() => commands.stop());
 
@@ -87,9 +106,35 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
     );
     await credentials.load();
+
+    let committer: IngestServerStore = telemetry;
+    if (config.ingest.via === "kafka" && kafka) {
+      const publisher = new KafkaTelemetryPublisher(kafka, componentLogger(logger, "ingest:kafka"));
+      await publisher.start();
+      cleanups.push(() => publisher.stop());
+      committer = publisher;
+    }
+    if (config.ingest.store_writer && kafka) {
+      const writer = new KafkaStoreWriter({
+        settings: kafka,
+        store: telemetry,
+        bus,
+        // A revoked edge's messages are refused like an unknown edge's.
+        edge: (id) => {
+          const found = credentials.lookup(id);
+          return found.status === "ok" ? found.edge : undefined;
+        },
+        records,
+        registry,
+        logger: componentLogger(logger, "ingest:store-writer"),
+      });
+      await writer.start();
+      cleanups.push(() => writer.stop());
+    }
+
     const ingest = new IngestServer({
       bus,
-      store: telemetry,
+      store: committer,
       records,
       credentials,
       limits: {
@@ -133,6 +178,13 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       registry,
       logger: componentLogger(logger, "live"),
     });
+    if (config.live.redis_url) {
+      await live.joinCluster({
+        redisUrl: config.live.redis_url,
+        channel: config.live.redis_channel,
+        logger: componentLogger(logger, "cluster"),
+      });
+    }
     // Upgraded (websocket) connections are not tracked by the HTTP server; a browser that stopped
     // reading would hold the close handshake for 30 s, so stop destroys every connection.
     const connections = new Set<Socket>();
@@ -170,4 +222,43 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
     await stopAll();
     throw err;
   }
+}
+
+type IngestServerStore = ConstructorParameters<typeof IngestServer>[0]["store"];
+
+function openRelational(config: CloudConfig): Promise<Database> {
+  if (config.database.engine === "postgres" && config.database.url) {
+    return openPostgres({ url: config.database.url, schema: config.database.schema, poolSize: config.database.pool_size });
+  }
+  return openDatabase(config.data_dir);
+}
+
+function openTelemetry(config: CloudConfig, logger: Logger): TelemetryStore {
+  const influx = config.telemetry.influx;
+  if (config.telemetry.engine === "influx" && influx) {
+    return new InfluxTelemetryStore({
+      url: influx.url,
+      queryUrl: influx.query_url,
+      token: influx.token,
+      org: influx.org,
+      bucket: influx.bucket,
+      maxRetries: influx.max_retries,
+      maxPending: influx.max_pending,
+      forceFlush: influx.force_flush,
+      logger,
+    });
+  }
+  return SqliteTelemetryStore.open(config.data_dir);
+}
+
+function kafkaSettings(config: CloudConfig): KafkaSettings | undefined {
+  const k = config.kafka;
+  if (!k) return undefined;
+  return {
+    brokers: k.brokers,
+    clientId: k.client_id,
+    telemetryTopic: k.telemetry_topic,
+    groupId: k.group_id,
+    sessionTimeoutMs: k.session_timeout_ms,
+  };
 }

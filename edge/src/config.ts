@@ -127,6 +127,7 @@ export const edgeEnvMap = {
   BV_DATA_DIR: "data_dir",
   BV_CLOUD_URL: "uplink.url",
   BV_EDGE_TOKEN: "uplink.token",
+  BV_KAFKA_BROKERS: "uplink.kafka.brokers",
 } as const;
 
 const devicesFileSchema = z.object({ version: z.literal(1).optional(), devices: z.array(deviceConfigSchema).default([]) }).strict();

@@ -11,7 +11,8 @@ import type { Kysely, Selectable } from "kysely";
 import type { Database } from "../platform/database.js";
 import { NotFoundError, ValidationError } from "../platform/errors.js";
 import type { EventBus } from "../platform/event-bus.js";
-import type { CommandResultReceived, CommandState, CommandView, Value } from "../platform/events.js";
+import { appendEvent } from "../platform/event-outbox.js";
+import type { CommandRequested, CommandResultReceived, CommandState, CommandView, Value } from "../platform/events.js";
 import type { FleetRegistry } from "./fleet-registry.js";
 import type { FleetTables } from "./tables.js";
 
@@ -48,6 +49,10 @@ function toView(row: Selectable<FleetTables["commands"]>): CommandView {
   };
 }
 
+function requestOf(c: CommandView): CommandRequested {
+  return { commandId: c.id, edgeId: c.edgeId, deviceId: c.deviceId, name: c.name, params: c.params, expiresAtMs: c.expiresAt };
+}
+
 export class CommandService {
   private readonly db: Kysely<FleetTables>;
   private readonly unsubscribers: (() => void)[] = [];
@@ -58,13 +63,16 @@ export class CommandService {
     private readonly bus: EventBus,
     private readonly fleet: FleetRegistry,
     private readonly logger: Logger,
+    /** With an outbox relay, commandRequested is recorded in the command's own transaction (event-outbox.ts). */
+    private readonly relay?: { kick(): void },
   ) {
     this.db = db.withTables<FleetTables>();
   }
 
   start(sweepEveryMs = 1000): void {
     this.unsubscribers.push(
-      this.bus.on("edgeConnected", (e) => this.resendPending(e.edgeId)),
+      // Only the node that holds the edge's stream re-sends; a remote node's copy would duplicate it.
+      this.bus.on("edgeConnected", (e) => (this.bus.isRemote(e) ? undefined : this.resendPending(e.edgeId))),
       this.bus.on("commandResultReceived", (r) => this.onResult(r)),
     );
     this.sweepTimer = setInterval(() => {
@@ -107,8 +115,18 @@ export class CommandService {
       expires_at: now + (ttl as number) * 1000,
       requested_by: input.requestedBy,
     };
-    await this.db.insertInto("commands").values(row).execute();
     const view = toView(row);
+    if (this.relay) {
+      // The command and its request commit together: no command without its event, no event without its command.
+      await this.db.transaction().execute(async (tx) => {
+        await tx.insertInto("commands").values(row).execute();
+        await appendEvent(tx, "commandRequested", requestOf(view));
+      });
+      this.bus.emit("commandUpdated", view);
+      this.relay.kick();
+      return view;
+    }
+    await this.db.insertInto("commands").values(row).execute();
     this.bus.emit("commandUpdated", view);
     this.request(view);
     return view;
@@ -132,14 +150,7 @@ export class CommandService {
   }
 
   private request(c: CommandView): void {
-    this.bus.emit("commandRequested", {
-      commandId: c.id,
-      edgeId: c.edgeId,
-      deviceId: c.deviceId,
-      name: c.name,
-      params: c.params,
-      expiresAtMs: c.expiresAt,
-    });
+    this.bus.emit("commandRequested", requestOf(c));
   }
 
   private async resendPending(edgeId: string): Promise<void> {

@@ -65,7 +65,8 @@ function preview(payload: Uint8Array): string {
   return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
 }
 
-function cloudDeadLetter(r: Reading, reason: string, receivedAtMs: number): NewDeadLetter {
+/** A reading the cloud refused, as a dead letter (also used by the Kafka store-writer). */
+export function cloudDeadLetter(r: Reading, reason: string, receivedAtMs: number): NewDeadLetter {
   const values: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(r.values)) {
     const kind = v?.kind;
@@ -318,7 +319,7 @@ export class EdgeSession {
       }
       // Poison readings are stored with their reason before the Ack tells the edge to drop them.
       if (letters.length > 0) await this.recordDeadLetters(edge.id, letters);
-      result = await this.host.store.commitBatch(edge.id, valid);
+      result = await this.host.store.commitBatch(edge.id, valid, { replay: batch.replay });
     } catch (err) {
       timer();
       this.host.metrics.batches.inc({ result: "store-error" });

@@ -14,8 +14,17 @@ export interface ValidReading {
   readonly receivedAt?: number | undefined;
 }
 
+export interface CommitMeta {
+  /** The edge flagged the batch as backlog (buffered before the session came up). */
+  readonly replay?: boolean;
+}
+
 export interface ReadingCommitter {
-  commitBatch(edgeId: string, readings: readonly ValidReading[]): Promise<{ inserted: number; duplicates: number; insertedSeqs: number[] }>;
+  commitBatch(
+    edgeId: string,
+    readings: readonly ValidReading[],
+    meta?: CommitMeta,
+  ): Promise<{ inserted: number; duplicates: number; insertedSeqs: number[] }>;
 }
 
 export interface EdgeCredential {

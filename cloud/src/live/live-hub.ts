@@ -19,6 +19,7 @@ import {
 import type { EventBus } from "../platform/event-bus.js";
 import type { AlertView, CommandView, DeviceSummary, EdgeSummary, ReadingsCommitted } from "../platform/events.js";
 import { ClientBuffer } from "./client-buffer.js";
+import { type ClusterOptions, joinCluster } from "./cluster-bridge.js";
 import { emitArray } from "./shared-encoding.js";
 import { type LiveDirectory, parseTopic, type Topic } from "./subscriptions.js";
 
@@ -57,6 +58,7 @@ export class LiveHub {
   private readonly connected: Gauge;
   private readonly unsubscribers: (() => void)[] = [];
   private readonly timer: NodeJS.Timeout;
+  private leaveCluster: (() => Promise<void>) | undefined;
   private readonly revalidateTimer: NodeJS.Timeout;
 
   constructor(
@@ -107,6 +109,11 @@ export class LiveHub {
     }
   }
 
+  /** Joins the other cloud nodes through Redis (cluster-bridge.ts). */
+  async joinCluster(options: ClusterOptions): Promise<void> {
+    this.leaveCluster = await joinCluster(this.io, this.options.bus, options);
+  }
+
   /** Stops the fan-out; closes socket.io (and with it the HTTP server it is attached to). */
   async close(): Promise<void> {
     for (const off of this.unsubscribers.splice(0)) off();
@@ -116,6 +123,8 @@ export class LiveHub {
       // socket.io's close returns a promise too, but reports completion through the callback.
       void this.io.close(() => resolve());
     });
+    // After socket.io: closing it unsubscribes the adapter, which needs its Redis connections.
+    await this.leaveCluster?.();
   }
 
   private async authenticate(socket: Socket): Promise<User | undefined> {

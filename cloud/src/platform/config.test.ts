@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError } from "@bitvelocity/common";
+import { ConfigError, configProblems } from "@bitvelocity/common";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadCloudConfig } from "./config.js";
 
@@ -19,8 +19,19 @@ describe("loadCloudConfig", () => {
     const c = loadCloudConfig(undefined, {});
     expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
     expect(c.grpc).toEqual({ host: "0.0.0.0", port: 50051 });
-    expect(c.ingest).toEqual({ credit: 4, max_batch_readings: 1000, max_batch_bytes: 1048576, keepalive_ms: 20_000 });
-    expect(c.live).toEqual({ throttle_ms: 250, max_buffered: 2000 });
+    expect(c.ingest).toEqual({
+      credit: 4,
+      max_batch_readings: 1000,
+      max_batch_bytes: 1048576,
+      keepalive_ms: 20_000,
+      via: "direct",
+      store_writer: false,
+    });
+    expect(c.live).toEqual({ throttle_ms: 250, max_buffered: 2000, redis_channel: "bv" });
+    expect(c.database).toEqual({ engine: "sqlite", schema: "public", pool_size: 10 });
+    expect(c.telemetry).toEqual({ engine: "sqlite" });
+    expect(c.kafka).toBeUndefined();
+    expect(c.bus).toEqual({ engine: "in-process", events_topic: "bv.events", relay_poll_ms: 1000 });
     expect(c.session_ttl_hours).toBe(12);
     expect(c.admin).toEqual({ username: "admin" });
     expect(c.data_dir).toBe(join(process.cwd(), "data/cloud"));
@@ -77,6 +88,40 @@ describe("loadCloudConfig", () => {
         },
       ),
     ).toThrow(/sites\.1\.id: duplicate site id s1[\s\S]*edges\.0\.site_id: unknown site s2/);
+  });
+
+  it("lists every missing piece of an engine combination at once", () => {
+    const problems = configProblems(() =>
+      loadCloudConfig(
+        undefined,
+        {},
+        {
+          database: { engine: "postgres" },
+          telemetry: { engine: "influx" },
+          ingest: { via: "kafka", store_writer: true },
+          live: { redis_url: "http://nope" },
+          bus: { engine: "kafka" },
+        },
+      ),
+    );
+    expect(problems.map((p) => p.split(":")[0])).toEqual(
+      expect.arrayContaining(["database.url", "telemetry.influx", "kafka", "live.redis_url"]),
+    );
+    expect(configProblems(() => loadCloudConfig(undefined, { BV_KAFKA_BROKERS: "a:1,nope" }, {}))).toEqual([
+      expect.stringMatching(/^kafka\.brokers\.1: /),
+    ]);
+  });
+
+  it("takes the scale-out engines from the environment", () => {
+    const c = loadCloudConfig(
+      undefined,
+      { BV_DATABASE_URL: "postgres://bv:secret@db:5432/bv", BV_KAFKA_BROKERS: "k1:9092, k2:9092", BV_REDIS_URL: "redis://r:6379" },
+      { "database.engine": "postgres", "ingest.via": "kafka" },
+    );
+    expect(c.database.url).toBe("postgres://bv:secret@db:5432/bv");
+    expect(c.kafka?.brokers).toEqual(["k1:9092", "k2:9092"]);
+    expect(c.kafka?.telemetry_topic).toBe("bv.telemetry");
+    expect(c.live.redis_url).toBe("redis://r:6379");
   });
 
   it("refuses a missing file and bad YAML clearly", () => {

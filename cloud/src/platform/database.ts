@@ -1,5 +1,6 @@
 /**
- * cloud.db: relational data (users, sessions, devices, commands) through Kysely on SQLite (WAL).
+ * cloud.db: relational data (users, sessions, devices, commands) through Kysely on SQLite (WAL)
+ * by default, or on PostgreSQL (postgres.ts) with the same migrations and queries.
  * Each domain declares its own tables and narrows the handle with `db.withTables<T>()`.
  */
 import { mkdirSync } from "node:fs";
@@ -36,12 +37,17 @@ export async function openDatabase(dataDir: string, fileName = "cloud.db"): Prom
     throw new BvError("DB_OPEN_FAILED", "fatal", `cannot open ${file}: ${(err as Error).message}`, { cause: err });
   }
   const db: Database = new Kysely({ dialect: new SqliteDialect({ database: native }) });
+  return migrate(db, file);
+}
+
+/** Runs every migration not yet applied; on failure closes the handle and throws DB_MIGRATION_FAILED. */
+export async function migrate(db: Database, where: string): Promise<Database> {
   const migrator = new Migrator({ db, provider: new InCodeMigrations() });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
-    throw new BvError("DB_MIGRATION_FAILED", "fatal", `migration ${failed} failed on ${file}: ${(error as Error).message}`, {
+    throw new BvError("DB_MIGRATION_FAILED", "fatal", `migration ${failed} failed on ${where}: ${(error as Error).message}`, {
       cause: error,
     });
   }

@@ -10,6 +10,8 @@ export type Listener<T> = (payload: T) => void | Promise<void>;
 
 export class EventBus<Events extends object = CloudEvents> {
   private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
+  /** Payloads that arrived from another cloud node (live/cluster-bridge.ts). */
+  private readonly remote = new WeakSet<object>();
 
   constructor(private readonly logger?: Logger) {}
 
@@ -35,6 +37,17 @@ export class EventBus<Events extends object = CloudEvents> {
         this.report(name, err);
       }
     }
+  }
+
+  /** Delivers an event another cloud node emitted; listeners can tell it apart with isRemote. */
+  emitRemote<K extends keyof Events>(name: K, payload: Events[K]): void {
+    if (typeof payload === "object" && payload !== null) this.remote.add(payload);
+    this.emit(name, payload);
+  }
+
+  /** True for a payload delivered by emitRemote: the node that emitted it already acted on it. */
+  isRemote(payload: unknown): boolean {
+    return typeof payload === "object" && payload !== null && this.remote.has(payload);
   }
 
   listenerCount(name: keyof Events): number {

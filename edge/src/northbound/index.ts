@@ -11,6 +11,7 @@ import { CommandRouter } from "../commands/router.js";
 import type { OutboxReader } from "../outbox/types.js";
 import { Drainer } from "./drainer.js";
 import { grpcUplink } from "./grpc/index.js";
+import { kafkaUplink } from "./kafka/index.js";
 import { Link } from "./link.js";
 import { commandStatusLabel, linkMetrics } from "./metrics.js";
 import { buildHello, forwardPresence } from "./presence.js";
@@ -47,7 +48,17 @@ export function startLink(deps: LinkDeps): LinkHandle {
   const metrics = linkMetrics(deps.registry, () => rate.perSecond());
   metrics.connected.set(0);
 
-  const uplink = grpcUplink({ config, logger, hello: () => buildHello({ ...deps, token: config.token }) });
+  const grpc = grpcUplink({ config, logger, hello: () => buildHello({ ...deps, token: config.token }) });
+  const uplink =
+    config.kind === "kafka" && config.kafka
+      ? kafkaUplink({
+          control: grpc,
+          config: config.kafka,
+          edgeId: deps.edgeId,
+          limits: { maxReadings: config.max_batch_readings, maxBytes: config.max_batch_bytes },
+          logger,
+        })
+      : grpc;
   const link = new Link(uplink, {
     backoffInitialMs: config.backoff_initial_ms,
     backoffMaxMs: config.backoff_max_ms,

@@ -1,10 +1,13 @@
 /** Config of the edge's link to the cloud (`uplink:` in the edge YAML). */
 import { z } from "zod";
+import { kafkaUplinkSchema } from "./kafka/schema.js";
 
 export const uplinkSchema = z
   .object({
-    kind: z.literal("grpc").default("grpc"),
-    /** host:port of the cloud's EdgeSync gRPC server. */
+    /** grpc: everything on the EdgeSync stream; kafka: telemetry to Kafka, control plane still on gRPC. */
+    kind: z.enum(["grpc", "kafka"]).default("grpc"),
+    kafka: kafkaUplinkSchema.optional(),
+    /** host:port of the cloud's EdgeSync gRPC server (the control plane in both kinds). */
     url: z.string().min(1).default("127.0.0.1:50051"),
     /** The edge's token (a secret: give it through BV_EDGE_TOKEN, never log it). */
     token: z.string().min(1, "the edge token is required (set BV_EDGE_TOKEN or uplink.token)"),
@@ -23,6 +26,11 @@ export const uplinkSchema = z
     /** Share of the cloud's credit window the backlog may use while live readings wait (live first). */
     replay_share: z.number().min(0.05).max(1).default(0.5),
   })
-  .strict();
+  .strict()
+  .superRefine((cfg, ctx) => {
+    if (cfg.kind === "kafka" && !cfg.kafka) {
+      ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when uplink.kind is kafka (brokers, topic)" });
+    }
+  });
 
 export type UplinkConfig = z.output<typeof uplinkSchema>;

@@ -1,0 +1,45 @@
+// One store-writer process for bench/scale-out.mjs: joins the consumer group, commits to the
+// SQLite telemetry store in BENCH_DIR, and prints its counts as JSON when told to stop (SIGTERM).
+import { silentLogger } from "@bitvelocity/common";
+import { KafkaStoreWriter } from "../cloud/dist/ingest/kafka-store-writer.js";
+import { LinkRecords } from "../cloud/dist/ingest/link-records.js";
+import { openDatabase } from "../cloud/dist/platform/database.js";
+import { EventBus } from "../cloud/dist/platform/event-bus.js";
+import { createRegistry } from "../cloud/dist/platform/metrics.js";
+import { SqliteTelemetryStore } from "../cloud/dist/telemetry/sqlite-store.js";
+
+const [brokers, topic, groupId, dir, edgeCount] = process.argv.slice(2);
+const store = SqliteTelemetryStore.open(dir);
+let first = 0;
+let last = 0;
+const timed = {
+  async commitBatch(edgeId, readings, meta) {
+    const result = await store.commitBatch(edgeId, readings, meta);
+    last = Date.now();
+    if (first === 0) first = last;
+    return result;
+  },
+};
+const edges = Array.from({ length: Number(edgeCount) }, (_, i) => ({ id: `edge-${i + 1}`, siteId: "site-1", tokenHash: "x" }));
+const writer = new KafkaStoreWriter({
+  settings: { brokers: brokers.split(","), clientId: "bv-bench", telemetryTopic: topic, groupId, sessionTimeoutMs: 6000 },
+  store: timed,
+  bus: new EventBus(),
+  edge: (id) => edges.find((e) => e.id === id),
+  // One relational file per worker: concurrent SQLite migrations are not locked (PostgreSQL ones are).
+  records: new LinkRecords(await openDatabase(dir, `cloud-${process.pid}.db`)),
+  registry: createRegistry(),
+  logger: silentLogger(),
+});
+await writer.start();
+await writer.joined;
+setInterval(
+  () => process.stdout.write(`${JSON.stringify({ inserted: writer.stats.inserted, first, last, assignment: writer.assignment })}\n`),
+  250,
+);
+process.on("SIGTERM", async () => {
+  await writer.stop();
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ done: true, ...writer.stats, first, last })}\n`);
+  process.exit(0);
+});

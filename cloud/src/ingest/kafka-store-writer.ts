@@ -1,0 +1,161 @@
+/**
+ * The store-writer: a Kafka consumer group that commits telemetry batches from the telemetry
+ * topic to the telemetry store. Batches come from the gRPC ingest (ingest.via = kafka) or
+ * straight from edges with the Kafka uplink; both are one protobuf TelemetryBatch keyed by edge id.
+ *
+ * Exactly once in the store: the offset is committed only after the store commit returned, so a
+ * writer that stops or dies mid-stream leaves its uncommitted batches to the next owner of the
+ * partition, which commits them again; the store de-duplicates by (edgeId, seq). Several cloud
+ * processes in one group share the partitions (the load); a batch is never processed by two
+ * members at once for long, and if it is, the store's key still keeps one copy.
+ *
+ * Bad input never blocks a partition: an undecodable message or an unknown edge is counted and
+ * skipped; an invalid reading becomes a dead letter. A store failure is thrown back to kafkajs,
+ * which retries the same message with backoff: nothing is skipped for a store outage.
+ */
+import type { Logger } from "@bitvelocity/common";
+import { TelemetryBatch } from "@bitvelocity/proto";
+import type { Consumer, KafkaMessage } from "kafkajs";
+import { Counter, type Registry } from "prom-client";
+import type { EventBus } from "../platform/event-bus.js";
+import { createKafka, type KafkaSettings } from "../platform/kafka.js";
+import { cloudDeadLetter } from "./edge-session.js";
+import type { LinkRecords } from "./link-records.js";
+import type { ReadingCommitter, ValidReading } from "./ports.js";
+import { checkReading } from "./reading-validator.js";
+
+export interface StoreWriterOptions {
+  readonly settings: KafkaSettings;
+  readonly store: ReadingCommitter;
+  readonly bus: EventBus;
+  /** The edge a message key names, if it is known and not revoked. */
+  readonly edge: (edgeId: string) => { readonly id: string; readonly siteId: string } | undefined;
+  /** Where refused readings are kept with their reason (the dead-letter table). */
+  readonly records: Pick<LinkRecords, "recordDeadLetters">;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** Distinguishes writers sharing one registry (tests run several in one process). */
+  readonly metricsPrefix?: string;
+}
+
+export interface StoreWriterStats {
+  messages: number;
+  inserted: number;
+  duplicates: number;
+  rejected: number;
+  invalidMessages: number;
+}
+
+export class KafkaStoreWriter {
+  /** Resolves when this writer has joined the group and holds its share of the partitions. */
+  readonly joined: Promise<void>;
+  private readonly resolveJoined: () => void;
+  /** Partitions of the telemetry topic this writer holds (updated at each rebalance). */
+  assignment: number[] = [];
+  readonly stats: StoreWriterStats = { messages: 0, inserted: 0, duplicates: 0, rejected: 0, invalidMessages: 0 };
+  private readonly consumer: Consumer;
+  private readonly readings: Counter<"result">;
+  private readonly messages: Counter<"result">;
+
+  constructor(private readonly options: StoreWriterOptions) {
+    let resolveJoined = () => {};
+    this.joined = new Promise((resolve) => {
+      resolveJoined = resolve;
+    });
+    this.resolveJoined = resolveJoined;
+    const { settings } = options;
+    this.consumer = createKafka(settings, options.logger).consumer({
+      groupId: settings.groupId,
+      sessionTimeout: settings.sessionTimeoutMs,
+      heartbeatInterval: Math.max(100, Math.floor(settings.sessionTimeoutMs / 10)),
+      rebalanceTimeout: Math.max(settings.sessionTimeoutMs, 10_000),
+      allowAutoTopicCreation: true,
+      // How long a fetch waits for data when the topic is idle: bounds stop() and idle latency.
+      maxWaitTimeInMs: 500,
+      retry: { initialRetryTime: 200, retries: 10 },
+    });
+    const prefix = options.metricsPrefix ?? "bv_cloud_store_writer";
+    const registers = [options.registry];
+    this.readings = new Counter({
+      name: `${prefix}_readings_total`,
+      help: "Readings the store-writer handled, by result (stored, duplicate, rejected)",
+      labelNames: ["result"] as const,
+      registers,
+    });
+    this.messages = new Counter({
+      name: `${prefix}_messages_total`,
+      help: "Kafka telemetry messages consumed, by result (ok, invalid)",
+      labelNames: ["result"] as const,
+      registers,
+    });
+  }
+
+  async start(): Promise<void> {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      this.assignment = [...(event.payload.memberAssignment[this.options.settings.telemetryTopic] ?? [])].sort((a, b) => a - b);
+      this.resolveJoined();
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.options.settings.telemetryTopic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: true,
+      autoCommitThreshold: 1,
+      eachMessage: async ({ message }) => this.handle(message),
+    });
+  }
+
+  /** Leaves the group; the offsets of completed messages are committed first. */
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+
+  private async handle(message: KafkaMessage): Promise<void> {
+    const edgeId = message.key?.toString() ?? "";
+    const edge = this.options.edge(edgeId);
+    let batch: TelemetryBatch;
+    try {
+      if (!edge) throw new Error(`unknown edge ${JSON.stringify(edgeId)}`);
+      if (!message.value) throw new Error("empty message");
+      batch = TelemetryBatch.decode(message.value);
+    } catch (err) {
+      this.stats.invalidMessages++;
+      this.messages.inc({ result: "invalid" });
+      this.options.logger.debug({ err, edgeId, offset: message.offset }, "skipping an invalid telemetry message");
+      return;
+    }
+    // Kafka's timestamp is when the batch was published: the cloud's receive time on this path.
+    const receivedAt = Number(message.timestamp) || Date.now();
+    const valid: ValidReading[] = [];
+    const letters = [];
+    for (const r of batch.readings) {
+      const checked = checkReading(r, receivedAt);
+      if (checked.ok) valid.push(checked.reading);
+      else letters.push(cloudDeadLetter(r, checked.reason, receivedAt));
+    }
+    if (letters.length > 0) {
+      // Stored before the offset moves; a re-delivery records nothing new (idempotent by edge and seq).
+      const fresh = await this.options.records.recordDeadLetters(edge.id, letters);
+      this.stats.rejected += letters.length;
+      this.readings.inc({ result: "rejected" }, letters.length);
+      for (const { ref: _ref, ...letter } of fresh) this.options.bus.emit("deadLetterReceived", { edgeId: edge.id, ...letter });
+    }
+    // Throws on a store failure: kafkajs retries this message, the offset does not move.
+    const result = await this.options.store.commitBatch(edge.id, valid, { replay: batch.replay });
+    this.stats.messages++;
+    this.stats.inserted += result.inserted;
+    this.stats.duplicates += result.duplicates;
+    this.messages.inc({ result: "ok" });
+    this.readings.inc({ result: "stored" }, result.inserted);
+    this.readings.inc({ result: "duplicate" }, result.duplicates);
+    if (result.inserted === 0) return;
+    const inserted = new Set(result.insertedSeqs);
+    this.options.bus.emit("readingsCommitted", {
+      edgeId: edge.id,
+      siteId: edge.siteId,
+      replay: batch.replay,
+      readings: valid
+        .filter((r) => inserted.has(r.seq))
+        .map((r) => ({ seq: r.seq, deviceId: r.deviceId, deviceType: r.deviceType, ts: r.deviceTimeMs ?? r.edgeTimeMs, values: r.values })),
+    });
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The transactional outbox for domain events (DESIGN.md §5): a domain writes an event into
+ * `event_outbox` in the same database transaction as the state change it reports, so an event
+ * exists if and only if its change was committed. The relay then hands pending events to a
+ * transport, oldest first, and marks them published:
+ * - in-process (the default): delivered on this node's EventBus;
+ * - Kafka (kafka-events.ts): published to the events topic, delivered to every cloud node.
+ * Delivery is at least once: a relay that dies between handing over and marking re-delivers
+ * after restart; several relays on one shared database may both deliver a row. Consumers that
+ * must not act twice de-duplicate by event id (KafkaEventTransport does).
+ */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "@bitvelocity/common";
+import type { Kysely, Transaction } from "kysely";
+import type { Database } from "./database.js";
+import type { EventBus } from "./event-bus.js";
+import type { CloudEvents } from "./events.js";
+
+export type OutboxTables = {
+  event_outbox: { id: string; name: string; payload_json: string; created_at: number; published_at: number | null };
+};
+
+export interface OutboxEvent {
+  readonly id: string;
+  readonly name: keyof CloudEvents;
+  readonly payload: unknown;
+}
+
+export interface EventTransport {
+  /** Resolves once every event is handed over (for Kafka: acknowledged with acks=all). */
+  publish(events: readonly OutboxEvent[]): Promise<void>;
+}
+
+let counter = 0;
+
+/** Time-ordered ids: events recorded in the same millisecond by one process keep their order. */
+function eventId(now: number): string {
+  counter = (counter + 1) % 1_000_000;
+  return `${String(now).padStart(15, "0")}-${String(counter).padStart(6, "0")}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Records an event inside the caller's transaction (any Kysely handle or transaction on cloud.db). */
+export async function appendEvent<K extends keyof CloudEvents>(
+  // biome-ignore lint/suspicious/noExplicitAny: any domain's handle or transaction; only event_outbox is touched.
+  tx: Kysely<any> | Transaction<any>,
+  name: K,
+  payload: CloudEvents[K],
+): Promise<void> {
+  const now = Date.now();
+  await (tx as Kysely<OutboxTables>)
+    .insertInto("event_outbox")
+    .values({ id: eventId(now), name, payload_json: JSON.stringify(payload), created_at: now, published_at: null })
+    .execute();
+}
+
+/** Delivers events on the local bus (one node). */
+export class InProcessTransport implements EventTransport {
+  constructor(private readonly bus: EventBus) {}
+
+  async publish(events: readonly OutboxEvent[]): Promise<void> {
+    for (const e of events) this.bus.emit(e.name, e.payload as never);
+  }
+}
+
+export class OutboxRelay {
+  private readonly db: Kysely<OutboxTables>;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    db: Database,
+    private readonly transport: EventTransport,
+    private readonly logger: Logger,
+    private readonly options: { pollMs?: number; batch?: number } = {},
+  ) {
+    this.db = db.withTables<OutboxTables>();
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.options.pollMs ?? 500);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Relays now (after a domain committed an event) instead of at the next poll. */
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err: unknown) => this.logger.warn({ err }, "event relay failed; retrying at the next poll"))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Pending events, oldest first (for tests and /metrics). */
+  async pending(): Promise<number> {
+    const row = await this.db
+      .selectFrom("event_outbox")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("published_at", "is", null)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const rows = await this.db
+        .selectFrom("event_outbox")
+        .selectAll()
+        .where("published_at", "is", null)
+        .orderBy("created_at")
+        .orderBy("id")
+        .limit(this.options.batch ?? 100)
+        .execute();
+      if (rows.length === 0) return;
+      const events: OutboxEvent[] = [];
+      for (const r of rows) {
+        try {
+          events.push({ id: r.id, name: r.name as keyof CloudEvents, payload: JSON.parse(r.payload_json) as unknown });
+        } catch (err) {
+          // A row we cannot read can never be delivered: mark it so it does not block the rest.
+          this.logger.error({ err, id: r.id }, "unreadable outbox event skipped");
+        }
+      }
+      await this.transport.publish(events);
+      await this.db
+        .updateTable("event_outbox")
+        .set({ published_at: Date.now() })
+        .where(
+          "id",
+          "in",
+          rows.map((r) => r.id),
+        )
+        .execute();
+    }
+  }
+}

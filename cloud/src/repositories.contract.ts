@@ -1,0 +1,158 @@
+/**
+ * The repository contract (STYLE.md): users, sessions, the fleet registry's persisted state and
+ * commands behave the same on every relational engine. Call it with a factory that opens a
+ * fresh, migrated, empty database; it runs against SQLite and PostgreSQL (repositories.test.ts).
+ */
+import { hashSecret, silentLogger } from "@bitvelocity/common";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CommandService, FleetRegistry } from "./fleet/index.js";
+import { SessionStore, UserStore } from "./identity/index.js";
+import type { Database } from "./platform/database.js";
+import { EventBus } from "./platform/event-bus.js";
+import { InProcessTransport, OutboxRelay } from "./platform/event-outbox.js";
+
+export interface DatabaseFactory {
+  open(): Promise<Database>;
+  /** Opens the same database again (a restart). */
+  reopen(): Promise<Database>;
+  cleanup?(): Promise<void>;
+}
+
+const SITES = [{ id: "site-1", name: "Plant 1" }];
+const EDGES = [{ id: "edge-1", siteId: "site-1", name: "Line edge" }];
+
+export function repositoryContract(name: string, factory: DatabaseFactory): void {
+  describe(`repository contract: ${name}`, () => {
+    let db: Database;
+    beforeEach(async () => {
+      db = await factory.open();
+    });
+    afterEach(async () => {
+      await db.destroy();
+      await factory.cleanup?.();
+    });
+
+    it("upserts and verifies users, and knows whether an admin exists", async () => {
+      const users = new UserStore(db);
+      expect(await users.hasAdmin()).toBe(false);
+      await users.upsert("alice", "operator", hashSecret("pw-1", "scrypt"), "api");
+      await users.upsert("alice", "admin", hashSecret("pw-2", "scrypt"), "config");
+      expect(await users.verify("alice", "pw-1")).toBeUndefined();
+      expect(await users.verify("alice", "pw-2")).toEqual({ username: "alice", role: "admin" });
+      expect(await users.hasAdmin()).toBe(true);
+      expect(await users.find("nobody")).toBeUndefined();
+    });
+
+    it("creates, resolves, expires and purges sessions with numeric times", async () => {
+      const users = new UserStore(db);
+      await users.upsert("alice", "operator", hashSecret("pw", "scrypt"), "api");
+      const sessions = new SessionStore(db, 60_000);
+      const s = await sessions.create({ username: "alice", role: "operator" });
+      expect(await sessions.resolve(s.token)).toEqual({ username: "alice", role: "operator" });
+      const expired = await new SessionStore(db, -1).create({ username: "alice", role: "operator" });
+      expect(await sessions.resolve(expired.token)).toBeUndefined();
+      expect(await sessions.purgeExpired()).toBe(1);
+      await sessions.delete(s.token);
+      expect(await sessions.resolve(s.token)).toBeUndefined();
+    });
+
+    it("persists fleet state and reloads it after a restart", async () => {
+      const bus = new EventBus();
+      const fleet = new FleetRegistry(db, bus, SITES, EDGES, silentLogger());
+      await fleet.start(60_000);
+      bus.emit("edgeConnected", {
+        edgeId: "edge-1",
+        siteId: "site-1",
+        bootId: "boot-1",
+        agentVersion: "1.2.3",
+        clockOffsetMs: -42,
+        connectedAt: 1_700_000_000_000,
+        devices: [{ deviceId: "valve-1", deviceType: "valve-actuator", name: "Valve", online: true, lastSeenMs: 1_700_000_000_000 }],
+      });
+      bus.emit("readingsCommitted", {
+        edgeId: "edge-1",
+        siteId: "site-1",
+        replay: true,
+        readings: [{ seq: 1, deviceId: "valve-1", deviceType: "valve-actuator", ts: 1_700_000_001_000, values: { position: 40 } }],
+      });
+      await fleet.flush();
+      await fleet.stop();
+      const again = await factory.reopen();
+      try {
+        const reloaded = new FleetRegistry(again, new EventBus(), SITES, EDGES, silentLogger());
+        await reloaded.start(60_000);
+        expect(reloaded.edge("edge-1")).toMatchObject({ bootId: "boot-1", agentVersion: "1.2.3", clockOffsetMs: -42, online: false });
+        expect(reloaded.device("valve-1")).toMatchObject({
+          type: "valve-actuator",
+          name: "Valve",
+          lastSeen: 1_700_000_001_000,
+          latest: { position: { value: 40, ts: 1_700_000_001_000 } },
+        });
+        await reloaded.stop();
+      } finally {
+        await again.destroy();
+      }
+    });
+
+    it("stores commands, lists them newest first, and expires the due ones", async () => {
+      const bus = new EventBus();
+      const fleet = new FleetRegistry(db, bus, SITES, EDGES, silentLogger());
+      await fleet.start(60_000);
+      bus.emit("edgeConnected", {
+        edgeId: "edge-1",
+        siteId: "site-1",
+        bootId: "b",
+        agentVersion: "1",
+        clockOffsetMs: 0,
+        connectedAt: Date.now(),
+        devices: [{ deviceId: "valve-1", deviceType: "valve-actuator", name: "Valve", online: true, lastSeenMs: 0 }],
+      });
+      const commands = new CommandService(db, bus, fleet, silentLogger());
+      const requested: string[] = [];
+      bus.on("commandRequested", (c) => {
+        requested.push(c.commandId);
+      });
+      const a = await commands.create({ deviceId: "valve-1", name: "open", params: {}, ttlS: 1, requestedBy: "alice" });
+      const b = await commands.create({ deviceId: "valve-1", name: "close", params: {}, requestedBy: "alice" });
+      expect(requested).toEqual([a.id, b.id]);
+      expect(await commands.get(a.id)).toMatchObject({ status: "pending", createdAt: a.createdAt, expiresAt: a.createdAt + 1000 });
+      expect(typeof (await commands.get(a.id))?.createdAt).toBe("number");
+      expect((await commands.forDevice("valve-1")).map((c) => c.id).sort()).toEqual([a.id, b.id].sort());
+      expect(await commands.expireDue(a.createdAt + 1000)).toBe(1);
+      expect((await commands.get(a.id))?.status).toBe("expired");
+      expect((await commands.get(b.id))?.status).toBe("pending");
+      commands.stop();
+      await fleet.stop();
+    });
+
+    it("records a command and its commandRequested event in one transaction, relayed once", async () => {
+      const bus = new EventBus();
+      const fleet = new FleetRegistry(db, bus, SITES, EDGES, silentLogger());
+      await fleet.start(60_000);
+      bus.emit("edgeConnected", {
+        edgeId: "edge-1",
+        siteId: "site-1",
+        bootId: "b",
+        agentVersion: "1",
+        clockOffsetMs: 0,
+        connectedAt: Date.now(),
+        devices: [{ deviceId: "valve-1", deviceType: "valve-actuator", name: "Valve", online: true, lastSeenMs: 0 }],
+      });
+      const relay = new OutboxRelay(db, new InProcessTransport(bus), silentLogger(), { pollMs: 20 });
+      const commands = new CommandService(db, bus, fleet, silentLogger(), relay);
+      const requested: string[] = [];
+      bus.on("commandRequested", (c) => {
+        requested.push(c.commandId);
+      });
+      const created = await commands.create({ deviceId: "valve-1", name: "open", params: {}, requestedBy: "alice" });
+      relay.start();
+      const deadline = Date.now() + 5000;
+      while (requested.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(requested).toEqual([created.id]);
+      expect(await relay.pending()).toBe(0);
+      await relay.stop();
+      await fleet.stop();
+    });
+  });
+}

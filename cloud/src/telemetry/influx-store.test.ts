@@ -1,0 +1,63 @@
+import { randomUUID } from "node:crypto";
+import { victoriaMetrics } from "@bitvelocity/common/test-services";
+import { afterAll, describe, expect, it } from "vitest";
+import { InfluxTelemetryStore } from "./influx-store.js";
+import { telemetryStoreContract } from "./telemetry-store.contract.js";
+
+const vm = await victoriaMetrics();
+const skip = vm.available ? "" : ` (skipped: ${vm.reason})`;
+const url = vm.available ? vm.url : "";
+// Every store gets its own scope tag: the tests share one VictoriaMetrics.
+const open = (extra: Partial<ConstructorParameters<typeof InfluxTelemetryStore>[0]> = {}) =>
+  new InfluxTelemetryStore({ url, org: "bv", bucket: "telemetry", scope: randomUUID(), ...extra });
+
+afterAll(async () => {
+  if (vm.available) await vm.stop();
+});
+
+describe.skipIf(!vm.available)(`line-protocol store${skip}`, () => {
+  telemetryStoreContract("influx line protocol on VictoriaMetrics", { open: async () => open() });
+
+  it("refuses with a transient code, and accepts nothing, when the engine is unreachable", async () => {
+    const store = open({ url: "http://127.0.0.1:9", maxRetries: 0, timeoutMs: 1000 });
+    const r = { seq: 1, deviceId: "d", deviceType: "env-sensor", values: { co2: 1 }, edgeTimeMs: 1_700_000_000_000 };
+    await expect(store.commitBatch("e", [r])).rejects.toMatchObject({ code: "TELEMETRY_UNAVAILABLE" });
+    expect(await store.check()).toBe(false);
+    await store.close();
+  });
+
+  it("applies back-pressure: commits beyond maxPending fail with TELEMETRY_BUSY", async () => {
+    const store = open({ maxPending: 2 });
+    const r = (seq: number) => ({
+      seq,
+      deviceId: "d",
+      deviceType: "env-sensor",
+      values: { co2: seq },
+      edgeTimeMs: 1_700_000_000_000 + seq,
+    });
+    const results = await Promise.allSettled([1, 2, 3, 4].map((seq) => store.commitBatch("e", [r(seq)])));
+    expect(results.map((x) => x.status)).toEqual(["fulfilled", "fulfilled", "rejected", "rejected"]);
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: "TELEMETRY_BUSY" });
+    expect((await store.readings("d", {})).map((x) => x.seq)).toEqual([1, 2]);
+    await store.close();
+  });
+
+  it("two writers committing the same readings concurrently leave one copy of each", async () => {
+    const scope = randomUUID();
+    const a = open({ scope });
+    const b = open({ scope });
+    const batch = Array.from({ length: 50 }, (_, i) => ({
+      seq: i + 1,
+      deviceId: "d",
+      deviceType: "env-sensor",
+      values: { co2: i },
+      edgeTimeMs: 1_700_000_000_000 + i * 10,
+    }));
+    await Promise.all([a.commitBatch("e", batch), b.commitBatch("e", batch)]);
+    const rows = await a.readings("d", {});
+    expect(rows.map((x) => x.seq)).toEqual(batch.map((x) => x.seq));
+    expect((await a.series("d", "co2", { resolution: "1h" })).reduce((n, p) => n + p.count, 0)).toBe(50);
+    await a.close();
+    await b.close();
+  });
+});

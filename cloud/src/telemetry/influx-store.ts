@@ -1,0 +1,210 @@
+/**
+ * The TelemetryStore on the InfluxDB line protocol (DESIGN.md §5): writes through
+ * @influxdata/influxdb-client to any InfluxDB v2 write API (InfluxDB 2, VictoriaMetrics);
+ * history is read from VictoriaMetrics (vm-reader.ts).
+ *
+ * Idempotence by (edgeId, seq): a commit first asks the engine which seqs of this edge already
+ * exist in the batch's time span and writes only the others; a point's identity is its tags and
+ * original timestamp (influx-codec.ts), so even a racing second writer rewrites the same points
+ * and the engine keeps one. Rollups are computed at query time from the raw points, so a replay
+ * never double counts.
+ *
+ * Batching: one HTTP write per commit (the batch the edge sent). Retry: the client retries
+ * transient failures (429/5xx, network) with exponential backoff and jitter, but the commit
+ * reports failure at once so the reading is not acked; the edge re-sends it and de-duplication
+ * absorbs a late retry. Back-pressure: commits run one at a time and at most `maxPending` may
+ * wait; beyond that a commit fails with TELEMETRY_BUSY (transient) and the edge backs off.
+ */
+import { BvError, type Logger } from "@bitvelocity/common";
+import { InfluxDB, setLogger, type WriteApi } from "@influxdata/influxdb-client";
+import { toPoints, toReadings } from "./influx-codec.js";
+import {
+  BUCKET_MS,
+  type CommitResult,
+  type LatestValues,
+  type NewReading,
+  numericValue,
+  type Resolution,
+  readingTs,
+  type SeriesPoint,
+  type StoredReading,
+  type TelemetryStore,
+  type TimeRange,
+} from "./telemetry-store.js";
+import { VmReader } from "./vm-reader.js";
+
+export interface InfluxStoreOptions {
+  /** Base URL of the write API (e.g. http://victoria-metrics:8428 or http://influxdb:8086). */
+  readonly url: string;
+  /** Base URL of VictoriaMetrics for history queries; defaults to url. */
+  readonly queryUrl?: string | undefined;
+  readonly token?: string | undefined;
+  readonly org: string;
+  readonly bucket: string;
+  readonly maxRetries?: number;
+  readonly maxPending?: number;
+  /** Call VictoriaMetrics' /internal/force_flush after each write so replays are seen at once. */
+  readonly forceFlush?: boolean;
+  readonly timeoutMs?: number;
+  /** A `scope` tag on every point and query, so several deployments (or tests) can share one engine. */
+  readonly scope?: string | undefined;
+  readonly logger?: Logger;
+}
+
+const MAX_LIMIT = 100_000;
+const clampLimit = (limit: number | undefined, fallback: number) => Math.max(1, Math.min(MAX_LIMIT, Math.floor(limit ?? fallback)));
+const selector = (labels: Record<string, string>, name: string) =>
+  `{__name__=~${JSON.stringify(name)},${Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(",")}}`;
+
+export class InfluxTelemetryStore implements TelemetryStore {
+  private readonly writer: WriteApi;
+  private readonly reader: VmReader;
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+  private closed = false;
+
+  constructor(private readonly options: InfluxStoreOptions) {
+    const logger = options.logger;
+    if (logger) {
+      // The client logs through console by default; route it into the component's logger.
+      setLogger({ error: (message, err) => logger.warn({ err }, message), warn: (message, err) => logger.debug({ err }, message) });
+    }
+    const influx = new InfluxDB({ url: options.url, token: options.token ?? "", timeout: options.timeoutMs ?? 10_000 });
+    this.writer = influx.getWriteApi(options.org, options.bucket, "ms", {
+      // Each commit is flushed by hand; no timer, and a batch is never split by the client.
+      flushInterval: 0,
+      batchSize: 10_000_000,
+      maxRetries: options.maxRetries ?? 3,
+      maxRetryDelay: 5_000,
+      minRetryDelay: 200,
+      retryJitter: 200,
+      maxBufferLines: 100_000,
+      ...(options.scope ? { defaultTags: { scope: options.scope } } : {}),
+    });
+    this.reader = new VmReader((options.queryUrl ?? options.url).replace(/\/$/, ""), options.timeoutMs ?? 10_000);
+  }
+
+  private sel(labels: Record<string, string>, name: string): string {
+    return selector(this.options.scope ? { ...labels, scope: this.options.scope } : labels, name);
+  }
+
+  commitBatch(edgeId: string, readings: readonly NewReading[]): Promise<CommitResult> {
+    if (this.closed) return Promise.reject(new BvError("TELEMETRY_CLOSED", "transient", "the telemetry store is closed"));
+    if (readings.length === 0) return Promise.resolve({ inserted: 0, duplicates: 0, insertedSeqs: [] });
+    if (this.pending >= (this.options.maxPending ?? 64)) {
+      return Promise.reject(new BvError("TELEMETRY_BUSY", "transient", `${this.pending} telemetry commits are already waiting`));
+    }
+    this.pending++;
+    const run = this.queue.then(() => this.commitNow(edgeId, readings));
+    this.queue = run.catch(() => undefined);
+    return run.finally(() => this.pending--);
+  }
+
+  private async commitNow(edgeId: string, readings: readonly NewReading[]): Promise<CommitResult> {
+    const times = readings.map(readingTs);
+    const existing = await this.existingSeqs(edgeId, Math.min(...times), Math.max(...times) + 1);
+    const now = Date.now();
+    const insertedSeqs: number[] = [];
+    const points = [];
+    for (const r of readings) {
+      if (existing.has(r.seq)) continue;
+      existing.add(r.seq); // a seq repeated within the batch is a duplicate too
+      insertedSeqs.push(r.seq);
+      points.push(...toPoints(edgeId, r, r.receivedAt ?? now));
+    }
+    if (points.length > 0) {
+      this.writer.writePoints(points);
+      try {
+        await this.writer.flush();
+      } catch (err) {
+        throw new BvError("TELEMETRY_WRITE_FAILED", "transient", `line-protocol write failed: ${(err as Error).message}`, { cause: err });
+      }
+      if (this.options.forceFlush ?? true) await this.reader.forceFlush();
+    }
+    return { inserted: insertedSeqs.length, duplicates: readings.length - insertedSeqs.length, insertedSeqs };
+  }
+
+  private async existingSeqs(edgeId: string, from: number, to: number): Promise<Set<number>> {
+    const series = await this.reader.export(this.sel({ edge_id: edgeId }, "bv_seq"), from, to);
+    const out = new Set<number>();
+    for (const s of series) for (const v of s.values) if (v !== null) out.add(v);
+    return out;
+  }
+
+  async readings(deviceId: string, query: TimeRange & { limit?: number | undefined }): Promise<StoredReading[]> {
+    const series = await this.reader.export(this.sel({ device_id: deviceId }, "bv_.+"), query.from, query.to);
+    return toReadings(series).slice(0, clampLimit(query.limit, 1000));
+  }
+
+  async series(
+    deviceId: string,
+    metric: string,
+    query: TimeRange & { resolution: Resolution; limit?: number | undefined },
+  ): Promise<SeriesPoint[]> {
+    const limit = clampLimit(query.limit, 10_000);
+    const size = query.resolution === "raw" ? 1 : BUCKET_MS[query.resolution];
+    // A bucket counts when it overlaps [from, to), and then with all of its points.
+    const from = query.from === undefined ? undefined : query.from - (((query.from % size) + size) % size);
+    const to = query.to === undefined ? undefined : Math.ceil(query.to / size) * size;
+    const name = `bv_n_${metric}|bv_b_${metric}`.replace(/[.*+?^${}()[\]\\]/g, "\\$&").replace("\\|", "|");
+    const exported = await this.reader.export(this.sel({ device_id: deviceId }, name), from, to);
+    const samples: { ts: number; v: number }[] = [];
+    for (const s of exported)
+      s.timestamps.forEach((ts, i) => {
+        const v = s.values[i];
+        const n = v === null || v === undefined ? undefined : numericValue(v);
+        if (n !== undefined) samples.push({ ts, v: n });
+      });
+    samples.sort((a, b) => a.ts - b.ts);
+    if (query.resolution === "raw") return samples.slice(0, limit).map((s) => ({ ts: s.ts, min: s.v, max: s.v, avg: s.v, count: 1 }));
+    const buckets = new Map<number, { min: number; max: number; sum: number; count: number }>();
+    for (const s of samples) {
+      const bucket = s.ts - (((s.ts % size) + size) % size);
+      const b = buckets.get(bucket);
+      if (!b) buckets.set(bucket, { min: s.v, max: s.v, sum: s.v, count: 1 });
+      else {
+        b.min = Math.min(b.min, s.v);
+        b.max = Math.max(b.max, s.v);
+        b.sum += s.v;
+        b.count++;
+      }
+    }
+    return [...buckets.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .slice(0, limit)
+      .map(([ts, b]) => ({ ts, min: b.min, max: b.max, avg: b.sum / b.count, count: b.count }));
+  }
+
+  async latest(deviceId: string): Promise<LatestValues> {
+    const rows = await this.reader.latest(this.sel({ device_id: deviceId }, "bv_n_.+|bv_b_.+|bv_text_seq"));
+    const out: LatestValues = {};
+    for (const row of rows) {
+      const name = row.metric.__name__ ?? "";
+      let metric: string;
+      let value: number | boolean | string;
+      if (name === "bv_text_seq") {
+        metric = row.metric.metric ?? "";
+        value = row.metric.value ?? "";
+      } else {
+        metric = name.slice("bv_n_".length);
+        value = name.startsWith("bv_b_") ? row.value !== 0 : row.value;
+      }
+      const current = out[metric];
+      if (!current || row.ts > current.ts) out[metric] = { value, ts: row.ts };
+    }
+    return out;
+  }
+
+  check(): Promise<boolean> {
+    return this.reader.healthy();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.writer.close().catch(() => undefined);
+  }
+}
