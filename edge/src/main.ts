@@ -67,7 +67,9 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
       detail ? outboxLogger.error({ code }, `outbox alarm: ${detail}`) : outboxLogger.info({ code }, "outbox alarm cleared"),
   });
   const reports = new Map<string, DeviceReport>();
-  for (const d of [...config.devices, ...config.connectors.flatMap((k) => k.devices)]) if (d.report) reports.set(d.id, d.report);
+  // Each connector kind has its own device type: read them through the fields all share.
+  const connectorDevices = config.connectors.flatMap((k): readonly { id: string; report?: DeviceReport | undefined }[] => k.devices);
+  for (const d of [...config.devices, ...connectorDevices]) if (d.report) reports.set(d.id, d.report);
   const sink = filteredSink(new ReportFilter(reports, registry), outbox);
   const broker = new MqttBroker({
     host: config.mqtt.host,
