@@ -29,6 +29,7 @@ import {
   type SeriesPoint,
   type StoredReading,
   type TelemetryStore,
+  type TelemetryValue,
   type TimeRange,
 } from "./telemetry-store.js";
 import { VmReader } from "./vm-reader.js";
@@ -105,12 +106,20 @@ export class InfluxTelemetryStore implements TelemetryStore {
   private async commitNow(edgeId: string, readings: readonly NewReading[]): Promise<CommitResult> {
     const times = readings.map(readingTs);
     const existing = await this.existingSeqs(edgeId, Math.min(...times), Math.max(...times) + 1);
+    const stored = await this.storedDeviceTimed(readings);
     const now = Date.now();
     const insertedSeqs: number[] = [];
     const points = [];
     for (const r of readings) {
       if (existing.has(r.seq)) continue;
       existing.add(r.seq); // a seq repeated within the batch is a duplicate too
+      // A device's re-sent reading (same device time and values, new seq after an edge crash
+      // between commit and PUBACK) is a duplicate, as in the SQLite store.
+      if (r.deviceTimeMs !== undefined) {
+        const key = contentKey(r.deviceId, r.deviceTimeMs, r.values);
+        if (stored.has(key)) continue;
+        stored.add(key);
+      }
       insertedSeqs.push(r.seq);
       points.push(...toPoints(edgeId, r, r.receivedAt ?? now));
     }
@@ -124,6 +133,20 @@ export class InfluxTelemetryStore implements TelemetryStore {
       if (this.options.forceFlush ?? true) await this.reader.forceFlush();
     }
     return { inserted: insertedSeqs.length, duplicates: readings.length - insertedSeqs.length, insertedSeqs };
+  }
+
+  /** Content keys of what the store holds for the batch's device-timed readings. */
+  private async storedDeviceTimed(readings: readonly NewReading[]): Promise<Set<string>> {
+    const byDevice = new Map<string, number[]>();
+    for (const r of readings)
+      if (r.deviceTimeMs !== undefined) byDevice.set(r.deviceId, [...(byDevice.get(r.deviceId) ?? []), r.deviceTimeMs]);
+    const keys = new Set<string>();
+    for (const [deviceId, times] of byDevice) {
+      for (const s of await this.readings(deviceId, { from: Math.min(...times), to: Math.max(...times) + 1 })) {
+        if (s.deviceTimeMs !== null) keys.add(contentKey(s.deviceId, s.deviceTimeMs, s.values));
+      }
+    }
+    return keys;
   }
 
   private async existingSeqs(edgeId: string, from: number, to: number): Promise<Set<number>> {
@@ -207,4 +230,11 @@ export class InfluxTelemetryStore implements TelemetryStore {
     await this.queue;
     await this.writer.close().catch(() => undefined);
   }
+}
+
+function contentKey(deviceId: string, deviceTimeMs: number, values: Readonly<Record<string, TelemetryValue>>): string {
+  const sorted = Object.keys(values)
+    .sort()
+    .map((k) => [k, values[k]]);
+  return `${deviceId}\u0000${deviceTimeMs}\u0000${JSON.stringify(sorted)}`;
 }
