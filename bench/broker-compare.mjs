@@ -273,7 +273,7 @@ How: throughput is counted by each broker over the load generator's own measurem
 end, after connecting and a 1 s warm-up) — the edge's \`bv_edge_readings_accepted_total\` read at both ends, Mosquitto's \`$SYS/broker/publish/messages/received\` (updated each second, so ±1 s of the window). The edge runs
 without a cloud, so its uplink does not compete for the CPU, and with its per-device message-rate limit
 (\`mqtt.limits.message_rate_per_s\`, an abuse guard) raised out of the way. CPU is % of one core over the window. The machine has 2 cores
-shared with the load generator (and, while this was measured, with other jobs): absolute figures are low, ratios are the result.
+shared with the load generator (load average when this started: ${(await import("node:os")).loadavg()[0].toFixed(1)}): absolute figures are low, ratios are the result.
 `;
   const file = resultsFile();
   writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Broker comparison", body));

@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { EDGE_NODE_ARGS, prepareSystem, startCloud, startEdge, startSim } from "../scripts/system.mjs";
 import { procSample, replaceSection, resultsFile } from "./lib.mjs";
 
+const LOAD_AT_START = (await import("node:os")).loadavg()[0].toFixed(1);
+
 const COUNTS = (process.env.BENCH_MEMORY_DEVICES ?? "12,1000").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_MEMORY_SECONDS ?? 25);
 
@@ -52,8 +54,8 @@ RSS of the edge after start (before devices) → after ${SECONDS} s of traffic, 
 |---|${VARIANTS.map(() => "---").join("|")}|
 ${rows.map((r) => `| ${r.devices} | ${r.results.map((m) => `${m.idle} → **${m.loaded} MB**, CPU ${m.cpu} %`).join(" | ")} |`).join("\n")}
 
-Target: ≤ 96 MB with 1,000 devices at 1 Hz. The machine was shared with other jobs while this ran (load average ~10
-on 2 cores), which slows commits and lets readings queue in the edge's memory: re-run on a quiet machine. RSS is read from /proc/PID/status (VmRSS) of the bv-edge process, with the
+Target: ≤ 96 MB with 1,000 devices at 1 Hz. Load average when this started: ${LOAD_AT_START} (on a busy machine commits slow down
+and readings queue in the edge's memory). RSS is read from /proc/PID/status (VmRSS) of the bv-edge process, with the
 cloud and the simulator as separate processes.
 
 Where the memory goes (heap snapshots and \`process.memoryUsage\` of the edge with 1,000 devices connected): the JS heap
