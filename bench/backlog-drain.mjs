@@ -7,9 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { io } from "socket.io-client";
 import { prepareSystem, ROOT, startCloud, startEdge } from "../scripts/system.mjs";
-import { percentile, procSample, replaceSection } from "./lib.mjs";
+import { percentile, procSample, replaceSection, watchLive } from "./lib.mjs";
 
 const { Outbox } = await import(join(ROOT, "edge/dist/outbox/index.js"));
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
@@ -70,21 +69,9 @@ const fillSeconds = (performance.now() - fillStarted) / 1000;
 const cloud = startCloud(prepared);
 const cp = await cloud.ready;
 const base = `http://127.0.0.1:${cp.http}`;
-const login = await fetch(`${base}/api/auth/login`, {
-  method: "POST",
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify({ username: "admin", password: prepared.secrets.adminPassword }),
-});
-const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
-const socket = io(base, { extraHeaders: { cookie }, transports: ["websocket"] });
-await new Promise((resolve, reject) => {
-  socket.once("connect", resolve);
-  socket.once("connect_error", reject);
-});
 const latencies = [];
-socket.on("readings", (batch) => {
-  const now = Date.now();
-  for (const r of batch) if (r.deviceId === liveDevice.deviceId) latencies.push(now - r.ts);
+const socket = await watchLive(base, prepared.secrets.adminPassword, (r, now) => {
+  if (r.deviceId === liveDevice.deviceId) latencies.push(now - r.ts);
 });
 
 const edge = startEdge(prepared, cp.grpc);

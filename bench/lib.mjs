@@ -41,3 +41,27 @@ export function replaceSection(doc, title, body) {
   const next = doc.indexOf("\n## ", start + heading.length);
   return `${doc.slice(0, start)}${section}${next < 0 ? "" : doc.slice(next)}`;
 }
+
+/**
+ * Logs in as the admin and opens a socket.io connection to the cloud, as an operator's browser
+ * would; `onReading(reading, receivedAtMs)` sees every live reading the socket is sent.
+ */
+export async function watchLive(base, adminPassword, onReading) {
+  const { io } = await import("socket.io-client");
+  const login = await fetch(`${base}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "admin", password: adminPassword }),
+  });
+  const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+  const socket = io(base, { extraHeaders: { cookie }, transports: ["websocket"] });
+  await new Promise((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("connect_error", reject);
+  });
+  socket.on("readings", (batch) => {
+    const now = Date.now();
+    for (const r of batch) onReading(r, now);
+  });
+  return socket;
+}

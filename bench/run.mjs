@@ -10,9 +10,8 @@
 // Also draws the run over time (throughput, latency, RSS) as telemetry-path.svg beside the results.
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { io } from "socket.io-client";
 import { prepareSystem, ROOT, startCloud, startEdge, startSim } from "../scripts/system.mjs";
-import { machine, percentile, procSample, replaceSection, resultsFile } from "./lib.mjs";
+import { machine, percentile, procSample, replaceSection, resultsFile, watchLive } from "./lib.mjs";
 import { svgChart } from "./plot.mjs";
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -49,22 +48,8 @@ async function main() {
   const edge = startEdge(prepared, cp.grpc);
   const ep = await edge.ready;
 
-  const login = await fetch(`${base}/api/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "admin", password: prepared.secrets.adminPassword }),
-  });
-  const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
-  const socket = io(base, { extraHeaders: { cookie }, transports: ["websocket"] });
-  await new Promise((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("connect_error", reject);
-  });
   const latencies = [];
-  socket.on("readings", (batch) => {
-    const now = Date.now();
-    for (const r of batch) latencies.push(now - r.ts);
-  });
+  const socket = await watchLive(base, prepared.secrets.adminPassword, (r, now) => latencies.push(now - r.ts));
   for (const d of prepared.devices.slice(0, WATCH)) await socket.timeout(5000).emitWithAck("subscribe", { device: d.deviceId });
 
   const before = { cloud: procSample(cloud.child.pid), edge: procSample(edge.child.pid) };
