@@ -8,7 +8,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { prepareSystem, ROOT, startCloud, startEdge } from "../scripts/system.mjs";
-import { percentile, procSample, replaceSection, watchLive } from "./lib.mjs";
+import { percentile, procSample, replaceSection, resultsFile, watchLive } from "./lib.mjs";
 
 const { Outbox } = await import(join(ROOT, "edge/dist/outbox/index.js"));
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
@@ -137,6 +137,6 @@ Targets: drain ≥ 100,000 readings/s, live p99 ≤ 1 s while draining. Live lat
 coalescing window (live.throttle_ms, 250 ms). The cloud commits every batch to its SQLite store (with 1 min and 1 h
 rollups) before it acknowledges it; the edge deletes readings only on that acknowledgement.`;
 cpuBefore = undefined;
-const file = join(ROOT, "bench/RESULTS.md");
+const file = resultsFile();
 writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Backlog drain", body));
 console.log(body);

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../scripts/system.mjs";
-import { replaceSection } from "./lib.mjs";
+import { replaceSection, resultsFile } from "./lib.mjs";
 
 const { Outbox } = await import(join(ROOT, "edge/dist/outbox/index.js"));
 const TOTAL = Number(process.env.BENCH_OUTBOX_READINGS ?? 500_000);
@@ -58,6 +58,6 @@ Command: \`BENCH_OUTBOX_READINGS=${TOTAL} node bench/outbox-ingest.mjs\` (also p
 Target: ≥ 100,000 readings/s. Readings are env-sensor readings with two metrics (about 130 bytes each as stored);
 bytes written are the process's \`write_bytes\` from /proc/self/io (what reached the block device: WAL, checkpoints,
 the database file), so they are the SD-card wear figure.`;
-const file = join(ROOT, "bench/RESULTS.md");
+const file = resultsFile();
 writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Outbox ingest", body));
 console.log(body);
