@@ -171,14 +171,15 @@ export class Drainer {
     // round trip at most), so under load live readings travel in fewer, fuller batches, each one
     // commit (and one fsync) in the cloud, instead of one tiny batch per group commit.
     if (live.length > 0 && live.length < limits.maxReadings && this.inFlightOf(state, "live") > 0) live = [];
-    const backlog = read({ lane: "telemetry", afterSeq: state.cursor.backlog, upToSeq: state.boundary });
-    if (live.length === 0 && backlog.length === 0) return undefined;
-    if (backlog.length === 0) return { stream: "live", readings: live };
-    if (live.length === 0) return { stream: "backlog", readings: backlog };
+    // The backlog is read only when it is its turn: while live readings wait, it may hold at most
+    // its share of the window (a full peek parses up to a batch of readings, on the hot path).
     const window = state.inFlight.size + state.session.available();
-    const backlogInFlight = this.inFlightOf(state, "backlog");
     const backlogSlots = Math.max(1, Math.floor(window * this.replayShare));
-    return backlogInFlight < backlogSlots ? { stream: "backlog", readings: backlog } : { stream: "live", readings: live };
+    if (live.length === 0 || this.inFlightOf(state, "backlog") < backlogSlots) {
+      const backlog = read({ lane: "telemetry", afterSeq: state.cursor.backlog, upToSeq: state.boundary });
+      if (backlog.length > 0) return { stream: "backlog", readings: backlog };
+    }
+    return live.length > 0 ? { stream: "live", readings: live } : undefined;
   }
 
   private inFlightOf(state: SessionState, stream: Stream): number {
