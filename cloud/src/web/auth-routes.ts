@@ -2,9 +2,7 @@
 import { type NextFunction, type Request, type Response, Router } from "express";
 import {
   API_TOKEN_PREFIX,
-  hasRole,
   type Principal,
-  type Role,
   SESSION_COOKIE,
   tokenFromAuthorization,
   tokenFromCookie,
@@ -16,9 +14,9 @@ function requestToken(req: Request): string | undefined {
   return tokenFromAuthorization(req.get("authorization")) ?? tokenFromCookie(req.get("cookie"));
 }
 
-export function currentUser(res: Response): Principal {
-  return res.locals.user as Principal;
-}
+import { currentUser } from "../platform/http.js";
+
+export { currentUser, requireRole } from "../platform/http.js";
 
 /** A session (cookie or Bearer) or an API token (`Bearer bvt_…`); the same check for socket.io. */
 export async function authenticate(deps: Pick<WebDeps, "sessions" | "tokens">, token: string | undefined): Promise<Principal | undefined> {
@@ -35,14 +33,6 @@ export function requireSession(deps: WebDeps) {
     const user = await authenticate(deps, requestToken(req));
     if (!user) throw new HttpError(401, "UNAUTHENTICATED", "log in first (POST /api/auth/login) or send an API token");
     res.locals.user = user;
-    next();
-  };
-}
-
-export function requireRole(role: Role) {
-  return (_req: Request, res: Response, next: NextFunction): void => {
-    const user = currentUser(res);
-    if (!hasRole(user.role, role)) throw new HttpError(403, "FORBIDDEN", `this needs the ${role} role; you are ${user.role}`);
     next();
   };
 }

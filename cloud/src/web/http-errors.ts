@@ -2,18 +2,10 @@
 import { isBvError } from "@bitvelocity/common";
 import type { ErrorRequestHandler, Response } from "express";
 import { type Problem, ValidationError } from "../platform/errors.js";
+import { HttpError } from "../platform/http.js";
 import type { Logger } from "../platform/logger.js";
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly problems?: readonly Problem[],
-  ) {
-    super(message);
-  }
-}
+export { HttpError } from "../platform/http.js";
 
 export function sendError(res: Response, status: number, code: string, message: string, problems?: readonly Problem[]): void {
   res.status(status).json({ error: problems && problems.length > 0 ? { code, message, problems } : { code, message } });
