@@ -1,12 +1,6 @@
 /** Login, logout, who-am-I; the session and role guards for every other /api route. */
 import { type NextFunction, type Request, type Response, Router } from "express";
-import {
-  API_TOKEN_PREFIX,
-  type Principal,
-  SESSION_COOKIE,
-  tokenFromAuthorization,
-  tokenFromCookie,
-} from "../identity/index.js";
+import { API_TOKEN_PREFIX, type Principal, SESSION_COOKIE, tokenFromAuthorization, tokenFromCookie } from "../identity/index.js";
 import type { WebDeps } from "./deps.js";
 import { HttpError } from "./http-errors.js";
 
