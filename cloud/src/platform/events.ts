@@ -2,6 +2,10 @@
  * The event catalogue between cloud domains (DESIGN.md §4): past-tense facts, plain data.
  * Domains never import one another; they emit and listen to these on the EventBus.
  */
+import type { CommerceEvents } from "./events-commerce.js";
+
+export type * from "./events-commerce.js";
+
 export type Value = number | boolean | string;
 
 /** A reading as committed to the telemetry store (only rows actually inserted). */
@@ -171,7 +175,7 @@ export interface CommandView {
   readonly requestedBy: string;
 }
 
-export interface CloudEvents extends CloudEventsAlerts {
+export interface CloudEvents extends CloudEventsAlerts, CommerceEvents {
   readingsCommitted: ReadingsCommitted;
   edgeConnected: EdgeConnected;
   edgeDisconnected: EdgeDisconnected;
