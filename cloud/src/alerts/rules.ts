@@ -7,56 +7,18 @@
  * - outbox_backlog: an edge outbox above `max_readings` readings or older than `max_age_s`;
  * - gap_detected: the edge reported a gap record (readings given up on).
  */
+import { RuleBody as envelope, RuleParams as paramSchemas } from "@bitvelocity/api";
 import { deviceType } from "@bitvelocity/devices";
-import { z } from "zod";
+import type { z } from "zod";
 import { type Problem, ValidationError } from "../platform/errors.js";
-
-const id = z.string().min(1).max(128);
-const thresholdParams = z.strictObject({
-  metric: z.string().min(1).max(64),
-  op: z.enum(["above", "below"]),
-  threshold: z.number().finite(),
-  for_s: z.number().int().min(0).max(86_400).default(0),
-  hysteresis: z.number().finite().min(0).default(0),
-  device_type: id.optional(),
-  device_id: id.optional(),
-});
-const offlineParams = z.strictObject({
-  for_s: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 86_400),
-  device_type: id.optional(),
-  device_id: id.optional(),
-});
-const backlogParams = z
-  .strictObject({
-    max_readings: z.number().int().min(1).optional(),
-    max_age_s: z.number().int().min(1).optional(),
-    edge_id: id.optional(),
-  })
-  .refine((p) => p.max_readings !== undefined || p.max_age_s !== undefined, { message: "set max_readings, max_age_s or both" });
-const gapParams = z.strictObject({ edge_id: id.optional() });
 
 export const RULE_KINDS = ["metric_threshold", "device_offline", "outbox_backlog", "gap_detected"] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 export const SEVERITIES = ["info", "warning", "critical"] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-const paramSchemas = {
-  metric_threshold: thresholdParams,
-  device_offline: offlineParams,
-  outbox_backlog: backlogParams,
-  gap_detected: gapParams,
-} as const;
-
-export type RuleParams = {
-  metric_threshold: z.output<typeof thresholdParams>;
-  device_offline: z.output<typeof offlineParams>;
-  outbox_backlog: z.output<typeof backlogParams>;
-  gap_detected: z.output<typeof gapParams>;
-};
+// The rule's wire shape (`envelope`) and each kind's parameters are part of the API contract.
+export type RuleParams = { [K in RuleKind]: z.output<(typeof paramSchemas)[K]> };
 
 interface RuleBase {
   readonly id: string;
@@ -76,14 +38,6 @@ export interface RuleInput {
   readonly enabled: boolean;
   readonly params: RuleParams[RuleKind];
 }
-
-const envelope = z.strictObject({
-  name: z.string().trim().min(1).max(128),
-  kind: z.enum(RULE_KINDS),
-  severity: z.enum(SEVERITIES).default("warning"),
-  enabled: z.boolean().default(true),
-  params: z.record(z.string(), z.unknown()).default({}),
-});
 
 function problemsOf(error: z.ZodError, prefix: string[] = []): Problem[] {
   return error.issues.map((i) => ({ path: [...prefix, ...i.path.map(String)].join(".") || "(root)", message: i.message }));

@@ -1,54 +1,51 @@
 /** Alerts: everyone reads; operators acknowledge and resolve; admins edit the rules. */
+import { alertRoutes as contract } from "@bitvelocity/api";
 import { Router } from "express";
+import { parseBody, parseQuery, reply } from "../platform/validate.js";
 import { audit } from "./audit.js";
 import { currentUser, requireRole } from "./auth-routes.js";
 import type { WebDeps } from "./deps.js";
-import { QueryReader } from "./query.js";
-
-const STATES = ["open", "acknowledged", "resolved", "active"] as const;
 
 export function alertRoutes(deps: WebDeps): Router {
   const router = Router();
-  router.get("/api/alerts", async (req, res) => {
-    const q = new QueryReader(req.query);
-    const query = { state: q.oneOf("state", STATES), subject: q.string("subject"), limit: q.integer("limit", 1, 1000) ?? 200 };
-    q.done();
-    res.json({ alerts: await deps.alerts.alerts(query) });
+  router.get(contract.alerts.path, async (req, res) => {
+    const { state, subject, limit = 200 } = parseQuery(contract.alerts.query, req);
+    reply(res, contract.alerts, { alerts: await deps.alerts.alerts({ state, subject, limit }) });
   });
-  router.get("/api/alerts/:id", async (req, res) => {
-    res.json({ alert: await deps.alerts.alert(String(req.params.id)) });
+  router.get(contract.alert.path, async (req, res) => {
+    reply(res, contract.alert, { alert: await deps.alerts.alert(String(req.params.id)) });
   });
-  router.post("/api/alerts/:id/ack", requireRole("operator"), async (req, res) => {
+  router.post(contract.ack.path, requireRole("operator"), async (req, res) => {
     const alert = await deps.alerts.acknowledge(String(req.params.id), currentUser(res).username);
     await audit(deps, res, "alert.acknowledge", alert.id, { rule: alert.ruleName, subject: alert.subjectId });
-    res.json({ alert });
+    reply(res, contract.ack, { alert });
   });
-  router.post("/api/alerts/:id/resolve", requireRole("operator"), async (req, res) => {
+  router.post(contract.resolve.path, requireRole("operator"), async (req, res) => {
     const alert = await deps.alerts.resolve(String(req.params.id), currentUser(res).username);
     await audit(deps, res, "alert.resolve", alert.id, { rule: alert.ruleName, subject: alert.subjectId });
-    res.json({ alert });
+    reply(res, contract.resolve, { alert });
   });
 
-  router.get("/api/alert-rules", async (_req, res) => {
-    res.json({ rules: await deps.alerts.rules() });
+  router.get(contract.rules.path, async (_req, res) => {
+    reply(res, contract.rules, { rules: await deps.alerts.rules() });
   });
-  router.get("/api/alert-rules/:id", async (req, res) => {
-    res.json({ rule: await deps.alerts.rule(String(req.params.id)) });
+  router.get(contract.rule.path, async (req, res) => {
+    reply(res, contract.rule, { rule: await deps.alerts.rule(String(req.params.id)) });
   });
-  router.post("/api/alert-rules", requireRole("admin"), async (req, res) => {
-    const rule = await deps.alerts.createRule(req.body, currentUser(res).username);
+  router.post(contract.createRule.path, requireRole("admin"), async (req, res) => {
+    const rule = await deps.alerts.createRule(parseBody(contract.createRule.body, req, "invalid alert rule"), currentUser(res).username);
     await audit(deps, res, "rule.create", rule.id, { name: rule.name, kind: rule.kind, params: rule.params });
-    res.status(201).json({ rule });
+    reply(res, contract.createRule, { rule });
   });
-  router.put("/api/alert-rules/:id", requireRole("admin"), async (req, res) => {
-    const rule = await deps.alerts.updateRule(String(req.params.id), req.body);
+  router.put(contract.updateRule.path, requireRole("admin"), async (req, res) => {
+    const rule = await deps.alerts.updateRule(String(req.params.id), parseBody(contract.updateRule.body, req, "invalid alert rule"));
     await audit(deps, res, "rule.update", rule.id, { name: rule.name, kind: rule.kind, enabled: rule.enabled, params: rule.params });
-    res.json({ rule });
+    reply(res, contract.updateRule, { rule });
   });
-  router.delete("/api/alert-rules/:id", requireRole("admin"), async (req, res) => {
+  router.delete(contract.deleteRule.path, requireRole("admin"), async (req, res) => {
     await deps.alerts.deleteRule(String(req.params.id));
     await audit(deps, res, "rule.delete", String(req.params.id));
-    res.status(204).end();
+    reply(res, contract.deleteRule, undefined);
   });
   return router;
 }

@@ -1,14 +1,15 @@
 /** Login, logout, who-am-I; the session and role guards for every other /api route. */
+import { authRoutes as contract } from "@bitvelocity/api";
 import { type NextFunction, type Request, type Response, Router } from "express";
 import { API_TOKEN_PREFIX, type Principal, SESSION_COOKIE, tokenFromAuthorization, tokenFromCookie } from "../identity/index.js";
+import { currentUser } from "../platform/http.js";
+import { parseBody, reply } from "../platform/validate.js";
 import type { WebDeps } from "./deps.js";
 import { HttpError } from "./http-errors.js";
 
 function requestToken(req: Request): string | undefined {
   return tokenFromAuthorization(req.get("authorization")) ?? tokenFromCookie(req.get("cookie"));
 }
-
-import { currentUser } from "../platform/http.js";
 
 export { currentUser, requireRole } from "../platform/http.js";
 
@@ -33,20 +34,15 @@ export function requireSession(deps: WebDeps) {
 
 export function loginRoutes(deps: WebDeps): Router {
   const router = Router();
-  router.post("/api/auth/login", async (req, res) => {
-    const body = req.body as { username?: unknown; password?: unknown } | undefined;
-    const problems = [];
-    if (typeof body?.username !== "string" || body.username === "") problems.push({ path: "username", message: "expected a string" });
-    if (typeof body?.password !== "string" || body.password === "") problems.push({ path: "password", message: "expected a string" });
-    if (problems.length > 0) throw new HttpError(400, "VALIDATION_FAILED", "username and password are required", problems);
-    const username = body!.username as string;
+  router.post(contract.login.path, async (req, res) => {
+    const { username, password } = parseBody(contract.login.body, req, "username and password are required");
     const key = `${username}|${req.ip ?? ""}`;
     const wait = deps.loginLimiter.retryAfterMs(key);
     if (wait > 0) {
       res.set("Retry-After", String(Math.ceil(wait / 1000)));
       throw new HttpError(429, "RATE_LIMITED", "too many failed logins; try again later");
     }
-    const user = await deps.users.verify(username, body!.password as string);
+    const user = await deps.users.verify(username, password);
     if (!user) {
       deps.loginLimiter.recordFailure(key);
       throw new HttpError(401, "UNAUTHENTICATED", "wrong username or password");
@@ -54,22 +50,22 @@ export function loginRoutes(deps: WebDeps): Router {
     deps.loginLimiter.reset(key);
     const session = await deps.sessions.create(user);
     res.cookie(SESSION_COOKIE, session.token, { httpOnly: true, sameSite: "lax", path: "/", maxAge: deps.sessionTtlMs });
-    res.json({ user: { username: user.username, role: user.role } });
+    reply(res, contract.login, { user: { username: user.username, role: user.role } });
   });
   return router;
 }
 
 export function sessionRoutes(deps: WebDeps): Router {
   const router = Router();
-  router.post("/api/auth/logout", async (req, res) => {
+  router.post(contract.logout.path, async (req, res) => {
     const token = requestToken(req);
     if (token) await deps.sessions.delete(token);
     res.clearCookie(SESSION_COOKIE, { path: "/" });
-    res.status(204).end();
+    reply(res, contract.logout, undefined);
   });
-  router.get("/api/auth/me", (_req, res) => {
+  router.get(contract.me.path, (_req, res) => {
     const user = currentUser(res);
-    res.json({ user: { username: user.username, role: user.role } });
+    reply(res, contract.me, { user: { username: user.username, role: user.role } });
   });
   return router;
 }

@@ -1,11 +1,10 @@
 /** Readings and series of one device, straight from the telemetry store. */
+import { telemetryRoutes as contract } from "@bitvelocity/api";
 import { deviceType } from "@bitvelocity/devices";
 import { Router } from "express";
+import { checkQuery, parseQuery, refuse, reply } from "../platform/validate.js";
 import type { WebDeps } from "./deps.js";
 import { HttpError } from "./http-errors.js";
-import { QueryReader } from "./query.js";
-
-const MAX_MS = 8_640_000_000_000_000; // the largest Date
 
 export function telemetryRoutes(deps: WebDeps): Router {
   const router = Router();
@@ -14,15 +13,11 @@ export function telemetryRoutes(deps: WebDeps): Router {
     if (!device) throw new HttpError(404, "NOT_FOUND", `unknown device ${JSON.stringify(id)}`);
     return device;
   };
-  router.get("/api/devices/:id/readings", async (req, res) => {
+  router.get(contract.readings.path, async (req, res) => {
     const device = known(req.params.id);
-    const q = new QueryReader(req.query);
-    const from = q.integer("from", 0, MAX_MS);
-    const to = q.integer("to", 0, MAX_MS);
-    const limit = q.integer("limit", 1, 10_000) ?? 1000;
-    q.done();
+    const { from, to, limit = 1000 } = parseQuery(contract.readings.query, req);
     const rows = await deps.telemetry.readings(device.id, { from, to, limit });
-    res.json({
+    reply(res, contract.readings, {
       readings: rows.map((r) => ({
         edgeId: r.edgeId,
         seq: r.seq,
@@ -34,20 +29,19 @@ export function telemetryRoutes(deps: WebDeps): Router {
       })),
     });
   });
-  router.get("/api/devices/:id/series", async (req, res) => {
+  router.get(contract.series.path, async (req, res) => {
     const device = known(req.params.id);
-    const q = new QueryReader(req.query);
-    const metric = q.string("metric");
-    const from = q.integer("from", 0, MAX_MS);
-    const to = q.integer("to", 0, MAX_MS);
-    const resolution = q.oneOf("resolution", ["raw", "1m", "1h"] as const) ?? "raw";
-    if (metric === undefined) q.problems.push({ path: "metric", message: "is required" });
+    const { data, problems } = checkQuery(contract.series.query, req);
+    // The metric must be one of this device type's: only the server knows, so it joins the schema's problems.
+    const metric = typeof req.query.metric === "string" ? req.query.metric : undefined;
     const type = deviceType(device.type);
-    if (metric !== undefined && type && !type.metrics.some((m) => m.name === metric)) {
-      q.problems.push({ path: "metric", message: `device type ${type.type} has no metric ${JSON.stringify(metric)}` });
+    if (metric !== undefined && metric !== "" && type && !type.metrics.some((m) => m.name === metric)) {
+      problems.push({ path: "metric", message: `device type ${type.type} has no metric ${JSON.stringify(metric)}` });
     }
-    q.done();
-    res.json({ points: await deps.telemetry.series(device.id, metric!, { from, to, resolution }) });
+    refuse(problems);
+    if (!data) return;
+    const { from, to, resolution = "raw" } = data;
+    reply(res, contract.series, { points: await deps.telemetry.series(device.id, data.metric, { from, to, resolution }) });
   });
   return router;
 }
