@@ -10,9 +10,9 @@
 import type { Logger } from "@bitvelocity/common";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
-import type { Server } from "socket.io";
 import type { EventBus } from "../platform/event-bus.js";
 import type { CloudEvents } from "../platform/events.js";
+import type { LiveServer } from "./live-types.js";
 
 /** Source facts only: derived read models (deviceUpdated, edgeUpdated) are rebuilt by each node. */
 export const RELAYED_EVENTS = [
@@ -37,7 +37,7 @@ export interface ClusterOptions {
 }
 
 /** Attaches the Redis adapter and relays events; resolves to the function that detaches it. */
-export async function joinCluster(io: Server, bus: EventBus, options: ClusterOptions): Promise<() => Promise<void>> {
+export async function joinCluster(io: LiveServer, bus: EventBus, options: ClusterOptions): Promise<() => Promise<void>> {
   const pub = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
   const sub = pub.duplicate();
   // ioredis reconnects by itself; errors while it does are reported, not thrown.

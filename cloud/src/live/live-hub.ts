@@ -5,9 +5,10 @@
  * its buffer stays bounded (oldest readings dropped, counted in bv_cloud_live_dropped_total).
  */
 import type { Server as HttpServer } from "node:http";
+import type { ClientToServerEvents } from "@bitvelocity/api";
 import type { Logger } from "@bitvelocity/common";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { Server, type Socket } from "socket.io";
+import { Server } from "socket.io";
 import {
   API_TOKEN_PREFIX,
   type ApiTokenStore,
@@ -20,6 +21,7 @@ import type { EventBus } from "../platform/event-bus.js";
 import type { AlertView, CommandView, DeviceSummary, EdgeSummary, ReadingsCommitted } from "../platform/events.js";
 import { ClientBuffer } from "./client-buffer.js";
 import { type ClusterOptions, joinCluster } from "./cluster-bridge.js";
+import type { LiveEmits, LiveServer, LiveSocket, LiveSocketData, RelayEvents, SubscribeReply } from "./live-types.js";
 import { emitArray } from "./shared-encoding.js";
 import { type LiveDirectory, parseTopic, type Topic } from "./subscriptions.js";
 
@@ -42,15 +44,15 @@ const REVALIDATE_MS = 60_000;
 const SLOW_SOCKET_PACKETS = 32;
 
 interface Client {
-  readonly socket: Socket;
+  readonly socket: LiveSocket;
   readonly buffer: ClientBuffer;
   readonly topics: Set<string>;
 }
 
-type Ack = (reply: { ok: true } | { ok: false; error: string }) => void;
+type Ack = (reply: SubscribeReply) => void;
 
 export class LiveHub {
-  private readonly io: Server;
+  private readonly io: LiveServer;
   private readonly clients = new Map<string, Client>();
   /** topic key (`device:x`, `edge:y`, `site:z`, `fleet`) → subscribed clients */
   private readonly byTopic = new Map<string, Set<Client>>();
@@ -68,7 +70,10 @@ export class LiveHub {
     const registers = [options.registry];
     this.dropped = new Counter({ name: "bv_cloud_live_dropped_total", help: "Readings dropped for slow live clients", registers });
     this.connected = new Gauge({ name: "bv_cloud_live_clients", help: "Connected live (socket.io) clients", registers });
-    this.io = new Server(http, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
+    this.io = new Server<ClientToServerEvents, LiveEmits, RelayEvents, LiveSocketData>(http, {
+      serveClient: false,
+      maxHttpBufferSize: 64 * 1024,
+    });
     this.io.use((socket, next) => {
       this.authenticate(socket)
         .then((user) => {
@@ -127,7 +132,7 @@ export class LiveHub {
     await this.leaveCluster?.();
   }
 
-  private async authenticate(socket: Socket): Promise<User | undefined> {
+  private async authenticate(socket: LiveSocket): Promise<User | undefined> {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const headers = socket.handshake.headers;
     const token =
@@ -136,15 +141,14 @@ export class LiveHub {
     return this.options.sessions.resolve(token);
   }
 
-  private onConnection(socket: Socket): void {
+  private onConnection(socket: LiveSocket): void {
     const client: Client = { socket, buffer: new ClientBuffer(this.options.maxBuffered), topics: new Set() };
     this.clients.set(socket.id, client);
     this.connected.set(this.clients.size);
-    socket.on("subscribe", (arg: unknown, ack?: unknown) =>
-      this.onSubscribe(client, arg, typeof ack === "function" ? (ack as Ack) : undefined),
-    );
-    socket.on("unsubscribe", (arg: unknown, ack?: unknown) => {
-      const reply = typeof ack === "function" ? (ack as Ack) : undefined;
+    // The contract types say what a well-behaved client sends; the hub still checks what arrives.
+    socket.on("subscribe", (arg, ack) => this.onSubscribe(client, arg, typeof ack === "function" ? ack : undefined));
+    socket.on("unsubscribe", (arg, ack) => {
+      const reply = typeof ack === "function" ? ack : undefined;
       const topic = parseTopic(arg);
       if (typeof topic === "string") {
         reply?.({ ok: false, error: topic });
@@ -262,10 +266,10 @@ export class LiveHub {
       const queued = (c.socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
       if (queued > SLOW_SOCKET_PACKETS) continue;
       const out = c.buffer.drain();
-      if (out.readings.length > 0) emitArray(c.socket, "readings", out.readings);
+      if (out.readings.length > 0) emitArray(c.socket, { name: "readings", items: out.readings });
       // One packet for all changed devices: a fleet screen of 1,000 devices at 1 Hz would
       // otherwise cost 1,000 packets per client per flush.
-      if (out.devices.length > 0) emitArray(c.socket, "devices", out.devices);
+      if (out.devices.length > 0) emitArray(c.socket, { name: "devices", items: out.devices });
       for (const e of out.edges) c.socket.emit("edge", e);
       for (const cmd of out.commands) c.socket.emit("command", cmd);
       for (const a of out.alerts) c.socket.emit("alert", a);

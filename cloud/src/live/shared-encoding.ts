@@ -6,7 +6,7 @@
  * (socket.io-protocol v5, main namespace), written the way socket.io's own adapter writes
  * broadcasts (`client._packet(…, {preEncoded: true})`), so clients see an ordinary event.
  */
-import type { Socket } from "socket.io";
+import type { LiveEmits, LiveSocket } from "./live-types.js";
 
 const cache = new WeakMap<object, string>();
 
@@ -23,14 +23,20 @@ interface PreEncodingClient {
   _packet(packet: string, opts: { preEncoded: boolean }): void;
 }
 
-/** Emits `name` with an array of items as its one argument, encoding each item at most once. */
-export function emitArray(socket: Socket, name: string, items: readonly object[]): void {
+/** A batch event: its name and its one argument, an array. */
+export type Batch =
+  | { readonly name: "readings"; readonly items: Parameters<LiveEmits["readings"]>[0] }
+  | { readonly name: "devices"; readonly items: Parameters<LiveEmits["devices"]>[0] };
+
+/** Emits a batch event with its array as the one argument, encoding each item at most once. */
+export function emitArray(socket: LiveSocket, batch: Batch): void {
   const client = (socket as unknown as { client?: Partial<PreEncodingClient> }).client;
   if (socket.nsp.name !== "/" || typeof client?._packet !== "function") {
-    socket.emit(name, items);
+    if (batch.name === "readings") socket.emit("readings", batch.items);
+    else socket.emit("devices", batch.items);
     return;
   }
   let body = "";
-  for (const item of items) body += body === "" ? encoded(item) : `,${encoded(item)}`;
-  client._packet(`2[${JSON.stringify(name)},[${body}]]`, { preEncoded: true });
+  for (const item of batch.items) body += body === "" ? encoded(item) : `,${encoded(item)}`;
+  client._packet(`2[${JSON.stringify(batch.name)},[${body}]]`, { preEncoded: true });
 }

@@ -1,6 +1,7 @@
 /** The dashboard's composition root: session check, hash routing, page lifecycle. */
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
+import type { User } from "@bitvelocity/api";
 import { header } from "./components/header.js";
 import { toasts } from "./components/toasts.js";
 import { errorBox } from "./components/ui.js";
@@ -11,7 +12,6 @@ import { live } from "./lib/live.js";
 import { currentPath, href, navigate, parseRoute } from "./lib/router.js";
 import { type Page, Scope } from "./lib/scope.js";
 import { session } from "./lib/session.js";
-import type { User } from "./lib/types.js";
 import { accountPage } from "./pages/account.js";
 import { alertsPage } from "./pages/alerts.js";
 import { devicePage } from "./pages/device.js";

@@ -2,10 +2,11 @@
  * "Needs attention first": alerts, offline edges, outboxes backing up, offline devices — the few
  * things an operator should look at before anything else, worst first.
  */
+
+import type { Alert, Device, Edge } from "@bitvelocity/api";
 import { h, replace } from "../lib/dom.js";
 import { count, duration } from "../lib/format.js";
 import { href } from "../lib/router.js";
-import type { Alert, Device, Edge } from "../lib/types.js";
 import { pill } from "./ui.js";
 
 /** An outbox this old or this deep is backing up (the edge cannot keep up or cannot reach us). */

@@ -1,8 +1,9 @@
 /** A uPlot time-series chart themed for the dashboard, sized to its container, with the normal band shaded. */
+
+import type { MetricDef } from "@bitvelocity/api";
 import uPlot from "uplot";
 import { h } from "../lib/dom.js";
 import { num } from "../lib/format.js";
-import type { MetricDef } from "../lib/types.js";
 
 export const AXIS = {
   stroke: "#8b95a5",

@@ -1,8 +1,9 @@
 /** A parameter form generated from a catalog command: number inputs with min/max, checkboxes, selects. */
+
+import type { Command, CommandDef, ParamDef } from "@bitvelocity/api";
 import { ApiError, api } from "../lib/api.js";
 import { h, replace, setText } from "../lib/dom.js";
 import { label } from "../lib/metrics.js";
-import type { Command, CommandDef, ParamDef } from "../lib/types.js";
 import { errorText } from "./ui.js";
 
 type Input = HTMLInputElement | HTMLSelectElement;

@@ -1,8 +1,9 @@
 /** The device's commands, newest first, with live status (pending → delivered → succeeded/failed/…). */
+
+import type { Command } from "@bitvelocity/api";
 import { h, replace, setText } from "../lib/dom.js";
 import { ago, toMs } from "../lib/format.js";
 import { label } from "../lib/metrics.js";
-import type { Command } from "../lib/types.js";
 import { empty, pill } from "./ui.js";
 
 const TONE: Record<string, "ok" | "bad" | "warn" | "info" | "muted"> = {

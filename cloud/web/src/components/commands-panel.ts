@@ -1,11 +1,12 @@
 /** Commands: one button per catalog command (disabled for viewers), the parameter form, the live list. */
+
+import type { CommandDef } from "@bitvelocity/api";
 import { api } from "../lib/api.js";
 import { h, replace } from "../lib/dom.js";
 import { live } from "../lib/live.js";
 import { label } from "../lib/metrics.js";
 import type { Scope } from "../lib/scope.js";
 import { session } from "../lib/session.js";
-import type { CommandDef } from "../lib/types.js";
 import { commandForm } from "./command-form.js";
 import { CommandList } from "./command-list.js";
 import { errorBox, panel } from "./ui.js";

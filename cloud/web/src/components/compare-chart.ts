@@ -4,10 +4,11 @@
  * device keeps a ring of one slot per second over the window, so aligning 20 series for uPlot
  * costs 600 × 20 copies, not a merge of every timestamp; the chart redraws at most once a frame.
  */
+
+import type { LiveReading, MetricDef } from "@bitvelocity/api";
 import uPlot from "uplot";
 import { h } from "../lib/dom.js";
 import { num, toMs } from "../lib/format.js";
-import type { LiveReading, MetricDef } from "../lib/types.js";
 import { ACCENT, AXIS, timeTick } from "./chart.js";
 
 export const MAX_PEERS = 20;

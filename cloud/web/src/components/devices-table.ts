@@ -1,9 +1,10 @@
 /** The fleet's device table: attention first (offline, then out-of-normal), a ticking "last seen". */
+
+import type { Device, DeviceType } from "@bitvelocity/api";
 import { h, replace, setText } from "../lib/dom.js";
 import { ago } from "../lib/format.js";
 import { isAbnormal, label, withUnit } from "../lib/metrics.js";
 import { href } from "../lib/router.js";
-import type { Device, DeviceType } from "../lib/types.js";
 import { dot, empty } from "./ui.js";
 
 export interface DeviceFilter {

@@ -1,8 +1,9 @@
 /** The edge page's gap records and dead letters, as tables; refreshed when the edge's counters move. */
+
+import type { DeadLetter, Gap } from "@bitvelocity/api";
 import { api } from "../lib/api.js";
 import { h, replace } from "../lib/dom.js";
 import { ago, clock, count } from "../lib/format.js";
-import type { DeadLetter, Gap } from "../lib/types.js";
 import { empty, errorText, panel, pill } from "./ui.js";
 
 export class EdgeRecords {

@@ -1,8 +1,9 @@
 /** The fleet's edge list: link state, outbox backlog and drain, offline edges first. */
+
+import type { Edge } from "@bitvelocity/api";
 import { h, replace, setText } from "../lib/dom.js";
 import { ago, bytes, count, duration } from "../lib/format.js";
 import { href } from "../lib/router.js";
-import type { Edge } from "../lib/types.js";
 import { dot, empty, pill } from "./ui.js";
 
 export class EdgesTable {

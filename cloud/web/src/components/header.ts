@@ -1,10 +1,11 @@
 /** The top bar: brand, breadcrumb, live-link indicator, user and logout. */
+
+import type { User } from "@bitvelocity/api";
 import { activeAlerts } from "../lib/alerts.js";
 import { h, setText } from "../lib/dom.js";
 import { live } from "../lib/live.js";
 import { href } from "../lib/router.js";
 import type { Scope } from "../lib/scope.js";
-import type { User } from "../lib/types.js";
 
 export function header(user: User, scope: Scope, onLogout: () => void): HTMLElement {
   const linkLabel = h("span", { class: "link-label" }, "");

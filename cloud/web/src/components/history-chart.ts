@@ -3,10 +3,11 @@
  * min–max band. Dragging across the chart zooms: the chosen window is re-read at the finest
  * resolution that keeps it to a few thousand points (raw up to 2 h, 1-minute rollups up to 3 d).
  */
+
+import type { MetricDef } from "@bitvelocity/api";
 import { api } from "../lib/api.js";
 import { h, replace, setText } from "../lib/dom.js";
 import { toMs } from "../lib/format.js";
-import type { MetricDef } from "../lib/types.js";
 import { TimeChart } from "./chart.js";
 import { errorText } from "./ui.js";
 

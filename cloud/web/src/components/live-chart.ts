@@ -1,7 +1,8 @@
 /** The live chart: a bounded window (last 10 minutes) of one device's readings, per numeric metric. */
+
+import type { MetricDef } from "@bitvelocity/api";
 import { h } from "../lib/dom.js";
 import { toMs } from "../lib/format.js";
-import type { MetricDef } from "../lib/types.js";
 import { TimeChart } from "./chart.js";
 
 export const LIVE_WINDOW_MS = 10 * 60 * 1000;

@@ -1,8 +1,9 @@
 /** Latest values as cards: value with unit, normal range, out-of-normal highlighted, age ticking. */
+
+import type { LatestValue, MetricDef } from "@bitvelocity/api";
 import { h, setText } from "../lib/dom.js";
 import { ago, value as fmtValue } from "../lib/format.js";
 import { health, label, normalText } from "../lib/metrics.js";
-import type { LatestValue, MetricDef } from "../lib/types.js";
 
 interface Card {
   root: HTMLElement;

@@ -1,8 +1,9 @@
 /** The alert-rule editor (admins): kind-specific fields, server problems shown beside each field. */
+
+import type { AlertRule, DeviceType, RuleBody, RuleKind } from "@bitvelocity/api";
 import { ApiError, api } from "../lib/api.js";
 import { h, replace, setText } from "../lib/dom.js";
 import { isNumeric, label } from "../lib/metrics.js";
-import type { AlertRule, DeviceType, RuleInput, RuleKind } from "../lib/types.js";
 import { errorText } from "./ui.js";
 
 interface FieldSpec {
@@ -135,7 +136,7 @@ export function ruleForm(
   kind.addEventListener("change", renderParams);
   renderParams();
 
-  const read = (): RuleInput => {
+  const read = (): RuleBody => {
     const k = kind.value as RuleKind;
     const p: Record<string, unknown> = {};
     for (const f of FIELDS[k]) {
@@ -143,7 +144,7 @@ export function ruleForm(
       if (raw === "") continue;
       p[f.name] = f.type === "number" || f.type === "integer" ? Number(raw) : raw;
     }
-    return { name: name.value.trim(), kind: k, severity: severity.value as RuleInput["severity"], enabled: enabled.checked, params: p };
+    return { name: name.value.trim(), kind: k, severity: severity.value as RuleBody["severity"], enabled: enabled.checked, params: p };
   };
 
   const save = h("button", { class: "btn btn-primary", type: "submit", testid: "rule-save" }, existing ? "Save rule" : "Create rule");

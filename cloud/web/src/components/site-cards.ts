@@ -1,8 +1,9 @@
 /** Sites → edges → devices at a glance: one card per site; clicking a site filters the device table. */
+
+import type { Alert, Device, Edge, Site } from "@bitvelocity/api";
 import { h, replace } from "../lib/dom.js";
 import { count } from "../lib/format.js";
 import { href } from "../lib/router.js";
-import type { Alert, Device, Edge, Site } from "../lib/types.js";
 import { backingUp } from "./attention.js";
 import { dot } from "./ui.js";
 

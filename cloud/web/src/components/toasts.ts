@@ -1,9 +1,10 @@
 /** Toasts: a card slides in at the corner for each new alert; click opens its subject, × closes it. */
+
+import type { Alert } from "@bitvelocity/api";
 import { activeAlerts } from "../lib/alerts.js";
 import { h } from "../lib/dom.js";
 import { href } from "../lib/router.js";
 import type { Scope } from "../lib/scope.js";
-import type { Alert } from "../lib/types.js";
 
 const SHOW_MS = 8000;
 const MAX_SHOWN = 4;

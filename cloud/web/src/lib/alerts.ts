@@ -3,9 +3,10 @@
  * current by the live `alert` events. The header badge, toasts, fleet ordering and the alerts
  * page all read it.
  */
+
+import type { Alert } from "@bitvelocity/api";
 import { api } from "./api.js";
 import { live } from "./live.js";
-import type { Alert } from "./types.js";
 
 type Listener = (alerts: Alert[], changed: Alert | null) => void;
 

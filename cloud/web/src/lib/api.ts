@@ -12,11 +12,11 @@ import type {
   Gap,
   Problem,
   Reading,
-  RuleInput,
+  RuleBody,
   SeriesPoint,
   Site,
   User,
-} from "./types.js";
+} from "@bitvelocity/api";
 
 export class ApiError extends Error {
   constructor(
@@ -102,8 +102,8 @@ export const api = {
   ackAlert: (id: string) => request<{ alert: Alert }>("POST", `/api/alerts/${enc(id)}/ack`),
   resolveAlert: (id: string) => request<{ alert: Alert }>("POST", `/api/alerts/${enc(id)}/resolve`),
   rules: () => request<{ rules: AlertRule[] }>("GET", "/api/alert-rules"),
-  createRule: (rule: RuleInput) => request<{ rule: AlertRule }>("POST", "/api/alert-rules", rule),
-  updateRule: (id: string, rule: RuleInput) => request<{ rule: AlertRule }>("PUT", `/api/alert-rules/${enc(id)}`, rule),
+  createRule: (rule: RuleBody) => request<{ rule: AlertRule }>("POST", "/api/alert-rules", rule),
+  updateRule: (id: string, rule: RuleBody) => request<{ rule: AlertRule }>("PUT", `/api/alert-rules/${enc(id)}`, rule),
   deleteRule: (id: string) => request<void>("DELETE", `/api/alert-rules/${enc(id)}`),
   gaps: (edgeId: string, limit = 50) => request<{ gaps: Gap[] }>("GET", `/api/edges/${enc(edgeId)}/gaps${query({ limit })}`),
   deadLetters: (edgeId: string, limit = 50) =>

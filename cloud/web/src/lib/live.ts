@@ -3,17 +3,20 @@
  * (`{device}`, `{edge}`, `{site}`, `{fleet:true}`); subscriptions are reference-counted and
  * re-sent after every reconnect, because the server forgets them with the old socket.
  */
+import type { ClientToServerEvents, Device, ServerToClientEvents, Topic } from "@bitvelocity/api";
 import { io, type Socket } from "socket.io-client";
-import type { Alert, Command, Device, Edge, LiveReading } from "./types.js";
 
-export type Topic = { device: string } | { edge: string } | { site: string } | { fleet: true };
+export type { Topic };
 
+type Payload<K extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[K]>[0];
+
+/** What pages listen to: the server's events, with the `devices` batch handed out one device at a time. */
 export interface LiveEvents {
-  readings: LiveReading[];
+  readings: Payload<"readings">;
   device: Device;
-  edge: Edge;
-  command: Command;
-  alert: Alert;
+  edge: Payload<"edge">;
+  command: Payload<"command">;
+  alert: Payload<"alert">;
 }
 
 export type LinkState = "connecting" | "live" | "down";
@@ -22,7 +25,7 @@ type Handler<T> = (payload: T) => void;
 const topicKey = (t: Topic): string => JSON.stringify(t);
 
 class Live {
-  private socket: Socket | null = null;
+  private socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
   private readonly subs = new Map<string, { topic: Topic; refs: number }>();
   private readonly handlers = new Map<keyof LiveEvents, Set<Handler<never>>>();
   private readonly stateListeners = new Set<(s: LinkState) => void>();
@@ -58,11 +61,12 @@ class Live {
         }, 3000);
       });
     });
-    for (const name of ["readings", "device", "edge", "command", "alert"] as const) {
-      socket.on(name, (payload: unknown) => this.dispatch(name, payload));
-    }
+    socket.on("readings", (payload) => this.dispatch("readings", payload));
+    socket.on("edge", (payload) => this.dispatch("edge", payload));
+    socket.on("command", (payload) => this.dispatch("command", payload));
+    socket.on("alert", (payload) => this.dispatch("alert", payload));
     // Device summaries arrive batched (one packet per flush); pages handle them one by one.
-    socket.on("devices", (batch: unknown) => {
+    socket.on("devices", (batch) => {
       if (Array.isArray(batch)) for (const d of batch) this.dispatch("device", d);
     });
   }
@@ -113,12 +117,12 @@ class Live {
   }
 
   private emitSubscribe(topic: Topic): void {
-    this.socket?.emit("subscribe", topic, (ack: { ok: boolean; error?: unknown } | undefined) => {
-      if (ack && ack.ok === false) console.warn("live: subscribe refused", topic, ack.error);
+    this.socket?.emit("subscribe", topic, (ack) => {
+      if (ack && !ack.ok) console.warn("live: subscribe refused", topic, ack.error);
     });
   }
 
-  private dispatch(name: keyof LiveEvents, payload: unknown): void {
+  private dispatch<K extends keyof LiveEvents>(name: K, payload: LiveEvents[K]): void {
     const set = this.handlers.get(name);
     if (!set) return;
     for (const fn of set) {

@@ -1,6 +1,7 @@
 /** Applying live events to cached summaries. "Latest" is by timestamp, never by arrival order. */
+
+import type { Device, LiveReading } from "@bitvelocity/api";
 import { toMs } from "./format.js";
-import type { Device, LiveReading } from "./types.js";
 
 export function applyReading(d: Device, r: LiveReading): boolean {
   const ts = toMs(r.ts);

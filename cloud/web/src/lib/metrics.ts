@@ -1,6 +1,7 @@
 /** Catalog-aware helpers: units, normal ranges, which metrics can be charted. */
+
+import type { DeviceType, MetricDef } from "@bitvelocity/api";
 import { value as fmtValue } from "./format.js";
-import type { DeviceType, MetricDef } from "./types.js";
 
 export type Health = "normal" | "low" | "high" | "unknown";
 

@@ -1,6 +1,7 @@
 /** Who is logged in, and the catalog (loaded once per session). */
+
+import type { DeviceType, User } from "@bitvelocity/api";
 import { api } from "./api.js";
-import type { DeviceType, User } from "./types.js";
 
 let user: User | null = null;
 let catalog: Map<string, DeviceType> | null = null;

@@ -1,11 +1,12 @@
 /** API tokens for automation (everyone, for themselves) and, for admins, the audit log. */
+
+import type { ApiToken, AuditEntry } from "@bitvelocity/api";
 import { empty, errorBox, errorText, loading, panel, pill } from "../components/ui.js";
 import { api } from "../lib/api.js";
 import { h, replace } from "../lib/dom.js";
 import { ago, clock } from "../lib/format.js";
 import { type Page, Scope } from "../lib/scope.js";
 import { session } from "../lib/session.js";
-import type { ApiToken, AuditEntry } from "../lib/types.js";
 
 export function accountPage(): Page {
   const scope = new Scope();

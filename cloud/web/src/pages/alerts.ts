@@ -1,4 +1,6 @@
 /** Alerts: the live list (acknowledge, resolve), recently resolved, and the rules (edited by admins). */
+
+import type { Alert, AlertRule, DeviceType } from "@bitvelocity/api";
 import { KIND_LABELS, ruleForm, ruleSummary } from "../components/rule-form.js";
 import { empty, errorBox, errorText, loading, panel, pill, stat } from "../components/ui.js";
 import { activeAlerts } from "../lib/alerts.js";
@@ -10,7 +12,6 @@ import { href } from "../lib/router.js";
 import { type Page, Scope } from "../lib/scope.js";
 import { session } from "../lib/session.js";
 import { throttle } from "../lib/throttle.js";
-import type { Alert, AlertRule, DeviceType } from "../lib/types.js";
 
 export function alertsPage(): Page {
   const scope = new Scope();

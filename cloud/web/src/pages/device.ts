@@ -1,4 +1,6 @@
 /** Device page: header, latest values, live chart, history, commands — live via the `device` subscription. */
+
+import type { Device, MetricDef } from "@bitvelocity/api";
 import { commandsPanel } from "../components/commands-panel.js";
 import { CompareChart, MAX_PEERS } from "../components/compare-chart.js";
 import { HistoryChart } from "../components/history-chart.js";
@@ -15,7 +17,6 @@ import { isNumeric, label, metricsOf } from "../lib/metrics.js";
 import { href } from "../lib/router.js";
 import { type Page, Scope } from "../lib/scope.js";
 import { session } from "../lib/session.js";
-import type { Device, MetricDef } from "../lib/types.js";
 
 export function devicePage(id: string): Page {
   const scope = new Scope();

@@ -1,4 +1,6 @@
 /** Edge page: link state, agent, clock offset, outbox (depth, bytes, oldest, drain, ETA, dead letters), its devices. */
+
+import type { Alert, Device, DeviceType, Edge } from "@bitvelocity/api";
 import { EdgeRecords } from "../components/edge-records.js";
 import { dot, errorBox, loading, panel, pill, stat } from "../components/ui.js";
 import { activeAlerts } from "../lib/alerts.js";
@@ -11,7 +13,6 @@ import { href } from "../lib/router.js";
 import { type Page, Scope } from "../lib/scope.js";
 import { session } from "../lib/session.js";
 import { throttle } from "../lib/throttle.js";
-import type { Alert, Device, DeviceType, Edge } from "../lib/types.js";
 
 export function edgePage(id: string): Page {
   const scope = new Scope();
@@ -35,7 +36,7 @@ async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
   const devices = new Map(list.map((d) => [d.id, d]));
   const body = h("div", { class: "stack" });
   const records = new EdgeRecords(id);
-  const signature = () => `${edge.status?.gaps ?? ""}|${edge.status?.deadLetters ?? ""}|${edge.status?.evictions ?? ""}`;
+  const signature = () => `${edge.status?.gaps ?? ""}|${edge.status?.deadLetters ?? ""}|${edge.status?.evictedReadings ?? ""}`;
   const render = () => {
     replace(body, ...edgeView(edge, [...devices.values()], types, activeAlerts.forSubject(id)));
     records.refresh(signature());
@@ -98,7 +99,7 @@ function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>, al
   const link = h(
     "div",
     { class: "stats" },
-    stat("Link", s?.linkState && e.online ? s.linkState : e.online ? "online" : "offline", {
+    stat("Link", e.online ? "online" : "offline", {
       tone: e.online ? "ok" : "bad",
       hint: e.online ? `up ${ago(e.connectedAt).replace(/ ago$/, "")}` : `seen ${ago(e.lastSeen)}`,
     }),
@@ -249,5 +250,5 @@ function edgeView(e: Edge, devices: Device[], types: Map<string, DeviceType>, al
 }
 
 function evictions(s: Edge["status"]): number | undefined {
-  return s?.evictions ?? s?.evictedReadings;
+  return s?.evictedReadings;
 }

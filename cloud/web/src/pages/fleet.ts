@@ -1,4 +1,6 @@
 /** Fleet overview: counts, edges with link state, the device table with filters; live via `fleet`. */
+
+import type { Device, DeviceType, Edge, Site } from "@bitvelocity/api";
 import { Attention } from "../components/attention.js";
 import { type DeviceFilter, DevicesTable } from "../components/devices-table.js";
 import { EdgesTable } from "../components/edges-table.js";
@@ -14,7 +16,6 @@ import { label } from "../lib/metrics.js";
 import { type Page, Scope } from "../lib/scope.js";
 import { session } from "../lib/session.js";
 import { throttle } from "../lib/throttle.js";
-import type { Device, DeviceType, Edge, Site } from "../lib/types.js";
 
 export function fleetPage(): Page {
   const scope = new Scope();

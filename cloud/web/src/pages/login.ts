@@ -1,8 +1,9 @@
 /** The login page: username and password, errors shown inline (401 bad credentials, 429 too many tries). */
+
+import type { User } from "@bitvelocity/api";
 import { ApiError, api } from "../lib/api.js";
 import { h, setText } from "../lib/dom.js";
 import { type Page, Scope } from "../lib/scope.js";
-import type { User } from "../lib/types.js";
 
 export function loginPage(onLoggedIn: (user: User) => void): Page {
   const scope = new Scope();
