@@ -15,6 +15,7 @@ import { KafkaTelemetryPublisher, toWireReading } from "./ingest/kafka-publisher
 import { KafkaStoreWriter } from "./ingest/kafka-store-writer.js";
 import { LinkRecords } from "./ingest/link-records.js";
 import type { ValidReading } from "./ingest/ports.js";
+import { cloudModules } from "./main.js";
 import { openDatabase } from "./platform/database.js";
 import { EventBus } from "./platform/event-bus.js";
 import type { DeadLetterReceived } from "./platform/events.js";
@@ -62,7 +63,7 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
     const dir = mkdtempSync(join(tmpdir(), "bv-kafka-"));
     const publisher = new KafkaTelemetryPublisher(s, silentLogger());
     const registry = createRegistry();
-    const db = await openDatabase(dir);
+    const db = await openDatabase(dir, cloudModules().modules);
     const records = new LinkRecords(db);
     // Each writer is its own "process": its own store connection to the shared database file.
     const writers: { writer: KafkaStoreWriter; store: SqliteTelemetryStore }[] = [];
@@ -153,7 +154,7 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
     bus.on("readingsCommitted", (e) => {
       committed.push(...e.readings.map((r) => r.seq));
     });
-    const db = await openDatabase(dir);
+    const db = await openDatabase(dir, cloudModules().modules);
     const records = new LinkRecords(db);
     const writer = new KafkaStoreWriter({
       settings: s,

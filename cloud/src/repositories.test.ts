@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { postgres } from "@bitvelocity/common/test-services";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { cloudModules } from "./main.js";
 import { openDatabase } from "./platform/database.js";
 import { openPostgres } from "./platform/postgres.js";
 import { repositoryContract } from "./repositories.contract.js";
@@ -13,9 +14,9 @@ let dir = "";
 repositoryContract("sqlite", {
   async open() {
     dir = mkdtempSync(join(tmpdir(), "bv-repo-"));
-    return openDatabase(dir);
+    return openDatabase(dir, cloudModules().modules);
   },
-  reopen: () => openDatabase(dir),
+  reopen: () => openDatabase(dir, cloudModules().modules),
   async cleanup() {
     rmSync(dir, { recursive: true, force: true });
   },
@@ -41,14 +42,16 @@ describe.skipIf(!pgService.available)(`PostgreSQL${skip}`, () => {
   repositoryContract("postgres", {
     async open() {
       schema = `bv_test_${randomBytes(6).toString("hex")}`;
-      return openPostgres({ url, schema, poolSize: 2 });
+      return openPostgres({ url, schema, poolSize: 2 }, cloudModules().modules);
     },
-    reopen: () => openPostgres({ url, schema, poolSize: 2 }),
+    reopen: () => openPostgres({ url, schema, poolSize: 2 }, cloudModules().modules),
     cleanup: () => dropSchema(schema),
   });
 
   it("refuses an unreachable server and a bad schema name with DB_OPEN_FAILED", async () => {
-    await expect(openPostgres({ url: "postgres://postgres@127.0.0.1:9/test" })).rejects.toMatchObject({ code: "DB_OPEN_FAILED" });
-    await expect(openPostgres({ url, schema: "Robert'); DROP TABLE users;--" })).rejects.toMatchObject({ code: "DB_OPEN_FAILED" });
+    await expect(openPostgres({ url: "postgres://postgres@127.0.0.1:9/test" }, cloudModules().modules)).rejects.toMatchObject({
+      code: "DB_OPEN_FAILED",
+    });
+    await expect(openPostgres({ url, schema: "Robert'); DROP TABLE users;--" }, [])).rejects.toMatchObject({ code: "DB_OPEN_FAILED" });
   });
 });

@@ -10,6 +10,7 @@ import type { AlertView, DeviceSummary, EdgeStatusSnapshot } from "../platform/e
 import { AlertEngine } from "./alert-engine.js";
 import { AlertService } from "./alert-service.js";
 import { AlertStore } from "./alert-store.js";
+import { alertsMigrations } from "./migrations.js";
 
 let dir: string;
 let db: Database;
@@ -22,7 +23,7 @@ const offlineAtStart = [{ id: "env-9", type: "env-sensor", online: false }];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "bv-alerts-"));
-  db = await openDatabase(dir);
+  db = await openDatabase(dir, [{ name: "alerts", migrations: alertsMigrations }]);
   bus = new EventBus();
   now = 1_000_000;
   updates = [];

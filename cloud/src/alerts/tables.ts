@@ -1,4 +1,4 @@
-/** The alerts tables in cloud.db (created by platform/migrations.ts). */
+/** The alerts tables in cloud.db (created by ./migrations.ts). */
 export type AlertTables = {
   alert_rules: {
     id: string;

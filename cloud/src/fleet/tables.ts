@@ -1,4 +1,4 @@
-/** The fleet tables in cloud.db (created by platform/migrations.ts). */
+/** The fleet tables in cloud.db (created by ./migrations.ts). */
 export type FleetTables = {
   devices: { id: string; edge_id: string; site_id: string; type: string; name: string; last_seen: number | null; latest_json: string };
   edge_state: {

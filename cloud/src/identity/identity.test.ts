@@ -5,6 +5,7 @@ import { hashSecret, silentLogger } from "@bitvelocity/common";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadCloudConfig } from "../platform/config.js";
 import { type Database, openDatabase } from "../platform/database.js";
+import { identityMigrations } from "./migrations.js";
 import { LoginRateLimiter } from "./rate-limiter.js";
 import { hasRole } from "./roles.js";
 import { SessionStore, tokenFromAuthorization, tokenFromCookie } from "./sessions.js";
@@ -14,7 +15,7 @@ let dir: string;
 let db: Database;
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "bv-identity-"));
-  db = await openDatabase(dir);
+  db = await openDatabase(dir, [{ name: "identity", migrations: identityMigrations }]);
 });
 afterEach(async () => {
   await db.destroy();

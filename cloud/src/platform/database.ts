@@ -7,19 +7,21 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { BvError } from "@bitvelocity/common";
 import SqliteDatabase from "better-sqlite3";
-import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect, sql } from "kysely";
-import { migrations } from "./migrations.js";
+import { Kysely, SqliteDialect, sql } from "kysely";
+import { platformMigrations } from "./migrations.js";
+import { type MigrationSet, migrateModules } from "./module-migrations.js";
 
 // biome-ignore lint/complexity/noBannedTypes: the base handle knows no tables; domains add theirs with withTables<T>().
 export type Database = Kysely<{}>;
 
-class InCodeMigrations implements MigrationProvider {
-  async getMigrations(): Promise<Record<string, Migration>> {
-    return migrations;
-  }
-}
+/** The platform's own tables (the event outbox); always applied first. */
+export const PLATFORM_MIGRATIONS: MigrationSet = { name: "platform", migrations: platformMigrations };
 
-export async function openDatabase(dataDir: string, fileName = "cloud.db"): Promise<Database> {
+/**
+ * Opens (creating if needed) {dataDir}/cloud.db and applies the platform's migrations and then
+ * each given module's (main.ts passes its module list; a domain's tests pass their own module).
+ */
+export async function openDatabase(dataDir: string, modules: readonly MigrationSet[], fileName = "cloud.db"): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, fileName);
   let native: SqliteDatabase.Database;
@@ -37,19 +39,16 @@ export async function openDatabase(dataDir: string, fileName = "cloud.db"): Prom
     throw new BvError("DB_OPEN_FAILED", "fatal", `cannot open ${file}: ${(err as Error).message}`, { cause: err });
   }
   const db: Database = new Kysely({ dialect: new SqliteDialect({ database: native }) });
-  return migrate(db, file);
+  return migrate(db, modules, file);
 }
 
-/** Runs every migration not yet applied; on failure closes the handle and throws DB_MIGRATION_FAILED. */
-export async function migrate(db: Database, where: string): Promise<Database> {
-  const migrator = new Migrator({ db, provider: new InCodeMigrations() });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
+/** Applies the platform's and the modules' migrations; on failure closes the handle and throws DB_MIGRATION_FAILED. */
+export async function migrate(db: Database, modules: readonly MigrationSet[], where: string): Promise<Database> {
+  try {
+    await migrateModules(db, [PLATFORM_MIGRATIONS, ...modules.filter((m) => m.name !== PLATFORM_MIGRATIONS.name)], where);
+  } catch (err) {
     await db.destroy();
-    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
-    throw new BvError("DB_MIGRATION_FAILED", "fatal", `migration ${failed} failed on ${where}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw err;
   }
   return db;
 }

@@ -31,7 +31,7 @@ let dir: string;
 let db: Database;
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "bv-outbox-"));
-  db = await openDatabase(dir);
+  db = await openDatabase(dir, []);
 });
 afterEach(async () => {
   await db.destroy();

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "@bitvelocity/common";
 import { Kafka, logLevel } from "kafkajs";
+import type { CloudConfig } from "./config.js";
 
 export interface KafkaSettings {
   readonly brokers: readonly string[];
@@ -29,4 +30,17 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
       else logger.debug(fields, message);
     },
   });
+}
+
+/** The `kafka:` section of the cloud's config as settings, or undefined when Kafka is not configured. */
+export function kafkaSettingsOf(config: CloudConfig): KafkaSettings | undefined {
+  const k = config.kafka;
+  if (!k) return undefined;
+  return {
+    brokers: k.brokers,
+    clientId: k.client_id,
+    telemetryTopic: k.telemetry_topic,
+    groupId: k.group_id,
+    sessionTimeoutMs: k.session_timeout_ms,
+  };
 }

@@ -8,6 +8,7 @@
  * (an interface in its own folder) that main.ts fills; what it tells other domains it publishes as
  * an event on the bus (through the transactional outbox when the event reports a state change).
  */
+import type { Server as HttpServer } from "node:http";
 import type { Router } from "express";
 import type { Migration } from "kysely";
 import type { AuditLog } from "../identity/audit-log.js";
@@ -29,6 +30,8 @@ export interface ModuleContext {
   readonly relay: OutboxRelay;
   readonly registry: Registry;
   readonly audit: AuditLog;
+  /** The cloud's HTTP server (not yet listening while modules start); socket.io attaches to it. */
+  readonly http: HttpServer;
   /** This module's logger (`cloud:<name>`). */
   readonly logger: Logger;
 }
@@ -50,4 +53,10 @@ export interface CloudModule {
   routes?(): Router;
   /** Idempotent; called in reverse start order. */
   stop(): Promise<void>;
+}
+
+/** For a module's accessors: its services exist only between start and stop. */
+export function started<T>(value: T | undefined, module: string, what: string): T {
+  if (value === undefined) throw new Error(`module ${module} is not started: ${what} is not available`);
+  return value;
 }

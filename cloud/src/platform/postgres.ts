@@ -7,6 +7,7 @@ import { BvError } from "@bitvelocity/common";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { type Database, migrate } from "./database.js";
+import type { MigrationSet } from "./module-migrations.js";
 
 const INT8_OID = 20;
 
@@ -29,7 +30,7 @@ export function redactUrl(url: string): string {
   }
 }
 
-export async function openPostgres(options: PostgresOptions): Promise<Database> {
+export async function openPostgres(options: PostgresOptions, modules: readonly MigrationSet[]): Promise<Database> {
   const schema = options.schema ?? "public";
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new BvError("DB_OPEN_FAILED", "fatal", `schema ${JSON.stringify(schema)} must be a lower-case SQL identifier`);
@@ -59,5 +60,5 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     throw new BvError("DB_OPEN_FAILED", "fatal", `cannot connect to PostgreSQL at ${where}: ${(err as Error).message}`, { cause: err });
   }
   const db: Database = new Kysely({ dialect: new PostgresDialect({ pool }) });
-  return migrate(db, where);
+  return migrate(db, modules, where);
 }

@@ -12,8 +12,8 @@ import { streamRoutes } from "./stream-routes.js";
 import { telemetryRoutes } from "./telemetry-routes.js";
 import { tokenRoutes } from "./token-routes.js";
 
-export function createApp(deps: WebDeps): Express {
-  const app = express();
+/** Mounts everything on `app` (the platform's express app, already attached to the HTTP server). */
+export function createApp(app: Express, deps: WebDeps): Express {
   app.disable("x-powered-by");
   app.use(express.json({ limit: "64kb" }));
   app.use(opsRoutes(deps));
@@ -26,6 +26,7 @@ export function createApp(deps: WebDeps): Express {
   app.use(alertRoutes(deps));
   app.use(tokenRoutes(deps));
   app.use(streamRoutes(deps));
+  for (const routes of deps.moduleRoutes) app.use("/api", routes);
   app.use("/api", () => {
     throw new HttpError(404, "NOT_FOUND", "no such API route");
   });

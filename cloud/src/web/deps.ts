@@ -1,4 +1,5 @@
 /** Everything the HTTP layer serves from, built in main.ts. */
+import type { Router } from "express";
 import type { AlertService } from "../alerts/index.js";
 import type { CommandService, FleetRegistry } from "../fleet/index.js";
 import type { ApiTokenStore, AuditLog, LoginRateLimiter, SessionStore, UserStore } from "../identity/index.js";
@@ -29,6 +30,8 @@ export interface WebDeps {
   };
   readonly registry: Registry;
   readonly health: () => Promise<Record<string, boolean>>;
+  /** The routes of the modules that declare some (mounted under /api behind the session guard). */
+  readonly moduleRoutes: readonly Router[];
   /** Folder with the built dashboard (index.html + assets). */
   readonly dashboardDir: string;
   readonly logger: Logger;

@@ -1,0 +1,53 @@
+/**
+ * The fleet tables in cloud.db: the device registry, edge state and commands. Portable SQL only (text, bigint, integer), so
+ * PostgreSQL runs the same list; times are ms since the epoch, booleans integers 0/1. The names
+ * keep their 0.1.0 numbering: databases made then adopt them (platform/module-migrations.ts).
+ */
+import type { Kysely, Migration } from "kysely";
+
+export const fleetMigrations: Record<string, Migration> = {
+  "0002_fleet": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("devices")
+        .addColumn("id", "varchar(128)", (c) => c.primaryKey())
+        .addColumn("edge_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("site_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("type", "varchar(64)", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("last_seen", "bigint")
+        .addColumn("latest_json", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("edge_state")
+        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("last_seen", "bigint")
+        .addColumn("agent_version", "text")
+        .addColumn("boot_id", "text")
+        .addColumn("clock_offset_ms", "bigint")
+        .execute();
+      await db.schema
+        .createTable("commands")
+        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("device_id", "varchar(128)", (c) => c.notNull())
+        .addColumn("edge_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("name", "varchar(64)", (c) => c.notNull())
+        .addColumn("params_json", "text", (c) => c.notNull())
+        .addColumn("status", "varchar(16)", (c) => c.notNull())
+        .addColumn("message", "text")
+        .addColumn("result_json", "text")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("requested_by", "varchar(64)", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("commands_by_device").on("commands").columns(["device_id", "created_at"]).execute();
+      await db.schema.createIndex("commands_by_status").on("commands").columns(["status", "edge_id"]).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("commands").execute();
+      await db.schema.dropTable("edge_state").execute();
+      await db.schema.dropTable("devices").execute();
+    },
+  },
+};
