@@ -10,6 +10,7 @@ import { authRoutes } from "./auth.js";
 import { commandRoutes } from "./commands.js";
 import type { RouteDef } from "./common.js";
 import { fleetRoutes } from "./fleet.js";
+import { openApiRoutes } from "./openapi.js";
 import { telemetryRoutes } from "./telemetry.js";
 import { tokenRoutes } from "./tokens.js";
 
@@ -31,4 +32,5 @@ export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef
   commands: commandRoutes,
   alerts: alertRoutes,
   tokens: tokenRoutes,
+  meta: openApiRoutes,
 };

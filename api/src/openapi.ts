@@ -5,7 +5,22 @@
  * the server sends them.
  */
 import { z } from "zod";
-import { ApiError, type RouteDef } from "./common.js";
+import { ApiError, type RouteDef, route } from "./common.js";
+
+/** The contract's version, in the document's `info`; bumped with a breaking change to any route. */
+export const API_VERSION = "0.1.0";
+
+/** The document itself is a route of the API (no session needed: the contract is public). */
+export const openApiRoutes = {
+  document: route({
+    method: "get",
+    path: "/api/openapi.json",
+    summary: "This OpenAPI 3.1 document",
+    public: true,
+    status: 200,
+    response: z.record(z.string(), z.unknown()),
+  }),
+};
 
 type JsonSchema = Record<string, unknown>;
 

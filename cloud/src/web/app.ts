@@ -6,6 +6,7 @@ import { commandRoutes } from "./command-routes.js";
 import type { WebDeps } from "./deps.js";
 import { fleetRoutes } from "./fleet-routes.js";
 import { errorHandler, HttpError } from "./http-errors.js";
+import { openApiRoutes } from "./openapi-routes.js";
 import { opsRoutes } from "./ops-routes.js";
 import { dashboardRoutes } from "./static-dashboard.js";
 import { streamRoutes } from "./stream-routes.js";
@@ -18,6 +19,7 @@ export function createApp(app: Express, deps: WebDeps): Express {
   app.use(express.json({ limit: "64kb" }));
   app.use(opsRoutes(deps));
   app.use(loginRoutes(deps));
+  app.use(openApiRoutes());
   app.use("/api", requireSession(deps));
   app.use(sessionRoutes(deps));
   app.use(fleetRoutes(deps));
