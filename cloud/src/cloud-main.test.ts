@@ -27,7 +27,7 @@ function run(
   return { child, out, err, exit };
 }
 
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
+async function until(check: () => boolean, ms = 25_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error("timed out");
@@ -72,7 +72,7 @@ describe("bv-cloud", () => {
     again.child.kill("SIGINT");
     expect(await again.exit).toBe(0);
     expect(again.err.join("")).not.toMatch(/created admin user/);
-  });
+  }, 90_000);
 
   it("exits 1 listing every config problem", async () => {
     const config = join(dir, "bad.yaml");

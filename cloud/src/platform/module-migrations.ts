@@ -8,7 +8,7 @@
  * records of its own migrations from that table, so nothing is re-run and no data is touched.
  */
 import { BvError } from "@bitvelocity/common";
-import { type Kysely, type Migration, Migrator } from "kysely";
+import { type Kysely, type Migration, Migrator, sql } from "kysely";
 
 export interface MigrationSet {
   /** The module's name: lower-case letters, digits and `_`/`-`. */
@@ -59,9 +59,21 @@ export async function migrateModules(db: AnyDb, sets: readonly MigrationSet[], w
 /** name → timestamp of every migration the pre-module layout recorded (empty on a new database). */
 async function legacyRecords(db: AnyDb): Promise<Map<string, string>> {
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
-  if (!tables.some((t) => t.name === LEGACY_TABLE)) return new Map();
+  // On PostgreSQL the introspection lists every schema; only the one in use counts.
+  const schema = await currentSchema(db);
+  if (!tables.some((t) => t.name === LEGACY_TABLE && (schema === undefined || t.schema === schema))) return new Map();
   const rows = await (db as Kysely<MigrationTables>).selectFrom(LEGACY_TABLE).select(["name", "timestamp"]).execute();
   return new Map(rows.map((r) => [r.name, r.timestamp]));
+}
+
+/** PostgreSQL's current schema; undefined on SQLite (which has no such function). */
+async function currentSchema(db: AnyDb): Promise<string | undefined> {
+  try {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    return rows[0]?.schema;
+  } catch {
+    return undefined;
+  }
 }
 
 async function adoptLegacy(db: AnyDb, table: string, set: MigrationSet, legacy: Map<string, string>): Promise<void> {
