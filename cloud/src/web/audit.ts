@@ -1,6 +1,6 @@
 /** Writes an audit entry for the request's user (commands, rule edits, tokens, alert actions). */
 import type { Response } from "express";
-import { currentUser } from "./auth-routes.js";
+import { auditAs } from "../platform/http.js";
 import type { WebDeps } from "./deps.js";
 
 export function audit(
@@ -10,6 +10,5 @@ export function audit(
   target: string,
   detail: Record<string, unknown> = {},
 ): Promise<unknown> {
-  const user = currentUser(res);
-  return deps.audit.record({ actor: user.username, via: user.via, action, target, detail });
+  return auditAs(deps.audit, res, action, target, detail);
 }
