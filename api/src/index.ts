@@ -8,6 +8,7 @@
 import { alertRoutes } from "./alerts.js";
 import { authRoutes } from "./auth.js";
 import { commandRoutes } from "./commands.js";
+import { commerceRoutes } from "./commerce.js";
 import type { RouteDef } from "./common.js";
 import { fleetRoutes } from "./fleet.js";
 import { openApiRoutes } from "./openapi.js";
@@ -17,6 +18,7 @@ import { tokenRoutes } from "./tokens.js";
 export * from "./alerts.js";
 export * from "./auth.js";
 export * from "./commands.js";
+export * from "./commerce.js";
 export * from "./common.js";
 export * from "./fleet.js";
 export type * from "./live.js";
@@ -32,5 +34,6 @@ export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef
   commands: commandRoutes,
   alerts: alertRoutes,
   tokens: tokenRoutes,
+  commerce: commerceRoutes,
   meta: openApiRoutes,
 };

@@ -5,6 +5,7 @@
  */
 import { listen } from "@bitvelocity/common";
 import { alertsModule } from "./alerts/module.js";
+import { commerceModule } from "./commerce/module.js";
 import { fleetModule } from "./fleet/module.js";
 import { LoginRateLimiter } from "./identity/index.js";
 import { identityModule } from "./identity/module.js";
@@ -39,10 +40,11 @@ export function cloudModules() {
   const fleet = fleetModule();
   const alerts = alertsModule({ directory: () => fleet.registry });
   const live = liveModule({ auth: () => identity, directory: () => fleet.registry });
+  const commerce = commerceModule();
   const ingest = ingestModule({ store: () => telemetry.store });
   // A module starts after the modules its ports read; ingest last (it opens the gRPC listener).
-  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, ingest];
-  return { modules, identity, telemetry, fleet, alerts, live, ingest };
+  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, commerce, ingest];
+  return { modules, identity, telemetry, fleet, alerts, live, commerce, ingest };
 }
 
 export async function startCloud(config: CloudConfig, options: CloudOptions = {}): Promise<CloudHandle> {

@@ -4,6 +4,7 @@
  *   bv-sim --scenario FILE [--broker URL] [--acked-log FILE] [--duration S] [--seed N] [--quiet]
  *   bv-sim provision --scenario FILE --out devices.yaml
  *   bv-sim plc | bv-sim meter (industrial peers: OPC UA PLC, Modbus meters; see industrial-cli.ts)
+ *   bv-sim payments (the payment provider the cloud's checkout calls; see payments/payments-cli.ts)
  */
 import { writeFileSync } from "node:fs";
 import { ConfigError, createLogger, parseCli, runMain, silentLogger, waitForShutdown } from "@bitvelocity/common";
@@ -29,7 +30,8 @@ Options:
   -h, --help         this help
 
 Environment: BV_MQTT_URL (broker.url), BV_FLEET_SECRET (fleet_secret), BV_LOG_LEVEL.
-Other commands: bv-sim provision --help, bv-sim plc --help (OPC UA PLC), bv-sim meter --help (Modbus meters)`;
+Other commands: bv-sim provision --help, bv-sim plc --help (OPC UA PLC), bv-sim meter --help (Modbus meters),
+bv-sim payments --help (payment provider)`;
 
 const PROVISION_USAGE = `Usage: bv-sim provision --scenario FILE --out devices.yaml
 
@@ -158,4 +160,6 @@ if (argv[0] === "provision") runMain("bv-sim provision", () => provision(argv.sl
 // The industrial peers load node-opcua only when asked for (it takes seconds and ~100 MB).
 else if (argv[0] === "plc") runMain("bv-sim plc", async () => (await import("./industrial-cli.js")).runPlc(argv.slice(1)));
 else if (argv[0] === "meter") runMain("bv-sim meter", async () => (await import("./industrial-cli.js")).runMeter(argv.slice(1)));
+else if (argv[0] === "payments")
+  runMain("bv-sim payments", async () => (await import("./payments/payments-cli.js")).runPayments(argv.slice(1)));
 else runMain("bv-sim", () => run(argv));

@@ -151,6 +151,49 @@ export const cloudConfigSchema = z
         relay_poll_ms: z.number().int().min(10).max(60_000).default(1000),
       })
       .default({ engine: "in-process", events_topic: "bv.events", relay_poll_ms: 1000 }),
+    commerce: z
+      .strictObject({
+        /** The payment provider (bv-sim payments in tests and the demo). */
+        payments_url: z
+          .string()
+          .regex(/^https?:\/\//, "expected an http:// URL")
+          .default("http://127.0.0.1:8090"),
+        payments_timeout_ms: z.number().int().min(10).max(60_000).default(2000),
+        /** Attempts per payment call (1 = no retry); every call is idempotent by key. */
+        payments_attempts: z.number().int().min(1).max(10).default(3),
+        /** Consecutive failed calls that open the circuit breaker, and how long it stays open. */
+        breaker_failures: z.number().int().min(1).max(1000).default(5),
+        breaker_half_open_ms: z.number().int().min(10).max(600_000).default(5000),
+        /** The warehouse the shop sells from, and the stock seeded there per product on first start. */
+        warehouse: z.string().min(1).max(64).default("warehouse-1"),
+        seed_stock: z.number().int().min(0).max(1_000_000).default(100),
+        reservation_ttl_ms: z
+          .number()
+          .int()
+          .min(1000)
+          .max(86_400_000)
+          .default(15 * 60_000),
+        /** How often waiting checkouts (payments unavailable) are retried, at most. */
+        saga_retry_max_ms: z.number().int().min(10).max(3_600_000).default(30_000),
+        saga_poll_ms: z.number().int().min(10).max(60_000).default(1000),
+        /** Default low/high item counts of a smart shelf (hysteresis). */
+        shelf_low: z.number().int().min(0).default(5),
+        shelf_high: z.number().int().min(1).default(15),
+      })
+      .default({
+        payments_url: "http://127.0.0.1:8090",
+        payments_timeout_ms: 2000,
+        payments_attempts: 3,
+        breaker_failures: 5,
+        breaker_half_open_ms: 5000,
+        warehouse: "warehouse-1",
+        seed_stock: 100,
+        reservation_ttl_ms: 15 * 60_000,
+        saga_retry_max_ms: 30_000,
+        saga_poll_ms: 1000,
+        shelf_low: 5,
+        shelf_high: 15,
+      }),
     database: databaseSchema,
     telemetry: telemetrySchema,
     kafka: kafkaSchema,
@@ -213,6 +256,7 @@ export const cloudEnvMap = {
   BV_KAFKA_BROKERS: "kafka.brokers",
   BV_REDIS_URL: "live.redis_url",
   BV_INFLUX_TOKEN: "telemetry.influx.token",
+  BV_PAYMENTS_URL: "commerce.payments_url",
 } as const;
 
 /**

@@ -1,0 +1,97 @@
+/**
+ * Writes to an order stream: the events, the read models they feed, the public events they
+ * announce (through the transactional outbox) and the saga's schedule — all in one transaction,
+ * so a crash leaves either all of them or none. Optimistic concurrency comes from the event store.
+ */
+import type { Kysely, Transaction } from "kysely";
+import type { OutboxRelay } from "../platform/event-outbox.js";
+import { appendEvent } from "../platform/event-outbox.js";
+import type { EventStore, StoredEvent } from "./event-store.js";
+import { applyEvent, type OrderEvent, type OrderState, timelineOf } from "./order.js";
+import type { Projections } from "./projections.js";
+import type { CommerceTables } from "./tables.js";
+
+export type SagaSchedule = { status: "active" | "waiting" | "done"; nextRunAt: number; attempts?: number };
+
+export class OrderWriter {
+  constructor(
+    private readonly db: Kysely<CommerceTables>,
+    private readonly store: EventStore,
+    private readonly projections: Projections,
+    private readonly relay: Pick<OutboxRelay, "kick">,
+  ) {}
+
+  /**
+   * Appends the events `build` returns after `state` (which must be the stream's latest fold),
+   * with whatever else `build` wrote in the same transaction. Throws ConcurrencyError if another
+   * writer got there first (the transaction rolls back, `build`'s writes included).
+   */
+  async write(
+    state: OrderState,
+    build: (tx: Transaction<CommerceTables>) => Promise<OrderEvent[]> | OrderEvent[],
+    schedule: (next: OrderState) => SagaSchedule,
+    now = Date.now(),
+  ): Promise<OrderState> {
+    const next = await this.db.transaction().execute(async (tx) => {
+      const events = await build(tx);
+      const stored = await this.store.append(tx, state.id, state.version, events, now);
+      const after = stored.reduce((s, e) => applyEvent(s, e.data, e.version, e.at), state);
+      await this.projections.apply(tx, after, stored);
+      for (const e of stored) await this.announce(tx, after, e);
+      const plan = schedule(after);
+      const row = { status: plan.status, attempts: plan.attempts ?? 0, next_run_at: plan.nextRunAt, updated_at: now };
+      await tx
+        .insertInto("commerce_sagas")
+        .values({ order_id: state.id, ...row })
+        .onConflict((oc) => oc.column("order_id").doUpdateSet(row))
+        .execute();
+      return after;
+    });
+    this.relay.kick();
+    return next;
+  }
+
+  /** The public events (events-commerce.ts) an order event stands for. */
+  private async announce(tx: Transaction<CommerceTables>, s: OrderState, e: StoredEvent<OrderEvent>): Promise<void> {
+    const placed = s.placed;
+    if (!placed) return;
+    const base = { orderId: s.id, siteId: placed.siteId };
+    const d = e.data;
+    switch (d.type) {
+      case "OrderPlaced":
+        await appendEvent(tx, "orderPlaced", {
+          ...base,
+          placedBy: d.placedBy,
+          lines: d.lines.map((l) => ({
+            sku: l.sku,
+            kind: l.kind,
+            deviceType: l.deviceType,
+            quantity: l.quantity,
+            unitPriceMinor: l.unitPriceMinor,
+          })),
+          totalMinor: d.totalMinor,
+          currency: d.currency,
+          at: e.at,
+        });
+        return;
+      case "OrderConfirmed":
+        await appendEvent(tx, "orderConfirmed", { ...base, totalMinor: placed.totalMinor, currency: placed.currency, at: e.at });
+        return;
+      case "OrderCancelled":
+        await appendEvent(tx, "orderCancelled", { ...base, reason: d.reason, at: e.at });
+        return;
+      case "DevicesRequested":
+        await appendEvent(tx, "devicesPurchased", { ...base, devices: d.devices });
+        break;
+      case "Compensated":
+        if (d.step === "devices") await appendEvent(tx, "provisionedDevicesRevoked", base);
+        break;
+      default:
+        break;
+    }
+    const t = timelineOf(d);
+    const status =
+      t.status === "retrying" || t.status === "failed" || t.status === "compensated" || t.status === "started" ? t.status : "succeeded";
+    await appendEvent(tx, "orderProgressed", { ...base, step: t.step, status, detail: t.detail, at: e.at });
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * CQRS read models of the order streams: the order list (per site), each order's timeline, and
+ * sales per day. They are written in the same transaction as the events they come from (so the
+ * API reads what was committed), from event data only (event times, never the clock), so
+ * `rebuild` — which empties them and replays every stream — gives the same rows as live updates.
+ */
+import type { Order, SalesDay, TimelineEntry } from "@bitvelocity/api";
+import { type Kysely, sql, type Transaction } from "kysely";
+import { NotFoundError } from "../platform/errors.js";
+import type { EventStore, StoredEvent } from "./event-store.js";
+import { fold, type OrderEvent, type OrderState, timelineOf } from "./order.js";
+import type { CommerceTables } from "./tables.js";
+
+type Db = Kysely<CommerceTables> | Transaction<CommerceTables>;
+type ViewRow = CommerceTables["commerce_order_view"];
+
+export const PROJECTION_TABLES = ["commerce_order_view", "commerce_order_timeline", "commerce_sales_daily"] as const;
+
+function orderOf(r: ViewRow): Order {
+  return {
+    id: r.order_id,
+    siteId: r.site_id,
+    placedBy: r.placed_by,
+    status: r.status as Order["status"],
+    subtotalMinor: Number(r.subtotal_minor),
+    taxMinor: Number(r.tax_minor),
+    totalMinor: Number(r.total_minor),
+    currency: r.currency,
+    lines: JSON.parse(r.lines_json) as Order["lines"],
+    reason: r.reason,
+    placedAt: Number(r.placed_at),
+    updatedAt: Number(r.updated_at),
+    version: r.version,
+  };
+}
+
+export class Projections {
+  constructor(
+    private readonly db: Kysely<CommerceTables>,
+    private readonly events: EventStore,
+  ) {}
+
+  /** Applies newly appended events; `state` is the order folded through the last of them. */
+  async apply(tx: Db, state: OrderState, added: readonly StoredEvent<OrderEvent>[]): Promise<void> {
+    const placed = state.placed;
+    if (!placed || added.length === 0) return;
+    const row: ViewRow = {
+      order_id: state.id,
+      site_id: placed.siteId,
+      placed_by: placed.placedBy,
+      status: state.status,
+      subtotal_minor: placed.subtotalMinor,
+      tax_minor: placed.taxMinor,
+      total_minor: placed.totalMinor,
+      currency: placed.currency,
+      lines_json: JSON.stringify(placed.lines),
+      reason: state.reason,
+      placed_at: state.placedAt,
+      updated_at: state.updatedAt,
+      version: state.version,
+    };
+    const { order_id: _id, ...changes } = row;
+    await tx
+      .insertInto("commerce_order_view")
+      .values(row)
+      .onConflict((oc) => oc.column("order_id").doUpdateSet(changes))
+      .execute();
+    await tx
+      .insertInto("commerce_order_timeline")
+      .values(added.map((e) => ({ order_id: state.id, version: e.version, type: e.type, at: e.at, ...timelineOf(e.data) })))
+      .execute();
+    for (const e of added) {
+      if (e.data.type !== "OrderConfirmed") continue;
+      const day = new Date(e.at).toISOString().slice(0, 10);
+      for (const line of placed.lines) {
+        await tx
+          .insertInto("commerce_sales_daily")
+          .values({ day, currency: placed.currency, sku: line.sku, quantity: line.quantity, total_minor: line.lineTotalMinor })
+          .onConflict((oc) =>
+            oc.columns(["day", "currency", "sku"]).doUpdateSet({
+              quantity: sql`commerce_sales_daily.quantity + ${line.quantity}`,
+              total_minor: sql`commerce_sales_daily.total_minor + ${line.lineTotalMinor}`,
+            }),
+          )
+          .execute();
+      }
+    }
+  }
+
+  /** Empties the read models and replays every stream; returns what it read. */
+  async rebuild(): Promise<{ streams: number; events: number }> {
+    const streams = await this.events.streams();
+    let events = 0;
+    await this.db.transaction().execute(async (tx) => {
+      for (const t of PROJECTION_TABLES) await tx.deleteFrom(t).execute();
+      for (const id of streams) {
+        const stream = await this.events.load<OrderEvent>(id, tx);
+        events += stream.length;
+        await this.apply(tx, fold(id, stream), stream);
+      }
+    });
+    return { streams: streams.length, events };
+  }
+
+  async orders(q: { siteId?: string | undefined; status?: string | undefined; limit: number }): Promise<Order[]> {
+    let query = this.db.selectFrom("commerce_order_view").selectAll().orderBy("placed_at", "desc").orderBy("order_id").limit(q.limit);
+    if (q.siteId) query = query.where("site_id", "=", q.siteId);
+    if (q.status) query = query.where("status", "=", q.status);
+    return (await query.execute()).map(orderOf);
+  }
+
+  async order(id: string): Promise<Order> {
+    const row = await this.db.selectFrom("commerce_order_view").selectAll().where("order_id", "=", id).executeTakeFirst();
+    if (!row) throw new NotFoundError("order", id);
+    return orderOf(row);
+  }
+
+  async timeline(id: string): Promise<TimelineEntry[]> {
+    const rows = await this.db.selectFrom("commerce_order_timeline").selectAll().where("order_id", "=", id).orderBy("version").execute();
+    return rows.map((r) => ({ version: r.version, type: r.type, step: r.step, status: r.status, detail: r.detail, at: Number(r.at) }));
+  }
+
+  async sales(): Promise<SalesDay[]> {
+    const rows = await this.db.selectFrom("commerce_sales_daily").selectAll().orderBy("day", "desc").orderBy("sku").execute();
+    return rows.map((r) => ({ day: r.day, currency: r.currency, sku: r.sku, quantity: r.quantity, totalMinor: Number(r.total_minor) }));
+  }
+}
