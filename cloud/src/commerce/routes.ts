@@ -10,6 +10,7 @@ import { hasRole, type Role } from "../identity/index.js";
 import { auditAs, currentUser, HttpError } from "../platform/http.js";
 import { parseBody, parseQuery, reply } from "../platform/validate.js";
 import { productOf } from "./catalog.js";
+import { IdempotencyConflict } from "./order-service.js";
 import type { CommerceServices } from "./services.js";
 
 /** A contract path relative to the /api mount. */
@@ -66,7 +67,10 @@ export function commerceRouter(services: () => CommerceServices, audit: () => Au
     const s = services();
     const user = currentUser(res);
     const started = performance.now();
-    const placed = await s.orders.place(user.username, header, body);
+    const placed = await s.orders.place(user.username, header, body).catch((err: unknown) => {
+      if (err instanceof IdempotencyConflict) throw new HttpError(422, err.code, err.message);
+      throw err;
+    });
     const state = await s.saga.run(placed.orderId);
     s.observe(state.status, (performance.now() - started) / 1000);
     if (!placed.replay) await auditAs(audit(), res, "order.place", placed.orderId, { siteId: body.siteId, status: state.status });
