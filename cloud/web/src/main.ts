@@ -17,7 +17,11 @@ import { alertsPage } from "./pages/alerts.js";
 import { devicePage } from "./pages/device.js";
 import { edgePage } from "./pages/edge.js";
 import { fleetPage } from "./pages/fleet.js";
+import { inventoryPage } from "./pages/inventory.js";
 import { loginPage } from "./pages/login.js";
+import { orderPage } from "./pages/order.js";
+import { ordersPage } from "./pages/orders.js";
+import { shopPage } from "./pages/shop.js";
 
 const app = document.getElementById("app")!;
 let page: Page | null = null;
@@ -127,6 +131,18 @@ function route(): void {
       break;
     case "account":
       show(accountPage(), true);
+      break;
+    case "shop":
+      show(shopPage(), true);
+      break;
+    case "orders":
+      show(ordersPage(), true);
+      break;
+    case "order":
+      show(orderPage(r.id), true);
+      break;
+    case "inventory":
+      show(inventoryPage(), true);
       break;
     default:
       show(

@@ -46,6 +46,9 @@ export function header(user: User, scope: Scope, onLogout: () => void): HTMLElem
       { class: "nav" },
       h("a", { href: href.fleet(), testid: "nav-fleet" }, "Fleet"),
       h("a", { href: href.alerts(), testid: "nav-alerts" }, "Alerts", badge),
+      h("a", { href: href.shop(), testid: "nav-shop" }, "Shop"),
+      h("a", { href: href.orders(), testid: "nav-orders" }, "Orders"),
+      h("a", { href: href.inventory(), testid: "nav-inventory" }, "Inventory"),
       h("a", { href: href.account(), testid: "nav-account" }, user.role === "admin" ? "Access & audit" : "API tokens"),
     ),
     h(

@@ -1,4 +1,4 @@
-/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account. */
+/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/shop, #/orders[/:id], #/inventory. */
 
 export type Route =
   | { name: "login"; next: string }
@@ -7,6 +7,10 @@ export type Route =
   | { name: "edge"; id: string }
   | { name: "alerts" }
   | { name: "account" }
+  | { name: "shop" }
+  | { name: "orders" }
+  | { name: "order"; id: string }
+  | { name: "inventory" }
   | { name: "not-found"; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -16,6 +20,11 @@ export function parseRoute(hash: string): Route {
   if (pathname === "/" || pathname === "") return { name: "fleet" };
   if (pathname === "/alerts") return { name: "alerts" };
   if (pathname === "/account") return { name: "account" };
+  if (pathname === "/shop") return { name: "shop" };
+  if (pathname === "/orders") return { name: "orders" };
+  if (pathname === "/inventory") return { name: "inventory" };
+  const order = /^\/orders\/([^/]+)\/?$/.exec(pathname);
+  if (order) return { name: "order", id: decodeURIComponent(order[1]!) };
   const device = /^\/devices\/([^/]+)\/?$/.exec(pathname);
   if (device) return { name: "device", id: decodeURIComponent(device[1]!) };
   const edge = /^\/edges\/([^/]+)\/?$/.exec(pathname);
@@ -27,6 +36,10 @@ export const href = {
   fleet: () => "#/",
   alerts: () => "#/alerts",
   account: () => "#/account",
+  shop: () => "#/shop",
+  orders: () => "#/orders",
+  order: (id: string) => `#/orders/${encodeURIComponent(id)}`,
+  inventory: () => "#/inventory",
   device: (id: string) => `#/devices/${encodeURIComponent(id)}`,
   edge: (id: string) => `#/edges/${encodeURIComponent(id)}`,
   login: (next?: string) => (next && next !== "/" && next !== "/login" ? `#/login?next=${encodeURIComponent(next)}` : "#/login"),
