@@ -1,3 +1,4 @@
+import { scrollTable } from "../components/scroll-table.js";
 /** Inventory: warehouse stock, smart shelves moving live (SSE), replenishment drafts, and the payment provider's breaker. */
 
 import type { PaymentsStatus, ReplenishmentDraft, Shelf, StockLevel } from "@bitvelocity/api";
@@ -88,9 +89,8 @@ async function load(el: HTMLElement, scope: Scope): Promise<void> {
 }
 
 function shelfTable(shelves: Shelf[]): HTMLElement {
-  return h(
-    "div",
-    { class: "table-wrap flush" },
+  return scrollTable(
+    "shelves",
     h(
       "table",
       { class: "table", testid: "shelves" },
@@ -120,9 +120,8 @@ function shelfTable(shelves: Shelf[]): HTMLElement {
 }
 
 function draftTable(drafts: ReplenishmentDraft[]): HTMLElement {
-  return h(
-    "div",
-    { class: "table-wrap flush" },
+  return scrollTable(
+    "drafts",
     h(
       "table",
       { class: "table", testid: "drafts" },
@@ -147,9 +146,8 @@ function draftTable(drafts: ReplenishmentDraft[]): HTMLElement {
 }
 
 function stockTable(levels: StockLevel[]): HTMLElement {
-  return h(
-    "div",
-    { class: "table-wrap flush" },
+  return scrollTable(
+    "stock",
     h(
       "table",
       { class: "table", testid: "stock" },

@@ -1,3 +1,4 @@
+import { scrollTable } from "../components/scroll-table.js";
 /** One order: lines and totals, and the checkout saga's timeline (steps, retries, compensations). */
 
 import type { Order, TimelineEntry } from "@bitvelocity/api";
@@ -62,9 +63,8 @@ function render(el: HTMLElement, o: Order, timeline: TimelineEntry[]): void {
     ),
     panel(
       "Lines",
-      h(
-        "div",
-        { class: "table-wrap flush" },
+      scrollTable(
+        "order-lines",
         h(
           "table",
           { class: "table", testid: "order-lines" },

@@ -1,3 +1,4 @@
+import { scrollTable } from "../components/scroll-table.js";
 /** Orders (read model): newest first, with status and totals. */
 
 import type { Order } from "@bitvelocity/api";
@@ -49,9 +50,8 @@ function table(orders: Order[]): HTMLElement {
       h("td", { class: "nowrap", title: clock(o.placedAt) }, ago(o.placedAt)),
     ),
   );
-  return h(
-    "div",
-    { class: "table-wrap flush" },
+  return scrollTable(
+    "orders",
     h(
       "table",
       { class: "table", testid: "orders" },

@@ -1,3 +1,4 @@
+import { scrollTable } from "../components/scroll-table.js";
 /** The shop: catalog with prices and stock, a cart, and checkout (operators and admins). */
 
 import type { Product, Site } from "@bitvelocity/api";
@@ -56,7 +57,12 @@ async function load(el: HTMLElement, scope: Scope): Promise<void> {
                 class: "btn btn-ghost",
                 type: "button",
                 "aria-label": `Remove ${l.p.name}`,
-                on: { click: () => (cart.delete(l.p.sku), renderCart()) },
+                on: {
+                  click: () => {
+                    cart.delete(l.p.sku);
+                    renderCart();
+                  },
+                },
               },
               "Remove",
             ),
@@ -123,10 +129,15 @@ async function load(el: HTMLElement, scope: Scope): Promise<void> {
       "tr",
       { testid: "product-row", data: { sku: p.sku } },
       h("td", null, h("div", { class: "strong" }, p.name), h("div", { class: "sub mono" }, p.sku)),
-      h("td", null, KIND[p.kind]),
-      h("td", { class: "nowrap" }, money(p.priceMinor, p.currency), h("div", { class: "sub" }, `+${p.taxRateBp / 100} % tax`)),
-      h("td", null, p.available > 0 ? String(p.available) : pill("sold out", "bad")),
-      h("td", { class: "nowrap" }, h("div", { class: "actions" }, qty, add)),
+      h("td", { class: "hide-sm" }, KIND[p.kind]),
+      h(
+        "td",
+        { class: "nowrap" },
+        money(p.priceMinor, p.currency),
+        h("div", { class: "sub" }, `+${p.taxRateBp / 100} % tax`),
+        h("div", { class: "sub", testid: "available" }, p.available > 0 ? `${p.available} available` : pill("sold out", "bad")),
+      ),
+      h("td", null, h("div", { class: "actions actions-wrap" }, qty, add)),
     );
   };
 
@@ -137,13 +148,16 @@ async function load(el: HTMLElement, scope: Scope): Promise<void> {
     panel(h("div", { class: "panel-title" }, h("h2", null, "Cart")), cartBody, message),
     panel(
       h("div", { class: "panel-title" }, h("h2", null, "Catalog"), h("span", { class: "muted" }, "prices before tax")),
-      h(
-        "div",
-        { class: "table-wrap flush" },
+      scrollTable(
+        "catalog",
         h(
           "table",
           { class: "table", testid: "catalog" },
-          h("thead", null, h("tr", null, ...["Product", "Kind", "Price", "Available", ""].map((t) => h("th", null, t)))),
+          h(
+            "thead",
+            null,
+            h("tr", null, ...["Product", "Kind", "Price", ""].map((t) => h("th", { class: t === "Kind" ? "hide-sm" : "" }, t))),
+          ),
           h("tbody", null, ...products.map(row)),
         ),
       ),

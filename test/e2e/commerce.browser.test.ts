@@ -1,0 +1,154 @@
+/**
+ * The shop in Chromium at phone width (375 px), against a real cloud, the payment simulator as a
+ * program (`bv-sim payments`) and a real edge link: an operator buys 3 environmental sensors and
+ * sees the order confirmed with its saga timeline; a smart shelf's count moves live on the
+ * inventory page and turns low; a viewer browses but cannot order. Every page passes axe-core
+ * with no serious or critical violation.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EdgeLink, PASSWORDS, reading, startTestCloud, type TestCloud } from "../../cloud/src/test-support.js";
+import { ROOT } from "../../scripts/system.mjs";
+import { CHROMIUM, hasChromium, missingService } from "./support.js";
+
+const skip = missingService(`Chromium at ${CHROMIUM}`, hasChromium());
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** Serious and critical axe-core violations on the page as it is now. */
+async function axeProblems(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: AXE });
+  const violations = await page.evaluate(async () => {
+    const result = await (
+      window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }
+    ).axe.run();
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+  });
+  return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}, ${v.nodes} nodes)`);
+}
+
+/** Starts `bv-sim payments --port 0` and resolves to its URL. */
+function startPayments(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(ROOT, "firmware-sim/bin/bv-sim.js"), "payments", "--port", "0", "--latency", "5"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /"listening":"([^"]+)"/.exec(out);
+      if (m?.[1]) resolve({ url: m[1], child });
+    });
+    child.once("exit", (code) => reject(new Error(`bv-sim payments exited with ${code}`)));
+  });
+}
+
+describe.skipIf(skip !== undefined)("the shop in Chromium", () => {
+  let payments: { url: string; child: ChildProcess };
+  let t: TestCloud;
+  let browser: Browser;
+  let edge: EdgeLink;
+  let seq = 0;
+
+  async function login(username: keyof typeof PASSWORDS): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+    const p = await context.newPage();
+    await p.goto(`${t.url}/#/login`);
+    await p.getByTestId("login-username").fill(username);
+    await p.getByTestId("login-password").fill(PASSWORDS[username]);
+    await p.getByTestId("login-submit").click();
+    await p.getByTestId("current-user").waitFor();
+    return p;
+  }
+  async function shelfCount(n: number): Promise<void> {
+    seq++;
+    edge.batch(seq, [reading(seq, "shelf-7", { item_count: n }, { deviceType: "smart-shelf", edgeTimeMs: Date.now() })]);
+    await edge.next("ack");
+  }
+  const noHorizontalScroll = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+
+  beforeAll(async () => {
+    payments = await startPayments();
+    t = await startTestCloud({ commerce: { payments_url: payments.url } }, { dashboardDir: join(ROOT, "cloud/dist/dashboard") });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    });
+    edge = new EdgeLink(t.grpcAddress);
+    edge.hello("edge-1", undefined, [{ deviceId: "shelf-7", deviceType: "smart-shelf" }]);
+    await edge.next("welcome");
+  });
+  afterAll(async () => {
+    edge?.close();
+    await browser?.close();
+    await t?.close();
+    payments?.child.kill("SIGTERM");
+  });
+
+  it("an operator buys 3 environmental sensors and sees the order confirmed with its timeline", async () => {
+    const page = await login("alice");
+    await page.goto(`${t.url}/#/shop`);
+    const row = page.locator('[data-testid="product-row"][data-sku="DEV-ENV-SENSOR"]');
+    await row.getByRole("spinbutton").fill("3");
+    await row.getByTestId("add-to-cart").click();
+    await expect.poll(() => page.getByTestId("cart").textContent()).toContain("3 × Environmental sensor");
+    expect(await axeProblems(page)).toEqual([]);
+    expect(await noHorizontalScroll(page)).toBe(true);
+    await page.getByTestId("place-order").click();
+    await page.waitForURL(/#\/orders\/ord_/);
+    await expect.poll(() => page.getByTestId("order-status").textContent(), { timeout: 10_000 }).toBe("confirmed");
+    const steps = await page
+      .locator('[data-testid="timeline-entry"]')
+      .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.type));
+    expect(steps).toEqual([
+      "OrderPlaced",
+      "StockReserved",
+      "PaymentAuthorized",
+      "DevicesRequested",
+      "StockCommitted",
+      "PaymentCaptured",
+      "OrderConfirmed",
+    ]);
+    expect(await axeProblems(page)).toEqual([]);
+
+    await page.getByRole("link", { name: "Orders" }).first().click();
+    await expect.poll(() => page.locator('[data-testid="order-row"][data-status="confirmed"]').count()).toBe(1);
+    expect(await axeProblems(page)).toEqual([]);
+    await page.context().close();
+  });
+
+  it("a shelf's stock moves live on the inventory page and turns low", async () => {
+    const admin = await t.login("admin");
+    await shelfCount(12);
+    const bind = await t.api("/api/commerce/shelves/shelf-7", admin, {
+      method: "PUT",
+      body: JSON.stringify({ siteId: "site-1", sku: "SHELF-COFFEE-1KG", lowThreshold: 4, highThreshold: 10 }),
+    });
+    expect(bind.status).toBe(200);
+    const page = await login("victor");
+    await page.goto(`${t.url}/#/inventory`);
+    const row = page.locator('[data-testid="shelf-row"][data-device-id="shelf-7"]');
+    await expect.poll(() => row.getByTestId("shelf-count").textContent()).toBe("12");
+    await shelfCount(9);
+    await expect.poll(() => row.getByTestId("shelf-count").textContent()).toBe("9");
+    await shelfCount(3);
+    await expect.poll(() => row.getAttribute("data-low")).toBe("true");
+    await expect.poll(() => page.getByTestId("low-shelves").getAttribute("data-value")).toBe("1");
+    expect(await axeProblems(page)).toEqual([]);
+    expect(await noHorizontalScroll(page)).toBe(true);
+    await page.context().close();
+  });
+
+  it("a viewer browses the shop but cannot order", async () => {
+    const page = await login("victor");
+    await page.goto(`${t.url}/#/shop`);
+    await page.locator('[data-testid="product-row"][data-sku="CONS-FILTER"]').getByTestId("add-to-cart").click();
+    await expect.poll(() => page.getByTestId("viewer-note").isVisible()).toBe(true);
+    expect(await page.getByTestId("place-order").count()).toBe(0);
+    expect(await axeProblems(page)).toEqual([]);
+    await page.context().close();
+  });
+});
