@@ -16,7 +16,7 @@
  *   optimistic concurrency lets one append; the other re-reads and sees the step done.
  */
 import type { Logger } from "@bitvelocity/common";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { ConcurrencyError, type EventStore } from "./event-store.js";
 import type { Inventory } from "./inventory.js";
 import { fold, type OrderEvent, type OrderState } from "./order.js";
@@ -36,7 +36,8 @@ export interface SagaOptions {
   readonly pollMs: number;
 }
 
-type StepOutcome = "continue" | "wait";
+/** The order after the step, or "wait": the saga stops until the poller runs it again. */
+type StepOutcome = OrderState | "wait";
 
 export class CheckoutSaga {
   private readonly running = new Map<string, Promise<OrderState>>();
@@ -125,14 +126,18 @@ export class CheckoutSaga {
   }
 
   private async drive(orderId: string): Promise<OrderState> {
+    // The fold stays in memory between steps (each write returns it); the stream is read again
+    // only when another runner appended first.
+    let s = await this.load(orderId);
     for (let i = 0; i < 50; i++) {
-      const s = await this.load(orderId);
       if (s.terminal || !s.placed) return s;
       try {
-        if ((await this.step(s)) === "wait") return this.load(orderId);
+        const next = await this.step(s);
+        if (next === "wait") return this.load(orderId);
+        s = next;
       } catch (err) {
-        // Another runner appended first: read the stream again and carry on from there.
         if (!(err instanceof ConcurrencyError)) throw err;
+        s = await this.load(orderId);
       }
     }
     this.logger.warn({ orderId }, "saga did not settle in 50 steps; the poller resumes it");
@@ -147,45 +152,40 @@ export class CheckoutSaga {
   private readonly next = (s: OrderState): SagaSchedule =>
     s.terminal ? { status: "done", nextRunAt: 0 } : { status: "active", nextRunAt: Date.now() + this.options.leaseMs };
 
-  /** One step: the first thing the fold says is not done yet. */
+  /**
+   * One step: the first thing the fold says is not done yet. Steps that need no wait share a
+   * transaction: the device request is written with the authorization, and the stock is taken
+   * in the capture's transaction (if the reservation expired meanwhile, the capture is refunded).
+   */
   private async step(s: OrderState): Promise<StepOutcome> {
     const placed = s.placed!;
     if (s.failure !== null) return this.compensate(s);
     if (!s.reserved) return this.reserve(s);
+    const devices = placed.lines.filter((l) => l.kind === "device" && l.deviceType !== null);
+    const deviceRequest = (): OrderEvent[] =>
+      devices.length > 0 && !s.devicesRequested
+        ? [{ type: "DevicesRequested", devices: devices.map((l) => ({ deviceType: l.deviceType!, quantity: l.quantity })) }]
+        : [];
     if (!s.authorizationId) {
       return this.pay(
         s,
         "authorize",
         () => this.payments.authorize(`${s.id}:authorize`, s.id, placed.totalMinor, placed.currency),
-        (r) => [{ type: "PaymentAuthorized", authorizationId: r.authorizationId }],
+        async (r) => [{ type: "PaymentAuthorized", authorizationId: r.authorizationId }, ...deviceRequest()],
       );
     }
-    const devices = placed.lines.filter((l) => l.kind === "device" && l.deviceType !== null);
-    if (devices.length > 0 && !s.devicesRequested) {
-      await this.writer.write(
-        s,
-        () => [{ type: "DevicesRequested", devices: devices.map((l) => ({ deviceType: l.deviceType!, quantity: l.quantity })) }],
-        this.next,
-      );
-      return "continue";
-    }
-    if (!s.stockCommitted) {
-      await this.writer.write(
-        s,
-        async (tx) =>
-          (await this.inventory.commit(tx, s.id, Date.now()))
-            ? [{ type: "StockCommitted" }]
-            : [{ type: "CheckoutFailed", step: "commit-stock", reason: "the stock reservation expired" }],
-        this.next,
-      );
-      return "continue";
-    }
+    if (deviceRequest().length > 0) return this.writer.write(s, deviceRequest, this.next);
     const authorizationId = s.authorizationId;
     return this.pay(
       s,
       "capture",
       () => this.payments.capture(`${s.id}:capture`, authorizationId),
-      () => [{ type: "PaymentCaptured" }, { type: "OrderConfirmed" }],
+      async (_r, tx) => {
+        if (s.stockCommitted) return [{ type: "PaymentCaptured" }, { type: "OrderConfirmed" }];
+        if (await this.inventory.commit(tx, s.id, Date.now()))
+          return [{ type: "StockCommitted" }, { type: "PaymentCaptured" }, { type: "OrderConfirmed" }];
+        return [{ type: "PaymentCaptured" }, { type: "CheckoutFailed", step: "commit-stock", reason: "the stock reservation expired" }];
+      },
     );
   }
 
@@ -195,7 +195,7 @@ export class CheckoutSaga {
     const lines = placed.lines.map((l) => ({ sku: l.sku, quantity: l.quantity }));
     let refused: string | undefined;
     try {
-      await this.writer.write(
+      return await this.writer.write(
         s,
         async (tx) => {
           const r = await this.inventory.reserve(tx, s.id, this.options.location, lines, now + this.options.reservationTtlMs, now);
@@ -209,11 +209,8 @@ export class CheckoutSaga {
       if (!(err instanceof ReserveRefused)) throw err;
       refused = err.message;
     }
-    if (refused !== undefined) {
-      const reason = refused;
-      await this.writer.write(s, () => [{ type: "CheckoutFailed", step: "reserve", reason }], this.next);
-    }
-    return "continue";
+    const reason = refused;
+    return this.writer.write(s, () => [{ type: "CheckoutFailed", step: "reserve", reason }], this.next);
   }
 
   /** A provider call: success appends `done`; unavailable defers (wait); refused fails the checkout. */
@@ -221,32 +218,28 @@ export class CheckoutSaga {
     s: OrderState,
     step: "authorize" | "capture",
     call: () => Promise<T>,
-    done: (result: T) => OrderEvent[],
+    done: (result: T, tx: Transaction<CommerceTables>) => Promise<OrderEvent[]>,
   ): Promise<StepOutcome> {
     let result: T;
     try {
       result = await call();
     } catch (err) {
       if (err instanceof PaymentsUnavailable) return this.defer(s, step, err.message);
-      if (err instanceof PaymentRefused) {
-        await this.writer.write(s, () => [{ type: "CheckoutFailed", step, reason: err.message }], this.next);
-        return "continue";
-      }
+      if (err instanceof PaymentRefused)
+        return this.writer.write(s, () => [{ type: "CheckoutFailed", step, reason: err.message }], this.next);
       throw err;
     }
-    await this.writer.write(s, () => done(result), this.next);
-    return "continue";
+    return this.writer.write(s, (tx) => done(result, tx), this.next);
   }
 
   private async defer(s: OrderState, step: "authorize" | "capture" | "void" | "refund", reason: string): Promise<StepOutcome> {
     const attempt = s.deferrals + 1;
     if (attempt > this.options.maxDeferrals && !s.failure && step === "authorize") {
-      await this.writer.write(
+      return this.writer.write(
         s,
         () => [{ type: "CheckoutFailed", step, reason: `gave up after ${s.deferrals} attempts: ${reason}` }],
         this.next,
       );
-      return "continue";
     }
     const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(attempt - 1, 16));
     const nextRunAt = Date.now() + delay;
@@ -264,12 +257,11 @@ export class CheckoutSaga {
   private async compensate(s: OrderState): Promise<StepOutcome> {
     const reason = s.failure ?? "checkout failed";
     if (s.devicesRequested && !s.compensated.has("devices")) {
-      await this.writer.write(
+      return this.writer.write(
         s,
         () => [{ type: "Compensated", step: "devices", detail: "provisioned device identities revoked" }],
         this.next,
       );
-      return "continue";
     }
     if (s.authorizationId && !s.compensated.has("payment")) {
       const auth = s.authorizationId;
@@ -283,15 +275,14 @@ export class CheckoutSaga {
         // A definite no (already voided by an earlier attempt under another node's key): nothing left to undo.
         this.logger.warn({ orderId: s.id, err: err.message }, `${op} refused during compensation`);
       }
-      await this.writer.write(
+      return this.writer.write(
         s,
         () => [{ type: "Compensated", step: "payment", detail: `authorization ${auth} ${op === "refund" ? "refunded" : "voided"}` }],
         this.next,
       );
-      return "continue";
     }
     if (s.reserved && !s.compensated.has("stock")) {
-      await this.writer.write(
+      return this.writer.write(
         s,
         async (tx) => {
           const units = await this.inventory.release(tx, s.id, Date.now());
@@ -299,10 +290,8 @@ export class CheckoutSaga {
         },
         this.next,
       );
-      return "continue";
     }
-    await this.writer.write(s, () => [{ type: "OrderCancelled", reason }], this.next);
-    return "continue";
+    return this.writer.write(s, () => [{ type: "OrderCancelled", reason }], this.next);
   }
 }
 
