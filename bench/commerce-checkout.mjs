@@ -97,7 +97,11 @@ async function run(engine) {
   return {
     engine,
     confirmed,
-    other: [...statuses].filter(([s]) => s !== 201).map(([s, c]) => `${c}×${s}`).join(", ") || "none",
+    other:
+      [...statuses]
+        .filter(([s]) => s !== 201)
+        .map(([s, c]) => `${c}×${s}`)
+        .join(", ") || "none",
     rate: confirmed / elapsed,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
