@@ -151,8 +151,8 @@ export class PaymentsSimulator {
       return seen.answer;
     }
     const answer = kind === "authorize" ? this.authorize(key, body) : this.follow(kind, key, body);
-    // Only definite answers are remembered; a refused request may be retried with a fixed body.
-    if (answer.status < 500) this.byKey.set(key, { fingerprint, answer });
+    // Only what moved money is remembered: a refused request may be sent again, fixed, with its key.
+    if (answer.status < 400) this.byKey.set(key, { fingerprint, answer });
     return answer;
   }
 
