@@ -148,6 +148,17 @@ export type DeviceQuery = z.infer<typeof DeviceQuery>;
 /** Newest first; `limit` 1-1000, default 100. */
 export const EdgeRecordsQuery = z.object({ limit: intQuery(1, 1000).optional() });
 
+/** An identity made for a purchased device (commerce's devicesPurchased), awaiting its first connection. */
+export const ProvisionedDevice = z.object({
+  id: z.string(),
+  siteId: z.string(),
+  type: z.string(),
+  orderId: z.string(),
+  createdAt: z.number().int(),
+  claimed: z.boolean(),
+});
+export type ProvisionedDevice = z.infer<typeof ProvisionedDevice>;
+
 export const fleetRoutes = {
   catalog: route({
     method: "get",
@@ -206,4 +217,12 @@ export const fleetRoutes = {
     response: z.object({ devices: z.array(Device) }),
   }),
   device: route({ method: "get", path: "/api/devices/:id", summary: "One device", status: 200, response: z.object({ device: Device }) }),
+  provisioned: route({
+    method: "get",
+    path: "/api/provisioned-devices",
+    summary: "Device identities created for purchased devices, awaiting their first connection (newest first)",
+    query: z.object({ siteId: z.string().min(1).max(128).optional() }),
+    status: 200,
+    response: z.object({ devices: z.array(ProvisionedDevice) }),
+  }),
 };

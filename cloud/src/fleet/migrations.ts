@@ -50,4 +50,22 @@ export const fleetMigrations: Record<string, Migration> = {
       await db.schema.dropTable("devices").execute();
     },
   },
+  "0003_provisioned_devices": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("provisioned_devices")
+        .addColumn("id", "varchar(128)", (c) => c.primaryKey())
+        .addColumn("site_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("type", "varchar(64)", (c) => c.notNull())
+        .addColumn("order_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("claim_code_hash", "varchar(64)", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("claimed_at", "bigint")
+        .execute();
+      await db.schema.createIndex("provisioned_devices_by_order").on("provisioned_devices").column("order_id").execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("provisioned_devices").execute();
+    },
+  },
 };

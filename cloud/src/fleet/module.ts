@@ -1,21 +1,26 @@
 /** The fleet module: sites, edges and devices as the cloud knows them, and commands to devices. */
+import { fleetRoutes as contract } from "@bitvelocity/api";
+import { Router } from "express";
 import { type CloudModule, type ModuleContext, started } from "../platform/module.js";
+import { parseQuery, reply } from "../platform/validate.js";
 import { CommandService } from "./command-service.js";
 import { FleetRegistry } from "./fleet-registry.js";
 import { fleetMigrations } from "./migrations.js";
+import { DeviceProvisioning } from "./provisioning.js";
 
 export interface FleetModule extends CloudModule {
   readonly registry: FleetRegistry;
   readonly commands: CommandService;
+  readonly provisioning: DeviceProvisioning;
 }
 
 export function fleetModule(): FleetModule {
-  let parts: { registry: FleetRegistry; commands: CommandService } | undefined;
+  let parts: { registry: FleetRegistry; commands: CommandService; provisioning: DeviceProvisioning; off: (() => void)[] } | undefined;
   const get = () => started(parts, "fleet", "registry, commands");
   return {
     name: "fleet",
     migrations: fleetMigrations,
-    publishes: ["deviceUpdated", "edgeUpdated", "commandRequested", "commandUpdated"],
+    publishes: ["deviceUpdated", "edgeUpdated", "commandRequested", "commandUpdated", "devicesProvisioned"],
     consumes: [
       "edgeConnected",
       "edgeDisconnected",
@@ -23,6 +28,8 @@ export function fleetModule(): FleetModule {
       "devicePresenceChanged",
       "readingsCommitted",
       "commandResultReceived",
+      "devicesPurchased",
+      "provisionedDevicesRevoked",
     ],
     async start(ctx: ModuleContext) {
       const { config } = ctx;
@@ -31,13 +38,31 @@ export function fleetModule(): FleetModule {
       await registry.start();
       const commands = new CommandService(ctx.db, ctx.bus, registry, ctx.logger.child({ part: "commands" }), ctx.relay);
       commands.start();
-      parts = { registry, commands };
+      // Purchased devices (commerce): identities with claim codes, awaiting their first connection.
+      const provisioning = new DeviceProvisioning(ctx.db, ctx.relay, ctx.logger.child({ part: "provisioning" }));
+      const off = [
+        ctx.bus.on("devicesPurchased", (e) => provisioning.onPurchased(e)),
+        ctx.bus.on("provisionedDevicesRevoked", (e) => provisioning.onRevoked(e)),
+      ];
+      parts = { registry, commands, provisioning, off };
     },
     async stop() {
       const p = parts;
       parts = undefined;
+      for (const off of p?.off ?? []) off();
       p?.commands.stop();
       await p?.registry.stop();
+    },
+    routes() {
+      const router = Router();
+      router.get(contract.provisioned.path.replace(/^\/api/, ""), async (req, res) => {
+        const { siteId } = parseQuery(contract.provisioned.query, req);
+        reply(res, contract.provisioned, { devices: await get().provisioning.list(siteId) });
+      });
+      return router;
+    },
+    get provisioning() {
+      return get().provisioning;
     },
     get registry() {
       return get().registry;

@@ -2,6 +2,7 @@
 
 import type { Device, DeviceType, Edge, Site } from "@bitvelocity/api";
 import { Attention } from "../components/attention.js";
+import { awaitingDevices } from "../components/awaiting-devices.js";
 import { type DeviceFilter, DevicesTable } from "../components/devices-table.js";
 import { EdgesTable } from "../components/edges-table.js";
 import { SiteCards } from "../components/site-cards.js";
@@ -76,6 +77,7 @@ async function load(el: HTMLElement, scope: Scope): Promise<void> {
       edgesTable.el,
     ),
     panel(h("div", { class: "panel-title" }, h("h2", null, "Devices"), filters), devicesTable.el),
+    awaitingDevices(scope),
   );
 
   scope.every(1000, () => {

@@ -5,7 +5,7 @@
  */
 import type { ReplenishmentDraft, Shelf } from "@bitvelocity/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EdgeLink, reading, startTestCloud, type TestCloud, waitFor } from "../test-support.js";
+import { EdgeLink, reading, startTestCloud, type TestCloud, waitFor } from "./test-support.js";
 
 describe("shelf stock from telemetry", () => {
   let t: TestCloud;

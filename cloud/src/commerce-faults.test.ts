@@ -6,8 +6,7 @@
  */
 import type { Order } from "@bitvelocity/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../test-support.js";
-import { type CommerceRig, json, startCommerceRig } from "./test-support.js";
+import { type CommerceRig, json, startCommerceRig, waitFor } from "./test-support.js";
 
 describe("checkout with a faulty payment provider", () => {
   let rig: CommerceRig;

@@ -7,7 +7,7 @@ import type { Order, Product, StockLevel } from "@bitvelocity/api";
 import { postgres } from "@bitvelocity/common/test-services";
 import type { LedgerEntry } from "@bitvelocity/firmware-sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CommerceRig, json, type OrderDetail, startCommerceRig } from "./test-support.js";
+import { type CommerceRig, json, type OrderDetail, startCommerceRig, waitFor } from "./test-support.js";
 
 const SENSOR = "DEV-ENV-SENSOR";
 const pgService = await postgres();
@@ -87,6 +87,21 @@ for (const engine of ["sqlite", "postgres"] as const) {
       const { order } = await json<{ order: Order }>(res);
       const detail = await json<OrderDetail>(await rig.t.api(`/api/commerce/orders/${order.id}`, rig.victor));
       expect(detail.timeline.find((e) => e.type === "DevicesRequested")).toMatchObject({ step: "provision", status: "started" });
+      // Fleet answers on the bus: 3 identities on the buyer's site, awaiting their first connection.
+      await waitFor(
+        async () => {
+          const d = await json<OrderDetail>(await rig.t.api(`/api/commerce/orders/${order.id}`, rig.victor));
+          return d.timeline.some((e) => e.type === "DevicesProvisioned") ? true : undefined;
+        },
+        5000,
+        "DevicesProvisioned on the timeline",
+      );
+      const { devices } = await json<{ devices: { orderId: string; siteId: string; type: string; claimed: boolean }[] }>(
+        await rig.t.api("/api/provisioned-devices?siteId=site-1", rig.victor),
+      );
+      const mine = devices.filter((d) => d.orderId === order.id);
+      expect(mine).toHaveLength(3);
+      expect(mine.every((d) => d.type === "env-sensor" && !d.claimed)).toBe(true);
     });
 
     it("a retried request with the same Idempotency-Key answers the same order and charges once", async () => {

@@ -9,9 +9,9 @@ import type { Order } from "@bitvelocity/api";
 import { hashSecret, silentLogger } from "@bitvelocity/common";
 import { PaymentsSimulator } from "@bitvelocity/firmware-sim";
 import { afterAll, describe, expect, it } from "vitest";
-import { type CloudHandle, startCloud } from "../main.js";
-import { loadCloudConfig } from "../platform/config.js";
-import { waitFor } from "../test-support.js";
+import { type CloudHandle, startCloud } from "./main.js";
+import { loadCloudConfig } from "./platform/config.js";
+import { waitFor } from "./test-support.js";
 
 describe("checkout saga after a restart", () => {
   const dir = mkdtempSync(join(tmpdir(), "bv-commerce-resume-"));

@@ -7,8 +7,7 @@
 import type { Order, PaymentsStatus } from "@bitvelocity/api";
 import { PaymentsSimulator } from "@bitvelocity/firmware-sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../test-support.js";
-import { type CommerceRig, json, type OrderDetail, startCommerceRig } from "./test-support.js";
+import { type CommerceRig, json, type OrderDetail, startCommerceRig, waitFor } from "./test-support.js";
 
 const BODY = { siteId: "site-1", lines: [{ sku: "CONS-FILTER", quantity: 1 }] };
 
