@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { generateSecret } from "@bitvelocity/common";
-import { checkPortFree, prepareSystem, ROOT, startCloud, startEdge, startSim } from "./system.mjs";
+import { BINS, checkPortFree, prepareSystem, ROOT, spawnService, startCloud, startEdge, startSim } from "./system.mjs";
 
 const PORTS = [
   { key: "http", env: "BV_HTTP_PORT", def: 8080, what: "cloud HTTP (dashboard, API)" },
@@ -11,6 +11,7 @@ const PORTS = [
   { key: "mqtt", env: "BV_MQTT_PORT", def: 1883, what: "edge MQTT broker" },
   { key: "mqttWs", env: "BV_MQTT_WS_PORT", def: 8083, what: "edge MQTT over WebSocket" },
   { key: "edgeHttp", env: "BV_EDGE_HTTP_PORT", def: 8081, what: "edge HTTP (/healthz, /metrics)" },
+  { key: "payments", env: "BV_PAYMENTS_PORT", def: 8090, what: "payment provider simulator (bv-sim payments)" },
 ];
 
 function parsePort(p) {
@@ -60,17 +61,30 @@ async function main() {
     dir,
     ports,
     secrets,
-    cloudOverrides: { http: { host: "0.0.0.0", port: ports.http }, grpc: { host: "127.0.0.1", port: ports.grpc } },
+    cloudOverrides: {
+      http: { host: "0.0.0.0", port: ports.http },
+      grpc: { host: "127.0.0.1", port: ports.grpc },
+      commerce: { payments_url: `http://127.0.0.1:${ports.payments}` },
+    },
     edgeOverrides: {},
   });
   const verbose = process.env.BV_DEMO_LOGS === "1";
   let stopping = false;
+  // The shop's payment provider: the simulator, started before the cloud that calls it.
+  const payments = spawnService({
+    name: "payments",
+    bin: BINS.sim,
+    args: ["payments", "--port", String(ports.payments), "--latency", "20"],
+    listeners: ["http"],
+    inheritOutput: verbose,
+  });
   const cloud = startCloud(prepared, { inheritOutput: verbose });
-  const services = [cloud];
+  const services = [payments, cloud];
   const stopAll = async () => {
     for (const s of services.reverse()) await s.stop();
   };
   try {
+    await payments.ready;
     const cp = await cloud.ready;
     const edge = startEdge(prepared, cp.grpc, { inheritOutput: verbose });
     services.push(edge);
@@ -85,6 +99,7 @@ BitVelocity IoT demo is running (data in ${dir})
   Cloud API   http://localhost:${cp.http}/api   metrics http://localhost:${cp.http}/metrics
   Edge MQTT   mqtt://localhost:${ep.mqtt}   (WebSocket ws://localhost:${ep.ws ?? ports.mqttWs})
   Edge health http://localhost:${ep.http}/healthz   metrics http://localhost:${ep.http}/metrics
+  Payments    http://localhost:${ports.payments}/ledger   (bv-sim payments; the Shop page checks out through it)
   Fleet       ${prepared.devices.length} simulated devices (${[...new Set(prepared.devices.map((d) => d.deviceType))].join(", ")})
 
 Logs: BV_DEMO_LOGS=1 npm start.  Stop: Ctrl-C.

@@ -39,7 +39,7 @@ function startPayments(): Promise<{ url: string; child: ChildProcess }> {
     let out = "";
     child.stdout?.on("data", (b: Buffer) => {
       out += b.toString();
-      const m = /"listening":"([^"]+)"/.exec(out);
+      const m = /"url":"([^"]+)"/.exec(out);
       if (m?.[1]) resolve({ url: m[1], child });
     });
     child.once("exit", (code) => reject(new Error(`bv-sim payments exited with ${code}`)));

@@ -44,7 +44,8 @@ export async function runPayments(argv: string[]): Promise<void> {
     outage: values.outage === true,
   });
   const port = await sim.start(num("port", values.port, 8090, 65_535));
-  process.stdout.write(`${JSON.stringify({ listening: `http://127.0.0.1:${port}` })}\n`);
+  // The same line as the other programs print, so scripts/system.mjs learns the port.
+  process.stdout.write(`${JSON.stringify({ msg: "listening", listener: "http", port, url: `http://127.0.0.1:${port}` })}\n`);
   await waitForShutdown();
   await sim.stop();
 }
