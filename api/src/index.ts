@@ -7,6 +7,7 @@
  */
 import { alertRoutes } from "./alerts.js";
 import { authRoutes } from "./auth.js";
+import { chatRoutes } from "./chat.js";
 import { commandRoutes } from "./commands.js";
 import type { RouteDef } from "./common.js";
 import { fleetRoutes } from "./fleet.js";
@@ -16,6 +17,9 @@ import { tokenRoutes } from "./tokens.js";
 
 export * from "./alerts.js";
 export * from "./auth.js";
+export * from "./chat.js";
+export * from "./chat-stream.js";
+export * from "./chat-text.js";
 export * from "./commands.js";
 export * from "./common.js";
 export * from "./fleet.js";
@@ -32,5 +36,6 @@ export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef
   commands: commandRoutes,
   alerts: alertRoutes,
   tokens: tokenRoutes,
+  chat: chatRoutes,
   meta: openApiRoutes,
 };
