@@ -3,8 +3,8 @@
  * is killed mid-stream, idempotent retries, edits and tombstones, mentions, and refusals.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestCloud, type TestCloud, waitFor } from "../test-support.js";
-import { ChatClient } from "./chat-client.js";
+import { ChatClient } from "./chat/chat-client.js";
+import { startTestCloud, type TestCloud, waitFor } from "./test-support.js";
 
 let t: TestCloud;
 const clients: ChatClient[] = [];
