@@ -52,6 +52,11 @@ export class ChatClient {
     this.socket.on("notice", (n) => this.notices.push(n));
     // Every (re)connect resumes every followed room from its cursor.
     this.socket.on("connect", () => void this.stream.resync());
+    // A node that shuts down disconnects its sockets itself, and socket.io-client does not
+    // reconnect after a server-side disconnect: a restarting node would lose its clients.
+    this.socket.on("disconnect", (reason) => {
+      if (reason === "io server disconnect") setTimeout(() => this.socket.connect(), 200 + Math.random() * 300);
+    });
   }
 
   connected(): Promise<void> {

@@ -58,6 +58,8 @@ function errorOf(err: unknown): ChatError {
 export class ChatSocketServer implements ChatDelivery {
   readonly nsp: ChatNamespace;
   private readonly offs: (() => void)[] = [];
+  /** Requests being answered: stop waits for them, so their broadcasts leave before the adapter closes. */
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     io: Server,
@@ -86,10 +88,12 @@ export class ChatSocketServer implements ChatDelivery {
     this.offs.push(options.sessions.onRevoked(revalidate), options.tokens.onRevoked(revalidate));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     for (const off of this.offs.splice(0)) off();
-    this.nsp.disconnectSockets(true);
+    // This node's sockets only: with the Redis adapter, disconnectSockets reaches every node.
+    this.nsp.local.disconnectSockets(true);
     this.nsp.removeAllListeners();
+    await Promise.allSettled([...this.inflight]);
   }
 
   message(message: Parameters<ChatDelivery["message"]>[0]): void {
@@ -124,14 +128,16 @@ export class ChatSocketServer implements ChatDelivery {
     const handle = <T>(schema: z.ZodType<T>, work: (req: T) => Promise<object>) => {
       return (arg: unknown, ack: unknown) => {
         const reply = typeof ack === "function" ? (ack as (r: unknown) => void) : () => {};
-        Promise.resolve()
+        const done = Promise.resolve()
           .then(() => work(schema.parse(arg)))
           .then((body) => reply({ ok: true, ...body }))
           .catch((err: unknown) => {
             const error = errorOf(err);
             if (error.code === "INTERNAL") this.options.logger.error({ err }, "chat request failed");
             reply({ ok: false, error });
-          });
+          })
+          .finally(() => this.inflight.delete(done));
+        this.inflight.add(done);
       };
     };
     socket.on(

@@ -59,7 +59,7 @@ export function chatModule(ports: ChatPorts): ChatModule {
       parts = undefined;
       p?.bot.stop();
       p?.ops.stop();
-      p?.sockets.close();
+      await p?.sockets.close();
     },
     get service() {
       return get().service;
