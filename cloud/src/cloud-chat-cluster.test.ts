@@ -4,12 +4,12 @@
  * random while everyone sends, and node B restarted mid-run (its clients reconnect to it on the
  * same port). Every client must end with every message of its rooms exactly once, in seq order.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { hashSecret } from "@bitvelocity/common";
 import { postgres, redis } from "@bitvelocity/common/test-services";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { ChatClient } from "./chat/chat-client.js";
+import { scratchDatabase } from "./chat/pg-scratch.js";
 import { EDGE_TOKEN, startTestCloud, type TestCloud, waitFor } from "./test-support.js";
 
 const [pgService, redisService] = await Promise.all([postgres(), redis()]);
@@ -23,16 +23,12 @@ const USERS = ["alice", "victor", "admin"] as const;
 
 const clients: ChatClient[] = [];
 const clouds: TestCloud[] = [];
-const schema = `bv_chat_${randomBytes(6).toString("hex")}`;
+let dropDatabase = async () => {};
 
 afterAll(async () => {
   for (const c of clients) c.close();
   for (const c of clouds) await c.close().catch(() => {});
-  if (!pgService.available) return;
-  const client = new pg.Client({ connectionString: pgService.url });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await client.end();
+  await dropDatabase();
 });
 
 const rand = (n: number) => Math.floor(Math.random() * n);
@@ -41,10 +37,11 @@ describe.skipIf(!ready)(`chat across two cloud nodes (PostgreSQL + Redis)${ready
   it("50 clients in 20 rooms, random reconnects and a node restart: every message once, in order", async () => {
     if (!pgService.available || !redisService.available) return;
     const sites = Array.from({ length: ROOMS }, (_, i) => ({ id: `site-${i + 1}`, name: `Plant ${i + 1}` }));
+    const scratch = await scratchDatabase(pgService.url);
+    dropDatabase = scratch.drop;
     const overrides = {
       "database.engine": "postgres",
-      "database.url": pgService.url,
-      "database.schema": schema,
+      "database.url": scratch.url,
       "live.redis_url": redisService.url,
       "live.redis_channel": `bv-chat-${randomUUID()}`,
       sites,
