@@ -8,12 +8,14 @@ import { errorBox } from "./components/ui.js";
 import { activeAlerts } from "./lib/alerts.js";
 import { ApiError, api, setUnauthorizedHandler } from "./lib/api.js";
 import { h, replace } from "./lib/dom.js";
+import { chat } from "./lib/chat.js";
 import { live } from "./lib/live.js";
 import { currentPath, href, navigate, parseRoute } from "./lib/router.js";
 import { type Page, Scope } from "./lib/scope.js";
 import { session } from "./lib/session.js";
 import { accountPage } from "./pages/account.js";
 import { alertsPage } from "./pages/alerts.js";
+import { chatPage } from "./pages/chat.js";
 import { devicePage } from "./pages/device.js";
 import { edgePage } from "./pages/edge.js";
 import { fleetPage } from "./pages/fleet.js";
@@ -26,6 +28,7 @@ let chrome: { el: HTMLElement; slot: HTMLElement; scope: Scope; user: User } | n
 function signedIn(user: User): void {
   session.set(user);
   live.start();
+  chat.start();
   activeAlerts.start();
   void activeAlerts.reload();
 }
@@ -34,6 +37,7 @@ function signedOut(): void {
   session.set(null);
   activeAlerts.stop();
   live.stop();
+  chat.stop();
   chrome?.scope.dispose();
   chrome = null;
 }
@@ -127,6 +131,9 @@ function route(): void {
       break;
     case "account":
       show(accountPage(), true);
+      break;
+    case "chat":
+      show(chatPage(r.room), true);
       break;
     default:
       show(
