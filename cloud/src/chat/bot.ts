@@ -37,16 +37,12 @@ export class ChatBot {
     this.offs.push(
       bus.on("alertUpdated", (a) => this.onAlert(a)),
       bus.on("edgeConnected", (e) =>
-        this.toSite(
-          e.siteId,
-          botClientId("edge", e.edgeId, "up", e.connectedAt),
-          `🟢 Edge #${e.edgeId} is online (agent ${e.agentVersion}).`,
-        ),
+        this.toSite(e.siteId, botClientId("edge", e.edgeId, "up", e.connectedAt), `Edge #${e.edgeId} is online (agent ${e.agentVersion}).`),
       ),
       bus.on("edgeDisconnected", (e) => {
         const site = this.directory().edge(e.edgeId)?.siteId;
         return site
-          ? this.toSite(site, botClientId("edge", e.edgeId, "down", e.at), `🔴 Edge #${e.edgeId} went offline: ${e.reason}.`)
+          ? this.toSite(site, botClientId("edge", e.edgeId, "down", e.at), `Edge #${e.edgeId} went offline: ${e.reason}.`)
           : undefined;
       }),
       bus.on("gapRecorded", (g) => this.onGap(g)),
@@ -54,32 +50,32 @@ export class ChatBot {
         this.toSite(
           e.siteId,
           botClientId("lowstock", e.shelfDeviceId, e.sku, e.at),
-          `📦 Low stock on #${e.shelfDeviceId}: ${e.sku} at ${e.count} (threshold ${e.threshold}); draft order:${e.draftOrderId}.`,
+          `Low stock on #${e.shelfDeviceId}: ${e.sku} at ${e.count} (threshold ${e.threshold}); draft order:${e.draftOrderId}.`,
         ),
       ),
       bus.on("orderPlaced", (o) =>
         this.toOrder(
           o.orderId,
           botClientId("order", o.orderId, "placed"),
-          `🧾 order:${o.orderId} placed by @${o.placedBy} for site ${o.siteId}: ${lines(o.lines)}, total ${money(o.totalMinor, o.currency)}.`,
+          `order:${o.orderId} placed by @${o.placedBy} for site ${o.siteId}: ${lines(o.lines)}, total ${money(o.totalMinor, o.currency)}.`,
         ),
       ),
       bus.on("orderProgressed", (o) =>
         this.toOrder(
           o.orderId,
           botClientId("order", o.orderId, o.step, o.status, o.at),
-          `➡️ order:${o.orderId} ${o.step}: ${o.status}${o.detail ? ` (${o.detail})` : ""}.`,
+          `order:${o.orderId} ${o.step}: ${o.status}${o.detail ? ` (${o.detail})` : ""}.`,
         ),
       ),
       bus.on("orderConfirmed", (o) =>
         this.toOrder(
           o.orderId,
           botClientId("order", o.orderId, "confirmed"),
-          `✅ order:${o.orderId} confirmed, total ${money(o.totalMinor, o.currency)}.`,
+          `order:${o.orderId} confirmed, total ${money(o.totalMinor, o.currency)}.`,
         ),
       ),
       bus.on("orderCancelled", (o) =>
-        this.toOrder(o.orderId, botClientId("order", o.orderId, "cancelled"), `✖️ order:${o.orderId} cancelled: ${o.reason}.`),
+        this.toOrder(o.orderId, botClientId("order", o.orderId, "cancelled"), `order:${o.orderId} cancelled: ${o.reason}.`),
       ),
     );
   }
@@ -100,15 +96,15 @@ export class ChatBot {
     const ref = `!alert-${a.id}`;
     const subject = `#${a.subjectId}`;
     if (a.state === "resolved")
-      return this.toSite(site, botClientId("alert", a.id, "resolved"), `☑️ ${ref} resolved by @${a.resolvedBy ?? "?"}.`);
+      return this.toSite(site, botClientId("alert", a.id, "resolved"), `${ref} resolved by @${a.resolvedBy ?? "?"}.`);
     if (a.state === "acknowledged") {
-      return this.toSite(site, botClientId("alert", a.id, "ack"), `👀 ${ref} acknowledged by @${a.acknowledgedBy ?? "?"}.`);
+      return this.toSite(site, botClientId("alert", a.id, "ack"), `${ref} acknowledged by @${a.acknowledgedBy ?? "?"}.`);
     }
     if (!a.active) return this.toSite(site, botClientId("alert", a.id, "cleared"), `${ref} on ${subject}: the condition cleared.`);
     return this.toSite(
       site,
       botClientId("alert", a.id, "open"),
-      `🔔 ${a.severity.toUpperCase()} ${a.ruleName} on ${subject}: ${a.message} (${ref}; /ack ${a.id.slice(0, 8)})`,
+      `${a.severity.toUpperCase()} ${a.ruleName} on ${subject}: ${a.message} (${ref}; /ack ${a.id.slice(0, 8)})`,
     );
   }
 
@@ -119,7 +115,7 @@ export class ChatBot {
     return this.toSite(
       site,
       botClientId("gap", g.edgeId, g.lane, g.firstSeq, g.lastSeq),
-      `⚠️ Gap on #${g.edgeId} (${g.lane}): ${count}, seq ${g.firstSeq}–${g.lastSeq}: ${g.reason}.`,
+      `Gap on #${g.edgeId} (${g.lane}): ${count}, seq ${g.firstSeq}–${g.lastSeq}: ${g.reason}.`,
     );
   }
 

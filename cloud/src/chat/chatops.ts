@@ -148,8 +148,7 @@ export class ChatOps {
         detail: { rule: a.ruleName, subject: a.subjectId, via: "chat" },
       });
       // The same id the bot uses for this alert's state change: in the alert's own room it is posted once.
-      const text =
-        name === "/ack" ? `👀 !alert-${a.id} acknowledged by @${user.username}.` : `☑️ !alert-${a.id} resolved by @${user.username}.`;
+      const text = name === "/ack" ? `!alert-${a.id} acknowledged by @${user.username}.` : `!alert-${a.id} resolved by @${user.username}.`;
       const message = await this.chat.post(room.id, botClientId("alert", a.id, name === "/ack" ? "ack" : "resolved"), text);
       return { message, notice: null };
     } catch (err) {
@@ -185,7 +184,7 @@ export class ChatOps {
       const message = await this.chat.post(
         room.id,
         botClientId("cmd", c.id, "sent"),
-        `⚙️ @${user.username} sent ${c.name}${shown} to #${c.deviceId} (command ${c.id.slice(0, 8)}).`,
+        `@${user.username} sent ${c.name}${shown} to #${c.deviceId} (command ${c.id.slice(0, 8)}).`,
       );
       return { message, notice: null };
     } catch (err) {
@@ -223,7 +222,7 @@ export class ChatOps {
     await this.chat.post(
       p.roomId,
       botClientId("cmd", c.id, c.status),
-      `⚙️ ${c.name} on #${c.deviceId}: ${c.status}${c.message ? ` (${c.message})` : ""}${result} (@${p.by})`,
+      `${c.name} on #${c.deviceId}: ${c.status}${c.message ? ` (${c.message})` : ""}${result} (@${p.by})`,
     );
   }
 }

@@ -283,7 +283,11 @@ function roomLabel(r: ChatRoom): string {
 function messageItem(m: ChatMessage, me: string): HTMLElement {
   return h(
     "li",
-    { class: `chat-msg${m.kind === "bot" ? " chat-bot" : ""}${m.author === me ? " chat-mine" : ""}`, data: { seq: String(m.seq) }, testid: "chat-message" },
+    {
+      class: `chat-msg${m.kind === "bot" ? " chat-bot" : ""}${m.author === me ? " chat-mine" : ""}`,
+      data: { seq: String(m.seq) },
+      testid: "chat-message",
+    },
     h(
       "div",
       { class: "chat-meta" },
