@@ -58,7 +58,7 @@ async function say(page: Page, text: string): Promise<void> {
   await expect.poll(() => page.getByTestId("chat-input").inputValue(), { timeout: 5000 }).toBe("");
 }
 
-const messagesText = (page: Page) => page.getByTestId("chat-messages").innerText();
+const messagesText = async (page: Page) => (await page.getByTestId("chat-messages").textContent()) ?? "";
 
 describe.skipIf(!ready)(`chat in Chromium at 375 px${ready ? "" : ` (skipped: ${why})`}`, () => {
   it("two users chat, XSS stays text, the bot posts an alert, /ack acknowledges it, a viewer's /cmd is refused", async () => {
@@ -99,14 +99,14 @@ describe.skipIf(!ready)(`chat in Chromium at 375 px${ready ? "" : ` (skipped: ${
 
     // Slash-command completion offers /ack.
     await alice.getByTestId("chat-input").fill("/a");
-    await expect.poll(() => alice.getByTestId("chat-suggest").innerText()).toContain("/ack ALERT");
+    await expect.poll(() => alice.getByTestId("chat-suggest").textContent()).toContain("/ack ALERT");
     await say(alice, `/ack ${short}`);
     await expect.poll(() => messagesText(victor), { timeout: 5000 }).toContain("acknowledged by @alice");
 
     // The viewer's /cmd: refused privately, nothing sent to the edge.
     await say(victor, "/cmd valve-1 open");
-    await expect.poll(() => victor.getByTestId("chat-notices").innerText(), { timeout: 5000 }).toContain("operator role");
-    expect(await alice.getByTestId("chat-notices").innerText()).not.toContain("operator role");
+    await expect.poll(() => victor.getByTestId("chat-notices").textContent(), { timeout: 5000 }).toContain("operator role");
+    expect(await alice.getByTestId("chat-notices").textContent()).not.toContain("operator role");
     expect(edge.inbox.filter((m) => m.kind?.$case === "command")).toHaveLength(0);
 
     // axe-core on the chat page at phone width.
@@ -124,6 +124,6 @@ describe.skipIf(!ready)(`chat in Chromium at 375 px${ready ? "" : ` (skipped: ${
 
     // The alerts page shows it acknowledged.
     await alice.goto(`${t.url}/#/alerts`);
-    await expect.poll(() => alice.getByTestId("alert-state").first().innerText(), { timeout: 10_000 }).toBe("acknowledged");
+    await expect.poll(() => alice.getByTestId("alert-state").first().textContent(), { timeout: 10_000 }).toBe("acknowledged");
   }, 90_000);
 });
