@@ -16,6 +16,8 @@ const CHROMIUM = process.env.BV_CHROMIUM ?? "/usr/bin/chromium";
 const DASHBOARD = fileURLToPath(new URL("../dist/dashboard/", import.meta.url));
 const ready = existsSync(CHROMIUM) && existsSync(`${DASHBOARD}index.html`);
 const why = existsSync(CHROMIUM) ? "the dashboard is not built (npm run build)" : `no Chromium at ${CHROMIUM}`;
+// CI runs with every service required: a missing browser or build fails instead of skipping.
+if (!ready && process.env.BV_REQUIRE_SERVICES === "1") throw new Error(`chat browser test cannot run: ${why}`);
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 let t: TestCloud;
