@@ -174,6 +174,13 @@ export interface ChatMention {
   text: string;
 }
 
+export type PresenceState = "online" | "away" | "offline";
+
+export interface ChatPresence {
+  user: string;
+  state: PresenceState;
+}
+
 /** What the `/chat` namespace pushes. */
 export interface ChatServerToClientEvents {
   /** A new, edited or deleted message in a room this socket synced. */
@@ -183,6 +190,8 @@ export interface ChatServerToClientEvents {
   mention: (mention: ChatMention) => void;
   /** A private answer (a refused command, help) to this user only. */
   notice: (notice: ChatNotice) => void;
+  /** A user's presence changed (over all their sockets on all nodes). */
+  presence: (presence: ChatPresence) => void;
 }
 
 /** What a client sends on `/chat`; each answers through its ack. */
@@ -194,4 +203,8 @@ export interface ChatClientToServerEvents {
   remove: (req: { roomId: string; seq: number }, ack: (reply: ChatReply<{ message: ChatMessage }>) => void) => void;
   read: (req: { roomId: string; seq: number }, ack: (reply: ChatReply<{ room: ChatRoom }>) => void) => void;
   typing: (req: { roomId: string }) => void;
+  /** Everyone connected now, on every node (users without a socket are offline). */
+  presence: (req: Record<string, never>, ack: (reply: ChatReply<{ users: ChatPresence[] }>) => void) => void;
+  /** This socket's user is away (tab hidden) or back. */
+  away: (req: { away: boolean }) => void;
 }

@@ -22,6 +22,8 @@ const PER_CLIENT = 6;
 const USERS = ["alice", "victor", "admin"] as const;
 
 const clients: ChatClient[] = [];
+/** The two running nodes, for the tests after the first. */
+let nodes: [TestCloud, TestCloud] | undefined;
 const clouds: TestCloud[] = [];
 let dropDatabase = async () => {};
 
@@ -118,5 +120,23 @@ describe.skipIf(!ready)(`chat across two cloud nodes (PostgreSQL + Redis)${ready
       }
       expect(c.errors).toEqual([]);
     }
+    for (const c of clients.splice(0)) c.close();
+    nodes = [a, b];
   }, 120_000);
+
+  it("presence is right across nodes: online, away, offline", async () => {
+    if (!nodes) throw new Error("the nodes did not start (see the test before)");
+    const [a, b] = nodes;
+    const watcher = new ChatClient(a.url, await a.login("alice"), "watch");
+    const victor = new ChatClient(b.url, await b.login("victor"), "victor");
+    clients.push(watcher, victor);
+    await Promise.all([watcher.connected(), victor.connected()]);
+    await waitFor(() => watcher.presence.get("victor") === "online" || undefined, 5000, "victor online on the other node");
+    const listed = await watcher.request<{ users: { user: string; state: string }[] }>("presence", {});
+    expect(listed.ok && listed.users.find((u) => u.user === "victor")?.state).toBe("online");
+    victor.socket.emit("away", { away: true });
+    await waitFor(() => watcher.presence.get("victor") === "away" || undefined, 5000, "victor away");
+    victor.close();
+    await waitFor(() => watcher.presence.get("victor") === "offline" || undefined, 5000, "victor offline");
+  }, 30_000);
 });

@@ -77,7 +77,7 @@ describe.skipIf(!ready)(`chat in Chromium at 375 px${ready ? "" : ` (skipped: ${
     await expect.poll(() => messagesText(victor), { timeout: 5000 }).toContain("<script>window.__xss = 1</script>");
     expect(await messagesText(victor)).toContain('onerror="window.__xss = 2"');
     for (const p of [alice, victor]) {
-      expect(await p.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(await p.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
       expect(await p.locator('[data-testid="chat-messages"] img, [data-testid="chat-messages"] script').count()).toBe(0);
     }
 
@@ -114,7 +114,7 @@ describe.skipIf(!ready)(`chat in Chromium at 375 px${ready ? "" : ` (skipped: ${
     // axe-core on the chat page at phone width.
     await alice.addScriptTag({ content: AXE });
     const violations = await alice.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } })
+      const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } })
         .axe;
       const result = await axe.run();
       return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
@@ -122,7 +122,13 @@ describe.skipIf(!ready)(`chat in Chromium at 375 px${ready ? "" : ` (skipped: ${
     expect(violations.filter((v) => v.impact === "serious" || v.impact === "critical")).toEqual([]);
     if (process.env.BV_ARTIFACTS_DIR) await alice.screenshot({ path: `${process.env.BV_ARTIFACTS_DIR}/chat-375.png`, fullPage: true });
     // Nothing wider than the phone.
-    expect(await alice.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    expect(await alice.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(375);
+
+    // A direct room with victor, who is online (presence dot).
+    await alice.getByTestId("chat-dm-user").fill("victor");
+    await alice.getByTestId("chat-dm-user").press("Enter");
+    await expect.poll(() => alice.url(), { timeout: 5000 }).toContain("dm%3Aalice%3Avictor");
+    await expect.poll(() => alice.locator('a[data-room="dm:alice:victor"] .dot').getAttribute("title"), { timeout: 5000 }).toBe("online");
 
     // The alerts page shows it acknowledged.
     await alice.goto(`${t.url}/#/alerts`);

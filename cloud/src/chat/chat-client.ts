@@ -9,6 +9,7 @@ import {
   type ChatMention,
   type ChatMessage,
   type ChatNotice,
+  type ChatPresence,
   type ChatReply,
   type ChatServerToClientEvents,
   ChatStream,
@@ -25,6 +26,8 @@ export class ChatClient {
   readonly applied: ChatMessage[] = [];
   readonly mentions: ChatMention[] = [];
   readonly notices: ChatNotice[] = [];
+  /** The latest presence heard per user. */
+  readonly presence = new Map<string, ChatPresence["state"]>();
   readonly errors: { roomId: string; code: string; message: string }[] = [];
   private sent = 0;
 
@@ -50,6 +53,7 @@ export class ChatClient {
     this.socket.on("message", (m) => this.stream.receive(m));
     this.socket.on("mention", (m) => this.mentions.push(m));
     this.socket.on("notice", (n) => this.notices.push(n));
+    this.socket.on("presence", (p) => this.presence.set(p.user, p.state));
     // Every (re)connect resumes every followed room from its cursor.
     this.socket.on("connect", () => void this.stream.resync());
     // A node that shuts down disconnects its sockets itself, and socket.io-client does not
@@ -72,7 +76,11 @@ export class ChatClient {
   }
 
   /** One request with an ack; a disconnect or timeout rejects. */
-  request<T extends object>(event: "sync" | "send" | "edit" | "remove" | "read", arg: object, timeoutMs = 3000): Promise<ChatReply<T>> {
+  request<T extends object>(
+    event: "sync" | "send" | "edit" | "remove" | "read" | "presence",
+    arg: object,
+    timeoutMs = 3000,
+  ): Promise<ChatReply<T>> {
     // The event maps type each event's ack; this one helper serves them all.
     const s = this.socket.timeout(timeoutMs) as unknown as { emitWithAck(e: string, a: object): Promise<ChatReply<T>> };
     return s.emitWithAck(event, arg);

@@ -9,9 +9,11 @@
 import {
   type ChatClientToServerEvents,
   type ChatError,
+  type ChatPresence,
   type ChatServerToClientEvents,
   ClientId,
   MessageText,
+  type PresenceState,
   RoomId,
 } from "@bitvelocity/api";
 import type { Logger } from "@bitvelocity/common";
@@ -28,8 +30,9 @@ import {
 import { HttpError } from "../platform/http.js";
 import type { ChatDelivery, ChatService } from "./chat-service.js";
 
-type ChatSocket = Socket<ChatClientToServerEvents, ChatServerToClientEvents, Record<string, never>, { user: Principal }>;
-type ChatNamespace = Namespace<ChatClientToServerEvents, ChatServerToClientEvents, Record<string, never>, { user: Principal }>;
+type SocketData = { user: Principal; away?: boolean };
+type ChatSocket = Socket<ChatClientToServerEvents, ChatServerToClientEvents, Record<string, never>, SocketData>;
+type ChatNamespace = Namespace<ChatClientToServerEvents, ChatServerToClientEvents, Record<string, never>, SocketData>;
 
 const SyncReq = z.strictObject({ roomId: RoomId, after: z.number().int().min(0), limit: z.number().int().min(1).max(500).optional() });
 const SendReq = z.strictObject({ roomId: RoomId, clientId: ClientId, text: MessageText });
@@ -37,6 +40,8 @@ const EditReq = z.strictObject({ roomId: RoomId, seq: z.number().int().min(1), t
 const RemoveReq = z.strictObject({ roomId: RoomId, seq: z.number().int().min(1) });
 const ReadReq = z.strictObject({ roomId: RoomId, seq: z.number().int().min(0) });
 const TypingReq = z.strictObject({ roomId: RoomId });
+const AwayReq = z.strictObject({ away: z.boolean() });
+const PresenceReq = z.strictObject({});
 
 const roomKey = (id: string) => `room:${id}`;
 const userKey = (name: string) => `user:${name}`;
@@ -60,6 +65,7 @@ export class ChatSocketServer implements ChatDelivery {
   private readonly offs: (() => void)[] = [];
   /** Requests being answered: stop waits for them, so their broadcasts leave before the adapter closes. */
   private readonly inflight = new Set<Promise<unknown>>();
+  private closed = false;
 
   constructor(
     io: Server,
@@ -89,6 +95,7 @@ export class ChatSocketServer implements ChatDelivery {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const off of this.offs.splice(0)) off();
     // This node's sockets only: with the Redis adapter, disconnectSockets reaches every node.
     this.nsp.local.disconnectSockets(true);
@@ -121,9 +128,44 @@ export class ChatSocketServer implements ChatDelivery {
     return user && { ...user, via: "session" };
   }
 
+  /** A user's state over all their sockets on every node (fetchSockets goes through the adapter). */
+  private async presenceOf(username: string): Promise<PresenceState> {
+    const sockets = await this.nsp.in(userKey(username)).fetchSockets();
+    if (sockets.length === 0) return "offline";
+    return sockets.every((s) => s.data.away) ? "away" : "online";
+  }
+
+  private announce(username: string): void {
+    // Not while stopping: the adapter's Redis connections are about to close.
+    if (this.closed) return;
+    const done = this.presenceOf(username)
+      .then((state) => {
+        if (!this.closed) this.nsp.emit("presence", { user: username, state });
+      })
+      .catch((err: unknown) => this.options.logger.warn({ err }, "presence lookup failed"))
+      .finally(() => this.inflight.delete(done));
+    this.inflight.add(done);
+  }
+
+  private async everyone(): Promise<ChatPresence[]> {
+    const byUser = new Map<string, boolean>();
+    for (const s of await this.nsp.fetchSockets()) {
+      const name = s.data.user?.username;
+      if (name) byUser.set(name, (byUser.get(name) ?? false) || !s.data.away);
+    }
+    return [...byUser].map(([user, active]) => ({ user, state: active ? "online" : "away" }));
+  }
+
   private onConnection(socket: ChatSocket): void {
     const user = socket.data.user;
-    void socket.join(userKey(user.username));
+    void Promise.resolve(socket.join(userKey(user.username))).then(() => this.announce(user.username));
+    socket.on("disconnect", () => this.announce(user.username));
+    socket.on("away", (arg: unknown) => {
+      const req = AwayReq.safeParse(arg);
+      if (!req.success || Boolean(socket.data.away) === req.data.away) return;
+      socket.data.away = req.data.away;
+      this.announce(user.username);
+    });
     // Every request answers through its ack: {ok: true, …} or {ok: false, error: {code, message}}.
     const handle = <T>(schema: z.ZodType<T>, work: (req: T) => Promise<object>) => {
       return (arg: unknown, ack: unknown) => {
@@ -163,6 +205,10 @@ export class ChatSocketServer implements ChatDelivery {
     socket.on(
       "read",
       handle(ReadReq, async (req) => ({ room: await this.chat.markRead(user, req.roomId, req.seq) })),
+    );
+    socket.on(
+      "presence",
+      handle(PresenceReq, async () => ({ users: await this.everyone() })),
     );
     socket.on("typing", (arg: unknown) => {
       const req = TypingReq.safeParse(arg);

@@ -12,12 +12,15 @@ type Events = {
   mention: Parameters<ChatServerToClientEvents["mention"]>[0];
   notice: Parameters<ChatServerToClientEvents["notice"]>[0];
   typing: Parameters<ChatServerToClientEvents["typing"]>[0];
+  presence: Parameters<ChatServerToClientEvents["presence"]>[0];
 };
 
 class Chat {
   private socket: Socket<ChatServerToClientEvents, ChatClientToServerEvents> | null = null;
   private readonly handlers = new Map<keyof Events, Set<(p: never) => void>>();
   private sent = 0;
+  /** Who is online or away now (absent = offline). */
+  readonly presence = new Map<string, "online" | "away">();
   readonly stream = new ChatStream(
     (roomId, after) => this.request<ChatHistory>("sync", { roomId, after }),
     (m) => this.fire("message", m),
@@ -27,7 +30,24 @@ class Chat {
     if (this.socket) return;
     const socket = io("/chat", { path: "/socket.io", withCredentials: true, transports: ["websocket", "polling"] });
     this.socket = socket;
-    socket.on("connect", () => void this.stream.resync());
+    socket.on("connect", () => {
+      void this.stream.resync();
+      void this.request<{ users: { user: string; state: string }[] }>("presence", {})
+        .then((reply) => {
+          if (!reply.ok) return;
+          this.presence.clear();
+          for (const u of reply.users) if (u.state !== "offline") this.presence.set(u.user, u.state === "away" ? "away" : "online");
+          for (const u of reply.users) this.fire("presence", { user: u.user, state: u.state === "away" ? "away" : "online" });
+        })
+        .catch(() => {});
+      socket.emit("away", { away: document.visibilityState === "hidden" });
+    });
+    document.addEventListener("visibilitychange", () => this.socket?.emit("away", { away: document.visibilityState === "hidden" }));
+    socket.on("presence", (p) => {
+      if (p.state === "offline") this.presence.delete(p.user);
+      else this.presence.set(p.user, p.state);
+      this.fire("presence", p);
+    });
     // A node that restarts disconnects its sockets; socket.io-client does not retry that by itself.
     socket.on("disconnect", (reason) => {
       if (reason === "io server disconnect") window.setTimeout(() => this.socket === socket && socket.connect(), 500 + Math.random() * 500);
@@ -76,7 +96,7 @@ class Chat {
     this.socket?.emit("typing", { roomId });
   }
 
-  request<T extends object>(event: "sync" | "send" | "edit" | "remove" | "read", arg: object): Promise<ChatReply<T>> {
+  request<T extends object>(event: "sync" | "send" | "edit" | "remove" | "read" | "presence", arg: object): Promise<ChatReply<T>> {
     const socket = this.socket;
     if (!socket) return Promise.reject(new Error("chat is not connected"));
     // One helper for every request; the contract types each ack.

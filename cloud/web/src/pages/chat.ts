@@ -56,6 +56,7 @@ async function load(el: HTMLElement, scope: Scope, wanted: string | null): Promi
           h(
             "a",
             { href: href.chat(r.id), class: r.id === current.id ? "active" : "", data: { room: r.id } },
+            r.kind === "direct" ? presenceDot(r) : null,
             roomLabel(r),
             r.unread > 0 && r.id !== current.id ? h("span", { class: "badge badge-hot", testid: "chat-unread" }, String(r.unread)) : null,
           ),
@@ -63,6 +64,7 @@ async function load(el: HTMLElement, scope: Scope, wanted: string | null): Promi
       ),
     );
   renderRooms();
+  scope.add(chat.on("presence", () => renderRooms()));
 
   const list = h("ol", { class: "chat-messages", testid: "chat-messages", "aria-label": `Messages in ${roomLabel(current)}` });
   const scroller = h("div", { class: "chat-scroll", tabindex: "0", role: "region", "aria-label": "Conversation" }, list);
@@ -257,7 +259,7 @@ async function load(el: HTMLElement, scope: Scope, wanted: string | null): Promi
     h(
       "div",
       { class: "chat-layout" },
-      h("nav", { class: "chat-side", "aria-label": "Chat rooms" }, roomList),
+      h("nav", { class: "chat-side", "aria-label": "Chat rooms" }, roomList, directForm(notify)),
       h(
         "section",
         { class: "chat-main", testid: "chat-room", data: { room: current.id } },
@@ -273,6 +275,33 @@ async function load(el: HTMLElement, scope: Scope, wanted: string | null): Promi
   render();
   toBottom();
   markRead();
+}
+
+/** Opens (or finds) the direct room with another user. */
+function directForm(notify: (text: string, tone: "bad" | "info") => void): HTMLElement {
+  const who = h("input", { id: "chat-dm-user", class: "chat-input", testid: "chat-dm-user", placeholder: "username", autocomplete: "off" });
+  const form = h(
+    "form",
+    { class: "chat-dm" },
+    h("label", { for: "chat-dm-user" }, "Direct message"),
+    h("div", { class: "chat-composer" }, who, h("button", { class: "btn", type: "submit" }, "Open")),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const user = who.value.trim();
+    if (!user) return;
+    api
+      .chatDirect(user)
+      .then(({ room }) => navigate(href.chat(room.id)))
+      .catch((err: unknown) => notify(errorText(err), "bad"));
+  });
+  return form;
+}
+
+function presenceDot(r: ChatRoom): HTMLElement {
+  const other = (r.members ?? []).find((m) => m !== session.user?.username) ?? "";
+  const state = chat.presence.get(other) ?? "offline";
+  return h("span", { class: `dot presence-${state}`, title: state, role: "img", "aria-label": state });
 }
 
 function roomLabel(r: ChatRoom): string {
