@@ -133,5 +133,11 @@ describe.skipIf(!ready)(`chat in Chromium at 375 px${ready ? "" : ` (skipped: ${
     // The alerts page shows it acknowledged.
     await alice.goto(`${t.url}/#/alerts`);
     await expect.poll(() => alice.getByTestId("alert-state").first().textContent(), { timeout: 10_000 }).toBe("acknowledged");
+
+    // The edge page has the site's room as a side panel.
+    await alice.goto(`${t.url}/#/edges/edge-1`);
+    await expect
+      .poll(() => alice.getByTestId("chat-panel-messages").textContent(), { timeout: 10_000 })
+      .toContain("acknowledged by @alice");
   }, 90_000);
 });
