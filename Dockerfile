@@ -6,6 +6,7 @@ COPY package.json package-lock.json ./
 COPY proto/package.json proto/
 COPY common/package.json common/
 COPY devices/package.json devices/
+COPY api/package.json api/
 COPY edge/package.json edge/
 COPY cloud/package.json cloud/
 COPY firmware-sim/package.json firmware-sim/
