@@ -4,7 +4,8 @@
  * - the sources (`broker/`, `southbound/`) hand readings to `pipeline/` and know nothing further
  *   down: not the outbox, not the uplinks, not each other;
  * - `pipeline/` knows the outbox's types (what it hands on), nothing upstream or downstream of it;
- * - `outbox/` (storage) imports no other edge folder: it knows neither sources nor uplinks;
+ * - `outbox/` (storage) imports no other edge folder: it knows neither sources nor uplinks, and it
+ *   encodes no wire format (no `@bitvelocity/proto`: the uplinks encode their own messages);
  * - `northbound/` reads the outbox through its reader interface and never reaches back to the
  *   pipeline or the sources;
  * - `commands/` (the device-gateway port and the router) and `health/` are used by others and
@@ -32,6 +33,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
 };
 /** Packages a folder must not import (the wire format belongs to the uplinks). */
 const FORBIDDEN_PACKAGES: Readonly<Record<string, readonly string[]>> = {
+  outbox: ["@bitvelocity/proto"],
   pipeline: ["@bitvelocity/proto"],
 };
 const SHARED_ROOT_FILES = ["config.ts"];
@@ -81,7 +83,7 @@ describe("edge direction", () => {
   it("catches imports against the flow", () => {
     const files = new Map([
       ["outbox/a.ts", 'import { Drainer } from "../northbound/drainer.js";'],
-      ["pipeline/b.ts", 'import { EdgeMessage } from "@bitvelocity/proto";'],
+      ["outbox/b.ts", 'import { EdgeMessage } from "@bitvelocity/proto";'],
       ["northbound/c.ts", 'import type { ReadingSink } from "../pipeline/sink.js";'],
       ["broker/d.ts", 'import type { OutboxReader } from "../outbox/types.js";'],
       ["southbound/e.ts", 'export { x } from "../broker/index.js";'],
@@ -91,7 +93,7 @@ describe("edge direction", () => {
     ]);
     expect(violations(files)).toEqual([
       "outbox/a.ts imports ../northbound/drainer.js (outbox → northbound)",
-      "pipeline/b.ts imports @bitvelocity/proto",
+      "outbox/b.ts imports @bitvelocity/proto",
       "northbound/c.ts imports ../pipeline/sink.js (northbound → pipeline)",
       "broker/d.ts imports ../outbox/types.js (broker → outbox)",
       "southbound/e.ts imports ../broker/index.js (southbound → broker)",
