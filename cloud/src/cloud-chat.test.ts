@@ -177,4 +177,22 @@ describe("chat delivery over /chat", () => {
     const read = await t.api("/api/chat/rooms/site:site-2/read", victor, { method: "POST", body: JSON.stringify({ seq: first.lastSeq }) });
     expect(((await read.json()) as { room: { unread: number } }).room.unread).toBe(0);
   });
+
+  it("typing reaches the others in the room; slash commands are rate limited per user", async () => {
+    const admin = await client("admin");
+    const victor = await client("victor");
+    await victor.follow("site:site-2");
+    await admin.follow("site:site-2");
+    const seen: string[] = [];
+    victor.socket.on("typing", (t) => seen.push(`${t.roomId}/${t.user}`));
+    admin.socket.emit("typing", { roomId: "site:site-2" });
+    await waitFor(() => seen.includes("site:site-2/admin") || undefined, 5000, "the typing event");
+    const codes: string[] = [];
+    for (let i = 0; i < 11; i++) {
+      const r = await admin.send("site:site-2", "/help");
+      if (r.ok) codes.push(r.notice?.code ?? "none");
+    }
+    expect(codes.slice(0, 10).every((c) => c === "HELP")).toBe(true);
+    expect(codes[10]).toBe("RATE_LIMITED");
+  });
 });
