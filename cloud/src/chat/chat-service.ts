@@ -34,6 +34,7 @@ export class ChatService {
   private commands: CommandRunner | undefined;
   /** A flood guard; slash commands have their own, tighter limit (chatops.ts). */
   private readonly messageLimit = new SlidingWindow(200, 10_000);
+  private readonly known = new Map<string, RoomRow>();
 
   constructor(
     readonly store: ChatStore,
@@ -50,7 +51,7 @@ export class ChatService {
 
   /** The room if `user` may see it; site rooms of known sites come into being on first use. */
   async access(user: Principal, roomId: string): Promise<RoomRow> {
-    let room = await this.store.room(roomId);
+    let room = this.known.get(roomId) ?? (await this.store.room(roomId));
     if (!room && roomId.startsWith("site:")) {
       const site = this.ports
         .directory()
@@ -59,6 +60,9 @@ export class ChatService {
       if (site) room = await this.store.ensureRoom({ id: roomId, kind: "site", name: site.name });
     }
     if (!room) throw new HttpError(404, "NOT_FOUND", `unknown room ${JSON.stringify(roomId)}`);
+    // A room's kind and members never change: later checks need no query (lastSeq here may be old).
+    if (this.known.size > 10_000) this.known.clear();
+    this.known.set(roomId, room);
     if (room.kind === "direct" && !room.members?.includes(user.username)) {
       throw new HttpError(403, "FORBIDDEN", "this is a direct room between two other users");
     }
@@ -75,7 +79,8 @@ export class ChatService {
   }
 
   async room(user: Principal, roomId: string): Promise<ChatRoom> {
-    const row = await this.access(user, roomId);
+    const known = await this.access(user, roomId);
+    const row = (await this.store.room(roomId)) ?? known;
     const state = await this.store.readState(user.username, [roomId]);
     return this.view(row, state.get(roomId));
   }
@@ -140,9 +145,11 @@ export class ChatService {
   async history(user: Principal, roomId: string, q: { before?: number; after?: number; limit?: number }) {
     const room = await this.access(user, roomId);
     const limit = q.limit ?? PAGE;
+    // The room's number read before the page: a client that follows from it misses nothing
+    // (a change committed in between is in the page and arrives again, as a copy it drops).
+    const lastSeq = (await this.store.room(roomId))?.lastSeq ?? room.lastSeq;
     const page =
       q.after !== undefined ? await this.store.changes(roomId, q.after, limit) : await this.store.history(roomId, q.before, limit);
-    const lastSeq = q.after !== undefined ? ((await this.store.room(roomId))?.lastSeq ?? room.lastSeq) : room.lastSeq;
     return { ...page, lastSeq };
   }
 
