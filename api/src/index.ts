@@ -7,6 +7,7 @@
  */
 import { alertRoutes } from "./alerts.js";
 import { authRoutes } from "./auth.js";
+import { chatRoutes } from "./chat.js";
 import { commandRoutes } from "./commands.js";
 import { commerceRoutes } from "./commerce.js";
 import type { RouteDef } from "./common.js";
@@ -17,6 +18,9 @@ import { tokenRoutes } from "./tokens.js";
 
 export * from "./alerts.js";
 export * from "./auth.js";
+export * from "./chat.js";
+export * from "./chat-stream.js";
+export * from "./chat-text.js";
 export * from "./commands.js";
 export * from "./commerce.js";
 export * from "./common.js";
@@ -34,6 +38,7 @@ export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef
   commands: commandRoutes,
   alerts: alertRoutes,
   tokens: tokenRoutes,
+  chat: chatRoutes,
   commerce: commerceRoutes,
   meta: openApiRoutes,
 };

@@ -13,7 +13,7 @@ import { PaymentsSimulator } from "@bitvelocity/firmware-sim";
 import { type CloudMessage, type EdgeMessage, EdgeSyncClient, type Hello, type Reading } from "@bitvelocity/proto";
 import { type ClientDuplexStream, credentials, type ServiceError } from "@grpc/grpc-js";
 import pg from "pg";
-import { type CloudHandle, startCloud } from "./main.js";
+import { type CloudHandle, type CloudOptions, startCloud } from "./main.js";
 import { type CloudConfig, loadCloudConfig } from "./platform/config.js";
 
 export const EDGE_TOKEN = "edge-token-for-tests-0123456789";
@@ -29,8 +29,7 @@ export interface TestCloud {
   close(): Promise<void>;
 }
 
-/** `options.dashboardDir`: the built dashboard (cloud/dist/dashboard) for browser tests run from the sources. */
-export async function startTestCloud(overrides: Record<string, unknown> = {}, options: { dashboardDir?: string } = {}): Promise<TestCloud> {
+export async function startTestCloud(overrides: Record<string, unknown> = {}, options: CloudOptions = {}): Promise<TestCloud> {
   const dir = mkdtempSync(join(tmpdir(), "bv-cloud-"));
   const config = loadCloudConfig(
     undefined,

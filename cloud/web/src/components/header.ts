@@ -46,6 +46,7 @@ export function header(user: User, scope: Scope, onLogout: () => void): HTMLElem
       { class: "nav" },
       h("a", { href: href.fleet(), testid: "nav-fleet" }, "Fleet"),
       h("a", { href: href.alerts(), testid: "nav-alerts" }, "Alerts", badge),
+      h("a", { href: href.chat(), testid: "nav-chat" }, "Chat"),
       h("a", { href: href.shop(), testid: "nav-shop" }, "Shop"),
       h("a", { href: href.orders(), testid: "nav-orders" }, "Orders"),
       h("a", { href: href.inventory(), testid: "nav-inventory" }, "Inventory"),
