@@ -38,7 +38,7 @@ export async function migrateModules(db: AnyDb, sets: readonly MigrationSet[], w
   }
   const legacy = await legacyRecords(db);
   // On PostgreSQL Kysely looks for its tables in every schema unless told which: another schema's
-  // tables of the same name (a parallel test, another deployment) must not count as ours.
+  // lock table would then hide that this one has none.
   const schema = await currentSchema(db);
   for (const set of sets) {
     const table = migrationTable(set.name);
