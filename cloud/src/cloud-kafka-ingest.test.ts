@@ -107,8 +107,12 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
         () => first.assignment.length > 0 && second.assignment.length > 0 && first.assignment.length + second.assignment.length === 4,
       );
       expect(first.assignment.filter((p) => second.assignment.includes(p))).toEqual([]);
+      // Both consume their share: one batch per edge covers every key, so each writer's partitions get
+      // messages (under load the second writer's first fetch can lag the split by seconds).
+      await publish(60, 68);
+      await waitFor("both writers consuming", () => first.stats.messages > 0 && second.stats.messages > 0);
       // The first one leaves mid-stream; whatever it had not committed is the others' to redo.
-      await Promise.all([publish(60, 75), first.stop()]);
+      await Promise.all([publish(68, 75), first.stop()]);
       await publish(75, batches);
       await startWriter();
       const check = SqliteTelemetryStore.open(dir);

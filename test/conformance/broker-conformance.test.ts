@@ -4,7 +4,6 @@
 // 127.0.0.1:1883. Writes the per-file table to $BV_ARTIFACTS_DIR (default test-artifacts/).
 // Regression guard: on MQTT 3.1 + 3.1.1 we pass at least as many vectors as Mosquitto.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "@bitvelocity/common";
@@ -22,7 +21,7 @@ import {
 } from "../../edge/src/broker/conformance/index.js";
 import { defaultBrokerLimits } from "../../edge/src/broker/limits.js";
 import { openPolicy } from "../../edge/src/broker/policy.js";
-import { missingService } from "../e2e/support.js";
+import { missingService, reachable } from "../e2e/support.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const ARTIFACTS = process.env.BV_ARTIFACTS_DIR ?? join(ROOT, "test-artifacts");
@@ -30,17 +29,6 @@ const MOSQUITTO = { host: "127.0.0.1", port: Number(process.env.BV_MOSQUITTO_POR
 // All versions by default (MQTT 5 against Mosquitto costs about a minute of timeouts).
 const VERSIONS = (process.env.BV_CONFORMANCE_VERSIONS ?? "3,4,5").split(",").map(Number);
 const tests = loadVectors(join(ROOT, "test/conformance/mqtt")).filter((t) => VERSIONS.includes(t.ver));
-
-function reachable(target: { host: string; port: number }): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(target);
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 let broker: MqttBroker;
 let port: number;

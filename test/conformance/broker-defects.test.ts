@@ -4,7 +4,6 @@
 // reference that shows the check itself is right, against Mosquitto on 127.0.0.1:1883.
 // docs/mqtt-broker-conformance.md explains each case and the fix.
 import { randomUUID } from "node:crypto";
-import { connect } from "node:net";
 import { silentLogger } from "@bitvelocity/common";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +12,7 @@ import { connectPacket, publishPacket, subscribePacket } from "../../edge/src/br
 import { Wire } from "../../edge/src/broker/conformance/wire.js";
 import { type BrokerLimitsConfig, defaultBrokerLimits } from "../../edge/src/broker/limits.js";
 import { openPolicy } from "../../edge/src/broker/policy.js";
-import { missingService } from "../e2e/support.js";
+import { missingService, reachable } from "../e2e/support.js";
 
 interface Target {
   readonly name: string;
@@ -25,17 +24,6 @@ type Level = 3 | 4;
 
 const MOSQUITTO: Target = { name: "Mosquitto", host: "127.0.0.1", port: Number(process.env.BV_MOSQUITTO_PORT ?? 1883) };
 const WAIT = 400;
-
-function reachable(target: Target): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(target);
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 async function startBroker(limits: Partial<BrokerLimitsConfig> = {}, logger = silentLogger()) {
   const broker = new MqttBroker({

@@ -1,5 +1,6 @@
 // Shared pieces of the cross-package journeys: temp dirs, HTTP helpers, waiting, service checks.
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -91,4 +92,16 @@ export function metricValue(text: string, name: string): number | undefined {
     if (m && m[1] === name) total = (total ?? 0) + Number(m[3]);
   }
   return total;
+}
+
+/** True when a TCP connection to the service opens (it is then closed at once). */
+export function reachable(target: { host: string; port: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(target);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
 }
