@@ -60,7 +60,12 @@ async function main() {
     dir,
     ports,
     secrets,
-    cloudOverrides: { http: { host: "0.0.0.0", port: ports.http }, grpc: { host: "127.0.0.1", port: ports.grpc } },
+    cloudOverrides: {
+      http: { host: "0.0.0.0", port: ports.http },
+      grpc: { host: "127.0.0.1", port: ports.grpc },
+      // The demo's simulator may add devices the edge did not declare; production configs keep the default, reject.
+      ingest: { undeclared_devices: "auto-register" },
+    },
     edgeOverrides: {},
   });
   const verbose = process.env.BV_DEMO_LOGS === "1";

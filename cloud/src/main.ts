@@ -39,7 +39,7 @@ export function cloudModules() {
   const fleet = fleetModule();
   const alerts = alertsModule({ directory: () => fleet.registry });
   const live = liveModule({ auth: () => identity, directory: () => fleet.registry });
-  const ingest = ingestModule({ store: () => telemetry.store });
+  const ingest = ingestModule({ store: () => telemetry.store, ownership: () => fleet.owners });
   // A module starts after the modules its ports read; ingest last (it opens the gRPC listener).
   const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, ingest];
   return { modules, identity, telemetry, fleet, alerts, live, ingest };

@@ -49,6 +49,8 @@ export async function startTestCloud(overrides: Record<string, unknown> = {}): P
       ],
       "admin.password": PASSWORDS.admin,
       "live.throttle_ms": 50,
+      // Dev opt-out: most tests send readings for devices no Hello declared (test/security checks the default, reject).
+      "ingest.undeclared_devices": "auto-register",
       ...overrides,
     },
   );

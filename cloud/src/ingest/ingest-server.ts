@@ -6,10 +6,10 @@ import { isAddressInUse, type Logger, portInUseError } from "@bitvelocity/common
 import { type CloudMessage, type EdgeMessage, EdgeSyncService } from "@bitvelocity/proto";
 import { Server, ServerCredentials, type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
-import type { Registry } from "../platform/metrics.js";
+import type { DeviceGate } from "./device-gate.js";
 import type { CredentialLookup, EdgeCredentials } from "./edge-credentials.js";
 import { EdgeSession, type SessionHost } from "./edge-session.js";
-import { createIngestMetrics, type IngestMetrics } from "./ingest-metrics.js";
+import type { IngestMetrics } from "./ingest-metrics.js";
 import type { LinkRecords } from "./link-records.js";
 import type { IngestLimits, ReadingCommitter } from "./ports.js";
 
@@ -21,7 +21,9 @@ export interface IngestServerOptions {
   readonly limits: IngestLimits;
   /** Keepalive ping interval and timeout per edge connection (default 20 s). */
   readonly keepaliveMs?: number;
-  readonly registry: Registry;
+  readonly metrics: IngestMetrics;
+  /** Which devices each edge may speak for. */
+  readonly gate: DeviceGate;
   readonly logger: Logger;
 }
 
@@ -31,6 +33,7 @@ export class IngestServer implements SessionHost {
   readonly records: LinkRecords;
   readonly limits: IngestLimits;
   readonly metrics: IngestMetrics;
+  readonly gate: DeviceGate;
   readonly logger: Logger;
   private readonly server: Server;
   private readonly credentials: EdgeCredentials;
@@ -44,7 +47,8 @@ export class IngestServer implements SessionHost {
     this.records = options.records;
     this.limits = options.limits;
     this.logger = options.logger;
-    this.metrics = createIngestMetrics(options.registry);
+    this.metrics = options.metrics;
+    this.gate = options.gate;
     this.credentials = options.credentials;
     // Oversize batches are refused by our own check (RESOURCE_EXHAUSTED); the transport limit
     // only guards memory against something far larger.

@@ -38,3 +38,10 @@ export interface IngestLimits {
   readonly maxBatchReadings: number;
   readonly maxBatchBytes: number;
 }
+
+/** Which edge owns each device (filled with the fleet's DeviceOwners in main.ts). */
+export interface DeviceOwnership {
+  ownerOf(deviceId: string): Promise<string | undefined>;
+  /** Claims the device for the edge unless another edge owns it; answers who owns it now. */
+  claim(deviceId: string, edgeId: string, how: string): Promise<{ readonly owner: string; readonly claimed: boolean }>;
+}

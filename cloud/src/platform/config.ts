@@ -120,6 +120,11 @@ export const cloudConfigSchema = z
         via: z.enum(["direct", "kafka"]).default("direct"),
         /** Run the store-writer consumer (Kafka → telemetry store) in this process. */
         store_writer: z.boolean().default(false),
+        /**
+         * A device no edge declared (in its Hello) nor an admin assigned: reject (dead-letter its
+         * readings) or auto-register (the first edge reporting it owns it; for demos and tests).
+         */
+        undeclared_devices: z.enum(["reject", "auto-register"]).default("reject"),
       })
       .default({
         credit: 4,
@@ -128,6 +133,7 @@ export const cloudConfigSchema = z
         keepalive_ms: 20_000,
         via: "direct",
         store_writer: false,
+        undeclared_devices: "reject",
       }),
     live: z
       .strictObject({
@@ -160,46 +166,65 @@ export const cloudConfigSchema = z
       .max(24 * 365)
       .default(12),
   })
-  .superRefine((cfg, ctx) => {
-    const siteIds = new Set(cfg.sites.map((s) => s.id));
-    const seen = new Set<string>();
-    cfg.sites.forEach((s, i) => {
-      if (seen.has(s.id)) ctx.addIssue({ code: "custom", path: ["sites", i, "id"], message: `duplicate site id ${s.id}` });
-      seen.add(s.id);
-    });
-    const edgeIds = new Set<string>();
-    cfg.edges.forEach((e, i) => {
-      if (edgeIds.has(e.id)) ctx.addIssue({ code: "custom", path: ["edges", i, "id"], message: `duplicate edge id ${e.id}` });
-      edgeIds.add(e.id);
-      if (!siteIds.has(e.site_id)) ctx.addIssue({ code: "custom", path: ["edges", i, "site_id"], message: `unknown site ${e.site_id}` });
-    });
-    // Engine combinations: report every missing piece at once.
-    if (cfg.database.engine === "postgres" && !cfg.database.url)
-      ctx.addIssue({
-        code: "custom",
-        path: ["database", "url"],
-        message: "required when database.engine is postgres (or set BV_DATABASE_URL)",
+  // Runs even when a field has a type error (`when`), over the config as far as it parsed, so one
+  // pass lists every problem (DESIGN.md §3 promise 9); hence the defensive reads.
+  .superRefine(
+    (parsed: unknown, ctx) => {
+      const cfg = (parsed ?? {}) as Partial<Record<string, unknown>>;
+      const list = (key: string): Record<string, unknown>[] => {
+        const v = cfg[key];
+        return Array.isArray(v) ? v.map((x: unknown) => (typeof x === "object" && x !== null ? (x as Record<string, unknown>) : {})) : [];
+      };
+      const section = (key: string): Record<string, unknown> => {
+        const v = cfg[key];
+        return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : {};
+      };
+      const duplicates = (key: string, field: string, what: string) => {
+        const seen = new Set<unknown>();
+        list(key).forEach((item, i) => {
+          const v = item[field];
+          if (typeof v !== "string") return;
+          if (seen.has(v)) ctx.addIssue({ code: "custom", path: [key, i, field], message: `duplicate ${what} ${v}` });
+          seen.add(v);
+        });
+      };
+      duplicates("sites", "id", "site id");
+      duplicates("edges", "id", "edge id");
+      duplicates("users", "username", "user");
+      const siteIds = new Set(list("sites").map((s) => s.id));
+      list("edges").forEach((e, i) => {
+        if (typeof e.site_id === "string" && !siteIds.has(e.site_id))
+          ctx.addIssue({ code: "custom", path: ["edges", i, "site_id"], message: `unknown site ${e.site_id}` });
       });
-    if (cfg.telemetry.engine === "influx" && !cfg.telemetry.influx)
-      ctx.addIssue({
-        code: "custom",
-        path: ["telemetry", "influx"],
-        message: "required when telemetry.engine is influx (url, org, bucket)",
-      });
-    if (cfg.ingest.via === "kafka" && !cfg.kafka)
-      ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.via is kafka (brokers)" });
-    if (cfg.bus.engine === "kafka" && !cfg.kafka)
-      ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when bus.engine is kafka (brokers)" });
-    if (cfg.ingest.store_writer && !cfg.kafka)
-      ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.store_writer is true (brokers)" });
-    if (cfg.kafka && cfg.kafka.brokers.length === 0)
-      ctx.addIssue({ code: "custom", path: ["kafka", "brokers"], message: "at least one broker (host:port) is required" });
-    const users = new Set<string>();
-    cfg.users.forEach((u, i) => {
-      if (users.has(u.username)) ctx.addIssue({ code: "custom", path: ["users", i, "username"], message: `duplicate user ${u.username}` });
-      users.add(u.username);
-    });
-  });
+      const database = section("database");
+      const telemetry = section("telemetry");
+      const ingest = section("ingest");
+      const bus = section("bus");
+      const kafka = cfg.kafka as { brokers?: unknown } | undefined;
+      // Engine combinations: report every missing piece at once.
+      if (database.engine === "postgres" && !database.url)
+        ctx.addIssue({
+          code: "custom",
+          path: ["database", "url"],
+          message: "required when database.engine is postgres (or set BV_DATABASE_URL)",
+        });
+      if (telemetry.engine === "influx" && !telemetry.influx)
+        ctx.addIssue({
+          code: "custom",
+          path: ["telemetry", "influx"],
+          message: "required when telemetry.engine is influx (url, org, bucket)",
+        });
+      if (ingest.via === "kafka" && !kafka)
+        ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.via is kafka (brokers)" });
+      if (bus.engine === "kafka" && !kafka)
+        ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when bus.engine is kafka (brokers)" });
+      if (ingest.store_writer === true && !kafka)
+        ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.store_writer is true (brokers)" });
+      if (kafka && Array.isArray(kafka.brokers) && kafka.brokers.length === 0)
+        ctx.addIssue({ code: "custom", path: ["kafka", "brokers"], message: "at least one broker (host:port) is required" });
+    },
+    { when: () => true },
+  );
 
 export type CloudConfig = z.output<typeof cloudConfigSchema>;
 export type Role = z.output<typeof roleSchema>;
