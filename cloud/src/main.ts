@@ -74,6 +74,8 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       alerts: alerts.service,
       sse: live.sse,
       loginLimiter: new LoginRateLimiter(),
+      addressLimiter: new LoginRateLimiter(20),
+      allowedOrigins: config.http.allowed_origins,
       sessionTtlMs: identity.sessionTtlMs,
       fleet: fleet.registry,
       commands: fleet.commands,

@@ -24,7 +24,8 @@ export interface TestCloud {
   close(): Promise<void>;
 }
 
-export async function startTestCloud(overrides: Record<string, unknown> = {}): Promise<TestCloud> {
+/** `options.dashboardDir`: serve the built dashboard (cloud/dist/dashboard) for browser tests. */
+export async function startTestCloud(overrides: Record<string, unknown> = {}, options: { dashboardDir?: string } = {}): Promise<TestCloud> {
   const dir = mkdtempSync(join(tmpdir(), "bv-cloud-"));
   const config = loadCloudConfig(
     undefined,
@@ -54,7 +55,7 @@ export async function startTestCloud(overrides: Record<string, unknown> = {}): P
       ...overrides,
     },
   );
-  const cloud = await startCloud(config, { logger: silentLogger(), processMetrics: false });
+  const cloud = await startCloud(config, { logger: silentLogger(), processMetrics: false, ...options });
   const url = `http://127.0.0.1:${cloud.ports.http}`;
   const api = (path: string, token: string | undefined, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);

@@ -12,6 +12,9 @@ const listener = (port: number) =>
     port: z.number().int().min(0).max(65535).default(port),
   });
 
+/** A PEM certificate and its key. */
+const tlsFiles = z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) });
+
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "expected 1-64 letters, digits, '.', '_' or '-'");
 
 const brokers = z.preprocess(
@@ -79,8 +82,26 @@ export const cloudConfigSchema = z
   .strictObject({
     version: z.literal(1).default(1),
     data_dir: z.string().min(1).default("./data/cloud"),
-    http: listener(8080).default({ host: "0.0.0.0", port: 8080 }),
-    grpc: listener(50051).default({ host: "0.0.0.0", port: 50051 }),
+    http: listener(8080)
+      .extend({
+        /** Origins besides the cloud's own whose pages may use a session (a dashboard served elsewhere). */
+        allowed_origins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, "expected scheme://host[:port], no path")).default([]),
+        /** The certificate HTTPS serves; without one (and without insecure) a self-signed one is made in data_dir/tls. */
+        tls: tlsFiles.optional(),
+        /** Serve plain HTTP (tests, a TLS-terminating proxy in front); logs a warning at start. */
+        insecure: z.boolean().default(false),
+      })
+      .default({ host: "0.0.0.0", port: 8080, allowed_origins: [], insecure: false }),
+    grpc: listener(50051)
+      .extend({
+        /** EdgeSync's certificate; without one (and without insecure) the same self-signed one as HTTPS. */
+        tls: tlsFiles.optional(),
+        /** CA that signs edge client certificates (mutual TLS); with it, every edge must present one. */
+        client_ca_file: z.string().min(1).optional(),
+        /** Plain-text EdgeSync (tests, dev); the edge token then crosses the network in clear. Logs a warning. */
+        insecure: z.boolean().default(false),
+      })
+      .default({ host: "0.0.0.0", port: 50051, insecure: false }),
     sites: z.array(z.strictObject({ id, name: z.string().min(1) })).default([]),
     edges: z
       .array(
@@ -89,6 +110,15 @@ export const cloudConfigSchema = z
           site_id: id,
           name: z.string().min(1).optional(),
           token_hash: z.string().regex(/^(sha256|scrypt)\$/, "expected a hash from hashSecret (sha256$… or scrypt$…)"),
+          /**
+           * SHA-256 fingerprint of the edge's client certificate (grpc.client_ca_file); when set the
+           * edge must present that certificate, and the token alone no longer suffices.
+           */
+          cert_fingerprint: z
+            .string()
+            .regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, "expected a SHA-256 fingerprint (AA:BB:…, 32 bytes)")
+            .transform((f) => f.toUpperCase())
+            .optional(),
         }),
       )
       .default([]),
@@ -220,6 +250,13 @@ export const cloudConfigSchema = z
         ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when bus.engine is kafka (brokers)" });
       if (ingest.store_writer === true && !kafka)
         ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.store_writer is true (brokers)" });
+      const grpc = section("grpc");
+      if (grpc.client_ca_file && grpc.insecure === true)
+        ctx.addIssue({ code: "custom", path: ["grpc", "client_ca_file"], message: "needs TLS: grpc.insecure must be false" });
+      list("edges").forEach((e, i) => {
+        if (e.cert_fingerprint && !grpc.client_ca_file)
+          ctx.addIssue({ code: "custom", path: ["edges", i, "cert_fingerprint"], message: "needs grpc.client_ca_file (mutual TLS)" });
+      });
       if (kafka && Array.isArray(kafka.brokers) && kafka.brokers.length === 0)
         ctx.addIssue({ code: "custom", path: ["kafka", "brokers"], message: "at least one broker (host:port) is required" });
     },
