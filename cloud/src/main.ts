@@ -50,6 +50,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
   const { modules, identity, telemetry, fleet, alerts, live, ingest } = cloudModules();
 
   const platform = await startPlatform(config, modules, logger, { processMetrics: options.processMetrics ?? true });
+  const scheme = platform.tls.http ? "https" : "http";
   const started: CloudModule[] = [];
   const stopAll = async () => {
     for (const module of started.splice(0).reverse()) {
@@ -95,7 +96,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       configKey: "http.port",
       envVar: "BV_HTTP_PORT",
     });
-    logger.info({ listener: "http", port: httpPort }, "listening");
+    logger.info({ listener: "http", port: httpPort, scheme }, "listening");
 
     let stopping: Promise<void> | undefined;
     return {

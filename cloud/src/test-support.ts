@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hashSecret, silentLogger } from "@bitvelocity/common";
 import { type CloudMessage, type EdgeMessage, EdgeSyncClient, type Hello, type Reading } from "@bitvelocity/proto";
-import { type ClientDuplexStream, credentials, type ServiceError } from "@grpc/grpc-js";
+import { type ChannelCredentials, type ClientDuplexStream, credentials, type ServiceError } from "@grpc/grpc-js";
 import { type CloudHandle, startCloud } from "./main.js";
 import { type CloudConfig, loadCloudConfig } from "./platform/config.js";
 
@@ -50,8 +50,10 @@ export async function startTestCloud(overrides: Record<string, unknown> = {}, op
       ],
       "admin.password": PASSWORDS.admin,
       "live.throttle_ms": 50,
-      // Dev opt-out: most tests send readings for devices no Hello declared (test/security checks the default, reject).
+      // Dev opt-outs: plain HTTP and EdgeSync (test/security runs TLS), and most tests send readings for devices no Hello declared (test/security checks the default, reject).
       "ingest.undeclared_devices": "auto-register",
+      "http.insecure": true,
+      "grpc.insecure": true,
       ...overrides,
     },
   );
@@ -95,8 +97,8 @@ export class EdgeLink {
   private readonly call: ClientDuplexStream<EdgeMessage, CloudMessage>;
   private waiters: (() => void)[] = [];
 
-  constructor(address: string) {
-    this.client = new EdgeSyncClient(address, credentials.createInsecure());
+  constructor(address: string, creds: ChannelCredentials = credentials.createInsecure()) {
+    this.client = new EdgeSyncClient(address, creds);
     this.call = this.client.sync();
     this.call.on("data", (msg: CloudMessage) => {
       this.inbox.push(msg);

@@ -178,6 +178,15 @@ function rawValue(key: string, file: string | undefined, overrides: Record<strin
   }
 }
 
+function resolveUplinkTls(tls: EdgeConfig["uplink"]["tls"], baseDir: string): EdgeConfig["uplink"]["tls"] {
+  const out = { ...tls };
+  for (const key of ["ca_file", "cert_file", "key_file"] as const) {
+    const file = tls[key];
+    if (file) out[key] = resolve(baseDir, file);
+  }
+  return out;
+}
+
 function resolveTlsFiles(tls: NonNullable<EdgeConfig["mqtt"]["tls"]>, baseDir: string): NonNullable<EdgeConfig["mqtt"]["tls"]> {
   return {
     ...tls,
@@ -229,6 +238,7 @@ export function loadEdgeConfig(file?: string, env: NodeJS.ProcessEnv = process.e
     data_dir: isAbsolute(config.data_dir) ? config.data_dir : resolve(dataDirFromEnv ? process.cwd() : baseDir, config.data_dir),
     ...(config.devices_file ? { devices_file: resolve(baseDir, config.devices_file) } : {}),
     ...(config.mqtt.tls ? { mqtt: { ...config.mqtt, tls: resolveTlsFiles(config.mqtt.tls, baseDir) } } : {}),
+    uplink: { ...config.uplink, tls: resolveUplinkTls(config.uplink.tls, baseDir) },
     devices: [...config.devices, ...fileDevices],
   };
 }

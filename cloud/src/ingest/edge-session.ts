@@ -260,6 +260,17 @@ export class EdgeSession {
       this.fail(status.UNAUTHENTICATED, `edge ${JSON.stringify(hello.edgeId)} is unknown or its token is wrong`);
       return;
     }
+    // Mutual TLS: an edge bound to a certificate must present exactly that one (revoking the edge
+    // refuses it whatever it presents).
+    if (edge.certFingerprint !== undefined) {
+      const presented = this.call.getAuthContext().sslPeerCertificate?.fingerprint256;
+      if (presented?.toUpperCase() !== edge.certFingerprint) {
+        this.host.metrics.streams.inc({ outcome: "unauthenticated" });
+        this.host.logger.warn({ edgeId: hello.edgeId }, "edge client certificate missing or not the edge's");
+        this.fail(status.UNAUTHENTICATED, `edge ${JSON.stringify(hello.edgeId)} must present its client certificate`);
+        return;
+      }
+    }
     this.edge = edge;
     this.state = "open";
     const serverTimeMs = Date.now();

@@ -6,6 +6,7 @@ import { isAddressInUse, type Logger, portInUseError } from "@bitvelocity/common
 import { type CloudMessage, type EdgeMessage, EdgeSyncService } from "@bitvelocity/proto";
 import { Server, ServerCredentials, type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
+import type { CloudTls } from "../platform/tls.js";
 import type { DeviceGate } from "./device-gate.js";
 import type { CredentialLookup, EdgeCredentials } from "./edge-credentials.js";
 import { EdgeSession, type SessionHost } from "./edge-session.js";
@@ -115,9 +116,13 @@ export class IngestServer implements SessionHost {
   }
 
   /** Binds host:port (0 picks a free port); resolves to the bound port. */
-  listen(host: string, port: number): Promise<number> {
+  listen(host: string, port: number, tls?: CloudTls["grpc"]): Promise<number> {
+    // TLS unless grpc.insecure; with a client CA every edge must present a certificate it signed.
+    const creds = tls
+      ? ServerCredentials.createSsl(tls.clientCa ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], tls.clientCa !== undefined)
+      : ServerCredentials.createInsecure();
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
+      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, creds, (err, bound) => {
         if (err)
           reject(
             isAddressInUse(err) ? portInUseError({ what: "gRPC", host, port, configKey: "grpc.port", envVar: "BV_GRPC_PORT" }, err) : err,

@@ -53,7 +53,7 @@ export function ingestModule(ports: IngestPorts): IngestModule {
       const records = new LinkRecords(ctx.db);
       const credentials = new EdgeCredentials(
         ctx.db,
-        config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
+        config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash, certFingerprint: e.cert_fingerprint })),
       );
       await credentials.load();
       const metrics = createIngestMetrics(registry);
@@ -108,7 +108,7 @@ export function ingestModule(ports: IngestPorts): IngestModule {
         logger,
       });
       stops.push(() => server.stop());
-      const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
+      const grpcPort = await server.listen(config.grpc.host, config.grpc.port, ctx.tls.grpc);
       logger.info({ listener: "grpc", port: grpcPort }, "listening");
       parts = { server, records, grpcPort };
     },

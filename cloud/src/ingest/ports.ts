@@ -31,6 +31,8 @@ export interface EdgeCredential {
   readonly id: string;
   readonly siteId: string;
   readonly tokenHash: string;
+  /** SHA-256 fingerprint of the client certificate the edge must present (mutual TLS). */
+  readonly certFingerprint?: string | undefined;
 }
 
 export interface IngestLimits {

@@ -4,7 +4,6 @@
  * waits on a browser. A socket whose transport is still backed up is skipped at flush time and
  * its buffer stays bounded (oldest readings dropped, counted in bv_cloud_live_dropped_total).
  */
-import type { Server as HttpServer } from "node:http";
 import type { ClientToServerEvents } from "@bitvelocity/api";
 import type { Logger } from "@bitvelocity/common";
 import { Counter, Gauge, type Registry } from "prom-client";
@@ -19,6 +18,7 @@ import {
 } from "../identity/index.js";
 import type { EventBus } from "../platform/event-bus.js";
 import type { AlertView, CommandView, DeviceSummary, EdgeSummary, ReadingsCommitted } from "../platform/events.js";
+import type { CloudHttpServer } from "../platform/module.js";
 import { originRefusal } from "../platform/origin.js";
 import { ClientBuffer } from "./client-buffer.js";
 import { type ClusterOptions, joinCluster } from "./cluster-bridge.js";
@@ -67,7 +67,7 @@ export class LiveHub {
   private readonly revalidateTimer: NodeJS.Timeout;
 
   constructor(
-    http: HttpServer,
+    http: CloudHttpServer,
     private readonly options: LiveHubOptions,
   ) {
     const registers = [options.registry];

@@ -284,5 +284,17 @@ export const cloudEnvMap = {
 export function loadCloudConfig(file?: string, env: NodeJS.ProcessEnv = process.env, overrides: Record<string, unknown> = {}): CloudConfig {
   const config = loadConfig(cloudConfigSchema, { file, env, envMap: cloudEnvMap, overrides });
   const base = file ? dirname(resolve(file)) : process.cwd();
-  return { ...config, data_dir: isAbsolute(config.data_dir) ? config.data_dir : resolve(base, config.data_dir) };
+  const path = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const files = <T extends { cert_file: string; key_file: string }>(t: T | undefined) =>
+    t ? { tls: { ...t, cert_file: path(t.cert_file), key_file: path(t.key_file) } } : {};
+  return {
+    ...config,
+    data_dir: path(config.data_dir),
+    http: { ...config.http, ...files(config.http.tls) },
+    grpc: {
+      ...config.grpc,
+      ...files(config.grpc.tls),
+      ...(config.grpc.client_ca_file ? { client_ca_file: path(config.grpc.client_ca_file) } : {}),
+    },
+  };
 }
