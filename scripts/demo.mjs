@@ -85,9 +85,9 @@ async function main() {
     console.log(`
 BitVelocity IoT demo is running (data in ${dir})
 
-  Dashboard   http://localhost:${cp.http}/
+  Dashboard   https://localhost:${cp.http}/
   Login       admin / ${secrets.adminPassword}
-  Cloud API   http://localhost:${cp.http}/api   metrics http://localhost:${cp.http}/metrics
+  Cloud API   https://localhost:${cp.http}/api   metrics https://localhost:${cp.http}/metrics
   Edge MQTT   mqtt://localhost:${ep.mqtt}   (WebSocket ws://localhost:${ep.ws ?? ports.mqttWs})
   Edge health http://localhost:${ep.http}/healthz   metrics http://localhost:${ep.http}/metrics
   Fleet       ${prepared.devices.length} simulated devices (${[...new Set(prepared.devices.map((d) => d.deviceType))].join(", ")})
