@@ -58,7 +58,7 @@ describe("module migrations", () => {
       // Devices the 0.1.0 registry knew keep their edge as owner (fleet/device-owners.ts).
       expect(await rows(db, "device_owners")).toEqual([expect.objectContaining({ device_id: "env-0001", edge_id: "edge-1" })]);
       const identity = (await rows(db, migrationTable("identity"))) as { name: string }[];
-      expect(identity.map((r) => r.name).sort()).toEqual(["0001_identity", "0010_api_tokens_audit"]);
+      expect(identity.map((r) => r.name).sort()).toEqual(["0001_identity", "0010_api_tokens_audit", "0013_users_disabled"]);
       expect(await rows(db, "example_notes")).toEqual([]);
     } finally {
       await db.destroy();

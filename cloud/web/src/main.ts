@@ -18,6 +18,7 @@ import { devicePage } from "./pages/device.js";
 import { edgePage } from "./pages/edge.js";
 import { fleetPage } from "./pages/fleet.js";
 import { loginPage } from "./pages/login.js";
+import { usersPage } from "./pages/users.js";
 
 const app = document.getElementById("app")!;
 let page: Page | null = null;
@@ -127,6 +128,9 @@ function route(): void {
       break;
     case "account":
       show(accountPage(), true);
+      break;
+    case "users":
+      show(usersPage(), true);
       break;
     default:
       show(

@@ -16,6 +16,7 @@ import type {
   SeriesPoint,
   Site,
   User,
+  UserAccount,
 } from "@bitvelocity/api";
 
 export class ApiError extends Error {
@@ -112,5 +113,9 @@ export const api = {
   createToken: (body: { name: string; role: string; ttl_days?: number }) =>
     request<{ token: string; apiToken: ApiToken }>("POST", "/api/tokens", body),
   revokeToken: (id: string) => request<{ apiToken: ApiToken }>("DELETE", `/api/tokens/${enc(id)}`),
+  users: () => request<{ users: UserAccount[] }>("GET", "/api/users"),
+  createUser: (body: { username: string; role: string; password: string }) => request<{ user: UserAccount }>("POST", "/api/users", body),
+  updateUser: (username: string, body: { role?: string; password?: string; disabled?: boolean }) =>
+    request<{ user: UserAccount }>("PUT", `/api/users/${enc(username)}`, body),
   audit: (limit = 100) => request<{ entries: AuditEntry[] }>("GET", `/api/audit${query({ limit })}`),
 };
