@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fingerprintOf } from "../../cloud/src/platform/tls.js";
 import { EdgeLink, PASSWORDS, startTestCloud, type TestCloud } from "../../cloud/src/test-support.js";
 import { channelCredentials } from "../../edge/src/northbound/grpc/tls.js";
-import { tempDir } from "../e2e/support.js";
+import { prepareSystem, type Service, startCloud, startEdge } from "../../scripts/system.mjs";
+import { tempDir, waitFor } from "../e2e/support.js";
 
 const links: EdgeLink[] = [];
 function link(address: string, creds = credentials.createInsecure()): EdgeLink {
@@ -32,20 +33,25 @@ async function handshake(l: EdgeLink): Promise<string> {
   return outcome;
 }
 
-function httpsJson(
-  url: string,
-  ca: Buffer,
-  body: unknown,
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+type HttpsAnswer = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
+
+function https(url: string, ca: Buffer, init: { method?: string; body?: unknown; cookie?: string } = {}): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", ca, headers: { "content-type": "application/json" } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    const headers: Record<string, string> = { "content-type": "application/json", ...(init.cookie ? { cookie: init.cookie } : {}) };
+    const req = request(url, { method: init.method ?? "GET", ca, headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on("error", reject);
-    req.end(JSON.stringify(body));
+    req.end(init.body === undefined ? undefined : JSON.stringify(init.body));
   });
 }
+
+const httpsJson = (url: string, ca: Buffer, body: unknown) => https(url, ca, { method: "POST", body });
 
 async function otherCa(): Promise<string> {
   return (await generate([{ name: "commonName", value: "someone else's CA" }], { keyType: "ec", algorithm: "sha256" })).cert;
@@ -151,5 +157,37 @@ describe("mutual TLS", () => {
     expect(await handshake(link(address, stranger))).toBe("closed: UNAUTHENTICATED");
     const own = credentials.createSsl(ca, Buffer.from(edgeCert.key), Buffer.from(edgeCert.cert));
     expect(await handshake(link(address, own))).toBe("welcome");
+  });
+});
+
+describe("the demo's system (scripts/system.mjs, HTTPS as npm start serves it)", () => {
+  let cloud: Service | undefined;
+  let edge: Service | undefined;
+  afterAll(async () => {
+    await edge?.stop();
+    await cloud?.stop();
+  });
+
+  it("serves the login over HTTPS with a Secure cookie, and the real edge connects over verified TLS", { timeout: 60_000 }, async () => {
+    const prepared = prepareSystem({ dir: tempDir("tls-demo"), cloudOverrides: { http: { host: "127.0.0.1", port: 0 } } });
+    cloud = startCloud(prepared);
+    const ports = await cloud.ready;
+    edge = startEdge(prepared, ports.grpc as number);
+    await edge.ready;
+    const ca = readFileSync(join(prepared.dir, "cloud-data", "tls", "ca.pem"));
+    const base = `https://127.0.0.1:${ports.http}`;
+    const login = await https(`${base}/api/auth/login`, ca, {
+      method: "POST",
+      body: { username: "admin", password: prepared.secrets.adminPassword },
+    });
+    expect(login.status).toBe(200);
+    const cookie = ([] as string[]).concat(login.headers["set-cookie"] ?? []).find((c) => c.startsWith("bv_session="));
+    expect(cookie).toMatch(/; Secure/i);
+    const session = cookie?.split(";")[0] ?? "";
+    await waitFor("edge-1 online over TLS", async () => {
+      const res = await https(`${base}/api/edges/edge-1`, ca, { cookie: session });
+      return res.status === 200 && (JSON.parse(res.body) as { edge: { online: boolean } }).edge.online ? true : undefined;
+    });
+    expect(cloud.logs()).not.toMatch(/grpc\.insecure/);
   });
 });
