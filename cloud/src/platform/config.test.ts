@@ -17,8 +17,9 @@ function file(name: string, text: string): string {
 describe("loadCloudConfig", () => {
   it("fills every default from the schema", () => {
     const c = loadCloudConfig(undefined, {});
-    expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
-    expect(c.grpc).toEqual({ host: "0.0.0.0", port: 50051 });
+    // TLS unless insecure: with no certificate given, the development CA (platform/tls.ts).
+    expect(c.http).toEqual({ host: "0.0.0.0", port: 8080, allowed_origins: [], insecure: false });
+    expect(c.grpc).toEqual({ host: "0.0.0.0", port: 50051, insecure: false });
     expect(c.ingest).toEqual({
       credit: 4,
       max_batch_readings: 1000,
