@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { hashSecret, silentLogger } from "@bitvelocity/common";
 import { type CloudMessage, type EdgeMessage, EdgeSyncClient, type Hello, type Reading } from "@bitvelocity/proto";
 import { type ChannelCredentials, type ClientDuplexStream, credentials, type ServiceError } from "@grpc/grpc-js";
-import { type CloudHandle, startCloud } from "./main.js";
+import { type CloudHandle, type CloudOptions, startCloud } from "./main.js";
 import { type CloudConfig, loadCloudConfig } from "./platform/config.js";
 
 export const EDGE_TOKEN = "edge-token-for-tests-0123456789";
@@ -25,7 +25,7 @@ export interface TestCloud {
 }
 
 /** `options.dashboardDir`: serve the built dashboard (cloud/dist/dashboard) for browser tests. */
-export async function startTestCloud(overrides: Record<string, unknown> = {}, options: { dashboardDir?: string } = {}): Promise<TestCloud> {
+export async function startTestCloud(overrides: Record<string, unknown> = {}, options: CloudOptions = {}): Promise<TestCloud> {
   const dir = mkdtempSync(join(tmpdir(), "bv-cloud-"));
   const config = loadCloudConfig(
     undefined,

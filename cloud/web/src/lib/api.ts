@@ -4,6 +4,8 @@ import type {
   AlertRule,
   ApiToken,
   AuditEntry,
+  ChatHistory,
+  ChatRoom,
   Command,
   DeadLetter,
   Device,
@@ -117,5 +119,10 @@ export const api = {
   createUser: (body: { username: string; role: string; password: string }) => request<{ user: UserAccount }>("POST", "/api/users", body),
   updateUser: (username: string, body: { role?: string; password?: string; disabled?: boolean }) =>
     request<{ user: UserAccount }>("PUT", `/api/users/${enc(username)}`, body),
+  chatRooms: () => request<{ rooms: ChatRoom[] }>("GET", "/api/chat/rooms"),
+  chatHistory: (room: string, before?: number, limit = 50) =>
+    request<ChatHistory>("GET", `/api/chat/rooms/${enc(room)}/messages${query({ before, limit })}`),
+  chatRead: (room: string, seq: number) => request<{ room: ChatRoom }>("POST", `/api/chat/rooms/${enc(room)}/read`, { seq }),
+  chatDirect: (user: string) => request<{ room: ChatRoom }>("POST", "/api/chat/direct", { user }),
   audit: (limit = 100) => request<{ entries: AuditEntry[] }>("GET", `/api/audit${query({ limit })}`),
 };

@@ -1,4 +1,4 @@
-/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/users. */
+/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/users, #/chat[/:room]. */
 
 export type Route =
   | { name: "login"; next: string }
@@ -8,6 +8,7 @@ export type Route =
   | { name: "alerts" }
   | { name: "account" }
   | { name: "users" }
+  | { name: "chat"; room: string | null }
   | { name: "not-found"; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -18,6 +19,9 @@ export function parseRoute(hash: string): Route {
   if (pathname === "/alerts") return { name: "alerts" };
   if (pathname === "/account") return { name: "account" };
   if (pathname === "/users") return { name: "users" };
+  if (pathname === "/chat") return { name: "chat", room: null };
+  const chatRoom = /^\/chat\/([^/]+)\/?$/.exec(pathname);
+  if (chatRoom) return { name: "chat", room: decodeURIComponent(chatRoom[1]!) };
   const device = /^\/devices\/([^/]+)\/?$/.exec(pathname);
   if (device) return { name: "device", id: decodeURIComponent(device[1]!) };
   const edge = /^\/edges\/([^/]+)\/?$/.exec(pathname);
@@ -30,6 +34,7 @@ export const href = {
   alerts: () => "#/alerts",
   account: () => "#/account",
   users: () => "#/users",
+  chat: (room?: string) => (room ? `#/chat/${encodeURIComponent(room)}` : "#/chat"),
   device: (id: string) => `#/devices/${encodeURIComponent(id)}`,
   edge: (id: string) => `#/edges/${encodeURIComponent(id)}`,
   login: (next?: string) => (next && next !== "/" && next !== "/login" ? `#/login?next=${encodeURIComponent(next)}` : "#/login"),
