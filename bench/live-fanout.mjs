@@ -141,6 +141,8 @@ async function main() {
   const prepared = prepareSystem({
     dir: join(ROOT, ".bench-data", `fanout-${Date.now()}`),
     scenarioOverrides: { fleets: [{ type: "env-sensor", count: 1, id_prefix: "env-", interval_ms: 1000 }] },
+    // The driver below is a plain gRPC client sending devices it did not declare (explicit dev opt-outs).
+    cloudOverrides: { grpc: { host: "127.0.0.1", port: 0, insecure: true }, ingest: { undeclared_devices: "auto-register" } },
   });
   const cloud = startCloud(prepared);
   const cp = await cloud.ready;

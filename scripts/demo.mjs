@@ -65,6 +65,8 @@ async function main() {
       http: { host: "0.0.0.0", port: ports.http },
       grpc: { host: "127.0.0.1", port: ports.grpc },
       commerce: { payments_url: `http://127.0.0.1:${ports.payments}` },
+      // The demo's simulator may add devices the edge did not declare; production configs keep the default, reject.
+      ingest: { undeclared_devices: "auto-register" },
     },
     edgeOverrides: {},
   });
@@ -94,9 +96,9 @@ async function main() {
     console.log(`
 BitVelocity IoT demo is running (data in ${dir})
 
-  Dashboard   http://localhost:${cp.http}/
+  Dashboard   https://localhost:${cp.http}/
   Login       admin / ${secrets.adminPassword}
-  Cloud API   http://localhost:${cp.http}/api   metrics http://localhost:${cp.http}/metrics
+  Cloud API   https://localhost:${cp.http}/api   metrics https://localhost:${cp.http}/metrics
   Edge MQTT   mqtt://localhost:${ep.mqtt}   (WebSocket ws://localhost:${ep.ws ?? ports.mqttWs})
   Edge health http://localhost:${ep.http}/healthz   metrics http://localhost:${ep.http}/metrics
   Payments    http://localhost:${ports.payments}/ledger   (bv-sim payments; the Shop page checks out through it)

@@ -132,12 +132,16 @@ export function prepareSystem({
     scenario: join(dir, "scenario.yaml"),
     ackedLog: join(dir, "acked.jsonl"),
   };
+  // EdgeSync is TLS with the cloud's development CA (made in its data_dir at first start; the edge
+  // starts after the cloud). HTTP is plain for tests (explicit opt-out); the demo overrides http and serves HTTPS.
+  const cloudDataDir = join(dir, "cloud-data");
+  const edgeUplink = { url: "127.0.0.1:0", tls: { ca_file: join(cloudDataDir, "tls", "ca.pem") } };
   writeFileSync(
     files.cloud,
     stringify({
       version: 1,
-      data_dir: join(dir, "cloud-data"),
-      http: { host: "127.0.0.1", port: ports.http ?? 0 },
+      data_dir: cloudDataDir,
+      http: { host: "127.0.0.1", port: ports.http ?? 0, insecure: true },
       grpc: { host: "127.0.0.1", port: ports.grpc ?? 0 },
       sites: [{ id: "site-1", name: "Demo plant" }],
       edges: [{ id: "edge-1", site_id: "site-1", name: "Line 1 gateway", token_hash: hashSecret(s.edgeToken) }],
@@ -157,8 +161,8 @@ export function prepareSystem({
       mqtt: { host: "127.0.0.1", port: ports.mqtt ?? 0, ws_port: ports.mqttWs ?? 0 },
       http: { host: "127.0.0.1", port: ports.edgeHttp ?? 0 },
       devices_file: files.devices,
-      uplink: { url: "127.0.0.1:0" },
       ...edgeOverrides,
+      uplink: { ...edgeUplink, ...edgeOverrides.uplink },
     }),
   );
   // The scenario as written (not its parsed form), with the overrides and this run's fleet secret.

@@ -30,6 +30,10 @@ export type MetricDef = z.infer<typeof MetricDef>;
 const CommandDef = z.object({ name: z.string(), description: z.string(), params: z.array(ParamDef) });
 export type CommandDef = z.infer<typeof CommandDef>;
 
+/** POST /api/devices/:id/move: the edge that owns the device from now on. */
+export const MoveDeviceBody = z.strictObject({ edgeId: z.string().min(1).max(64) });
+export type MoveDeviceBody = z.infer<typeof MoveDeviceBody>;
+
 /** A device type of the catalog (@bitvelocity/devices); protocol mappings are passed through as they are. */
 export const DeviceType = z.object({
   type: z.string(),
@@ -224,5 +228,14 @@ export const fleetRoutes = {
     query: z.object({ siteId: z.string().min(1).max(128).optional() }),
     status: 200,
     response: z.object({ devices: z.array(ProvisionedDevice) }),
+  }),
+  moveDevice: route({
+    method: "post",
+    path: "/api/devices/:id/move",
+    summary: "Give the device to another edge (admin, audited): only its owner edge may report it or receive its commands",
+    role: "admin",
+    body: MoveDeviceBody,
+    status: 200,
+    response: z.object({ device: Device, previousEdgeId: z.string().nullable() }),
   }),
 };

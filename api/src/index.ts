@@ -15,6 +15,7 @@ import { fleetRoutes } from "./fleet.js";
 import { openApiRoutes } from "./openapi.js";
 import { telemetryRoutes } from "./telemetry.js";
 import { tokenRoutes } from "./tokens.js";
+import { userRoutes } from "./users.js";
 
 export * from "./alerts.js";
 export * from "./auth.js";
@@ -29,6 +30,7 @@ export type * from "./live.js";
 export * from "./openapi.js";
 export * from "./telemetry.js";
 export * from "./tokens.js";
+export * from "./users.js";
 
 /** Every REST route, by domain. A new domain adds its `…Routes` object here. */
 export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef>>>> = {
@@ -38,6 +40,7 @@ export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef
   commands: commandRoutes,
   alerts: alertRoutes,
   tokens: tokenRoutes,
+  users: userRoutes,
   chat: chatRoutes,
   commerce: commerceRoutes,
   meta: openApiRoutes,

@@ -44,7 +44,10 @@ describe("bv-cloud", () => {
 
   it("starts on port 0, logs both listeners, prints a generated admin password once, serves, and stops on SIGTERM", async () => {
     const config = join(dir, "cloud.yaml");
-    writeFileSync(config, "version: 1\ndata_dir: ./data\nhttp: { host: 127.0.0.1, port: 0 }\ngrpc: { host: 127.0.0.1, port: 0 }\n");
+    writeFileSync(
+      config,
+      "version: 1\ndata_dir: ./data\nhttp: { host: 127.0.0.1, port: 0, insecure: true }\ngrpc: { host: 127.0.0.1, port: 0 }\n",
+    );
     const p = run(["--config", config]);
     await until(() => p.out.filter((l) => l.includes('"listening"')).length === 2);
     const ports = Object.fromEntries(

@@ -49,7 +49,7 @@ describe("auth", () => {
     expect((await t.api("/api/sites", "not-a-session")).status).toBe(401);
   });
 
-  it("logs in with a cookie (HTTP-only, SameSite=Lax) that works like the Bearer token, and logs out", async () => {
+  it("logs in with a cookie (HTTP-only, SameSite=Strict) that works like the Bearer token, and logs out", async () => {
     const res = await t.api("/api/auth/login", undefined, {
       method: "POST",
       body: JSON.stringify({ username: "admin", password: "admin-password-1" }),
@@ -59,7 +59,7 @@ describe("auth", () => {
     const cookie = res.headers.get("set-cookie") ?? "";
     expect(cookie).toMatch(/^bv_session=[^;]+;/);
     expect(cookie).toMatch(/HttpOnly/i);
-    expect(cookie).toMatch(/SameSite=Lax/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
     const pair = cookie.split(";")[0]!;
     const me = await t.api("/api/auth/me", undefined, { headers: { cookie: pair } });
     expect(await me.json()).toEqual({ user: { username: "admin", role: "admin" } });

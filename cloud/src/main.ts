@@ -52,7 +52,7 @@ export function cloudModules() {
     commands: () => fleet.commands,
   });
   const commerce = commerceModule();
-  const ingest = ingestModule({ store: () => telemetry.store });
+  const ingest = ingestModule({ store: () => telemetry.store, ownership: () => fleet.owners });
   // A module starts after the modules its ports read; ingest last (it opens the gRPC listener).
   const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, commerce, chat, ingest];
   return { modules, identity, telemetry, fleet, alerts, live, commerce, chat, ingest };
@@ -78,6 +78,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
   const { modules, identity, telemetry, fleet, alerts, live, ingest } = cloudModules();
 
   const platform = await startPlatform(config, modules, logger, { processMetrics: options.processMetrics ?? true });
+  const scheme = platform.tls.http ? "https" : "http";
   const started: CloudModule[] = [];
   const stopAll = async () => {
     for (const module of started.splice(0).reverse()) {
@@ -102,6 +103,8 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       alerts: alerts.service,
       sse: live.sse,
       loginLimiter: new LoginRateLimiter(),
+      addressLimiter: new LoginRateLimiter(20),
+      allowedOrigins: config.http.allowed_origins,
       sessionTtlMs: identity.sessionTtlMs,
       fleet: fleet.registry,
       commands: fleet.commands,
@@ -121,7 +124,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       configKey: "http.port",
       envVar: "BV_HTTP_PORT",
     });
-    logger.info({ listener: "http", port: httpPort }, "listening");
+    logger.info({ listener: "http", port: httpPort, scheme }, "listening");
 
     let stopping: Promise<void> | undefined;
     return {

@@ -11,7 +11,7 @@ import type { Order } from "@bitvelocity/api";
 import { hashSecret, silentLogger } from "@bitvelocity/common";
 import { PaymentsSimulator } from "@bitvelocity/firmware-sim";
 import { type CloudMessage, type EdgeMessage, EdgeSyncClient, type Hello, type Reading } from "@bitvelocity/proto";
-import { type ClientDuplexStream, credentials, type ServiceError } from "@grpc/grpc-js";
+import { type ChannelCredentials, type ClientDuplexStream, credentials, type ServiceError } from "@grpc/grpc-js";
 import pg from "pg";
 import { type CloudHandle, type CloudOptions, startCloud } from "./main.js";
 import { type CloudConfig, loadCloudConfig } from "./platform/config.js";
@@ -29,6 +29,7 @@ export interface TestCloud {
   close(): Promise<void>;
 }
 
+/** `options.dashboardDir`: serve the built dashboard (cloud/dist/dashboard) for browser tests. */
 export async function startTestCloud(overrides: Record<string, unknown> = {}, options: CloudOptions = {}): Promise<TestCloud> {
   const dir = mkdtempSync(join(tmpdir(), "bv-cloud-"));
   const config = loadCloudConfig(
@@ -54,6 +55,10 @@ export async function startTestCloud(overrides: Record<string, unknown> = {}, op
       ],
       "admin.password": PASSWORDS.admin,
       "live.throttle_ms": 50,
+      // Dev opt-outs: plain HTTP and EdgeSync (test/security runs TLS), and most tests send readings for devices no Hello declared (test/security checks the default, reject).
+      "ingest.undeclared_devices": "auto-register",
+      "http.insecure": true,
+      "grpc.insecure": true,
       ...overrides,
     },
   );
@@ -97,8 +102,8 @@ export class EdgeLink {
   private readonly call: ClientDuplexStream<EdgeMessage, CloudMessage>;
   private waiters: (() => void)[] = [];
 
-  constructor(address: string) {
-    this.client = new EdgeSyncClient(address, credentials.createInsecure());
+  constructor(address: string, creds: ChannelCredentials = credentials.createInsecure()) {
+    this.client = new EdgeSyncClient(address, creds);
     this.call = this.client.sync();
     this.call.on("data", (msg: CloudMessage) => {
       this.inbox.push(msg);

@@ -30,4 +30,11 @@ describe("validateValues", () => {
     expect("problems" in validateValues(valve, { relay: 1 })).toBe(true);
     expect("problems" in validateValues(valve, { position: Number.NaN })).toBe(true);
   });
+
+  it("names what was expected and what came, also for a value with no content", () => {
+    const result = validateValues(valve, { position: undefined });
+    const messages = "problems" in result ? result.problems.map((p) => p.message) : [];
+    expect(messages).toEqual(["expected a finite number, got no value"]);
+    expect(messages.join()).not.toContain("undefined");
+  });
 });

@@ -16,6 +16,7 @@ function checkNumber(path: string, v: unknown, def: { min?: number; max?: number
 
 export function describe(v: unknown): string {
   if (v === null) return "null";
+  if (v === undefined) return "no value";
   if (Array.isArray(v)) return "an array";
   if (typeof v === "string") return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (typeof v === "object") return "an object";

@@ -146,6 +146,19 @@ describe("loadEdgeConfig", () => {
     expect(problems(() => loadEdgeConfig(file, {})).join("\n")).toMatch(/env-1 is in both devices and/);
   });
 
+  it("lists a type error and a duplicate device id together (inline + devices file, and inline twice)", () => {
+    write("devices.yaml", `devices:\n  - { id: env-1, type: env-sensor, secret_hash: "${hash}" }\n`);
+    const file = write(
+      "edge.yaml",
+      `edge_id: e\nmqtt: { port: "not-a-port" }\ndevices_file: devices.yaml\ndevices:\n  - { id: env-1, type: env-sensor, secret_hash: "${hash}" }\n  - { id: env-3, type: env-sensor, secret_hash: "${hash}" }\n  - { id: env-3, type: toaster, secret_hash: "${hash}" }\nuplink: { token: t }\n`,
+    );
+    const listed = problems(() => loadEdgeConfig(file, {})).join("\n");
+    expect(listed).toMatch(/^mqtt\.port: /m);
+    expect(listed).toMatch(/env-1 is in both devices and/);
+    expect(listed).toMatch(/^devices\.2\.id: duplicate device id env-3/m);
+    expect(listed).toMatch(/^devices\.2\.type: unknown device type/m);
+  });
+
   it("reports a missing edge_id, a missing devices file and unreadable YAML", () => {
     expect(problems(() => loadEdgeConfig(undefined, { BV_EDGE_TOKEN: "t" })).join("\n")).toMatch(/^edge_id: required/m);
     const file = write("edge.yaml", `edge_id: e\ndevices_file: nowhere.yaml\nuplink: { token: t }\n`);

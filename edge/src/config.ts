@@ -28,13 +28,26 @@ export const deviceConfigSchema = z
 
 export type DeviceConfig = z.output<typeof deviceConfigSchema>;
 
-function noDuplicateIds(devices: readonly DeviceConfig[], ctx: z.RefinementCtx): void {
+/** The string `id`s of a list that may not have parsed (cross-field checks run beside type errors). */
+function idsOf(list: unknown): (string | undefined)[] {
+  return Array.isArray(list)
+    ? list.map((d: unknown) =>
+        typeof d === "object" && d !== null && typeof Reflect.get(d, "id") === "string" ? String(Reflect.get(d, "id")) : undefined,
+      )
+    : [];
+}
+
+function noDuplicateIds(devices: unknown, ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
-  devices.forEach((d, i) => {
-    if (seen.has(d.id)) ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate device id ${d.id}` });
-    seen.add(d.id);
+  idsOf(devices).forEach((id, i) => {
+    if (id === undefined) return;
+    if (seen.has(id)) ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate device id ${id}` });
+    seen.add(id);
   });
 }
+
+/** Cross-field checks run even when a field has a type error, so one pass lists every problem. */
+const always = { when: () => true };
 
 /** A lane's policy when the budget is reached, and how long its readings may wait (0 = forever). */
 function lanePolicySchema(policy: "drop-oldest" | "drop-newest" | "reject", ttlHours: number) {
@@ -51,7 +64,7 @@ function lanePolicySchema(policy: "drop-oldest" | "drop-newest" | "reject", ttlH
     .prefault({});
 }
 
-const devicesSchema = z.array(deviceConfigSchema).superRefine(noDuplicateIds);
+const devicesSchema = z.array(deviceConfigSchema).superRefine(noDuplicateIds, always);
 
 export const edgeConfigSchema = z
   .object({
@@ -101,21 +114,26 @@ export const edgeConfigSchema = z
     connectors: z.array(connectorConfigSchema).default([]),
   })
   .strict()
-  .superRefine((c, ctx) => {
-    const owner = new Map<string, string>(c.devices.map((d) => [d.id, "devices"]));
+  .superRefine((c: unknown, ctx) => {
+    const raw = (key: string): unknown => (typeof c === "object" && c !== null ? Reflect.get(c, key) : undefined);
+    const owner = new Map<string, string>();
+    for (const id of idsOf(raw("devices"))) if (id !== undefined) owner.set(id, "devices");
+    const connectors = Array.isArray(raw("connectors")) ? (raw("connectors") as unknown[]) : [];
     const connectorIds = new Set<string>();
-    c.connectors.forEach((k, i) => {
-      if (connectorIds.has(k.id))
-        ctx.addIssue({ code: "custom", path: ["connectors", i, "id"], message: `duplicate connector id ${k.id}` });
-      connectorIds.add(k.id);
-      k.devices.forEach((d, j) => {
-        const other = owner.get(d.id);
+    idsOf(connectors).forEach((kid, i) => {
+      if (kid !== undefined && connectorIds.has(kid))
+        ctx.addIssue({ code: "custom", path: ["connectors", i, "id"], message: `duplicate connector id ${kid}` });
+      if (kid !== undefined) connectorIds.add(kid);
+      const k = connectors[i];
+      idsOf(typeof k === "object" && k !== null ? Reflect.get(k, "devices") : undefined).forEach((id, j) => {
+        if (id === undefined) return;
+        const other = owner.get(id);
         if (other)
-          ctx.addIssue({ code: "custom", path: ["connectors", i, "devices", j, "id"], message: `device id ${d.id} is also in ${other}` });
-        owner.set(d.id, `connector ${k.id}`);
+          ctx.addIssue({ code: "custom", path: ["connectors", i, "devices", j, "id"], message: `device id ${id} is also in ${other}` });
+        owner.set(id, `connector ${kid ?? i}`);
       });
     });
-  });
+  }, always);
 
 export type EdgeConfig = z.output<typeof edgeConfigSchema>;
 
@@ -149,15 +167,24 @@ function readDevicesFile(path: string, problems: string[]): DeviceConfig[] {
   return parsed.data.devices;
 }
 
-/** The devices_file value, even when the rest of the config is invalid (so its problems are listed too). */
-function rawDevicesFile(file: string | undefined, overrides: Record<string, unknown>): unknown {
-  if ("devices_file" in overrides) return overrides.devices_file;
+/** A top-level value as written, even when the rest of the config is invalid (so its problems are listed too). */
+function rawValue(key: string, file: string | undefined, overrides: Record<string, unknown>): unknown {
+  if (key in overrides) return overrides[key];
   if (!file) return undefined;
   try {
-    return readConfigFile(file).devices_file;
+    return readConfigFile(file)[key];
   } catch {
     return undefined;
   }
+}
+
+function resolveUplinkTls(tls: EdgeConfig["uplink"]["tls"], baseDir: string): EdgeConfig["uplink"]["tls"] {
+  const out = { ...tls };
+  for (const key of ["ca_file", "cert_file", "key_file"] as const) {
+    const file = tls[key];
+    if (file) out[key] = resolve(baseDir, file);
+  }
+  return out;
 }
 
 function resolveTlsFiles(tls: NonNullable<EdgeConfig["mqtt"]["tls"]>, baseDir: string): NonNullable<EdgeConfig["mqtt"]["tls"]> {
@@ -183,18 +210,25 @@ export function loadEdgeConfig(file?: string, env: NodeJS.ProcessEnv = process.e
     problems.push(...err.problems);
   }
   const baseDir = file ? dirname(resolve(file)) : process.cwd();
-  const devicesFile = config ? config.devices_file : rawDevicesFile(file, overrides);
+  const devicesFile = config ? config.devices_file : rawValue("devices_file", file, overrides);
   let fileDevices: DeviceConfig[] = [];
   if (typeof devicesFile === "string") {
     const path = resolve(baseDir, devicesFile);
     fileDevices = readDevicesFile(path, problems);
-    if (config) {
-      const inline = new Set(config.devices.map((d) => d.id));
-      const onConnectors = new Set(config.connectors.flatMap((k) => k.devices.map((d) => d.id)));
-      for (const d of fileDevices) {
-        if (inline.has(d.id)) problems.push(`devices: device id ${d.id} is in both devices and ${path}`);
-        if (onConnectors.has(d.id)) problems.push(`devices: device id ${d.id} is in both a connector and ${path}`);
-      }
+    // Checked against the config as written when it did not parse: every problem in one pass.
+    const inline = new Set(config ? config.devices.map((d) => d.id) : idsOf(rawValue("devices", file, overrides)));
+    const onConnectors = new Set(
+      config
+        ? config.connectors.flatMap((k) => k.devices.map((d) => d.id))
+        : [rawValue("connectors", file, overrides)].flatMap((list) =>
+            Array.isArray(list)
+              ? list.flatMap((k: unknown) => idsOf(typeof k === "object" && k !== null ? Reflect.get(k, "devices") : []))
+              : [],
+          ),
+    );
+    for (const d of fileDevices) {
+      if (inline.has(d.id)) problems.push(`devices: device id ${d.id} is in both devices and ${path}`);
+      if (onConnectors.has(d.id)) problems.push(`devices: device id ${d.id} is in both a connector and ${path}`);
     }
   }
   if (problems.length > 0 || !config) throw new ConfigError(problems);
@@ -204,6 +238,7 @@ export function loadEdgeConfig(file?: string, env: NodeJS.ProcessEnv = process.e
     data_dir: isAbsolute(config.data_dir) ? config.data_dir : resolve(dataDirFromEnv ? process.cwd() : baseDir, config.data_dir),
     ...(config.devices_file ? { devices_file: resolve(baseDir, config.devices_file) } : {}),
     ...(config.mqtt.tls ? { mqtt: { ...config.mqtt, tls: resolveTlsFiles(config.mqtt.tls, baseDir) } } : {}),
+    uplink: { ...config.uplink, tls: resolveUplinkTls(config.uplink.tls, baseDir) },
     devices: [...config.devices, ...fileDevices],
   };
 }

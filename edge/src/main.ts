@@ -97,6 +97,7 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
   try {
     const { mqtt, ws } = await broker.start();
     await connectors.start();
+    if (config.uplink.tls.insecure) logger.warn("uplink.tls.insecure: EdgeSync is plain text; the edge token crosses the network in clear");
     link = startLink({
       config: config.uplink,
       edgeId: config.edge_id,

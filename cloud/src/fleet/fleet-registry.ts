@@ -233,7 +233,10 @@ export class FleetRegistry {
     }
   }
 
-  /** Finds or creates a device; a device that moved to another edge follows it. */
+  /**
+   * Finds or creates a device. A device stays on its edge: ingest passes on only what the device's
+   * owner reports (fleet/device-owners.ts), and only `move` (an admin's action) changes the edge.
+   */
   private learn(id: string, edgeId: string, type: string, name: string): DeviceState | undefined {
     const edge = this.edgesById.get(edgeId);
     if (!edge) return undefined;
@@ -241,11 +244,22 @@ export class FleetRegistry {
     if (!d) {
       d = { id, edgeId, siteId: edge.siteId, type, name: name || id, online: false, lastSeen: null, latest: {} };
       this.devicesById.set(id, d);
-    } else if (d.edgeId !== edgeId) {
-      d.edgeId = edgeId;
-      d.siteId = edge.siteId;
     }
-    return d;
+    return d.edgeId === edgeId ? d : undefined;
+  }
+
+  /** Shows the device under its new edge (after DeviceOwners.move); commands follow the registry. */
+  moveDevice(id: string, edgeId: string): DeviceSummary | undefined {
+    const edge = this.edgesById.get(edgeId);
+    if (!edge) return undefined;
+    let d = this.devicesById.get(id);
+    if (!d) {
+      d = { id, edgeId, siteId: edge.siteId, type: "unknown", name: id, online: false, lastSeen: null, latest: {} };
+      this.devicesById.set(id, d);
+    }
+    Object.assign(d, { edgeId, siteId: edge.siteId, online: false });
+    this.touchDevice(d);
+    return this.summary(d);
   }
 
   private touchDevice(d: DeviceState): void {

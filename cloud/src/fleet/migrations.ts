@@ -3,7 +3,7 @@
  * PostgreSQL runs the same list; times are ms since the epoch, booleans integers 0/1. The names
  * keep their 0.1.0 numbering: databases made then adopt them (platform/module-migrations.ts).
  */
-import type { Kysely, Migration } from "kysely";
+import { type Kysely, type Migration, sql } from "kysely";
 
 export const fleetMigrations: Record<string, Migration> = {
   "0002_fleet": {
@@ -66,6 +66,25 @@ export const fleetMigrations: Record<string, Migration> = {
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable("provisioned_devices").execute();
+    },
+  },
+  // One owner per device (fleet/device-owners.ts). Devices the registry already knew keep the edge
+  // it last saw them on.
+  "0012_device_owners": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("device_owners")
+        .addColumn("device_id", "varchar(128)", (c) => c.primaryKey())
+        .addColumn("edge_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("claimed_at", "bigint", (c) => c.notNull())
+        .addColumn("claimed_by", "varchar(128)", (c) => c.notNull())
+        .execute();
+      await sql`INSERT INTO device_owners (device_id, edge_id, claimed_at, claimed_by) SELECT id, edge_id, 0, 'registry' FROM devices`.execute(
+        db,
+      );
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("device_owners").execute();
     },
   },
 };

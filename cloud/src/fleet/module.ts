@@ -4,19 +4,32 @@ import { Router } from "express";
 import { type CloudModule, type ModuleContext, started } from "../platform/module.js";
 import { parseQuery, reply } from "../platform/validate.js";
 import { CommandService } from "./command-service.js";
+import { DeviceOwners } from "./device-owners.js";
 import { FleetRegistry } from "./fleet-registry.js";
 import { fleetMigrations } from "./migrations.js";
+import { moveRoutes } from "./move-routes.js";
 import { DeviceProvisioning } from "./provisioning.js";
 
 export interface FleetModule extends CloudModule {
   readonly registry: FleetRegistry;
   readonly commands: CommandService;
   readonly provisioning: DeviceProvisioning;
+  /** Which edge each device belongs to (ingest's ownership port). */
+  readonly owners: DeviceOwners;
+}
+
+interface FleetParts {
+  registry: FleetRegistry;
+  commands: CommandService;
+  provisioning: DeviceProvisioning;
+  owners: DeviceOwners;
+  audit: ModuleContext["audit"];
+  off: (() => void)[];
 }
 
 export function fleetModule(): FleetModule {
-  let parts: { registry: FleetRegistry; commands: CommandService; provisioning: DeviceProvisioning; off: (() => void)[] } | undefined;
-  const get = () => started(parts, "fleet", "registry, commands");
+  let parts: FleetParts | undefined;
+  const get = () => started(parts, "fleet", "registry, commands, provisioning, owners");
   return {
     name: "fleet",
     migrations: fleetMigrations,
@@ -44,7 +57,7 @@ export function fleetModule(): FleetModule {
         ctx.bus.on("devicesPurchased", (e) => provisioning.onPurchased(e)),
         ctx.bus.on("provisionedDevicesRevoked", (e) => provisioning.onRevoked(e)),
       ];
-      parts = { registry, commands, provisioning, off };
+      parts = { registry, commands, provisioning, owners: new DeviceOwners(ctx.db), audit: ctx.audit, off };
     },
     async stop() {
       const p = parts;
@@ -59,6 +72,7 @@ export function fleetModule(): FleetModule {
         const { siteId } = parseQuery(contract.provisioned.query, req);
         reply(res, contract.provisioned, { devices: await get().provisioning.list(siteId) });
       });
+      router.use(moveRoutes(get));
       return router;
     },
     get provisioning() {
@@ -69,6 +83,9 @@ export function fleetModule(): FleetModule {
     },
     get commands() {
       return get().commands;
+    },
+    get owners() {
+      return get().owners;
     },
   };
 }

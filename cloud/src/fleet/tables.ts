@@ -1,6 +1,7 @@
 /** The fleet tables in cloud.db (created by ./migrations.ts). */
 export type FleetTables = {
   devices: { id: string; edge_id: string; site_id: string; type: string; name: string; last_seen: number | null; latest_json: string };
+  device_owners: { device_id: string; edge_id: string; claimed_at: number; claimed_by: string };
   edge_state: {
     id: string;
     last_seen: number | null;

@@ -114,6 +114,7 @@ export class ApiTokenStore {
         "users.role as userRole",
       ])
       .where("api_tokens.token_hash", "=", hash(token))
+      .where("users.disabled_at", "is", null)
       .executeTakeFirst();
     const now = Date.now();
     if (!row || row.revoked_at !== null || (row.expires_at !== null && Number(row.expires_at) <= now)) return undefined;

@@ -61,4 +61,13 @@ export const identityMigrations: Record<string, Migration> = {
       await db.schema.dropTable("api_tokens").execute();
     },
   },
+  // Accounts an admin disabled (identity/users.ts): their sessions and API tokens stop resolving.
+  "0013_users_disabled": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("users").addColumn("disabled_at", "bigint").execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable("users").dropColumn("disabled_at").execute();
+    },
+  },
 };

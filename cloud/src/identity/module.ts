@@ -3,6 +3,7 @@ import { type CloudModule, type ModuleContext, started } from "../platform/modul
 import { ApiTokenStore } from "./api-tokens.js";
 import { identityMigrations } from "./migrations.js";
 import { SessionStore } from "./sessions.js";
+import { userRoutes } from "./user-routes.js";
 import { UserStore } from "./users.js";
 
 export interface IdentityModule extends CloudModule {
@@ -13,7 +14,9 @@ export interface IdentityModule extends CloudModule {
 }
 
 export function identityModule(): IdentityModule {
-  let parts: { users: UserStore; sessions: SessionStore; tokens: ApiTokenStore; sessionTtlMs: number } | undefined;
+  let parts:
+    | { users: UserStore; sessions: SessionStore; tokens: ApiTokenStore; sessionTtlMs: number; audit: ModuleContext["audit"] }
+    | undefined;
   const get = () => started(parts, "identity", "users, sessions, tokens");
   return {
     name: "identity",
@@ -26,10 +29,13 @@ export function identityModule(): IdentityModule {
       const sessionTtlMs = ctx.config.session_ttl_hours * 3_600_000;
       const sessions = new SessionStore(ctx.db, sessionTtlMs);
       await sessions.purgeExpired();
-      parts = { users, sessions, tokens: new ApiTokenStore(ctx.db), sessionTtlMs };
+      parts = { users, sessions, tokens: new ApiTokenStore(ctx.db), sessionTtlMs, audit: ctx.audit };
     },
     async stop() {
       parts = undefined;
+    },
+    routes() {
+      return userRoutes(get);
     },
     get users() {
       return get().users;

@@ -50,6 +50,7 @@ export class SessionStore {
       .innerJoin("users", "users.username", "sessions.username")
       .select(["users.username", "users.role", "sessions.expires_at"])
       .where("sessions.token_hash", "=", tokenHash(token))
+      .where("users.disabled_at", "is", null)
       .executeTakeFirst();
     if (!row || row.expires_at <= Date.now() || !isRole(row.role)) return undefined;
     return { username: row.username, role: row.role };
@@ -57,6 +58,12 @@ export class SessionStore {
 
   async delete(token: string): Promise<void> {
     await this.db.deleteFrom("sessions").where("token_hash", "=", tokenHash(token)).execute();
+    for (const fn of this.revokedListeners) fn();
+  }
+
+  /** Ends every session of the user (disabled by an admin); live connections re-check at once. */
+  async deleteForUser(username: string): Promise<void> {
+    await this.db.deleteFrom("sessions").where("username", "=", username).execute();
     for (const fn of this.revokedListeners) fn();
   }
 

@@ -1,6 +1,6 @@
 /** The identity tables in cloud.db (created by ./migrations.ts). */
 export type IdentityTables = {
-  users: { username: string; role: string; password_hash: string; source: string; created_at: number };
+  users: { username: string; role: string; password_hash: string; source: string; created_at: number; disabled_at: number | null };
   sessions: { token_hash: string; username: string; created_at: number; expires_at: number };
   api_tokens: {
     id: string;

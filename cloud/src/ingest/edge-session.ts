@@ -4,6 +4,7 @@
  * telemetry store before its Ack and Credit are written.
  */
 import { errorMessage, type Logger, verifySecret } from "@bitvelocity/common";
+import { isValidDeviceId } from "@bitvelocity/devices";
 import {
   type CloudMessage,
   type CommandResult,
@@ -19,6 +20,7 @@ import {
 import { type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
 import type { CommandRequested, CommandState } from "../platform/events.js";
+import type { DeviceGate } from "./device-gate.js";
 import type { CredentialLookup } from "./edge-credentials.js";
 import type { IngestMetrics } from "./ingest-metrics.js";
 import type { LinkRecords, NewDeadLetter } from "./link-records.js";
@@ -31,6 +33,7 @@ export interface SessionHost {
   readonly records: LinkRecords;
   readonly limits: IngestLimits;
   readonly metrics: IngestMetrics;
+  readonly gate: DeviceGate;
   readonly logger: Logger;
   lookup(edgeId: string): CredentialLookup;
   /** Makes this the edge's live session; returns the one it replaced. */
@@ -218,12 +221,17 @@ export class EdgeSession {
       }
       case "presence": {
         const p = kind.presence;
-        this.host.bus.emit("devicePresenceChanged", {
-          edgeId,
-          deviceId: p.deviceId,
-          online: p.online,
-          timeMs: p.timeMs || Date.now(),
-          reason: p.reason,
+        // Queued behind the Hello's device claims, and only for a device this edge may speak for.
+        this.queue = this.queue.then(async () => {
+          const refusal = isValidDeviceId(p.deviceId) ? await this.host.gate.check(edgeId, p.deviceId, "presence") : "invalid device id";
+          if (refusal !== undefined || this.state !== "open") return;
+          this.host.bus.emit("devicePresenceChanged", {
+            edgeId,
+            deviceId: p.deviceId,
+            online: p.online,
+            timeMs: p.timeMs || Date.now(),
+            reason: p.reason,
+          });
         });
         return;
       }
@@ -252,6 +260,17 @@ export class EdgeSession {
       this.fail(status.UNAUTHENTICATED, `edge ${JSON.stringify(hello.edgeId)} is unknown or its token is wrong`);
       return;
     }
+    // Mutual TLS: an edge bound to a certificate must present exactly that one (revoking the edge
+    // refuses it whatever it presents).
+    if (edge.certFingerprint !== undefined) {
+      const presented = this.call.getAuthContext().sslPeerCertificate?.fingerprint256;
+      if (presented?.toUpperCase() !== edge.certFingerprint) {
+        this.host.metrics.streams.inc({ outcome: "unauthenticated" });
+        this.host.logger.warn({ edgeId: hello.edgeId }, "edge client certificate missing or not the edge's");
+        this.fail(status.UNAUTHENTICATED, `edge ${JSON.stringify(hello.edgeId)} must present its client certificate`);
+        return;
+      }
+    }
     this.edge = edge;
     this.state = "open";
     const serverTimeMs = Date.now();
@@ -264,6 +283,9 @@ export class EdgeSession {
         this.host.logger.error({ err, edgeId: edge.id }, "could not store the boot's clock anchor");
       }),
     );
+    // The Hello's devices are claimed (or refused, when another edge owns them) before anything
+    // this stream sends next is processed; the fleet learns only the ones this edge owns.
+    this.queue = this.queue.then(() => this.declareDevices(edge, hello, serverTimeMs, clockOffsetMs));
     this.host.attach(this);
     this.host.metrics.streams.inc({ outcome: "welcomed" });
     const { credit, maxBatchReadings, maxBatchBytes } = this.host.limits;
@@ -271,20 +293,35 @@ export class EdgeSession {
       kind: { $case: "welcome", welcome: { serverTimeMs, configVersion: 0, credit, maxBatchReadings, maxBatchBytes, clockOffsetMs } },
     });
     this.host.logger.info({ edgeId: edge.id, bootId: hello.bootId, agentVersion: hello.agentVersion, clockOffsetMs }, "edge connected");
+  }
+
+  private async declareDevices(edge: EdgeCredential, hello: Hello, connectedAt: number, clockOffsetMs: number): Promise<void> {
+    if (this.state !== "open") return;
+    let owned: Set<string>;
+    try {
+      owned = await this.host.gate.declare(edge.id, hello.devices.map((d) => d.deviceId).filter(isValidDeviceId));
+    } catch (err) {
+      this.host.logger.error({ err, edgeId: edge.id }, "could not record the Hello's devices");
+      this.fail(status.UNAVAILABLE, `could not record the Hello's devices: ${errorMessage(err)}`);
+      return;
+    }
+    if (this.state !== "open") return;
     this.host.bus.emit("edgeConnected", {
       edgeId: edge.id,
       siteId: edge.siteId,
       bootId: hello.bootId,
       agentVersion: hello.agentVersion,
       clockOffsetMs,
-      connectedAt: serverTimeMs,
-      devices: hello.devices.map((d) => ({
-        deviceId: d.deviceId,
-        deviceType: d.deviceType,
-        name: d.name,
-        online: d.online,
-        lastSeenMs: d.lastSeenMs,
-      })),
+      connectedAt,
+      devices: hello.devices
+        .filter((d) => owned.has(d.deviceId))
+        .map((d) => ({
+          deviceId: d.deviceId,
+          deviceType: d.deviceType,
+          name: d.name,
+          online: d.online,
+          lastSeenMs: d.lastSeenMs,
+        })),
     });
   }
 
@@ -309,8 +346,14 @@ export class EdgeSession {
     const timer = this.host.metrics.commitSeconds.startTimer();
     try {
       const anchors = await this.anchorsFor(edge.id, batch);
+      const refusals = await this.refusalsFor(edge.id, batch);
       for (const r of batch.readings) {
-        const checked = checkReading(r, receivedAt, (bootId) => anchors.get(bootId));
+        // A device of another edge (or undeclared, by policy): never stored, dead-lettered with the reason.
+        const refusal = refusals.get(r.deviceId);
+        const checked =
+          refusal === undefined
+            ? checkReading(r, receivedAt, (bootId) => anchors.get(bootId))
+            : { ok: false as const, seq: r.seq, reason: refusal };
         if (checked.ok) valid.push(checked.reading);
         else {
           rejected.push({ seq: checked.seq, reason: checked.reason });
@@ -335,6 +378,17 @@ export class EdgeSession {
     this.write({ kind: { $case: "ack", ack: { batchId: batch.batchId, lane: batch.lane, seqs: valid.map((r) => r.seq), rejected } } });
     this.write({ kind: { $case: "credit", credit: { batches: 1 } } });
     if (result.inserted > 0) this.emitCommitted(edge, valid, result.insertedSeqs, batch.replay);
+  }
+
+  /** Why each device of the batch this edge may not report is refused (absent: allowed). */
+  private async refusalsFor(edgeId: string, batch: TelemetryBatch): Promise<Map<string, string | undefined>> {
+    const refusals = new Map<string, string | undefined>();
+    for (const r of batch.readings) {
+      // An invalid id is refused by checkReading; it never reaches the ownership table.
+      if (refusals.has(r.deviceId) || !isValidDeviceId(r.deviceId)) continue;
+      refusals.set(r.deviceId, await this.host.gate.check(edgeId, r.deviceId, "reading"));
+    }
+    return refusals;
   }
 
   /** Anchors of the boots whose unsynchronised readings are in the batch. */

@@ -12,6 +12,8 @@ export interface IngestMetrics {
   readonly gaps: Counter;
   readonly deadLetters: Counter;
   readonly commandsSent: Counter;
+  readonly deviceRefusals: Counter<"reason" | "via">;
+  readonly devicesRegistered: Counter<"via">;
 }
 
 export function createIngestMetrics(registry: Registry): IngestMetrics {
@@ -46,5 +48,17 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     gaps: new Counter({ name: "bv_cloud_gap_records_total", help: "Gap records reported by edges", registers }),
     deadLetters: new Counter({ name: "bv_cloud_edge_dead_letters_total", help: "Dead letters reported by edges", registers }),
     commandsSent: new Counter({ name: "bv_cloud_commands_sent_total", help: "Commands written to edge streams", registers }),
+    deviceRefusals: new Counter({
+      name: "bv_cloud_device_refusals_total",
+      help: "Devices an edge spoke for but may not: foreign (another edge owns it) or undeclared (policy reject)",
+      labelNames: ["reason", "via"] as const,
+      registers,
+    }),
+    devicesRegistered: new Counter({
+      name: "bv_cloud_devices_registered_total",
+      help: "Devices claimed by an edge (its Hello, or a reading under ingest.undeclared_devices auto-register)",
+      labelNames: ["via"] as const,
+      registers,
+    }),
   };
 }

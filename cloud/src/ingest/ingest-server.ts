@@ -6,10 +6,11 @@ import { isAddressInUse, type Logger, portInUseError } from "@bitvelocity/common
 import { type CloudMessage, type EdgeMessage, EdgeSyncService } from "@bitvelocity/proto";
 import { Server, ServerCredentials, type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
-import type { Registry } from "../platform/metrics.js";
+import type { CloudTls } from "../platform/tls.js";
+import type { DeviceGate } from "./device-gate.js";
 import type { CredentialLookup, EdgeCredentials } from "./edge-credentials.js";
 import { EdgeSession, type SessionHost } from "./edge-session.js";
-import { createIngestMetrics, type IngestMetrics } from "./ingest-metrics.js";
+import type { IngestMetrics } from "./ingest-metrics.js";
 import type { LinkRecords } from "./link-records.js";
 import type { IngestLimits, ReadingCommitter } from "./ports.js";
 
@@ -21,7 +22,9 @@ export interface IngestServerOptions {
   readonly limits: IngestLimits;
   /** Keepalive ping interval and timeout per edge connection (default 20 s). */
   readonly keepaliveMs?: number;
-  readonly registry: Registry;
+  readonly metrics: IngestMetrics;
+  /** Which devices each edge may speak for. */
+  readonly gate: DeviceGate;
   readonly logger: Logger;
 }
 
@@ -31,6 +34,7 @@ export class IngestServer implements SessionHost {
   readonly records: LinkRecords;
   readonly limits: IngestLimits;
   readonly metrics: IngestMetrics;
+  readonly gate: DeviceGate;
   readonly logger: Logger;
   private readonly server: Server;
   private readonly credentials: EdgeCredentials;
@@ -44,7 +48,8 @@ export class IngestServer implements SessionHost {
     this.records = options.records;
     this.limits = options.limits;
     this.logger = options.logger;
-    this.metrics = createIngestMetrics(options.registry);
+    this.metrics = options.metrics;
+    this.gate = options.gate;
     this.credentials = options.credentials;
     // Oversize batches are refused by our own check (RESOURCE_EXHAUSTED); the transport limit
     // only guards memory against something far larger.
@@ -111,9 +116,13 @@ export class IngestServer implements SessionHost {
   }
 
   /** Binds host:port (0 picks a free port); resolves to the bound port. */
-  listen(host: string, port: number): Promise<number> {
+  listen(host: string, port: number, tls?: CloudTls["grpc"]): Promise<number> {
+    // TLS unless grpc.insecure; with a client CA every edge must present a certificate it signed.
+    const creds = tls
+      ? ServerCredentials.createSsl(tls.clientCa ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], tls.clientCa !== undefined)
+      : ServerCredentials.createInsecure();
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
+      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, creds, (err, bound) => {
         if (err)
           reject(
             isAddressInUse(err) ? portInUseError({ what: "gRPC", host, port, configKey: "grpc.port", envVar: "BV_GRPC_PORT" }, err) : err,

@@ -14,11 +14,13 @@
  * which retries the same message with backoff: nothing is skipped for a store outage.
  */
 import type { Logger } from "@bitvelocity/common";
+import { isValidDeviceId } from "@bitvelocity/devices";
 import { TelemetryBatch } from "@bitvelocity/proto";
 import type { Consumer, KafkaMessage } from "kafkajs";
 import { Counter, type Registry } from "prom-client";
 import type { EventBus } from "../platform/event-bus.js";
 import { createKafka, type KafkaSettings } from "../platform/kafka.js";
+import type { DeviceGate } from "./device-gate.js";
 import { cloudDeadLetter } from "./edge-session.js";
 import type { LinkRecords } from "./link-records.js";
 import type { ReadingCommitter, ValidReading } from "./ports.js";
@@ -32,6 +34,8 @@ export interface StoreWriterOptions {
   readonly edge: (edgeId: string) => { readonly id: string; readonly siteId: string } | undefined;
   /** Where refused readings are kept with their reason (the dead-letter table). */
   readonly records: Pick<LinkRecords, "recordDeadLetters">;
+  /** Which devices each edge may speak for; without one (tests of the writer alone) every device passes. */
+  readonly gate?: Pick<DeviceGate, "check">;
   readonly registry: Registry;
   readonly logger: Logger;
   /** Distinguishes writers sharing one registry (tests run several in one process). */
@@ -127,8 +131,12 @@ export class KafkaStoreWriter {
     const receivedAt = Number(message.timestamp) || Date.now();
     const valid: ValidReading[] = [];
     const letters = [];
+    const refusals = new Map<string, string | undefined>();
     for (const r of batch.readings) {
-      const checked = checkReading(r, receivedAt);
+      if (this.options.gate && !refusals.has(r.deviceId) && isValidDeviceId(r.deviceId))
+        refusals.set(r.deviceId, await this.options.gate.check(edge.id, r.deviceId, "reading"));
+      const refusal = refusals.get(r.deviceId);
+      const checked = refusal === undefined ? checkReading(r, receivedAt) : { ok: false as const, seq: r.seq, reason: refusal };
       if (checked.ok) valid.push(checked.reading);
       else letters.push(cloudDeadLetter(r, checked.reason, receivedAt));
     }

@@ -6,13 +6,15 @@
  */
 import { kafkaSettingsOf } from "../platform/kafka.js";
 import { type CloudModule, type ModuleContext, started } from "../platform/module.js";
+import { DeviceGate } from "./device-gate.js";
 import { EdgeCredentials } from "./edge-credentials.js";
+import { createIngestMetrics } from "./ingest-metrics.js";
 import { IngestServer } from "./ingest-server.js";
 import { KafkaTelemetryPublisher } from "./kafka-publisher.js";
 import { KafkaStoreWriter } from "./kafka-store-writer.js";
 import { LinkRecords } from "./link-records.js";
 import { ingestMigrations } from "./migrations.js";
-import type { ReadingCommitter } from "./ports.js";
+import type { DeviceOwnership, ReadingCommitter } from "./ports.js";
 
 export interface IngestModule extends CloudModule {
   readonly server: IngestServer;
@@ -23,6 +25,8 @@ export interface IngestModule extends CloudModule {
 export interface IngestPorts {
   /** Where readings are committed (the telemetry module's store, or Kafka on the scale path). */
   readonly store: () => ReadingCommitter;
+  /** Which edge owns each device (the fleet's DeviceOwners). */
+  readonly ownership: () => DeviceOwnership;
 }
 
 export function ingestModule(ports: IngestPorts): IngestModule {
@@ -49,9 +53,19 @@ export function ingestModule(ports: IngestPorts): IngestModule {
       const records = new LinkRecords(ctx.db);
       const credentials = new EdgeCredentials(
         ctx.db,
-        config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash })),
+        config.edges.map((e) => ({ id: e.id, siteId: e.site_id, tokenHash: e.token_hash, certFingerprint: e.cert_fingerprint })),
       );
       await credentials.load();
+      const metrics = createIngestMetrics(registry);
+      const gate = new DeviceGate(
+        ports.ownership(),
+        config.ingest.undeclared_devices,
+        ctx.audit,
+        metrics,
+        logger.child({ part: "devices" }),
+      );
+      if (config.ingest.undeclared_devices === "auto-register")
+        logger.warn("ingest.undeclared_devices is auto-register: a device no edge declared is given to the first edge that reports it");
       const kafka = kafkaSettingsOf(config);
       let committer: ReadingCommitter = telemetry;
       if (config.ingest.via === "kafka" && kafka) {
@@ -71,6 +85,7 @@ export function ingestModule(ports: IngestPorts): IngestModule {
             return found.status === "ok" ? found.edge : undefined;
           },
           records,
+          gate,
           registry,
           logger: logger.child({ part: "store-writer" }),
         });
@@ -88,11 +103,12 @@ export function ingestModule(ports: IngestPorts): IngestModule {
           maxBatchBytes: config.ingest.max_batch_bytes,
         },
         keepaliveMs: config.ingest.keepalive_ms,
-        registry,
+        metrics,
+        gate,
         logger,
       });
       stops.push(() => server.stop());
-      const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
+      const grpcPort = await server.listen(config.grpc.host, config.grpc.port, ctx.tls.grpc);
       logger.info({ listener: "grpc", port: grpcPort }, "listening");
       parts = { server, records, grpcPort };
     },

@@ -31,10 +31,19 @@ export interface EdgeCredential {
   readonly id: string;
   readonly siteId: string;
   readonly tokenHash: string;
+  /** SHA-256 fingerprint of the client certificate the edge must present (mutual TLS). */
+  readonly certFingerprint?: string | undefined;
 }
 
 export interface IngestLimits {
   readonly credit: number;
   readonly maxBatchReadings: number;
   readonly maxBatchBytes: number;
+}
+
+/** Which edge owns each device (filled with the fleet's DeviceOwners in main.ts). */
+export interface DeviceOwnership {
+  ownerOf(deviceId: string): Promise<string | undefined>;
+  /** Claims the device for the edge unless another edge owns it; answers who owns it now. */
+  claim(deviceId: string, edgeId: string, how: string): Promise<{ readonly owner: string; readonly claimed: boolean }>;
 }

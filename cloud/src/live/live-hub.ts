@@ -4,7 +4,6 @@
  * waits on a browser. A socket whose transport is still backed up is skipped at flush time and
  * its buffer stays bounded (oldest readings dropped, counted in bv_cloud_live_dropped_total).
  */
-import type { Server as HttpServer } from "node:http";
 import type { ClientToServerEvents } from "@bitvelocity/api";
 import type { Logger } from "@bitvelocity/common";
 import { Counter, Gauge, type Registry } from "prom-client";
@@ -19,6 +18,8 @@ import {
 } from "../identity/index.js";
 import type { EventBus } from "../platform/event-bus.js";
 import type { AlertView, CommandView, DeviceSummary, EdgeSummary, ReadingsCommitted } from "../platform/events.js";
+import type { CloudHttpServer } from "../platform/module.js";
+import { originRefusal } from "../platform/origin.js";
 import { ClientBuffer } from "./client-buffer.js";
 import { type ClusterOptions, joinCluster } from "./cluster-bridge.js";
 import type { LiveEmits, LiveServer, LiveSocket, LiveSocketData, RelayEvents, SubscribeReply } from "./live-types.js";
@@ -33,6 +34,8 @@ export interface LiveHubOptions {
   readonly directory: LiveDirectory;
   readonly throttleMs: number;
   readonly maxBuffered: number;
+  /** Origins besides the cloud's own whose pages may connect (http.allowed_origins). */
+  readonly allowedOrigins?: readonly string[];
   readonly registry: Registry;
   readonly logger: Logger;
 }
@@ -64,7 +67,7 @@ export class LiveHub {
   private readonly revalidateTimer: NodeJS.Timeout;
 
   constructor(
-    http: HttpServer,
+    http: CloudHttpServer,
     private readonly options: LiveHubOptions,
   ) {
     const registers = [options.registry];
@@ -73,6 +76,12 @@ export class LiveHub {
     this.io = new Server<ClientToServerEvents, LiveEmits, RelayEvents, LiveSocketData>(http, {
       serveClient: false,
       maxHttpBufferSize: 64 * 1024,
+      // A page of another origin never gets the live fleet with the user's cookie (platform/origin.ts).
+      allowRequest: (req, callback) => {
+        const refusal = originRefusal(req.headers, "encrypted" in req.socket, { allowed: options.allowedOrigins ?? [] });
+        if (refusal) options.logger.debug({ refusal }, "socket.io handshake refused");
+        callback(refusal ?? null, refusal === undefined);
+      },
     });
     this.io.use((socket, next) => {
       this.authenticate(socket)

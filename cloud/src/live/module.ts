@@ -40,6 +40,7 @@ export function liveModule(ports: LivePorts): LiveModule {
         directory: ports.directory(),
         throttleMs: config.live.throttle_ms,
         maxBuffered: config.live.max_buffered,
+        allowedOrigins: config.http.allowed_origins,
         registry,
         logger: ctx.logger,
       });

@@ -17,8 +17,9 @@ function file(name: string, text: string): string {
 describe("loadCloudConfig", () => {
   it("fills every default from the schema", () => {
     const c = loadCloudConfig(undefined, {});
-    expect(c.http).toEqual({ host: "0.0.0.0", port: 8080 });
-    expect(c.grpc).toEqual({ host: "0.0.0.0", port: 50051 });
+    // TLS unless insecure: with no certificate given, the development CA (platform/tls.ts).
+    expect(c.http).toEqual({ host: "0.0.0.0", port: 8080, allowed_origins: [], insecure: false });
+    expect(c.grpc).toEqual({ host: "0.0.0.0", port: 50051, insecure: false });
     expect(c.ingest).toEqual({
       credit: 4,
       max_batch_readings: 1000,
@@ -26,6 +27,7 @@ describe("loadCloudConfig", () => {
       keepalive_ms: 20_000,
       via: "direct",
       store_writer: false,
+      undeclared_devices: "reject",
     });
     expect(c.live).toEqual({ throttle_ms: 250, max_buffered: 2000, redis_channel: "bv" });
     expect(c.database).toEqual({ engine: "sqlite", schema: "public", pool_size: 10 });
@@ -88,6 +90,33 @@ describe("loadCloudConfig", () => {
         },
       ),
     ).toThrow(/sites\.1\.id: duplicate site id s1[\s\S]*edges\.0\.site_id: unknown site s2/);
+  });
+
+  it("lists a type error and a duplicate user together, in one pass", () => {
+    const hash = "scrypt$x$y";
+    const problems = configProblems(() =>
+      loadCloudConfig(
+        undefined,
+        {},
+        {
+          "http.port": "eighty",
+          users: [
+            { username: "ann", role: "viewer", password_hash: hash },
+            { username: "ann", role: "admin", password_hash: hash },
+          ],
+          sites: [{ id: "s", name: "S" }],
+          edges: [{ id: "e", site_id: "nowhere", token_hash: "plain" }],
+        },
+      ),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^http\.port: /),
+        "users.1.username: duplicate user ann",
+        expect.stringMatching(/^edges\.0\.token_hash: /),
+        "edges.0.site_id: unknown site nowhere",
+      ]),
+    );
   });
 
   it("lists every missing piece of an engine combination at once", () => {

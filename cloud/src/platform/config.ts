@@ -12,6 +12,9 @@ const listener = (port: number) =>
     port: z.number().int().min(0).max(65535).default(port),
   });
 
+/** A PEM certificate and its key. */
+const tlsFiles = z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) });
+
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "expected 1-64 letters, digits, '.', '_' or '-'");
 
 const brokers = z.preprocess(
@@ -79,8 +82,26 @@ export const cloudConfigSchema = z
   .strictObject({
     version: z.literal(1).default(1),
     data_dir: z.string().min(1).default("./data/cloud"),
-    http: listener(8080).default({ host: "0.0.0.0", port: 8080 }),
-    grpc: listener(50051).default({ host: "0.0.0.0", port: 50051 }),
+    http: listener(8080)
+      .extend({
+        /** Origins besides the cloud's own whose pages may use a session (a dashboard served elsewhere). */
+        allowed_origins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, "expected scheme://host[:port], no path")).default([]),
+        /** The certificate HTTPS serves; without one (and without insecure) a self-signed one is made in data_dir/tls. */
+        tls: tlsFiles.optional(),
+        /** Serve plain HTTP (tests, a TLS-terminating proxy in front); logs a warning at start. */
+        insecure: z.boolean().default(false),
+      })
+      .default({ host: "0.0.0.0", port: 8080, allowed_origins: [], insecure: false }),
+    grpc: listener(50051)
+      .extend({
+        /** EdgeSync's certificate; without one (and without insecure) the same self-signed one as HTTPS. */
+        tls: tlsFiles.optional(),
+        /** CA that signs edge client certificates (mutual TLS); with it, every edge must present one. */
+        client_ca_file: z.string().min(1).optional(),
+        /** Plain-text EdgeSync (tests, dev); the edge token then crosses the network in clear. Logs a warning. */
+        insecure: z.boolean().default(false),
+      })
+      .default({ host: "0.0.0.0", port: 50051, insecure: false }),
     sites: z.array(z.strictObject({ id, name: z.string().min(1) })).default([]),
     edges: z
       .array(
@@ -89,6 +110,15 @@ export const cloudConfigSchema = z
           site_id: id,
           name: z.string().min(1).optional(),
           token_hash: z.string().regex(/^(sha256|scrypt)\$/, "expected a hash from hashSecret (sha256$… or scrypt$…)"),
+          /**
+           * SHA-256 fingerprint of the edge's client certificate (grpc.client_ca_file); when set the
+           * edge must present that certificate, and the token alone no longer suffices.
+           */
+          cert_fingerprint: z
+            .string()
+            .regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, "expected a SHA-256 fingerprint (AA:BB:…, 32 bytes)")
+            .transform((f) => f.toUpperCase())
+            .optional(),
         }),
       )
       .default([]),
@@ -120,6 +150,11 @@ export const cloudConfigSchema = z
         via: z.enum(["direct", "kafka"]).default("direct"),
         /** Run the store-writer consumer (Kafka → telemetry store) in this process. */
         store_writer: z.boolean().default(false),
+        /**
+         * A device no edge declared (in its Hello) nor an admin assigned: reject (dead-letter its
+         * readings) or auto-register (the first edge reporting it owns it; for demos and tests).
+         */
+        undeclared_devices: z.enum(["reject", "auto-register"]).default("reject"),
       })
       .default({
         credit: 4,
@@ -128,6 +163,7 @@ export const cloudConfigSchema = z
         keepalive_ms: 20_000,
         via: "direct",
         store_writer: false,
+        undeclared_devices: "reject",
       }),
     live: z
       .strictObject({
@@ -203,46 +239,72 @@ export const cloudConfigSchema = z
       .max(24 * 365)
       .default(12),
   })
-  .superRefine((cfg, ctx) => {
-    const siteIds = new Set(cfg.sites.map((s) => s.id));
-    const seen = new Set<string>();
-    cfg.sites.forEach((s, i) => {
-      if (seen.has(s.id)) ctx.addIssue({ code: "custom", path: ["sites", i, "id"], message: `duplicate site id ${s.id}` });
-      seen.add(s.id);
-    });
-    const edgeIds = new Set<string>();
-    cfg.edges.forEach((e, i) => {
-      if (edgeIds.has(e.id)) ctx.addIssue({ code: "custom", path: ["edges", i, "id"], message: `duplicate edge id ${e.id}` });
-      edgeIds.add(e.id);
-      if (!siteIds.has(e.site_id)) ctx.addIssue({ code: "custom", path: ["edges", i, "site_id"], message: `unknown site ${e.site_id}` });
-    });
-    // Engine combinations: report every missing piece at once.
-    if (cfg.database.engine === "postgres" && !cfg.database.url)
-      ctx.addIssue({
-        code: "custom",
-        path: ["database", "url"],
-        message: "required when database.engine is postgres (or set BV_DATABASE_URL)",
+  // Runs even when a field has a type error (`when`), over the config as far as it parsed, so one
+  // pass lists every problem (DESIGN.md §3 promise 9); hence the defensive reads.
+  .superRefine(
+    (parsed: unknown, ctx) => {
+      const cfg = (parsed ?? {}) as Partial<Record<string, unknown>>;
+      const list = (key: string): Record<string, unknown>[] => {
+        const v = cfg[key];
+        return Array.isArray(v) ? v.map((x: unknown) => (typeof x === "object" && x !== null ? (x as Record<string, unknown>) : {})) : [];
+      };
+      const section = (key: string): Record<string, unknown> => {
+        const v = cfg[key];
+        return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : {};
+      };
+      const duplicates = (key: string, field: string, what: string) => {
+        const seen = new Set<unknown>();
+        list(key).forEach((item, i) => {
+          const v = item[field];
+          if (typeof v !== "string") return;
+          if (seen.has(v)) ctx.addIssue({ code: "custom", path: [key, i, field], message: `duplicate ${what} ${v}` });
+          seen.add(v);
+        });
+      };
+      duplicates("sites", "id", "site id");
+      duplicates("edges", "id", "edge id");
+      duplicates("users", "username", "user");
+      const siteIds = new Set(list("sites").map((s) => s.id));
+      list("edges").forEach((e, i) => {
+        if (typeof e.site_id === "string" && !siteIds.has(e.site_id))
+          ctx.addIssue({ code: "custom", path: ["edges", i, "site_id"], message: `unknown site ${e.site_id}` });
       });
-    if (cfg.telemetry.engine === "influx" && !cfg.telemetry.influx)
-      ctx.addIssue({
-        code: "custom",
-        path: ["telemetry", "influx"],
-        message: "required when telemetry.engine is influx (url, org, bucket)",
+      const database = section("database");
+      const telemetry = section("telemetry");
+      const ingest = section("ingest");
+      const bus = section("bus");
+      const kafka = cfg.kafka as { brokers?: unknown } | undefined;
+      // Engine combinations: report every missing piece at once.
+      if (database.engine === "postgres" && !database.url)
+        ctx.addIssue({
+          code: "custom",
+          path: ["database", "url"],
+          message: "required when database.engine is postgres (or set BV_DATABASE_URL)",
+        });
+      if (telemetry.engine === "influx" && !telemetry.influx)
+        ctx.addIssue({
+          code: "custom",
+          path: ["telemetry", "influx"],
+          message: "required when telemetry.engine is influx (url, org, bucket)",
+        });
+      if (ingest.via === "kafka" && !kafka)
+        ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.via is kafka (brokers)" });
+      if (bus.engine === "kafka" && !kafka)
+        ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when bus.engine is kafka (brokers)" });
+      if (ingest.store_writer === true && !kafka)
+        ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.store_writer is true (brokers)" });
+      const grpc = section("grpc");
+      if (grpc.client_ca_file && grpc.insecure === true)
+        ctx.addIssue({ code: "custom", path: ["grpc", "client_ca_file"], message: "needs TLS: grpc.insecure must be false" });
+      list("edges").forEach((e, i) => {
+        if (e.cert_fingerprint && !grpc.client_ca_file)
+          ctx.addIssue({ code: "custom", path: ["edges", i, "cert_fingerprint"], message: "needs grpc.client_ca_file (mutual TLS)" });
       });
-    if (cfg.ingest.via === "kafka" && !cfg.kafka)
-      ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.via is kafka (brokers)" });
-    if (cfg.bus.engine === "kafka" && !cfg.kafka)
-      ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when bus.engine is kafka (brokers)" });
-    if (cfg.ingest.store_writer && !cfg.kafka)
-      ctx.addIssue({ code: "custom", path: ["kafka"], message: "required when ingest.store_writer is true (brokers)" });
-    if (cfg.kafka && cfg.kafka.brokers.length === 0)
-      ctx.addIssue({ code: "custom", path: ["kafka", "brokers"], message: "at least one broker (host:port) is required" });
-    const users = new Set<string>();
-    cfg.users.forEach((u, i) => {
-      if (users.has(u.username)) ctx.addIssue({ code: "custom", path: ["users", i, "username"], message: `duplicate user ${u.username}` });
-      users.add(u.username);
-    });
-  });
+      if (kafka && Array.isArray(kafka.brokers) && kafka.brokers.length === 0)
+        ctx.addIssue({ code: "custom", path: ["kafka", "brokers"], message: "at least one broker (host:port) is required" });
+    },
+    { when: () => true },
+  );
 
 export type CloudConfig = z.output<typeof cloudConfigSchema>;
 export type Role = z.output<typeof roleSchema>;
@@ -266,5 +328,17 @@ export const cloudEnvMap = {
 export function loadCloudConfig(file?: string, env: NodeJS.ProcessEnv = process.env, overrides: Record<string, unknown> = {}): CloudConfig {
   const config = loadConfig(cloudConfigSchema, { file, env, envMap: cloudEnvMap, overrides });
   const base = file ? dirname(resolve(file)) : process.cwd();
-  return { ...config, data_dir: isAbsolute(config.data_dir) ? config.data_dir : resolve(base, config.data_dir) };
+  const path = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const files = <T extends { cert_file: string; key_file: string }>(t: T | undefined) =>
+    t ? { tls: { ...t, cert_file: path(t.cert_file), key_file: path(t.key_file) } } : {};
+  return {
+    ...config,
+    data_dir: path(config.data_dir),
+    http: { ...config.http, ...files(config.http.tls) },
+    grpc: {
+      ...config.grpc,
+      ...files(config.grpc.tls),
+      ...(config.grpc.client_ca_file ? { client_ca_file: path(config.grpc.client_ca_file) } : {}),
+    },
+  };
 }

@@ -9,6 +9,7 @@
  * an event on the bus (through the transactional outbox when the event reports a state change).
  */
 import type { Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import type { Router } from "express";
 import type { Migration } from "kysely";
 import type { AuditLog } from "../identity/audit-log.js";
@@ -19,6 +20,10 @@ import type { OutboxRelay } from "./event-outbox.js";
 import type { CloudEvents } from "./events.js";
 import type { Logger } from "./logger.js";
 import type { Registry } from "./metrics.js";
+import type { CloudTls } from "./tls.js";
+
+/** The cloud's HTTP server: HTTPS unless http.insecure. */
+export type CloudHttpServer = HttpServer | HttpsServer;
 
 /** What the platform gives every module at start. */
 export interface ModuleContext {
@@ -31,7 +36,9 @@ export interface ModuleContext {
   readonly registry: Registry;
   readonly audit: AuditLog;
   /** The cloud's HTTP server (not yet listening while modules start); socket.io attaches to it. */
-  readonly http: HttpServer;
+  readonly http: CloudHttpServer;
+  /** The certificates EdgeSync serves (and checks edge client certificates against). */
+  readonly tls: CloudTls;
   /** This module's logger (`cloud:<name>`). */
   readonly logger: Logger;
 }

@@ -4,7 +4,8 @@
  * or Kafka), the metrics registry, the audit log, and the HTTP server (express) that modules'
  * routes and socket.io attach to. main.ts starts it first and stops it last.
  */
-import { createServer, type Server as HttpServer } from "node:http";
+import { createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import express, { type Express } from "express";
 import { AuditLog } from "../identity/audit-log.js";
 import type { CloudConfig } from "./config.js";
@@ -15,8 +16,10 @@ import { kafkaSettingsOf } from "./kafka.js";
 import { KafkaEventTransport } from "./kafka-events.js";
 import { componentLogger, type Logger } from "./logger.js";
 import { createRegistry, type Registry } from "./metrics.js";
+import type { CloudHttpServer } from "./module.js";
 import type { MigrationSet } from "./module-migrations.js";
 import { openPostgres } from "./postgres.js";
+import { type CloudTls, resolveCloudTls } from "./tls.js";
 
 export interface Platform {
   readonly db: Database;
@@ -25,7 +28,9 @@ export interface Platform {
   readonly registry: Registry;
   readonly audit: AuditLog;
   readonly app: Express;
-  readonly http: HttpServer;
+  readonly http: CloudHttpServer;
+  /** HTTPS and EdgeSync certificates (platform/tls.ts); absent parts are plain text by explicit opt-out. */
+  readonly tls: CloudTls;
   /** Stops the relay and the event transport and closes the database; the HTTP server is closed by live. */
   stop(): Promise<void>;
 }
@@ -34,7 +39,11 @@ export async function startPlatform(
   config: CloudConfig,
   modules: readonly MigrationSet[],
   logger: Logger,
-  options: { processMetrics: boolean },
+  options: {
+    processMetrics: boolean;
+    /** Builds the HTTP(S) server over the app; default: HTTPS with tls.http, plain HTTP without. */
+    createHttpServer?: (app: Express, tls: CloudTls) => CloudHttpServer;
+  },
 ): Promise<Platform> {
   const stops: (() => Promise<void> | void)[] = [];
   const stop = async () => {
@@ -62,12 +71,18 @@ export async function startPlatform(
     const relay = new OutboxRelay(db, transport, componentLogger(logger, "bus:relay"), { pollMs: config.bus.relay_poll_ms });
     relay.start();
     stops.push(() => relay.stop());
+    const tls = await resolveCloudTls(config, logger);
     const app = express();
-    return { db, bus, relay, registry, audit: new AuditLog(db), app, http: createServer(app), stop };
+    const http = (options.createHttpServer ?? defaultHttpServer)(app, tls);
+    return { db, bus, relay, registry, audit: new AuditLog(db), app, http, tls, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+function defaultHttpServer(app: Express, tls: CloudTls): CloudHttpServer {
+  return tls.http ? createHttpsServer({ cert: tls.http.cert, key: tls.http.key }, app) : createServer(app);
 }
 
 function openRelational(config: CloudConfig, modules: readonly MigrationSet[]): Promise<Database> {

@@ -60,3 +60,8 @@ export function reply<R extends RouteDef>(res: Response, route: R, body: Wire<z.
   }
   res.status(route.status).json(body);
 }
+
+/** A contract path as a module's router sees it (modules' routes are mounted under /api). */
+export function modulePath(route: RouteDef): string {
+  return route.path.replace(/^\/api(?=\/)/, "");
+}

@@ -8,6 +8,7 @@ import { fleetRoutes } from "./fleet-routes.js";
 import { errorHandler, HttpError } from "./http-errors.js";
 import { openApiRoutes } from "./openapi-routes.js";
 import { opsRoutes } from "./ops-routes.js";
+import { csrfGuard, securityHeaders } from "./security.js";
 import { dashboardRoutes } from "./static-dashboard.js";
 import { streamRoutes } from "./stream-routes.js";
 import { telemetryRoutes } from "./telemetry-routes.js";
@@ -16,7 +17,12 @@ import { tokenRoutes } from "./token-routes.js";
 /** Mounts everything on `app` (the platform's express app, already attached to the HTTP server). */
 export function createApp(app: Express, deps: WebDeps): Express {
   app.disable("x-powered-by");
+  app.use(securityHeaders());
   app.use(express.json({ limit: "64kb" }));
+  app.use(
+    "/api",
+    csrfGuard(() => deps.allowedOrigins ?? []),
+  );
   app.use(opsRoutes(deps));
   app.use(loginRoutes(deps));
   app.use(openApiRoutes());

@@ -6,6 +6,7 @@ import { currentUser } from "../platform/http.js";
 import { parseBody, reply } from "../platform/validate.js";
 import type { WebDeps } from "./deps.js";
 import { HttpError } from "./http-errors.js";
+import { CSRF_COOKIE, newCsrfToken } from "./security.js";
 
 function requestToken(req: Request): string | undefined {
   return tokenFromAuthorization(req.get("authorization")) ?? tokenFromCookie(req.get("cookie"));
@@ -36,8 +37,11 @@ export function loginRoutes(deps: WebDeps): Router {
   const router = Router();
   router.post(contract.login.path, async (req, res) => {
     const { username, password } = parseBody(contract.login.body, req, "username and password are required");
+    // Throttled per username + address (guessing one password) and per address alone (one
+    // address trying many usernames); a success clears only the first.
     const key = `${username}|${req.ip ?? ""}`;
-    const wait = deps.loginLimiter.retryAfterMs(key);
+    const address = req.ip ?? "";
+    const wait = Math.max(deps.loginLimiter.retryAfterMs(key), deps.addressLimiter.retryAfterMs(address));
     if (wait > 0) {
       res.set("Retry-After", String(Math.ceil(wait / 1000)));
       throw new HttpError(429, "RATE_LIMITED", "too many failed logins; try again later");
@@ -45,11 +49,15 @@ export function loginRoutes(deps: WebDeps): Router {
     const user = await deps.users.verify(username, password);
     if (!user) {
       deps.loginLimiter.recordFailure(key);
+      deps.addressLimiter.recordFailure(address);
       throw new HttpError(401, "UNAUTHENTICATED", "wrong username or password");
     }
     deps.loginLimiter.reset(key);
     const session = await deps.sessions.create(user);
-    res.cookie(SESSION_COOKIE, session.token, { httpOnly: true, sameSite: "lax", path: "/", maxAge: deps.sessionTtlMs });
+    // Strict: no other site's page gets a request sent with it; Secure whenever served over TLS.
+    const cookie = { sameSite: "strict", secure: req.secure, path: "/", maxAge: deps.sessionTtlMs } as const;
+    res.cookie(SESSION_COOKIE, session.token, { ...cookie, httpOnly: true });
+    res.cookie(CSRF_COOKIE, newCsrfToken(), cookie);
     reply(res, contract.login, { user: { username: user.username, role: user.role } });
   });
   return router;
@@ -61,6 +69,7 @@ export function sessionRoutes(deps: WebDeps): Router {
     const token = requestToken(req);
     if (token) await deps.sessions.delete(token);
     res.clearCookie(SESSION_COOKIE, { path: "/" });
+    res.clearCookie(CSRF_COOKIE, { path: "/" });
     reply(res, contract.logout, undefined);
   });
   router.get(contract.me.path, (_req, res) => {

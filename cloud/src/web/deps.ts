@@ -16,7 +16,12 @@ export interface WebDeps {
   readonly audit: AuditLog;
   readonly alerts: AlertService;
   readonly sse: SseFanout;
+  /** Failed logins per username + address. */
   readonly loginLimiter: LoginRateLimiter;
+  /** Failed logins per address, whatever the username. */
+  readonly addressLimiter: LoginRateLimiter;
+  /** Origins besides the cloud's own whose pages may use a session (http.allowed_origins). */
+  readonly allowedOrigins: readonly string[];
   readonly sessionTtlMs: number;
   readonly fleet: FleetRegistry;
   readonly commands: CommandService;

@@ -24,6 +24,7 @@ import { loginPage } from "./pages/login.js";
 import { orderPage } from "./pages/order.js";
 import { ordersPage } from "./pages/orders.js";
 import { shopPage } from "./pages/shop.js";
+import { usersPage } from "./pages/users.js";
 
 const app = document.getElementById("app")!;
 let page: Page | null = null;
@@ -147,6 +148,9 @@ function route(): void {
       break;
     case "inventory":
       show(inventoryPage(), true);
+      break;
+    case "users":
+      show(usersPage(), true);
       break;
     case "chat":
       show(chatPage(r.room), true);

@@ -58,6 +58,8 @@ export async function startRig(
     backoff_max_ms: 200,
     keepalive_ms: 1000,
     status_interval_ms: 500,
+    // The test cloud is plain text (explicit dev opt-out).
+    tls: { insecure: true },
     ...config,
   });
   const link = startLink({

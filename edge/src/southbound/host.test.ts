@@ -51,6 +51,7 @@ beforeAll(async () => {
       "http.port": 0,
       "uplink.url": cloud.url,
       "uplink.token": "t",
+      "uplink.tls.insecure": true,
       "uplink.status_interval_ms": 500,
       connectors: [
         {

@@ -18,6 +18,7 @@ import type {
   SeriesPoint,
   Site,
   User,
+  UserAccount,
 } from "@bitvelocity/api";
 
 export class ApiError extends Error {
@@ -114,6 +115,10 @@ export const api = {
   createToken: (body: { name: string; role: string; ttl_days?: number }) =>
     request<{ token: string; apiToken: ApiToken }>("POST", "/api/tokens", body),
   revokeToken: (id: string) => request<{ apiToken: ApiToken }>("DELETE", `/api/tokens/${enc(id)}`),
+  users: () => request<{ users: UserAccount[] }>("GET", "/api/users"),
+  createUser: (body: { username: string; role: string; password: string }) => request<{ user: UserAccount }>("POST", "/api/users", body),
+  updateUser: (username: string, body: { role?: string; password?: string; disabled?: boolean }) =>
+    request<{ user: UserAccount }>("PUT", `/api/users/${enc(username)}`, body),
   chatRooms: () => request<{ rooms: ChatRoom[] }>("GET", "/api/chat/rooms"),
   chatHistory: (room: string, before?: number, limit = 50) =>
     request<ChatHistory>("GET", `/api/chat/rooms/${enc(room)}/messages${query({ before, limit })}`),

@@ -47,7 +47,15 @@ class Live {
       this.setState("live");
       for (const { topic } of this.subs.values()) this.emitSubscribe(topic);
     });
-    socket.on("disconnect", () => this.setState("connecting"));
+    socket.on("disconnect", (reason) => {
+      this.setState("connecting");
+      // The server ended the connection (logout elsewhere, account disabled): socket.io does not
+      // reconnect by itself; ask whether the session still holds, then reconnect or sign out.
+      if (reason !== "io server disconnect") return;
+      void this.rejected().then((retry) => {
+        if (retry && this.socket === socket) socket.connect();
+      });
+    });
     socket.on("connect_error", () => {
       this.setState("down");
       // A refusal by the server's auth middleware is final for socket.io (no auto-reconnect):

@@ -1,4 +1,4 @@
-/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/chat[/:room], #/shop, #/orders[/:id], #/inventory. */
+/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/users, #/chat[/:room], #/shop, #/orders[/:id], #/inventory. */
 
 export type Route =
   | { name: "login"; next: string }
@@ -7,6 +7,7 @@ export type Route =
   | { name: "edge"; id: string }
   | { name: "alerts" }
   | { name: "account" }
+  | { name: "users" }
   | { name: "chat"; room: string | null }
   | { name: "shop" }
   | { name: "orders" }
@@ -21,6 +22,7 @@ export function parseRoute(hash: string): Route {
   if (pathname === "/" || pathname === "") return { name: "fleet" };
   if (pathname === "/alerts") return { name: "alerts" };
   if (pathname === "/account") return { name: "account" };
+  if (pathname === "/users") return { name: "users" };
   if (pathname === "/chat") return { name: "chat", room: null };
   const chatRoom = /^\/chat\/([^/]+)\/?$/.exec(pathname);
   if (chatRoom) return { name: "chat", room: decodeURIComponent(chatRoom[1]!) };
@@ -40,6 +42,7 @@ export const href = {
   fleet: () => "#/",
   alerts: () => "#/alerts",
   account: () => "#/account",
+  users: () => "#/users",
   chat: (room?: string) => (room ? `#/chat/${encodeURIComponent(room)}` : "#/chat"),
   shop: () => "#/shop",
   orders: () => "#/orders",

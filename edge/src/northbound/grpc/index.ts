@@ -5,10 +5,11 @@
  */
 import { BvError, type Logger } from "@bitvelocity/common";
 import { EdgeSyncClient, type Hello } from "@bitvelocity/proto";
-import { type ChannelOptions, credentials } from "@grpc/grpc-js";
+import type { ChannelOptions } from "@grpc/grpc-js";
 import type { UplinkConfig } from "../schema.js";
 import type { OpenResult, Uplink } from "../uplink.js";
 import { GrpcSession } from "./session.js";
+import { channelCredentials } from "./tls.js";
 
 export interface GrpcUplinkOptions {
   readonly config: UplinkConfig;
@@ -47,7 +48,7 @@ export function grpcUplink(options: GrpcUplinkOptions): Uplink {
       }
       let client: EdgeSyncClient;
       try {
-        client = new EdgeSyncClient(config.url, credentials.createInsecure(), channelOptions(config));
+        client = new EdgeSyncClient(config.url, channelCredentials(config.tls), channelOptions(config));
       } catch (err) {
         const error = new BvError("UPLINK_BAD_URL", "human", `cannot use uplink.url ${JSON.stringify(config.url)}`, { cause: err });
         return Promise.resolve({ status: "rejected", error });

@@ -1,0 +1,30 @@
+/**
+ * EdgeSync's channel credentials (docs/security.md): TLS, verified against `uplink.tls.ca_file`
+ * (the cloud's CA, e.g. its development CA's ca.pem) or the system CAs, optionally pinned to the
+ * server certificate's SHA-256 fingerprint, with the edge's client certificate for mutual TLS.
+ * Plain text only with `uplink.tls.insecure: true` (tests, dev), which the agent warns about.
+ */
+import { readFileSync } from "node:fs";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
+import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
+import type { UplinkConfig } from "../schema.js";
+
+export function channelCredentials(tls: UplinkConfig["tls"]): ChannelCredentials {
+  if (tls.insecure) return credentials.createInsecure();
+  const pin = tls.fingerprint?.toUpperCase();
+  return credentials.createSsl(
+    tls.ca_file ? readFileSync(tls.ca_file) : null,
+    tls.key_file ? readFileSync(tls.key_file) : null,
+    tls.cert_file ? readFileSync(tls.cert_file) : null,
+    {
+      // Called after the chain verified: the usual host check, then the pin.
+      checkServerIdentity: (host: string, cert: PeerCertificate) => {
+        const hostError = checkServerIdentity(tls.server_name ?? host, cert);
+        if (hostError) return hostError;
+        if (pin && cert.fingerprint256?.toUpperCase() !== pin)
+          return new Error(`the cloud's certificate ${cert.fingerprint256} is not the pinned ${pin} (uplink.tls.fingerprint)`);
+        return undefined;
+      },
+    },
+  );
+}
