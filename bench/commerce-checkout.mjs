@@ -44,6 +44,7 @@ async function run(engine) {
       data_dir: dir,
       "http.host": "127.0.0.1",
       "http.port": 0,
+      "http.insecure": true,
       "grpc.host": "127.0.0.1",
       "grpc.port": 0,
       sites: [{ id: "site-1", name: "Plant 1" }],
