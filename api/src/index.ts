@@ -11,6 +11,7 @@ import { commandRoutes } from "./commands.js";
 import type { RouteDef } from "./common.js";
 import { fleetRoutes } from "./fleet.js";
 import { openApiRoutes } from "./openapi.js";
+import { provisioningRoutes } from "./provisioning.js";
 import { telemetryRoutes } from "./telemetry.js";
 import { tokenRoutes } from "./tokens.js";
 
@@ -21,6 +22,7 @@ export * from "./common.js";
 export * from "./fleet.js";
 export type * from "./live.js";
 export * from "./openapi.js";
+export * from "./provisioning.js";
 export * from "./telemetry.js";
 export * from "./tokens.js";
 
@@ -32,5 +34,6 @@ export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef
   commands: commandRoutes,
   alerts: alertRoutes,
   tokens: tokenRoutes,
+  provisioning: provisioningRoutes,
   meta: openApiRoutes,
 };

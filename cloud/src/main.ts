@@ -15,6 +15,7 @@ import { checkDatabase } from "./platform/database.js";
 import { componentLogger, type Logger, rootLogger } from "./platform/logger.js";
 import type { CloudModule } from "./platform/module.js";
 import { startPlatform } from "./platform/platform.js";
+import { provisioningModule } from "./provisioning/module.js";
 import { telemetryModule } from "./telemetry/module.js";
 import { createApp } from "./web/app.js";
 import { defaultDashboardDir } from "./web/static-dashboard.js";
@@ -40,9 +41,20 @@ export function cloudModules() {
   const alerts = alertsModule({ directory: () => fleet.registry });
   const live = liveModule({ auth: () => identity, directory: () => fleet.registry });
   const ingest = ingestModule({ store: () => telemetry.store });
-  // A module starts after the modules its ports read; ingest last (it opens the gRPC listener).
-  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, ingest];
-  return { modules, identity, telemetry, fleet, alerts, live, ingest };
+  const provisioning = provisioningModule({
+    siteExists: (id) => fleet.registry.hasSite(id),
+    edgeOnline: (id) => fleet.registry.edge(id)?.online,
+    enroll: (edge) => {
+      fleet.registry.addEdge(edge);
+      ingest.server.enroll(edge);
+    },
+    grpcPort: () => ingest.grpcPort,
+    // The cloud serves plain HTTP until transport security (TLS) lands; then its certificate's fingerprint goes here.
+    certificateFingerprint: () => null,
+  });
+  // A module starts after the modules its ports read; ingest opens the gRPC listener, provisioning enrols claimed edges there.
+  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, ingest, provisioning];
+  return { modules, identity, telemetry, fleet, alerts, live, ingest, provisioning };
 }
 
 export async function startCloud(config: CloudConfig, options: CloudOptions = {}): Promise<CloudHandle> {
@@ -83,6 +95,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       registry: platform.registry,
       health: async () => ({ database: await checkDatabase(platform.db), telemetry: await telemetry.store.check() }),
       moduleRoutes: modules.flatMap((m) => (m.routes ? [m.routes()] : [])),
+      publicModuleRoutes: modules.flatMap((m) => (m.publicRoutes ? [m.publicRoutes()] : [])),
       dashboardDir: options.dashboardDir ?? defaultDashboardDir(),
       logger: componentLogger(logger, "web"),
     });

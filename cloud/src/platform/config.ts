@@ -154,6 +154,20 @@ export const cloudConfigSchema = z
     database: databaseSchema,
     telemetry: telemetrySchema,
     kafka: kafkaSchema,
+    /** Edge provisioning (cloud/src/provisioning): claim codes, the installer and the edge packages it serves. */
+    provisioning: z
+      .strictObject({
+        /** Folder with the bv-edge .deb files and install.sh (`npm run package:edge` writes edge/deploy/dist); default {data_dir}/edge-packages. */
+        packages_dir: z.string().min(1).optional(),
+        /** host:port edges reach the gRPC endpoint at; default: the host the claim request came to + grpc.port. */
+        grpc_url: z
+          .string()
+          .regex(/^[^\s/:]+:\d{1,5}$/, "expected host:port")
+          .optional(),
+        /** How long a claim code stays valid unless the admin asks otherwise. */
+        claim_ttl_minutes: z.number().int().min(1).max(10_080).default(60),
+      })
+      .default({ claim_ttl_minutes: 60 }),
     session_ttl_hours: z
       .number()
       .positive()
@@ -212,6 +226,7 @@ export const cloudEnvMap = {
   BV_DATABASE_URL: "database.url",
   BV_KAFKA_BROKERS: "kafka.brokers",
   BV_REDIS_URL: "live.redis_url",
+  BV_EDGE_PACKAGES_DIR: "provisioning.packages_dir",
   BV_INFLUX_TOKEN: "telemetry.influx.token",
 } as const;
 
@@ -222,5 +237,7 @@ export const cloudEnvMap = {
 export function loadCloudConfig(file?: string, env: NodeJS.ProcessEnv = process.env, overrides: Record<string, unknown> = {}): CloudConfig {
   const config = loadConfig(cloudConfigSchema, { file, env, envMap: cloudEnvMap, overrides });
   const base = file ? dirname(resolve(file)) : process.cwd();
-  return { ...config, data_dir: isAbsolute(config.data_dir) ? config.data_dir : resolve(base, config.data_dir) };
+  const data_dir = isAbsolute(config.data_dir) ? config.data_dir : resolve(base, config.data_dir);
+  const packages_dir = resolve(config.provisioning.packages_dir ? base : data_dir, config.provisioning.packages_dir ?? "edge-packages");
+  return { ...config, data_dir, provisioning: { ...config.provisioning, packages_dir } };
 }
