@@ -49,6 +49,7 @@ export const CreatedClaim = z.object({
   /** The one command to run on the Pi. */
   installCommand: z.string(),
 });
+export type CreatedClaim = z.infer<typeof CreatedClaim>;
 
 export const ClaimBody = z.object({ code: z.string("expected a claim code").min(1, "expected a claim code").max(64) });
 
