@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { hashSecret, silentLogger } from "@bitvelocity/common";
 import { type CloudMessage, type EdgeMessage, EdgeSyncClient, type Hello, type Reading } from "@bitvelocity/proto";
 import { type ClientDuplexStream, credentials, type ServiceError } from "@grpc/grpc-js";
-import { type CloudHandle, startCloud } from "./main.js";
+import { type CloudHandle, type CloudOptions, startCloud } from "./main.js";
 import { type CloudConfig, loadCloudConfig } from "./platform/config.js";
 
 export const EDGE_TOKEN = "edge-token-for-tests-0123456789";
@@ -24,7 +24,8 @@ export interface TestCloud {
   close(): Promise<void>;
 }
 
-export async function startTestCloud(overrides: Record<string, unknown> = {}): Promise<TestCloud> {
+/** `options`: e.g. the built dashboard's folder for browser tests (cloud/dist/dashboard). */
+export async function startTestCloud(overrides: Record<string, unknown> = {}, options: CloudOptions = {}): Promise<TestCloud> {
   const dir = mkdtempSync(join(tmpdir(), "bv-cloud-"));
   const config = loadCloudConfig(
     undefined,
@@ -52,7 +53,7 @@ export async function startTestCloud(overrides: Record<string, unknown> = {}): P
       ...overrides,
     },
   );
-  const cloud = await startCloud(config, { logger: silentLogger(), processMetrics: false });
+  const cloud = await startCloud(config, { logger: silentLogger(), processMetrics: false, ...options });
   const url = `http://127.0.0.1:${cloud.ports.http}`;
   const api = (path: string, token: string | undefined, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);

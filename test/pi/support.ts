@@ -48,7 +48,7 @@ export function rootfsTarball(arch: PiArch): string {
   mkdirSync(CACHE, { recursive: true });
   const tar = join(CACHE, `rootfs-${SUITE}-${arch}-${INCLUDE.join("-").replace("ca-certificates", "ca")}-v1.tar`);
   if (existsSync(tar)) return tar;
-  const partial = `${tar}.partial`;
+  const partial = tar.replace(/\.tar$/, ".partial.tar"); // mmdebstrap picks the format by the extension
   execFileSync(
     "mmdebstrap",
     [
@@ -77,14 +77,22 @@ export class Chroot {
     execFileSync("mount", ["-t", "proc", "proc", join(this.dir, "proc")]);
   }
 
-  /** Runs a command inside as root; returns stdout; throws with stderr on failure. */
-  run(args: readonly string[], input?: string): string {
-    try {
-      return execFileSync("chroot", [this.dir, ...args], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
-    } catch (err) {
-      const e = err as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`chroot ${args.join(" ")} failed: ${e.message}\n${e.stdout ?? ""}${e.stderr ?? ""}`);
-    }
+  /**
+   * Runs a command inside as root; resolves with stdout, rejects with its output on failure. Async:
+   * the cloud it may talk to runs in this process.
+   */
+  run(args: readonly string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = spawn("chroot", [this.dir, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (code) => {
+        if (code === 0) resolve(stdout);
+        else reject(new Error(`chroot ${args.join(" ")} exited ${code}:\n${stdout}${stderr}`));
+      });
+    });
   }
 
   /** Starts a long-running command as a user (uid/gid from the root filesystem's passwd). */

@@ -13,6 +13,7 @@ import { currentPath, href, navigate, parseRoute } from "./lib/router.js";
 import { type Page, Scope } from "./lib/scope.js";
 import { session } from "./lib/session.js";
 import { accountPage } from "./pages/account.js";
+import { addEdgePage } from "./pages/add-edge.js";
 import { alertsPage } from "./pages/alerts.js";
 import { devicePage } from "./pages/device.js";
 import { edgePage } from "./pages/edge.js";
@@ -127,6 +128,9 @@ function route(): void {
       break;
     case "account":
       show(accountPage(), true);
+      break;
+    case "add-edge":
+      show(addEdgePage(), true);
       break;
     default:
       show(

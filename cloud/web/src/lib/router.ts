@@ -1,4 +1,4 @@
-/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account. */
+/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/add-edge. */
 
 export type Route =
   | { name: "login"; next: string }
@@ -7,6 +7,7 @@ export type Route =
   | { name: "edge"; id: string }
   | { name: "alerts" }
   | { name: "account" }
+  | { name: "add-edge" }
   | { name: "not-found"; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -16,6 +17,7 @@ export function parseRoute(hash: string): Route {
   if (pathname === "/" || pathname === "") return { name: "fleet" };
   if (pathname === "/alerts") return { name: "alerts" };
   if (pathname === "/account") return { name: "account" };
+  if (pathname === "/add-edge") return { name: "add-edge" };
   const device = /^\/devices\/([^/]+)\/?$/.exec(pathname);
   if (device) return { name: "device", id: decodeURIComponent(device[1]!) };
   const edge = /^\/edges\/([^/]+)\/?$/.exec(pathname);
@@ -27,6 +29,7 @@ export const href = {
   fleet: () => "#/",
   alerts: () => "#/alerts",
   account: () => "#/account",
+  addEdge: () => "#/add-edge",
   device: (id: string) => `#/devices/${encodeURIComponent(id)}`,
   edge: (id: string) => `#/edges/${encodeURIComponent(id)}`,
   login: (next?: string) => (next && next !== "/" && next !== "/login" ? `#/login?next=${encodeURIComponent(next)}` : "#/login"),
