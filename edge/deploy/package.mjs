@@ -178,15 +178,20 @@ function betterSqlite3For(bsVersion) {
     const nodeGyp = existsSync(gyp) ? gyp : join(npmRoot(), "npm", "node_modules", "node-gyp", "bin", "node-gyp.js");
     const cross = target.cross;
     console.log(`cross-compiling better-sqlite3 ${bsVersion} for ${arch} (${cross}), once; cached in ${cacheDir}`);
-    execFileSync(
-      process.execPath,
-      [nodeGyp, "rebuild", "--release", `--arch=${target.gyp}`, `--nodedir=${nodeHeadersDir()}`, `--jobs=${process.env.BV_JOBS ?? "2"}`],
-      {
-        cwd: work,
-        stdio: ["ignore", "ignore", "inherit"],
-        env: { ...process.env, CC: `${cross}-gcc`, CXX: `${cross}-g++`, LINK: `${cross}-g++`, AR: `${cross}-ar` },
-      },
-    );
+    try {
+      execFileSync(
+        process.execPath,
+        [nodeGyp, "rebuild", "--release", `--arch=${target.gyp}`, `--nodedir=${nodeHeadersDir()}`, `--jobs=${process.env.BV_JOBS ?? "2"}`],
+        {
+          cwd: work,
+          stdio: ["ignore", "pipe", "pipe"],
+          maxBuffer: 64 * 1024 * 1024,
+          env: { ...process.env, CC: `${cross}-gcc`, CXX: `${cross}-g++`, LINK: `${cross}-g++`, AR: `${cross}-ar` },
+        },
+      );
+    } catch (err) {
+      fail(`cross-compiling better-sqlite3 failed (is g++-${cross} installed?):\n${String(err.stderr ?? err).slice(-4000)}`);
+    }
     const built = join(work, "build", "Release", "better_sqlite3.node");
     const file = execFileSync("file", ["-b", built], { encoding: "utf8" });
     if (!file.includes(arch === "arm64" ? "aarch64" : "ARM")) fail(`cross-compiled addon is not for ${arch}: ${file}`);
