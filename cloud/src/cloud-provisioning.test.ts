@@ -9,8 +9,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CreatedClaim, EdgeClaim, EdgeIdentity } from "@bitvelocity/api";
 import { afterEach, describe, expect, it } from "vitest";
-import { EdgeLink, startTestCloud, type TestCloud } from "../test-support.js";
-import { normaliseClaimCode } from "./claim-codes.js";
+import { normaliseClaimCode } from "./provisioning/claim-codes.js";
+import { EdgeLink, startTestCloud, type TestCloud } from "./test-support.js";
 
 let t: TestCloud | undefined;
 afterEach(async () => {
