@@ -220,11 +220,15 @@ describe.skipIf(missing)("bv-edge on an emulated arm64 Pi", () => {
     STEP,
   );
 
-  it("purge removes the program, the config, the credentials, the outbox and the user", async () => {
-    await stopAgent();
-    await pi.run(["dpkg", "--purge", "bv-edge"]);
-    for (const path of ["/usr/lib/bv-edge", "/etc/bv-edge", "/var/lib/bv-edge", "/usr/bin/bv-edge"])
-      expect(existsSync(pi.path(path))).toBe(false);
-    await expect(pi.run(["getent", "passwd", "bv-edge"])).rejects.toThrow();
-  });
+  it(
+    "purge removes the program, the config, the credentials, the outbox and the user",
+    async () => {
+      await stopAgent();
+      await pi.run(["dpkg", "--purge", "bv-edge"]);
+      for (const path of ["/usr/lib/bv-edge", "/etc/bv-edge", "/var/lib/bv-edge", "/usr/bin/bv-edge"])
+        expect(existsSync(pi.path(path))).toBe(false);
+      await expect(pi.run(["getent", "passwd", "bv-edge"])).rejects.toThrow();
+    },
+    STEP,
+  );
 });
