@@ -3,9 +3,12 @@ FROM node:20-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+# patch-package (postinstall) applies these during npm ci.
+COPY patches/ patches/
 COPY proto/package.json proto/
 COPY common/package.json common/
 COPY devices/package.json devices/
+COPY api/package.json api/
 COPY edge/package.json edge/
 COPY cloud/package.json cloud/
 COPY firmware-sim/package.json firmware-sim/

@@ -80,6 +80,7 @@ export class MqttBroker implements DeviceGateway {
       connectTimeout: limits.connect_timeout_ms,
       maxClientsIdLength: limits.max_client_id_length,
       maxInflightInbound: limits.max_inflight,
+      maxTopicLevels: limits.max_topic_levels + 1,
     });
     this.aedes = aedes;
     const accept = (stream: Socket | Duplex, remote: string | undefined, identity?: string) => {

@@ -68,13 +68,14 @@ export function connectionGate(
       const guarded = new GuardedStream(stream, {
         maxPacketSize: limits.max_packet_size,
         maxClientIdLength: limits.max_client_id_length,
+        maxTopicLevels: limits.max_topic_levels,
         maxInflight: limits.max_inflight,
         messageRate,
         sessions,
         now,
         refused: (reason) => {
           metrics.refused.inc({ reason: label(reason) });
-          logger.debug({ remote, reason }, "connection refused by the pre-parser");
+          logger.info({ remote, reason }, "connection closed by the pre-parser");
         },
         throttled: (limit) => metrics.throttled.inc({ limit }),
       });

@@ -12,6 +12,11 @@ export const brokerLimitsSchema = z
     max_packet_size: positive.max(268_435_460).default(65_536),
     /** Bytes of the CONNECT client id (device ids are at most 64 characters). */
     max_client_id_length: positive.max(65_535).default(64),
+    /**
+     * Levels of a topic name or filter (`a/b/c` has 3). Deeper topics close the connection with the
+     * reason logged. At most 99: aedes' topic matcher (qlobber) cannot route 100 or more.
+     */
+    max_topic_levels: positive.max(99).default(32),
     /** Inbound QoS 1/2 messages awaiting our PUBACK/PUBCOMP per connection; beyond it reading pauses. */
     max_inflight: positive.max(65_535).default(100),
     /** Unacknowledged + queued QoS 1/2 messages held for one client (online or offline); beyond it new ones are dropped and counted. */

@@ -141,7 +141,7 @@ export class Drainer {
       const items = this.options.outbox.peekControl(CONTROL_WINDOW - state.controlInFlight, state.controlCursor);
       if (items.length === 0) return;
       for (const item of items) {
-        if (!state.session.post({ kind: "control", id: item.id, body: item.body })) return;
+        if (!state.session.post({ kind: "control", item })) return;
         state.controlCursor = item.id;
         state.controlInFlight++;
       }

@@ -3,11 +3,11 @@
  * the drainer (outbox → batches → acks), the command router, status reports and presence.
  */
 import type { Logger } from "@bitvelocity/common";
-import type { ConnectorState } from "@bitvelocity/proto";
-import { type CommandResult, EdgeMessage } from "@bitvelocity/proto";
+import type { CommandResult, ConnectorState } from "@bitvelocity/proto";
 import type { Registry } from "prom-client";
 import type { DeviceGateway } from "../commands/device-gateway.js";
 import { CommandRouter } from "../commands/router.js";
+import { encodeControlBody } from "../outbox/control-body.js";
 import type { OutboxReader } from "../outbox/types.js";
 import { Drainer } from "./drainer.js";
 import { grpcUplink } from "./grpc/index.js";
@@ -90,7 +90,7 @@ export function startLink(deps: LinkDeps): LinkHandle {
   // Command results travel in the control lane: kept in the outbox until the cloud stores them.
   const reportDurably = (commandResult: CommandResult): void => {
     try {
-      outbox.appendControl("commandResult", EdgeMessage.encode({ kind: { $case: "commandResult", commandResult } }).finish());
+      outbox.appendControl("commandResult", encodeControlBody(commandResult));
       drainer.wake();
     } catch (err) {
       logger.error({ err }, "could not store a command result; sending it best effort");

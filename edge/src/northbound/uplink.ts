@@ -5,7 +5,7 @@
  * backoff and jitter, once, for every uplink.
  */
 import type { CommandResult, DevicePresence, EdgeStatus } from "@bitvelocity/proto";
-import type { Lane, StoredReading } from "../outbox/types.js";
+import type { ControlItem, Lane, StoredReading } from "../outbox/types.js";
 
 export type SendResult =
   | { status: "acked"; seqs: number[]; rejected: { seq: number; reason: string }[] }
@@ -41,11 +41,12 @@ export interface IncomingCommand {
 }
 
 /**
- * Edge → cloud messages besides telemetry. `control` carries a durable control-lane message (an
- * encoded EdgeMessage) that the cloud acknowledges by id; the others are best effort.
+ * Edge → cloud messages besides telemetry. `control` carries a durable control-lane item as the
+ * outbox stores it (the uplink encodes its wire message); the cloud acknowledges it by id. The
+ * others are best effort.
  */
 export type ControlMessage =
-  | { readonly kind: "control"; readonly id: number; readonly body: Uint8Array }
+  | { readonly kind: "control"; readonly item: ControlItem }
   | { readonly kind: "commandResult"; readonly commandResult: CommandResult }
   | { readonly kind: "status"; readonly status: EdgeStatus }
   | { readonly kind: "presence"; readonly presence: DevicePresence };

@@ -1,13 +1,15 @@
 /**
  * The control lane (DESIGN.md §3 promise 4): gap records, dead letters and command results.
  * Few and small, so each is committed at once in its own transaction; they are never evicted and
- * leave the outbox only when the cloud acknowledges their id.
+ * leave the outbox only when the cloud acknowledges their id. Bodies are stored as JSON documents
+ * (control-body.ts); the uplink encodes its own wire message from them.
  */
-import { EdgeMessage } from "@bitvelocity/proto";
 import type Database from "better-sqlite3";
-import type { ControlItem, GapRecordInput } from "./types.js";
+import { encodeControlBody } from "./control-body.js";
+import type { ControlItem, DeadLetterInput, DeadLetterNotice, GapRecordInput } from "./types.js";
 
-const LANE_NUMBERS = { control: 1, alarm: 2, telemetry: 3 } as const;
+/** Forwarded to the cloud with a dead letter; the whole payload stays on the edge. */
+const DEAD_LETTER_PREVIEW_BYTES = 1024;
 
 export class ControlQueue {
   private readonly stmts;
@@ -19,11 +21,13 @@ export class ControlQueue {
   ) {
     this.stmts = {
       insert: db.prepare("INSERT INTO control (kind, body, created_ms) VALUES (?, ?, ?)"),
-      peek: db.prepare("SELECT id, kind, body FROM control WHERE id > ? ORDER BY id LIMIT ?"),
+      peek: db.prepare<[number, number], { id: number; kind: string; body: Buffer }>(
+        "SELECT id, kind, body FROM control WHERE id > ? ORDER BY id LIMIT ?",
+      ),
       delete: db.prepare("DELETE FROM control WHERE id = ?"),
-      count: db.prepare("SELECT COUNT(*) AS n FROM control"),
+      count: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM control"),
     };
-    this.pendingCount = (this.stmts.count.get() as { n: number }).n;
+    this.pendingCount = this.stmts.count.get()?.n ?? 0;
   }
 
   /** Inserts inside the caller's transaction, if there is one. */
@@ -34,25 +38,32 @@ export class ControlQueue {
   }
 
   appendGap(gap: GapRecordInput): number {
-    const body = EdgeMessage.encode({
-      kind: {
-        $case: "gap",
-        gap: {
-          lane: LANE_NUMBERS[gap.lane],
-          firstSeq: gap.firstSeq,
-          lastSeq: gap.lastSeq,
-          count: gap.count,
-          fromTimeMs: gap.fromTimeMs,
-          toTimeMs: gap.toTimeMs,
-          reason: gap.reason,
-        },
-      },
-    }).finish();
-    return this.append("gap", body);
+    const record: GapRecordInput = {
+      lane: gap.lane,
+      firstSeq: gap.firstSeq,
+      lastSeq: gap.lastSeq,
+      count: gap.count,
+      fromTimeMs: gap.fromTimeMs,
+      toTimeMs: gap.toTimeMs,
+      reason: gap.reason,
+    };
+    return this.append("gap", encodeControlBody(record));
+  }
+
+  /** The cloud's notice of a dead letter: its payload cut to a preview. */
+  appendDeadLetter(input: DeadLetterInput, timeMs: number): number {
+    const notice: DeadLetterNotice = {
+      deviceId: input.deviceId,
+      topic: input.topic,
+      payloadPreview: Buffer.from(input.payload.subarray(0, DEAD_LETTER_PREVIEW_BYTES)).toString("base64"),
+      reason: input.reason,
+      timeMs,
+    };
+    return this.append("deadLetter", encodeControlBody(notice));
   }
 
   peek(limit: number, afterId = 0): ControlItem[] {
-    const rows = this.stmts.peek.all(afterId, Math.max(1, limit)) as { id: number; kind: string; body: Buffer }[];
+    const rows = this.stmts.peek.all(afterId, Math.max(1, limit));
     return rows.map((r) => ({ id: r.id, kind: r.kind, body: new Uint8Array(r.body) }));
   }
 
@@ -67,7 +78,7 @@ export class ControlQueue {
 
   /** Re-reads the count (after a rolled-back transaction). */
   refresh(): void {
-    this.pendingCount = (this.stmts.count.get() as { n: number }).n;
+    this.pendingCount = this.stmts.count.get()?.n ?? 0;
   }
 
   get pending(): number {

@@ -7,11 +7,12 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isBvError } from "@bitvelocity/common";
-import { EdgeMessage } from "@bitvelocity/proto";
 import Database from "better-sqlite3";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeControlBody } from "./control-body.js";
 import { Outbox } from "./outbox.js";
+import type { GapRecordInput } from "./types.js";
 
 let dir: string;
 beforeEach(() => {
@@ -32,10 +33,7 @@ function gapRanges(outbox: Outbox) {
   return outbox
     .peekControl(10_000)
     .filter((c) => c.kind === "gap")
-    .flatMap((c) => {
-      const kind = EdgeMessage.decode(c.body).kind;
-      return kind?.$case === "gap" ? [kind.gap] : [];
-    });
+    .map((c) => decodeControlBody(c.body) as GapRecordInput);
 }
 
 describe("Outbox with a corrupt file", () => {

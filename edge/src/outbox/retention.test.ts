@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isBvError } from "@bitvelocity/common";
-import { EdgeMessage, type GapRecord, Lane } from "@bitvelocity/proto";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeControlBody } from "./control-body.js";
 import { Outbox, type OutboxOptions } from "./outbox.js";
 import type { FullPolicy } from "./retention.js";
-import type { Lane as LaneName } from "./types.js";
+import type { GapRecordInput, Lane as LaneName } from "./types.js";
 
 let dir: string;
 let clockMs: number;
@@ -41,12 +41,11 @@ const reading = (i: number, lane: LaneName = "telemetry") => ({
   lane,
 });
 
-function gaps(outbox: Outbox): GapRecord[] {
+function gaps(outbox: Outbox): GapRecordInput[] {
   return outbox
     .peekControl(100_000)
     .filter((c) => c.kind === "gap")
-    .map((c) => EdgeMessage.decode(c.body).kind)
-    .flatMap((k) => (k?.$case === "gap" ? [k.gap] : []));
+    .map((c) => decodeControlBody(c.body) as GapRecordInput);
 }
 
 /** Appends n readings in commits of `per` (as devices would), keeping what each append resolved to. */
@@ -61,7 +60,7 @@ async function fill(outbox: Outbox, n: number, per = 50, lane: LaneName = "telem
   return { accepted, refused };
 }
 
-function inGap(seq: number, all: GapRecord[], lane: Lane): boolean {
+function inGap(seq: number, all: GapRecordInput[], lane: LaneName): boolean {
   return all.some((g) => g.lane === lane && seq >= g.firstSeq && seq <= g.lastSeq);
 }
 
@@ -78,9 +77,9 @@ describe("Outbox budget and lane policies", () => {
     expect(all.length).toBeGreaterThan(0);
     const missing = accepted.filter((s) => !stored.has(s));
     // Exactly the gap ranges: each missing seq in a gap, the counts add up, the kept ones are the newest.
-    expect(missing.every((s) => inGap(s, all, Lane.LANE_TELEMETRY))).toBe(true);
+    expect(missing.every((s) => inGap(s, all, "telemetry"))).toBe(true);
     expect(all.reduce((n, g) => n + g.count, 0)).toBe(missing.length);
-    expect([...stored].every((s) => !inGap(s, all, Lane.LANE_TELEMETRY))).toBe(true);
+    expect([...stored].every((s) => !inGap(s, all, "telemetry"))).toBe(true);
     expect(Math.min(...stored)).toBeGreaterThan(Math.max(...missing));
     expect(all.every((g) => g.reason === "budget" && g.fromTimeMs <= g.toTimeMs)).toBe(true);
     expect(stats.evictedReadings).toBe(missing.length);
@@ -97,7 +96,7 @@ describe("Outbox budget and lane policies", () => {
     const missing = accepted.filter((s) => !stored.includes(s));
     expect(missing.length).toBeGreaterThan(0);
     expect(stored[0]).toBe(accepted[0]);
-    expect(missing.every((s) => inGap(s, all, Lane.LANE_TELEMETRY))).toBe(true);
+    expect(missing.every((s) => inGap(s, all, "telemetry"))).toBe(true);
     expect(all.reduce((n, g) => n + g.count, 0)).toBe(missing.length);
     // Seqs stay unique: a dropped reading's seq is never given to a stored one.
     expect(new Set(accepted).size).toBe(accepted.length);
@@ -126,7 +125,7 @@ describe("Outbox budget and lane policies", () => {
     const stored = new Set(outbox.peek({ limit: 100_000, maxBytes: 1e12, lane: "alarm" }).map((r) => r.seq));
     expect(alarms.accepted.every((s) => stored.has(s))).toBe(true);
     expect(outbox.peekControl(10).map((c) => c.id)).toContain(id);
-    expect(gaps(outbox).every((g) => g.lane === Lane.LANE_TELEMETRY)).toBe(true);
+    expect(gaps(outbox).every((g) => g.lane === "telemetry")).toBe(true);
     outbox.close();
   });
 
@@ -138,7 +137,7 @@ describe("Outbox budget and lane policies", () => {
     await fill(outbox, 6000);
     const stored = new Set(outbox.peek({ limit: 100_000, maxBytes: 1e12 }).map((r) => r.seq));
     expect([...protectedSeqs].every((s) => stored.has(s))).toBe(true);
-    expect([...protectedSeqs].some((s) => inGap(s, gaps(outbox), Lane.LANE_TELEMETRY))).toBe(false);
+    expect([...protectedSeqs].some((s) => inGap(s, gaps(outbox), "telemetry"))).toBe(false);
     outbox.close();
   });
 

@@ -72,11 +72,26 @@ export interface GapRecordInput {
   readonly reason: "budget" | "ttl" | "outbox-corrupt";
 }
 
+/** A dead letter as the cloud is told of it (control lane `deadLetter`): the payload cut to a preview. */
+export interface DeadLetterNotice {
+  readonly deviceId: string;
+  readonly topic: string;
+  /** The first KiB of the payload, base64; the whole payload stays in the edge's dead-letter table. */
+  readonly payloadPreview: string;
+  readonly reason: string;
+  readonly timeMs: number;
+}
+
 /** A control-lane message: kept until the cloud acknowledges its id, never evicted. */
 export interface ControlItem {
   readonly id: number;
+  /** `gap`, `deadLetter` (written by the outbox), `commandResult` (written by the northbound). */
   readonly kind: string;
-  /** An encoded EdgeMessage (without control_id). */
+  /**
+   * A JSON document (control-body.ts): a `GapRecordInput` for `gap`, a `DeadLetterNotice` for
+   * `deadLetter`, what the writer stored for other kinds. Rows written by agents before the
+   * uplinks encoded their own messages hold an encoded EdgeMessage instead.
+   */
   readonly body: Uint8Array;
 }
 

@@ -162,7 +162,7 @@ export class GuardedStream extends Duplex {
         }
         this.connect = v.connect;
       } else {
-        const v = checkPacket(frame);
+        const v = checkPacket(frame, this.connect.version, this.options);
         if (v.action !== "pass") {
           this.refuse(v.reason);
           return;

@@ -10,7 +10,7 @@ const frame = (notation: string) => {
   if (typeof frames === "string" || frames.length !== 1) throw new Error(`not one frame: ${notation}`);
   return frames[0] as NonNullable<(typeof frames)[0]>;
 };
-const opts = { maxClientIdLength: 64 };
+const opts = { maxClientIdLength: 64, maxTopicLevels: 3 };
 
 describe("isMqttUtf8 [MQTT-1.5.3]", () => {
   it.each([
@@ -85,7 +85,7 @@ describe("packet checks", () => {
     ["reserved type 15", "f0 00"],
     ["PINGREQ with a body", "c0 r1 00"],
   ])("closes on %s", (_what, bytes) => {
-    expect(checkPacket(frame(bytes)).action).toBe("close");
+    expect(checkPacket(frame(bytes), 4, opts).action).toBe("close");
   });
 
   it.each([
@@ -95,6 +95,22 @@ describe("packet checks", () => {
     ["PUBREL", "62 r2 m1"],
     ["DISCONNECT", "e0 00"],
   ])("passes %s", (_what, bytes) => {
-    expect(checkPacket(frame(bytes)).action).toBe("pass");
+    expect(checkPacket(frame(bytes), 4, opts).action).toBe("pass");
+  });
+
+  it("closes on a topic or filter deeper than maxTopicLevels and says which limit", () => {
+    const publish = checkPacket(frame("30 r9 s7 'a/b/c/d'"), 4, opts);
+    expect(publish).toEqual({ action: "close", reason: "topic of 4 levels is over mqtt.limits.max_topic_levels 3" });
+    expect(checkPacket(frame("82 r10 m1 s5 'a/b/#' 00"), 4, opts).action).toBe("pass");
+    expect(checkPacket(frame("82 r12 m1 s7 'a/b/c/#' 00"), 4, opts).action).toBe("close");
+  });
+
+  it("MQTT 3.1: PUBREL, SUBSCRIBE and UNSUBSCRIBE may carry DUP; the header is normalised for aedes", () => {
+    const retry = frame("6a r2 m1");
+    expect(checkPacket(retry, 3, opts).action).toBe("pass");
+    expect(retry.bytes[0]).toBe(0x62);
+    expect(checkPacket(frame("6a r2 m1"), 4, opts).action).toBe("close"); // 3.1.1 fixes the flags [MQTT-3.6.1-1]
+    expect(checkPacket(frame("8a r8 m1 s3 'a/b' 00"), 3, opts).action).toBe("pass");
+    expect(checkPacket(frame("64 r2 m1"), 3, opts).action).toBe("close"); // QoS 2 bits are still wrong
   });
 });

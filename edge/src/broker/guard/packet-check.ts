@@ -39,6 +39,8 @@ export type Verdict =
 
 export interface CheckOptions {
   readonly maxClientIdLength: number;
+  /** Levels of a topic name or filter (`a/b/c` has 3); aedes' matcher routes at most 99. */
+  readonly maxTopicLevels: number;
 }
 
 class Malformed extends Error {}
@@ -79,11 +81,30 @@ class Cursor {
 const close = (reason: string): Verdict => ({ action: "close", reason });
 const PASS: Verdict = { action: "pass" };
 
-/** Required fixed-header flags for each type other than PUBLISH [MQTT-2.2.2-1/2]. */
-function flagsOk(f: Frame): boolean {
+/**
+ * Required fixed-header flags for each type other than PUBLISH [MQTT-2.2.2-1/2]. MQTT 3.1 had
+ * no such rule: its PUBREL, SUBSCRIBE and UNSUBSCRIBE carry QoS 1 and may carry DUP on a retry
+ * (3.1 §3.6); those are normalised in place to the 3.1.1 header, which aedes' parser expects.
+ */
+function flagsOk(f: Frame, version: 3 | 4): boolean {
   if (f.type === PUBLISH) return true;
   const want = f.type === PUBREL || f.type === SUBSCRIBE || f.type === UNSUBSCRIBE ? 2 : 0;
+  if (version === 3 && want === 2 && (f.flags & ~0x08) === want) {
+    f.bytes[0] = (f.type << 4) | want;
+    return true;
+  }
   return f.flags === want;
+}
+
+function levels(b: Buffer, s: number, e: number): number {
+  let n = 1;
+  for (let i = s; i < e; i++) if (b[i] === 0x2f) n++;
+  return n;
+}
+
+/** The reason logged when a topic is too deep; names the setting an operator would raise. */
+function tooDeep(n: number, max: number): string {
+  return `topic of ${n} levels is over mqtt.limits.max_topic_levels ${max}`;
 }
 
 function hasWildcard(b: Buffer, s: number, e: number): boolean {
@@ -140,6 +161,8 @@ export function checkConnect(f: Frame, options: CheckOptions): Verdict {
   if (will) {
     const [ts, te] = c.utf8("will topic");
     if (te === ts || hasWildcard(b, ts, te)) return close("invalid will topic"); // [MQTT-3.1.2-?] will topic is a topic name
+    const n = levels(b, ts, te);
+    if (n > options.maxTopicLevels) return close(tooDeep(n, options.maxTopicLevels));
     c.field(); // will message: binary
   }
   if (hasUsername) c.utf8("user name"); // [MQTT-3.1.3-11]
@@ -154,13 +177,15 @@ export function checkConnect(f: Frame, options: CheckOptions): Verdict {
   return { action: "pass", connect: { version, clientId, clean } };
 }
 
-function checkPublish(f: Frame): Verdict {
+function checkPublish(f: Frame, options: CheckOptions): Verdict {
   const qos = (f.flags >> 1) & 0x03;
   if (qos === 3) return close("publish qos 3"); // [MQTT-3.3.1-4]
   if (qos === 0 && f.flags & 0x08) return close("dup flag on qos 0"); // [MQTT-3.3.1-2]
   const c = new Cursor(f.bytes, f.bodyStart);
   const [ts, te] = c.utf8("topic");
   if (te === ts || hasWildcard(f.bytes, ts, te)) return close("invalid topic name"); // [MQTT-3.3.2-2], [MQTT-4.7.3-1]
+  const n = levels(f.bytes, ts, te);
+  if (n > options.maxTopicLevels) return close(tooDeep(n, options.maxTopicLevels));
   if (qos > 0 && c.u16() === 0) return close("packet id 0"); // [MQTT-2.3.1-1]
   return PASS;
 }
@@ -171,36 +196,38 @@ function checkAck(f: Frame): Verdict {
   return PASS;
 }
 
-function checkSubscribe(f: Frame, unsubscribe: boolean): Verdict {
+function checkSubscribe(f: Frame, unsubscribe: boolean, options: CheckOptions): Verdict {
   const c = new Cursor(f.bytes, f.bodyStart);
   if (c.u16() === 0) return close("packet id 0");
   if (c.left === 0) return close("no topic filter"); // [MQTT-3.8.3-3], [MQTT-3.10.3-2]
   while (c.left > 0) {
     const [s, e] = c.utf8("topic filter");
     if (!filterOk(f.bytes, s, e)) return close("invalid topic filter");
+    const n = levels(f.bytes, s, e);
+    if (n > options.maxTopicLevels) return close(tooDeep(n, options.maxTopicLevels));
     if (!unsubscribe && (c.u8() & 0xfc) !== 0) return close("invalid requested qos"); // [MQTT-3.8.3-4]
   }
   return PASS;
 }
 
-/** Checks a packet that follows a successful CONNECT. */
-export function checkPacket(f: Frame): Verdict {
-  if (!flagsOk(f)) return close(`reserved flags on packet type ${f.type}`);
+/** Checks a packet that follows a successful CONNECT of the given protocol level. */
+export function checkPacket(f: Frame, version: 3 | 4, options: CheckOptions): Verdict {
+  if (!flagsOk(f, version)) return close(`reserved flags on packet type ${f.type}`);
   try {
     switch (f.type) {
       case CONNECT:
         return close("second CONNECT"); // [MQTT-3.1.0-2]
       case PUBLISH:
-        return checkPublish(f);
+        return checkPublish(f, options);
       case PUBACK:
       case PUBREC:
       case PUBREL:
       case PUBCOMP:
         return checkAck(f);
       case SUBSCRIBE:
-        return checkSubscribe(f, false);
+        return checkSubscribe(f, false, options);
       case UNSUBSCRIBE:
-        return checkSubscribe(f, true);
+        return checkSubscribe(f, true, options);
       case PINGREQ:
       case DISCONNECT:
         return f.bytes.length === f.bodyStart ? PASS : close("non-empty PINGREQ/DISCONNECT");

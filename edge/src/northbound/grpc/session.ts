@@ -4,7 +4,7 @@
  * It never retries: the link supervisor reconnects with backoff.
  */
 import { BvError, type Logger } from "@bitvelocity/common";
-import { type CloudMessage, EdgeMessage, type EdgeSyncClient, type Hello, Lane, type Welcome } from "@bitvelocity/proto";
+import { type CloudMessage, type EdgeMessage, type EdgeSyncClient, type Hello, Lane, type Welcome } from "@bitvelocity/proto";
 import { type ClientDuplexStream, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import type {
   BatchLimits,
@@ -16,6 +16,7 @@ import type {
   SessionFailure,
   UplinkSession,
 } from "../uplink.js";
+import { toControlMessage } from "./control.js";
 import { tighter, toProtoLane, toProtoReading } from "./convert.js";
 
 type Call = ClientDuplexStream<EdgeMessage, CloudMessage>;
@@ -109,7 +110,7 @@ export class GrpcSession implements UplinkSession {
     if (this.finished || !this.welcomed) return false;
     switch (message.kind) {
       case "control":
-        return this.write({ ...EdgeMessage.decode(message.body), controlId: message.id });
+        return this.write(toControlMessage(message.item));
       case "commandResult":
         return this.write({ kind: { $case: "commandResult", commandResult: message.commandResult } });
       case "status":

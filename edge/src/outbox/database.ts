@@ -1,0 +1,89 @@
+/** Opening outbox.db and the statements the outbox prepares on it. */
+import Database from "better-sqlite3";
+import { type DatabaseTuning, prepareDatabase, type ReadingRow } from "./schema.js";
+import type { Lane, StoredReading } from "./types.js";
+
+export function openDatabase(path: string, tuning: DatabaseTuning): Database.Database {
+  const db = new Database(path);
+  try {
+    prepareDatabase(db, tuning);
+    // Touch every table once, so a damaged file is found now rather than at the first commit.
+    db.prepare("SELECT COUNT(*) FROM readings").get();
+    db.prepare("SELECT COUNT(*) FROM control").get();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+type Stmt<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
+
+export interface Statements {
+  readonly insert: Stmt;
+  readonly insertDead: Stmt;
+  readonly trimDead: Stmt;
+  readonly peekAll: Stmt<[number, number, number], ReadingRow>;
+  readonly peekLane: Stmt<[string, number, number, number], ReadingRow>;
+  readonly select: Stmt<[number], ReadingRow>;
+  readonly delete: Stmt;
+  readonly sizeOfRange: Stmt<[number, number], { n: number; b: number }>;
+  readonly deleteRange: Stmt;
+  readonly oldest: Stmt<[], { edge_time_ms: number }>;
+  readonly lastSeq: Stmt<[], { seq: number }>;
+  readonly totals: Stmt<[], { n: number; b: number }>;
+  readonly deadCount: Stmt<[], { n: number }>;
+}
+
+export function statements(db: Database.Database): Statements {
+  return {
+    insert: db.prepare(
+      `INSERT INTO readings (lane, device_id, device_type, values_json, device_time_ms, edge_time_ms, boot_id, uptime_ms, clock_synced, bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertDead: db.prepare("INSERT INTO dead_letters (time_ms, device_id, topic, payload, reason, seq) VALUES (?, ?, ?, ?, ?, ?)"),
+    trimDead: db.prepare("DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?"),
+    peekAll: db.prepare<[number, number, number], ReadingRow>("SELECT * FROM readings WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"),
+    peekLane: db.prepare<[string, number, number, number], ReadingRow>(
+      "SELECT * FROM readings WHERE lane = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+    ),
+    select: db.prepare<[number], ReadingRow>("SELECT * FROM readings WHERE seq = ?"),
+    delete: db.prepare("DELETE FROM readings WHERE seq = ? RETURNING bytes"),
+    sizeOfRange: db.prepare<[number, number], { n: number; b: number }>(
+      "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM readings WHERE seq BETWEEN ? AND ?",
+    ),
+    deleteRange: db.prepare("DELETE FROM readings WHERE seq BETWEEN ? AND ?"),
+    oldest: db.prepare<[], { edge_time_ms: number }>("SELECT edge_time_ms FROM readings ORDER BY seq LIMIT 1"),
+    lastSeq: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'readings'"),
+    totals: db.prepare<[], { n: number; b: number }>("SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM readings"),
+    deadCount: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM dead_letters"),
+  };
+}
+
+export function toStored(row: ReadingRow): StoredReading {
+  return {
+    seq: row.seq,
+    lane: row.lane as Lane,
+    deviceId: row.device_id,
+    deviceType: row.device_type,
+    values: JSON.parse(row.values_json) as StoredReading["values"],
+    ...(row.device_time_ms === null ? {} : { deviceTimeMs: row.device_time_ms }),
+    edgeTimeMs: row.edge_time_ms,
+    bootId: row.boot_id,
+    uptimeMs: row.uptime_ms,
+    clockSynced: row.clock_synced === 1,
+    bytes: row.bytes,
+  };
+}
+
+/** [first, last] of each run of consecutive values, in ascending order. */
+export function runs(values: readonly number[]): [number, number][] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const out: [number, number][] = [];
+  for (const v of sorted) {
+    const last = out[out.length - 1];
+    if (last && v === last[1] + 1) last[1] = v;
+    else if (!last || v > last[1]) out.push([v, v]);
+  }
+  return out;
+}
