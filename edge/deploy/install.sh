@@ -30,14 +30,29 @@ CANDIDATE="$(apt-cache policy nodejs 2>/dev/null | sed -n 's/^ *Candidate: //p')
 if [ -n "$CANDIDATE" ] && [ "$CANDIDATE" != "(none)" ] && dpkg --compare-versions "$CANDIDATE" ge 20.19; then NODE_OK=yes; fi
 
 INDEX="$(fetch "$CLOUD/edge/packages/")"
-pick() { printf '%s\n' "$INDEX" | awk -v a="_$ARCH.deb" '$1 ~ a' | grep $1 '+node' | sort -V | tail -n 1; }
+# pick debian|bundled: "version file sha256" of the newest such package for this architecture.
+pick() {
+  printf '%s\n' "$INDEX" | while read -r file sum _size; do
+    case "$file" in bv-edge_*_"$ARCH".deb) ;; *) continue ;; esac
+    v="${file#bv-edge_}"
+    v="${v%_"$ARCH".deb}"
+    case "$v" in *+node*) kind=bundled ;; *) kind=debian ;; esac
+    [ "$kind" = "$1" ] && echo "$v $file $sum"
+  done | {
+    best=""
+    while read -r v file sum; do
+      if [ -z "$best" ] || dpkg --compare-versions "$v" gt "${best%% *}"; then best="$v $file $sum"; fi
+    done
+    echo "$best"
+  }
+}
 LINE=""
-if [ "$NODE_OK" = yes ]; then LINE="$(pick -v || true)"; fi
-[ -n "$LINE" ] || LINE="$(pick '' || true)"
-[ -n "$LINE" ] || LINE="$(pick -v || true)"
+if [ "$NODE_OK" = yes ]; then LINE="$(pick debian)"; fi
+[ -n "$LINE" ] || LINE="$(pick bundled)"
+[ -n "$LINE" ] || LINE="$(pick debian)"
 [ -n "$LINE" ] || { echo "install.sh: the cloud offers no bv-edge package for $ARCH" >&2; exit 1; }
-FILE="$(echo "$LINE" | cut -d' ' -f1)"
-SUM="$(echo "$LINE" | cut -d' ' -f2)"
+FILE="$(echo "$LINE" | cut -d' ' -f2)"
+SUM="$(echo "$LINE" | cut -d' ' -f3)"
 
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT

@@ -25,6 +25,20 @@ if (missing) console.warn(`skipping the arm64 Pi job: needs ${missing}`);
 
 /** Everything under qemu on a shared 2-core machine is slow: minutes, not seconds. */
 const STEP = 8 * 60_000;
+/**
+ * minbase has no curl (a Pi running the one-liner has): a stand-in for `curl -fsSL [-o FILE] URL`
+ * on the root filesystem's own Node, so install.sh runs unchanged.
+ */
+const CURL_STAND_IN = `#!/usr/bin/node
+const args = process.argv.slice(2);
+const out = args.includes("-o") ? args[args.indexOf("-o") + 1] : undefined;
+const url = args.filter((a, i) => !a.startsWith("-") && args[i - 1] !== "-o")[0];
+fetch(url).then(async (res) => {
+  if (!res.ok) { console.error("curl: (22) HTTP " + res.status); process.exit(22); }
+  const body = Buffer.from(await res.arrayBuffer());
+  if (out) require("node:fs").writeFileSync(out, body); else process.stdout.write(body);
+});
+`;
 const DEVICE = { id: "env-0001", secret: "pi-device-secret-1" };
 const edgeVersion = JSON.parse(readFileSync(join(import.meta.dirname, "../../edge/package.json"), "utf8")).version as string;
 const V1 = edgeVersion;
@@ -54,7 +68,7 @@ describe.skipIf(missing)("bv-edge on an emulated arm64 Pi", () => {
     measured.rootfsSeconds = (Date.now() - t) / 1000;
     gate = new TcpGate(() => cloud.cloud.ports.grpc);
     const grpcVia = await gate.start();
-    cloud = await startTestCloud({ "provisioning.grpc_url": `127.0.0.1:${grpcVia}` });
+    cloud = await startTestCloud({ "provisioning.grpc_url": `127.0.0.1:${grpcVia}`, "provisioning.packages_dir": out });
     admin = await cloud.login("admin");
     const [mqttPort = 0, httpPort = 0] = await freePorts(2);
     ports = { mqtt: mqttPort, http: httpPort };
@@ -189,17 +203,19 @@ describe.skipIf(missing)("bv-edge on an emulated arm64 Pi", () => {
   );
 
   it(
-    "upgrades to a newer package with readings in the outbox: none lost, the site's config kept",
+    "upgrades with the one-line installer while readings wait in the outbox: none lost, the site's config kept",
     async () => {
       const siteConfig = pi.read("/etc/bv-edge/edge.yaml");
       gate.block(); // the cloud is unreachable: readings stay in the outbox
       await publish(20, 15);
       await stopAgent();
       expect(existsSync(pi.path("/var/lib/bv-edge/outbox.db"))).toBe(true);
-      writeFileSync(pi.path(`/tmp/${V2}.deb`), readFileSync(pkg2));
+      // The one-liner a site runs, against the cloud: it picks the newest arm64 package and upgrades.
+      writeFileSync(pi.path("/usr/local/bin/curl"), CURL_STAND_IN, { mode: 0o755 });
       const t = Date.now();
-      await pi.run(["dpkg", "-i", `/tmp/${V2}.deb`]);
-      measured.dpkgUpgradeSeconds = (Date.now() - t) / 1000;
+      const said = await pi.run(["sh", "-c", `curl -fsSL ${cloud.url}/edge/install.sh | sh -s --`]);
+      expect(said).toContain(`bv-edge: downloading bv-edge_${V2}_arm64.deb`);
+      measured.installShUpgradeSeconds = (Date.now() - t) / 1000;
       expect((await pi.run(["dpkg-query", "-W", "bv-edge"])).trim()).toBe(`bv-edge\t${V2}`);
       expect(pi.read("/etc/bv-edge/edge.yaml")).toBe(siteConfig);
 
