@@ -60,7 +60,8 @@ echo "bv-edge: downloading $FILE"
 fetch_to "$CLOUD/edge/packages/$FILE" "$TMP/$FILE"
 echo "$SUM  $TMP/$FILE" | sha256sum -c - >/dev/null || { echo "install.sh: $FILE does not match its SHA-256" >&2; exit 1; }
 chmod 0644 "$TMP/$FILE"
-apt-get install -y "$TMP/$FILE"
+# Unattended, and the site's edits to /etc/bv-edge/edge.yaml win over a changed default (confold).
+DEBIAN_FRONTEND=noninteractive apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$TMP/$FILE"
 
 if [ -n "$CODE" ]; then
   bv-edge claim --cloud "$CLOUD" --code "$CODE"
