@@ -7,7 +7,7 @@
  * under emulation. Runs when BV_PI_TEST=1 (its own CI step, ~10 min cold, less with the caches).
  */
 import type { ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CreatedClaim, EdgeClaim } from "@bitvelocity/api";
 import { hashSecret } from "@bitvelocity/common";
@@ -47,7 +47,6 @@ const V2 = `${edgeVersion}+ci2`;
 describe.skipIf(missing)("bv-edge on an emulated arm64 Pi", () => {
   let out: string;
   let pkg1: string;
-  let pkg2: string;
   let pi: Chroot;
   let cloud: TestCloud;
   let admin: string;
@@ -61,7 +60,7 @@ describe.skipIf(missing)("bv-edge on an emulated arm64 Pi", () => {
     out = tempDir("pi-debs");
     let t = Date.now();
     pkg1 = buildPackage("arm64", V1, out);
-    pkg2 = buildPackage("arm64", V2, out);
+    buildPackage("arm64", V2, out); // the upgrade: the cloud serves it to install.sh from this folder
     measured.packageSeconds = (Date.now() - t) / 1000;
     t = Date.now();
     pi = new Chroot("arm64");
@@ -79,6 +78,7 @@ describe.skipIf(missing)("bv-edge on an emulated arm64 Pi", () => {
     await cloud?.close();
     await gate?.stop();
     pi?.dispose();
+    if (out) rmSync(out, { recursive: true, force: true });
     if (Object.keys(measured).length > 0) console.log(`arm64 Pi job measurements: ${JSON.stringify(measured)}`);
   });
 

@@ -5,7 +5,7 @@
  * works), then purge. Runs when BV_PI_TEST=1, like the arm64 job.
  */
 import type { ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hashSecret } from "@bitvelocity/common";
 import mqtt from "mqtt";
@@ -23,10 +23,11 @@ const version = JSON.parse(readFileSync(join(import.meta.dirname, "../../edge/pa
 describe.skipIf(missing)("bv-edge on an emulated armhf Pi (smoke)", () => {
   let pi: Chroot;
   let pkg: string;
+  const out = tempDir("pi-armhf");
   let agent: ChildProcess | undefined;
 
   beforeAll(() => {
-    pkg = buildPackage("armhf", version, tempDir("pi-armhf"));
+    pkg = buildPackage("armhf", version, out);
     pi = new Chroot("armhf");
   }, 30 * 60_000);
 
@@ -37,6 +38,7 @@ describe.skipIf(missing)("bv-edge on an emulated armhf Pi (smoke)", () => {
       await exited;
     }
     pi?.dispose();
+    rmSync(out, { recursive: true, force: true });
   });
 
   it("installs, runs as bv-edge, commits a QoS 1 reading to its outbox, and purges", { timeout: 15 * 60_000 }, async () => {
