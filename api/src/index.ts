@@ -7,6 +7,7 @@
  */
 import { alertRoutes } from "./alerts.js";
 import { authRoutes } from "./auth.js";
+import { chatRoutes } from "./chat.js";
 import { commandRoutes } from "./commands.js";
 import type { RouteDef } from "./common.js";
 import { fleetRoutes } from "./fleet.js";
@@ -17,6 +18,9 @@ import { tokenRoutes } from "./tokens.js";
 
 export * from "./alerts.js";
 export * from "./auth.js";
+export * from "./chat.js";
+export * from "./chat-stream.js";
+export * from "./chat-text.js";
 export * from "./commands.js";
 export * from "./common.js";
 export * from "./fleet.js";
@@ -35,5 +39,6 @@ export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef
   alerts: alertRoutes,
   tokens: tokenRoutes,
   provisioning: provisioningRoutes,
+  chat: chatRoutes,
   meta: openApiRoutes,
 };

@@ -4,7 +4,10 @@
  * platform. Adding a domain = one folder exporting a CloudModule + one entry in `modules` below.
  */
 import { listen } from "@bitvelocity/common";
+import type { AlertService } from "./alerts/alert-service.js";
 import { alertsModule } from "./alerts/module.js";
+import { chatModule } from "./chat/module.js";
+import type { ChatAlerts } from "./chat/ports.js";
 import { fleetModule } from "./fleet/module.js";
 import { LoginRateLimiter } from "./identity/index.js";
 import { identityModule } from "./identity/module.js";
@@ -40,6 +43,14 @@ export function cloudModules() {
   const fleet = fleetModule();
   const alerts = alertsModule({ directory: () => fleet.registry });
   const live = liveModule({ auth: () => identity, directory: () => fleet.registry });
+  const chat = chatModule({
+    auth: () => identity,
+    users: () => identity.users,
+    io: () => live.hub.server,
+    directory: () => fleet.registry,
+    alerts: () => alertPort(alerts.service),
+    commands: () => fleet.commands,
+  });
   const ingest = ingestModule({ store: () => telemetry.store });
   const provisioning = provisioningModule({
     siteExists: (id) => fleet.registry.hasSite(id),
@@ -53,8 +64,23 @@ export function cloudModules() {
     certificateFingerprint: () => null,
   });
   // A module starts after the modules its ports read; ingest opens the gRPC listener, provisioning enrols claimed edges there.
-  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, ingest, provisioning];
-  return { modules, identity, telemetry, fleet, alerts, live, ingest, provisioning };
+  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, chat, ingest, provisioning];
+  return { modules, identity, telemetry, fleet, alerts, live, chat, ingest, provisioning };
+}
+
+/** Chat's alert port: the alert service, plus finding an alert by the short id the bot shows. */
+function alertPort(service: AlertService): ChatAlerts {
+  return {
+    async find(ref) {
+      if (ref.length < 6) return undefined;
+      const exact = await service.alert(ref).catch(() => undefined);
+      if (exact) return exact;
+      const matches = (await service.alerts({ limit: 1000 })).filter((a) => a.id.startsWith(ref));
+      return matches.length === 1 ? matches[0] : undefined;
+    },
+    acknowledge: (id, by) => service.acknowledge(id, by),
+    resolve: (id, by) => service.resolve(id, by),
+  };
 }
 
 export async function startCloud(config: CloudConfig, options: CloudOptions = {}): Promise<CloudHandle> {

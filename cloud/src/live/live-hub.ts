@@ -114,6 +114,15 @@ export class LiveHub {
     }
   }
 
+  /**
+   * The socket.io server, for other namespaces (chat's `/chat`): they share the HTTP attachment
+   * and, when joined, the Redis adapter. Typed without the live event maps, which are this
+   * namespace's only.
+   */
+  get server(): Server {
+    return this.io as unknown as Server;
+  }
+
   /** Joins the other cloud nodes through Redis (cluster-bridge.ts). */
   async joinCluster(options: ClusterOptions): Promise<void> {
     this.leaveCluster = await joinCluster(this.io, this.options.bus, options);

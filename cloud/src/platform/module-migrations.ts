@@ -37,6 +37,9 @@ export async function migrateModules(db: AnyDb, sets: readonly MigrationSet[], w
     names.add(set.name);
   }
   const legacy = await legacyRecords(db);
+  // On PostgreSQL Kysely looks for its tables in every schema unless told which: another schema's
+  // lock table would then hide that this one has none.
+  const schema = await currentSchema(db);
   for (const set of sets) {
     const table = migrationTable(set.name);
     if (legacy.size > 0) await adoptLegacy(db, table, set, legacy);
@@ -45,6 +48,7 @@ export async function migrateModules(db: AnyDb, sets: readonly MigrationSet[], w
       provider: { getMigrations: async () => ({ ...set.migrations }) },
       migrationTableName: table,
       migrationLockTableName: `${table}_lock`,
+      ...(schema === undefined ? {} : { migrationTableSchema: schema }),
     });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {

@@ -7,6 +7,7 @@ import { toasts } from "./components/toasts.js";
 import { errorBox } from "./components/ui.js";
 import { activeAlerts } from "./lib/alerts.js";
 import { ApiError, api, setUnauthorizedHandler } from "./lib/api.js";
+import { chat } from "./lib/chat.js";
 import { h, replace } from "./lib/dom.js";
 import { live } from "./lib/live.js";
 import { currentPath, href, navigate, parseRoute } from "./lib/router.js";
@@ -15,6 +16,7 @@ import { session } from "./lib/session.js";
 import { accountPage } from "./pages/account.js";
 import { addEdgePage } from "./pages/add-edge.js";
 import { alertsPage } from "./pages/alerts.js";
+import { chatPage } from "./pages/chat.js";
 import { devicePage } from "./pages/device.js";
 import { edgePage } from "./pages/edge.js";
 import { fleetPage } from "./pages/fleet.js";
@@ -27,6 +29,7 @@ let chrome: { el: HTMLElement; slot: HTMLElement; scope: Scope; user: User } | n
 function signedIn(user: User): void {
   session.set(user);
   live.start();
+  chat.start();
   activeAlerts.start();
   void activeAlerts.reload();
 }
@@ -35,6 +38,7 @@ function signedOut(): void {
   session.set(null);
   activeAlerts.stop();
   live.stop();
+  chat.stop();
   chrome?.scope.dispose();
   chrome = null;
 }
@@ -128,6 +132,9 @@ function route(): void {
       break;
     case "account":
       show(accountPage(), true);
+      break;
+    case "chat":
+      show(chatPage(r.room), true);
       break;
     case "add-edge":
       show(addEdgePage(), true);

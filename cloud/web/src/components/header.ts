@@ -46,6 +46,7 @@ export function header(user: User, scope: Scope, onLogout: () => void): HTMLElem
       { class: "nav" },
       h("a", { href: href.fleet(), testid: "nav-fleet" }, "Fleet"),
       h("a", { href: href.alerts(), testid: "nav-alerts" }, "Alerts", badge),
+      h("a", { href: href.chat(), testid: "nav-chat" }, "Chat"),
       h("a", { href: href.account(), testid: "nav-account" }, user.role === "admin" ? "Access & audit" : "API tokens"),
       user.role === "admin" ? h("a", { href: href.addEdge(), testid: "nav-add-edge" }, "Add edge") : null,
     ),

@@ -4,6 +4,8 @@ import type {
   AlertRule,
   ApiToken,
   AuditEntry,
+  ChatHistory,
+  ChatRoom,
   Command,
   CreateClaimBody,
   CreatedClaim,
@@ -117,5 +119,10 @@ export const api = {
   createToken: (body: { name: string; role: string; ttl_days?: number }) =>
     request<{ token: string; apiToken: ApiToken }>("POST", "/api/tokens", body),
   revokeToken: (id: string) => request<{ apiToken: ApiToken }>("DELETE", `/api/tokens/${enc(id)}`),
+  chatRooms: () => request<{ rooms: ChatRoom[] }>("GET", "/api/chat/rooms"),
+  chatHistory: (room: string, before?: number, limit = 50) =>
+    request<ChatHistory>("GET", `/api/chat/rooms/${enc(room)}/messages${query({ before, limit })}`),
+  chatRead: (room: string, seq: number) => request<{ room: ChatRoom }>("POST", `/api/chat/rooms/${enc(room)}/read`, { seq }),
+  chatDirect: (user: string) => request<{ room: ChatRoom }>("POST", "/api/chat/direct", { user }),
   audit: (limit = 100) => request<{ entries: AuditEntry[] }>("GET", `/api/audit${query({ limit })}`),
 };

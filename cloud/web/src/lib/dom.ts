@@ -26,6 +26,7 @@ export interface Props {
   for?: string;
   id?: string;
   role?: string;
+  tabindex?: string;
   "aria-label"?: string;
   "aria-live"?: string;
   data?: Record<string, string>;

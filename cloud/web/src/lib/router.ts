@@ -1,4 +1,4 @@
-/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/add-edge. */
+/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/chat[/:room], #/add-edge. */
 
 export type Route =
   | { name: "login"; next: string }
@@ -7,6 +7,7 @@ export type Route =
   | { name: "edge"; id: string }
   | { name: "alerts" }
   | { name: "account" }
+  | { name: "chat"; room: string | null }
   | { name: "add-edge" }
   | { name: "not-found"; path: string };
 
@@ -17,6 +18,9 @@ export function parseRoute(hash: string): Route {
   if (pathname === "/" || pathname === "") return { name: "fleet" };
   if (pathname === "/alerts") return { name: "alerts" };
   if (pathname === "/account") return { name: "account" };
+  if (pathname === "/chat") return { name: "chat", room: null };
+  const chatRoom = /^\/chat\/([^/]+)\/?$/.exec(pathname);
+  if (chatRoom) return { name: "chat", room: decodeURIComponent(chatRoom[1]!) };
   if (pathname === "/add-edge") return { name: "add-edge" };
   const device = /^\/devices\/([^/]+)\/?$/.exec(pathname);
   if (device) return { name: "device", id: decodeURIComponent(device[1]!) };
@@ -29,6 +33,7 @@ export const href = {
   fleet: () => "#/",
   alerts: () => "#/alerts",
   account: () => "#/account",
+  chat: (room?: string) => (room ? `#/chat/${encodeURIComponent(room)}` : "#/chat"),
   addEdge: () => "#/add-edge",
   device: (id: string) => `#/devices/${encodeURIComponent(id)}`,
   edge: (id: string) => `#/edges/${encodeURIComponent(id)}`,

@@ -1,0 +1,135 @@
+/**
+ * The bot: turns events into posts in the site and order rooms. It learns of things from events
+ * only. Each post's client id is derived from the event (alert id and state, edge and time, …),
+ * so the same event heard twice (two cloud nodes, a replayed outbox) is posted once.
+ */
+import { createHash } from "node:crypto";
+import type { EventBus } from "../platform/event-bus.js";
+import type { AlertView, GapRecorded, OrderLineView } from "../platform/events.js";
+import type { ChatService } from "./chat-service.js";
+import type { ChatDirectory } from "./ports.js";
+
+/** A client id of at most 64 characters, stable for the same parts. */
+export function botClientId(...parts: (string | number)[]): string {
+  const id = parts.join(":").replace(/[^A-Za-z0-9_.:-]/g, "_");
+  return id.length <= 64 ? id : `h:${createHash("sha256").update(id).digest("hex").slice(0, 60)}`;
+}
+
+function money(minor: number, currency: string): string {
+  return `${(minor / 100).toFixed(2)} ${currency}`;
+}
+
+function lines(ls: readonly OrderLineView[]): string {
+  return ls.map((l) => `${l.quantity}× ${l.sku}`).join(", ");
+}
+
+export class ChatBot {
+  private readonly offs: (() => void)[] = [];
+
+  constructor(
+    private readonly chat: ChatService,
+    private readonly bus: EventBus,
+    private readonly directory: () => ChatDirectory,
+  ) {}
+
+  start(): void {
+    const bus = this.bus;
+    this.offs.push(
+      bus.on("alertUpdated", (a) => this.onAlert(a)),
+      bus.on("edgeConnected", (e) =>
+        this.toSite(e.siteId, botClientId("edge", e.edgeId, "up", e.connectedAt), `Edge #${e.edgeId} is online (agent ${e.agentVersion}).`),
+      ),
+      bus.on("edgeDisconnected", (e) => {
+        const site = this.directory().edge(e.edgeId)?.siteId;
+        return site
+          ? this.toSite(site, botClientId("edge", e.edgeId, "down", e.at), `Edge #${e.edgeId} went offline: ${e.reason}.`)
+          : undefined;
+      }),
+      bus.on("gapRecorded", (g) => this.onGap(g)),
+      bus.on("lowStockDetected", (e) =>
+        this.toSite(
+          e.siteId,
+          botClientId("lowstock", e.shelfDeviceId, e.sku, e.at),
+          `Low stock on #${e.shelfDeviceId}: ${e.sku} at ${e.count} (threshold ${e.threshold}); draft order:${e.draftOrderId}.`,
+        ),
+      ),
+      bus.on("orderPlaced", (o) =>
+        this.toOrder(
+          o.orderId,
+          botClientId("order", o.orderId, "placed"),
+          `order:${o.orderId} placed by @${o.placedBy} for site ${o.siteId}: ${lines(o.lines)}, total ${money(o.totalMinor, o.currency)}.`,
+        ),
+      ),
+      bus.on("orderProgressed", (o) =>
+        this.toOrder(
+          o.orderId,
+          botClientId("order", o.orderId, o.step, o.status, o.at),
+          `order:${o.orderId} ${o.step}: ${o.status}${o.detail ? ` (${o.detail})` : ""}.`,
+        ),
+      ),
+      bus.on("orderConfirmed", (o) =>
+        this.toOrder(
+          o.orderId,
+          botClientId("order", o.orderId, "confirmed"),
+          `order:${o.orderId} confirmed, total ${money(o.totalMinor, o.currency)}.`,
+        ),
+      ),
+      bus.on("orderCancelled", (o) =>
+        this.toOrder(o.orderId, botClientId("order", o.orderId, "cancelled"), `order:${o.orderId} cancelled: ${o.reason}.`),
+      ),
+    );
+  }
+
+  stop(): void {
+    for (const off of this.offs.splice(0)) off();
+  }
+
+  /** The site an alert's subject belongs to (through the fleet directory). */
+  siteOf(a: Pick<AlertView, "subjectKind" | "subjectId">): string | undefined {
+    const dir = this.directory();
+    return a.subjectKind === "device" ? dir.device(a.subjectId)?.siteId : dir.edge(a.subjectId)?.siteId;
+  }
+
+  private onAlert(a: AlertView): Promise<void> | undefined {
+    const site = this.siteOf(a);
+    if (!site) return undefined;
+    const ref = `!alert-${a.id}`;
+    const subject = `#${a.subjectId}`;
+    if (a.state === "resolved")
+      return this.toSite(site, botClientId("alert", a.id, "resolved"), `${ref} resolved by @${a.resolvedBy ?? "?"}.`);
+    if (a.state === "acknowledged") {
+      return this.toSite(site, botClientId("alert", a.id, "ack"), `${ref} acknowledged by @${a.acknowledgedBy ?? "?"}.`);
+    }
+    if (!a.active) return this.toSite(site, botClientId("alert", a.id, "cleared"), `${ref} on ${subject}: the condition cleared.`);
+    return this.toSite(
+      site,
+      botClientId("alert", a.id, "open"),
+      `${a.severity.toUpperCase()} ${a.ruleName} on ${subject}: ${a.message} (${ref}; /ack ${a.id.slice(0, 8)})`,
+    );
+  }
+
+  private onGap(g: GapRecorded): Promise<void> | undefined {
+    const site = this.directory().edge(g.edgeId)?.siteId;
+    if (!site) return undefined;
+    const count = g.count > 0 ? `${g.count} readings` : "an unknown number of readings";
+    return this.toSite(
+      site,
+      botClientId("gap", g.edgeId, g.lane, g.firstSeq, g.lastSeq),
+      `Gap on #${g.edgeId} (${g.lane}): ${count}, seq ${g.firstSeq}–${g.lastSeq}: ${g.reason}.`,
+    );
+  }
+
+  private async toSite(siteId: string, clientId: string, text: string): Promise<void> {
+    const name =
+      this.directory()
+        .sites()
+        .find((s) => s.id === siteId)?.name ?? siteId;
+    await this.chat.store.ensureRoom({ id: `site:${siteId}`, kind: "site", name });
+    await this.chat.post(`site:${siteId}`, clientId, text);
+  }
+
+  private async toOrder(orderId: string, clientId: string, text: string): Promise<void> {
+    await this.chat.store.ensureRoom({ id: `order:${orderId}`, kind: "order", name: `Order ${orderId}` });
+    await this.chat.post(`order:${orderId}`, clientId, text);
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * Rooms, messages and read markers in cloud.db through Kysely (SQLite or PostgreSQL, same
+ * queries). Every change to a room takes the room's next number inside one transaction that
+ * first bumps `chat_rooms.last_seq`: the row lock orders concurrent writers (also on two cloud
+ * nodes sharing PostgreSQL), so numbers are strictly increasing and commit in order.
+ */
+import type { ChatMessage, RoomKind } from "@bitvelocity/api";
+import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import type { Database } from "../platform/database.js";
+import type { ChatTables } from "./tables.js";
+
+export interface RoomRow {
+  readonly id: string;
+  readonly kind: RoomKind;
+  readonly name: string;
+  readonly members: readonly [string, string] | null;
+  readonly lastSeq: number;
+}
+
+export interface NewMessage {
+  readonly roomId: string;
+  readonly clientId: string;
+  readonly author: string;
+  readonly kind: "user" | "bot";
+  readonly text: string;
+  readonly mentions: readonly string[];
+}
+
+function toMessage(row: Selectable<ChatTables["chat_messages"]>): ChatMessage {
+  return {
+    roomId: row.room_id,
+    seq: Number(row.seq),
+    rev: Number(row.rev),
+    clientId: row.client_id,
+    author: row.author,
+    kind: row.kind === "bot" ? "bot" : "user",
+    text: row.text,
+    mentions: JSON.parse(row.mentions) as string[],
+    createdAt: Number(row.created_at),
+    editedAt: row.edited_at === null ? null : Number(row.edited_at),
+    deleted: row.deleted === 1,
+  };
+}
+
+function toRoom(row: Selectable<ChatTables["chat_rooms"]>): RoomRow {
+  return {
+    id: row.id,
+    kind: row.kind as RoomKind,
+    name: row.name,
+    members: row.member_a !== null && row.member_b !== null ? [row.member_a, row.member_b] : null,
+    lastSeq: Number(row.last_seq),
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e.code === "23505" || e.code === "SQLITE_CONSTRAINT_UNIQUE" || e.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+export class ChatStore {
+  private readonly db: Kysely<ChatTables>;
+
+  constructor(db: Database) {
+    this.db = db.withTables<ChatTables>();
+  }
+
+  /** Creates the room if it does not exist (idempotent, also when two nodes race). */
+  async ensureRoom(room: { id: string; kind: RoomKind; name: string; members?: readonly [string, string] }): Promise<RoomRow> {
+    await this.db
+      .insertInto("chat_rooms")
+      .values({
+        id: room.id,
+        kind: room.kind,
+        name: room.name,
+        member_a: room.members?.[0] ?? null,
+        member_b: room.members?.[1] ?? null,
+        last_seq: 0,
+        created_at: Date.now(),
+      })
+      .onConflict((oc) => oc.column("id").doNothing())
+      .execute();
+    const row = await this.room(room.id);
+    if (!row) throw new Error(`room ${room.id} vanished after its creation`);
+    return row;
+  }
+
+  async room(id: string): Promise<RoomRow | undefined> {
+    const row = await this.db.selectFrom("chat_rooms").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? toRoom(row) : undefined;
+  }
+
+  /** Site and order rooms, and the direct rooms `username` is in. */
+  async roomsOf(username: string): Promise<RoomRow[]> {
+    const rows = await this.db
+      .selectFrom("chat_rooms")
+      .selectAll()
+      .where((eb) => eb.or([eb("kind", "in", ["site", "order"]), eb("member_a", "=", username), eb("member_b", "=", username)]))
+      .orderBy("kind")
+      .orderBy("id")
+      .execute();
+    return rows.map(toRoom);
+  }
+
+  /** Read markers and unread counts of `username` in the given rooms. */
+  async readState(username: string, roomIds: readonly string[]): Promise<Map<string, { readSeq: number; unread: number }>> {
+    const out = new Map<string, { readSeq: number; unread: number }>();
+    if (roomIds.length === 0) return out;
+    const reads = await this.db
+      .selectFrom("chat_reads")
+      .select(["room_id", "seq"])
+      .where("username", "=", username)
+      .where("room_id", "in", roomIds)
+      .execute();
+    const readSeq = new Map(reads.map((r) => [r.room_id, Number(r.seq)]));
+    const counts = await this.db
+      .selectFrom("chat_messages as m")
+      .leftJoin("chat_reads as r", (j) => j.onRef("r.room_id", "=", "m.room_id").on("r.username", "=", username))
+      .select(["m.room_id", sql<number | string>`count(*)`.as("n")])
+      .where("m.room_id", "in", roomIds)
+      .where("m.author", "<>", username)
+      .where("m.deleted", "=", 0)
+      .where(sql<boolean>`m.seq > coalesce(r.seq, 0)`)
+      .groupBy("m.room_id")
+      .execute();
+    const unread = new Map(counts.map((c) => [c.room_id, Number(c.n)]));
+    for (const id of roomIds) out.set(id, { readSeq: readSeq.get(id) ?? 0, unread: unread.get(id) ?? 0 });
+    return out;
+  }
+
+  async markRead(roomId: string, username: string, seq: number): Promise<void> {
+    await this.db
+      .insertInto("chat_reads")
+      .values({ room_id: roomId, username, seq })
+      .onConflict((oc) =>
+        oc
+          .columns(["room_id", "username"])
+          .doUpdateSet({ seq: sql`case when excluded.seq > chat_reads.seq then excluded.seq else chat_reads.seq end` }),
+      )
+      .execute();
+  }
+
+  async byClientId(roomId: string, author: string, clientId: string): Promise<ChatMessage | undefined> {
+    const row = await this.db
+      .selectFrom("chat_messages")
+      .selectAll()
+      .where("room_id", "=", roomId)
+      .where("author", "=", author)
+      .where("client_id", "=", clientId)
+      .executeTakeFirst();
+    return row ? toMessage(row) : undefined;
+  }
+
+  async message(roomId: string, seq: number): Promise<ChatMessage | undefined> {
+    const row = await this.db
+      .selectFrom("chat_messages")
+      .selectAll()
+      .where("room_id", "=", roomId)
+      .where("seq", "=", seq)
+      .executeTakeFirst();
+    return row ? toMessage(row) : undefined;
+  }
+
+  /** Stores a message; a retry with the same (room, author, clientId) returns the first one, `created: false`. */
+  async post(m: NewMessage): Promise<{ message: ChatMessage; created: boolean }> {
+    // No lookup first: a retry fails on the unique index and its transaction (with the room's
+    // number) rolls back, so a retried send costs no number and the usual send one query less.
+    try {
+      const message = await this.db.transaction().execute(async (trx) => {
+        const seq = await this.nextSeq(trx, m.roomId);
+        const row = {
+          room_id: m.roomId,
+          seq,
+          rev: seq,
+          client_id: m.clientId,
+          author: m.author,
+          kind: m.kind,
+          text: m.text,
+          mentions: JSON.stringify(m.mentions),
+          created_at: Date.now(),
+          edited_at: null,
+          deleted: 0,
+        };
+        await trx.insertInto("chat_messages").values(row).execute();
+        return toMessage(row);
+      });
+      return { message, created: true };
+    } catch (err) {
+      // The same send raced itself (two nodes, or a retry overtaking the first): the first one wins.
+      if (!isUniqueViolation(err)) throw err;
+      const first = await this.byClientId(m.roomId, m.author, m.clientId);
+      if (!first) throw err;
+      return { message: first, created: false };
+    }
+  }
+
+  /** Replaces a message's text (or tombstones it with `deleted`); the change takes the room's next number. */
+  async change(
+    roomId: string,
+    seq: number,
+    change: { text: string; mentions: readonly string[]; deleted: boolean },
+  ): Promise<ChatMessage | undefined> {
+    return this.db
+      .transaction()
+      .execute(async (trx) => {
+        const rev = await this.nextSeq(trx, roomId);
+        const updated = await trx
+          .updateTable("chat_messages")
+          .set({
+            rev,
+            text: change.text,
+            mentions: JSON.stringify(change.mentions),
+            edited_at: Date.now(),
+            deleted: change.deleted ? 1 : 0,
+          })
+          .where("room_id", "=", roomId)
+          .where("seq", "=", seq)
+          .returningAll()
+          .executeTakeFirst();
+        if (!updated) throw new MissingMessage();
+        return toMessage(updated);
+      })
+      .catch((err: unknown) => {
+        if (err instanceof MissingMessage) return undefined;
+        throw err;
+      });
+  }
+
+  /** A page of messages in seq order: the newest `limit` below `before` (all when absent). */
+  async history(roomId: string, before: number | undefined, limit: number): Promise<{ messages: ChatMessage[]; more: boolean }> {
+    let q = this.db.selectFrom("chat_messages").selectAll().where("room_id", "=", roomId);
+    if (before !== undefined) q = q.where("seq", "<", before);
+    const rows = await q
+      .orderBy("seq", "desc")
+      .limit(limit + 1)
+      .execute();
+    const more = rows.length > limit;
+    return { messages: rows.slice(0, limit).reverse().map(toMessage), more };
+  }
+
+  /** The changes after a cursor, in rev order (a message appears once, in its latest state). */
+  async changes(roomId: string, after: number, limit: number): Promise<{ messages: ChatMessage[]; more: boolean }> {
+    const rows = await this.db
+      .selectFrom("chat_messages")
+      .selectAll()
+      .where("room_id", "=", roomId)
+      .where("rev", ">", after)
+      .orderBy("rev")
+      .limit(limit + 1)
+      .execute();
+    return { messages: rows.slice(0, limit).map(toMessage), more: rows.length > limit };
+  }
+
+  private async nextSeq(trx: Transaction<ChatTables>, roomId: string): Promise<number> {
+    const row = await trx
+      .updateTable("chat_rooms")
+      .set((eb) => ({ last_seq: eb("last_seq", "+", 1) }))
+      .where("id", "=", roomId)
+      .returning("last_seq")
+      .executeTakeFirst();
+    if (!row) throw new Error(`unknown room ${roomId}`);
+    return Number(row.last_seq);
+  }
+}
+
+class MissingMessage extends Error {}
