@@ -13,6 +13,7 @@ import { commerceRoutes } from "./commerce.js";
 import type { RouteDef } from "./common.js";
 import { fleetRoutes } from "./fleet.js";
 import { openApiRoutes } from "./openapi.js";
+import { provisioningRoutes } from "./provisioning.js";
 import { telemetryRoutes } from "./telemetry.js";
 import { tokenRoutes } from "./tokens.js";
 import { userRoutes } from "./users.js";
@@ -28,6 +29,7 @@ export * from "./common.js";
 export * from "./fleet.js";
 export type * from "./live.js";
 export * from "./openapi.js";
+export * from "./provisioning.js";
 export * from "./telemetry.js";
 export * from "./tokens.js";
 export * from "./users.js";
@@ -41,6 +43,7 @@ export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef
   alerts: alertRoutes,
   tokens: tokenRoutes,
   users: userRoutes,
+  provisioning: provisioningRoutes,
   chat: chatRoutes,
   commerce: commerceRoutes,
   meta: openApiRoutes,

@@ -19,6 +19,7 @@ import { checkDatabase } from "./platform/database.js";
 import { componentLogger, type Logger, rootLogger } from "./platform/logger.js";
 import type { CloudModule } from "./platform/module.js";
 import { startPlatform } from "./platform/platform.js";
+import { provisioningModule } from "./provisioning/module.js";
 import { telemetryModule } from "./telemetry/module.js";
 import { createApp } from "./web/app.js";
 import { defaultDashboardDir } from "./web/static-dashboard.js";
@@ -53,9 +54,18 @@ export function cloudModules() {
   });
   const commerce = commerceModule();
   const ingest = ingestModule({ store: () => telemetry.store, ownership: () => fleet.owners });
-  // A module starts after the modules its ports read; ingest last (it opens the gRPC listener).
-  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, commerce, chat, ingest];
-  return { modules, identity, telemetry, fleet, alerts, live, commerce, chat, ingest };
+  const provisioning = provisioningModule({
+    siteExists: (id) => fleet.registry.hasSite(id),
+    edgeOnline: (id) => fleet.registry.edge(id)?.online,
+    enroll: (edge) => {
+      fleet.registry.addEdge(edge);
+      ingest.server.enroll(edge);
+    },
+    grpcPort: () => ingest.grpcPort,
+  });
+  // A module starts after the modules its ports read; ingest opens the gRPC listener, provisioning enrols claimed edges there.
+  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, commerce, chat, ingest, provisioning];
+  return { modules, identity, telemetry, fleet, alerts, live, commerce, chat, ingest, provisioning };
 }
 
 /** Chat's alert port: the alert service, plus finding an alert by the short id the bot shows. */
@@ -114,6 +124,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       registry: platform.registry,
       health: async () => ({ database: await checkDatabase(platform.db), telemetry: await telemetry.store.check() }),
       moduleRoutes: modules.flatMap((m) => (m.routes ? [m.routes()] : [])),
+      publicModuleRoutes: modules.flatMap((m) => (m.publicRoutes ? [m.publicRoutes()] : [])),
       dashboardDir: options.dashboardDir ?? defaultDashboardDir(),
       logger: componentLogger(logger, "web"),
     });

@@ -47,6 +47,7 @@ describe("the wire contract and the express app", () => {
     // Only registration runs here: no handler is called, so the services are never touched.
     const deps = {
       moduleRoutes: modules.flatMap((m) => (m.routes ? [m.routes()] : [])),
+      publicModuleRoutes: modules.flatMap((m) => (m.publicRoutes ? [m.publicRoutes()] : [])),
       dashboardDir: "/nonexistent",
       logger: silentLogger(),
     } as unknown as WebDeps;

@@ -29,7 +29,7 @@ export interface TestCloud {
   close(): Promise<void>;
 }
 
-/** `options.dashboardDir`: serve the built dashboard (cloud/dist/dashboard) for browser tests. */
+/** `options`: e.g. the built dashboard's folder for browser tests (cloud/dist/dashboard). */
 export async function startTestCloud(overrides: Record<string, unknown> = {}, options: CloudOptions = {}): Promise<TestCloud> {
   const dir = mkdtempSync(join(tmpdir(), "bv-cloud-"));
   const config = loadCloudConfig(

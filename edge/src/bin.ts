@@ -3,15 +3,21 @@
 import { BvError, ConfigError, hashSecret, parseCli, runMain, waitForShutdown } from "@bitvelocity/common";
 import { loadEdgeConfig } from "./config.js";
 import { startEdge } from "./main.js";
+import { claimEdge } from "./provisioning/claim.js";
+import { credentialOverrides, DEFAULT_CREDENTIALS_FILE } from "./provisioning/credentials-file.js";
 
 const usage = `Usage:
   bv-edge [--config FILE]     run the edge agent (config: YAML; BV_* environment variables override it)
   bv-edge hash-secret         read a device secret from stdin, print its hash for devices[].secret_hash
   bv-edge opcua browse URL    list an OPC UA server's variables (node id, path, data type), for connectors[].devices[].nodes
+  bv-edge claim --cloud URL --code CODE [--credentials FILE] [--owner USER]
+                              exchange a claim code for this edge's identity and token; writes FILE (0600)
   bv-edge --help
 
 Environment: BV_EDGE_ID, BV_MQTT_PORT, BV_MQTT_WS_PORT, BV_EDGE_HTTP_PORT, BV_DATA_DIR, BV_CLOUD_URL,
-BV_EDGE_TOKEN, BV_EDGE_CONFIG (config file when --config is not given), BV_LOG_LEVEL.`;
+BV_EDGE_TOKEN, BV_EDGE_CONFIG (config file when --config is not given), BV_LOG_LEVEL,
+BV_EDGE_CREDENTIALS (the file \`bv-edge claim\` wrote: its edge id, site, cloud and token override the config;
+--credentials FILE does the same).`;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -19,7 +25,17 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-const cli = parseCli({ name: "bv-edge", usage, options: { config: { type: "string", short: "c" } } });
+const cli = parseCli({
+  name: "bv-edge",
+  usage,
+  options: {
+    config: { type: "string", short: "c" },
+    credentials: { type: "string" },
+    cloud: { type: "string" },
+    code: { type: "string" },
+    owner: { type: "string" },
+  },
+});
 const command = cli.positionals[0];
 
 runMain("bv-edge", async () => {
@@ -36,9 +52,25 @@ runMain("bv-edge", async () => {
     for (const v of await browseVariables(endpoint)) process.stdout.write(`${v.nodeId}\t${v.path}\t${v.dataType}\n`);
     return;
   }
+  const credentialsFile = (cli.values.credentials as string | undefined) ?? process.env.BV_EDGE_CREDENTIALS;
+  if (command === "claim") {
+    const cloud = cli.values.cloud as string | undefined;
+    const code = cli.values.code as string | undefined;
+    if (!cloud || !code) throw new ConfigError(["usage: bv-edge claim --cloud URL --code CODE [--credentials FILE]"]);
+    const file = credentialsFile ?? DEFAULT_CREDENTIALS_FILE;
+    try {
+      const c = await claimEdge({ cloud, code, file, owner: (cli.values.owner as string | undefined) ?? "bv-edge" });
+      process.stdout.write(`claimed: edge ${c.edge_id} at site ${c.site_id}; credentials in ${file}\n`);
+    } catch (err) {
+      if (!(err instanceof BvError)) throw err;
+      process.stderr.write(`bv-edge claim: ${err.code}: ${err.message}\n`);
+      process.exit(1);
+    }
+    return;
+  }
   if (command !== undefined) throw new ConfigError([`unknown command ${JSON.stringify(command)}\n\n${usage}`]);
   const file = (cli.values.config as string | undefined) ?? process.env.BV_EDGE_CONFIG;
-  const config = loadEdgeConfig(file);
+  const config = loadEdgeConfig(file, process.env, credentialsFile ? credentialOverrides(credentialsFile) : {});
   let edge: Awaited<ReturnType<typeof startEdge>>;
   try {
     edge = await startEdge(config);

@@ -9,7 +9,7 @@
  * - `northbound/` reads the outbox through its reader interface and never reaches back to the
  *   pipeline or the sources;
  * - `commands/` (the device-gateway port and the router) and `health/` are used by others and
- *   import none of the chain.
+ *   import none of the chain; nor does `provisioning/` (the claim client and the credentials file).
  * Folders may read `config.ts` (the program's config schema); only the root files (main, bin,
  * index) compose folders. Tests and test helpers may cross, to compose real peers.
  */
@@ -30,6 +30,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   northbound: ["outbox", "commands"],
   commands: [],
   health: [],
+  provisioning: [],
 };
 /** Packages a folder must not import (the wire format belongs to the uplinks). */
 const FORBIDDEN_PACKAGES: Readonly<Record<string, readonly string[]>> = {

@@ -22,6 +22,11 @@ export interface EdgeDef {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function newEdge(e: EdgeDef): Mutable<EdgeSummary> {
+  const state = { online: false, lastSeen: null, connectedAt: null, agentVersion: null, bootId: null, clockOffsetMs: null, status: null };
+  return { id: e.id, siteId: e.siteId, name: e.name, ...state };
+}
 type DeviceState = Mutable<Omit<DeviceSummary, "latest">> & { latest: Record<string, { value: Value; ts: number }> };
 
 export interface SiteSummary {
@@ -60,20 +65,15 @@ export class FleetRegistry {
   ) {
     this.db = db.withTables<FleetTables>();
     this.sitesById = new Map(sites.map((s) => [s.id, s]));
-    for (const e of edges) {
-      this.edgesById.set(e.id, {
-        id: e.id,
-        siteId: e.siteId,
-        name: e.name,
-        online: false,
-        lastSeen: null,
-        connectedAt: null,
-        agentVersion: null,
-        bootId: null,
-        clockOffsetMs: null,
-        status: null,
-      });
-    }
+    for (const e of edges) this.edgesById.set(e.id, newEdge(e));
+  }
+
+  /** An edge enrolled at run time (claimed through provisioning); a known id is left as it is. */
+  addEdge(e: EdgeDef): void {
+    if (this.edgesById.has(e.id)) return;
+    const edge = newEdge(e);
+    this.edgesById.set(e.id, edge);
+    this.bus.emit("edgeUpdated", { ...edge });
   }
 
   async start(flushEveryMs = 1000): Promise<void> {

@@ -37,6 +37,15 @@ export class EdgeCredentials {
     return { status: "ok", edge: override?.tokenHash ? { ...edge, tokenHash: override.tokenHash } : edge };
   }
 
+  /**
+   * Adds an edge enrolled at run time (a claimed edge, cloud/src/provisioning); its token hash is
+   * kept by the enrolling module, which enrols its edges again at every start. Rotation and
+   * revocation apply to it as to a configured edge.
+   */
+  enroll(edge: EdgeCredential): void {
+    this.configured.set(edge.id, edge);
+  }
+
   knows(edgeId: string): boolean {
     return this.configured.has(edgeId);
   }

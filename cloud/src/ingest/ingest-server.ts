@@ -12,7 +12,7 @@ import type { CredentialLookup, EdgeCredentials } from "./edge-credentials.js";
 import { EdgeSession, type SessionHost } from "./edge-session.js";
 import type { IngestMetrics } from "./ingest-metrics.js";
 import type { LinkRecords } from "./link-records.js";
-import type { IngestLimits, ReadingCommitter } from "./ports.js";
+import type { EdgeCredential, IngestLimits, ReadingCommitter } from "./ports.js";
 
 export interface IngestServerOptions {
   readonly bus: EventBus;
@@ -78,6 +78,11 @@ export class IngestServer implements SessionHost {
 
   lookup(edgeId: string): CredentialLookup {
     return this.credentials.lookup(edgeId);
+  }
+
+  /** Lets an edge enrolled at run time (a claimed edge) authenticate. */
+  enroll(edge: EdgeCredential): void {
+    this.credentials.enroll(edge);
   }
 
   /** Issues a new token for the edge (returned once) and ends its stream: the old token no longer works. */

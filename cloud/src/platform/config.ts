@@ -233,6 +233,20 @@ export const cloudConfigSchema = z
     database: databaseSchema,
     telemetry: telemetrySchema,
     kafka: kafkaSchema,
+    /** Edge provisioning (cloud/src/provisioning): claim codes, the installer and the edge packages it serves. */
+    provisioning: z
+      .strictObject({
+        /** Folder with the bv-edge .deb files and install.sh (`npm run package:edge` writes edge/deploy/dist); default {data_dir}/edge-packages. */
+        packages_dir: z.string().min(1).optional(),
+        /** host:port edges reach the gRPC endpoint at; default: the host the claim request came to + grpc.port. */
+        grpc_url: z
+          .string()
+          .regex(/^[^\s/:]+:\d{1,5}$/, "expected host:port")
+          .optional(),
+        /** How long a claim code stays valid unless the admin asks otherwise. */
+        claim_ttl_minutes: z.number().int().min(1).max(10_080).default(60),
+      })
+      .default({ claim_ttl_minutes: 60 }),
     session_ttl_hours: z
       .number()
       .positive()
@@ -317,6 +331,7 @@ export const cloudEnvMap = {
   BV_DATABASE_URL: "database.url",
   BV_KAFKA_BROKERS: "kafka.brokers",
   BV_REDIS_URL: "live.redis_url",
+  BV_EDGE_PACKAGES_DIR: "provisioning.packages_dir",
   BV_INFLUX_TOKEN: "telemetry.influx.token",
   BV_PAYMENTS_URL: "commerce.payments_url",
 } as const;
@@ -331,14 +346,17 @@ export function loadCloudConfig(file?: string, env: NodeJS.ProcessEnv = process.
   const path = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const files = <T extends { cert_file: string; key_file: string }>(t: T | undefined) =>
     t ? { tls: { ...t, cert_file: path(t.cert_file), key_file: path(t.key_file) } } : {};
+  const data_dir = path(config.data_dir);
+  const packages_dir = resolve(config.provisioning.packages_dir ? base : data_dir, config.provisioning.packages_dir ?? "edge-packages");
   return {
     ...config,
-    data_dir: path(config.data_dir),
+    data_dir,
     http: { ...config.http, ...files(config.http.tls) },
     grpc: {
       ...config.grpc,
       ...files(config.grpc.tls),
       ...(config.grpc.client_ca_file ? { client_ca_file: path(config.grpc.client_ca_file) } : {}),
     },
+    provisioning: { ...config.provisioning, packages_dir },
   };
 }

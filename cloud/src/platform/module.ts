@@ -58,6 +58,8 @@ export interface CloudModule {
   start(ctx: ModuleContext): Promise<void>;
   /** Routes mounted under `/api` behind the session guard (paths start with `/`). */
   routes?(): Router;
+  /** Routes mounted at the root without a session (e.g. what an unclaimed edge fetches); keep them few. */
+  publicRoutes?(): Router;
   /** Idempotent; called in reverse start order. */
   stop(): Promise<void>;
 }

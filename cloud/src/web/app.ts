@@ -26,6 +26,7 @@ export function createApp(app: Express, deps: WebDeps): Express {
   app.use(opsRoutes(deps));
   app.use(loginRoutes(deps));
   app.use(openApiRoutes());
+  for (const routes of deps.publicModuleRoutes ?? []) app.use(routes);
   app.use("/api", requireSession(deps));
   app.use(sessionRoutes(deps));
   app.use(fleetRoutes(deps));

@@ -37,6 +37,8 @@ export interface WebDeps {
   readonly health: () => Promise<Record<string, boolean>>;
   /** The routes of the modules that declare some (mounted under /api behind the session guard). */
   readonly moduleRoutes: readonly Router[];
+  /** The modules' public routes (mounted at the root, before the session guard). */
+  readonly publicModuleRoutes?: readonly Router[];
   /** Folder with the built dashboard (index.html + assets). */
   readonly dashboardDir: string;
   readonly logger: Logger;

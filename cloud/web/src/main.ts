@@ -14,6 +14,7 @@ import { currentPath, href, navigate, parseRoute } from "./lib/router.js";
 import { type Page, Scope } from "./lib/scope.js";
 import { session } from "./lib/session.js";
 import { accountPage } from "./pages/account.js";
+import { addEdgePage } from "./pages/add-edge.js";
 import { alertsPage } from "./pages/alerts.js";
 import { chatPage } from "./pages/chat.js";
 import { devicePage } from "./pages/device.js";
@@ -154,6 +155,9 @@ function route(): void {
       break;
     case "chat":
       show(chatPage(r.room), true);
+      break;
+    case "add-edge":
+      show(addEdgePage(), true);
       break;
     default:
       show(

@@ -7,10 +7,13 @@ import type {
   ChatHistory,
   ChatRoom,
   Command,
+  CreateClaimBody,
+  CreatedClaim,
   DeadLetter,
   Device,
   DeviceType,
   Edge,
+  EdgeClaim,
   Gap,
   Problem,
   Reading,
@@ -112,6 +115,8 @@ export const api = {
   deadLetters: (edgeId: string, limit = 50) =>
     request<{ deadLetters: DeadLetter[] }>("GET", `/api/edges/${enc(edgeId)}/dead-letters${query({ limit })}`),
   tokens: () => request<{ tokens: ApiToken[] }>("GET", "/api/tokens"),
+  claims: () => request<{ claims: EdgeClaim[]; certificateFingerprint: string | null }>("GET", "/api/provisioning/claims"),
+  createClaim: (body: CreateClaimBody) => request<CreatedClaim>("POST", "/api/provisioning/claims", body),
   createToken: (body: { name: string; role: string; ttl_days?: number }) =>
     request<{ token: string; apiToken: ApiToken }>("POST", "/api/tokens", body),
   revokeToken: (id: string) => request<{ apiToken: ApiToken }>("DELETE", `/api/tokens/${enc(id)}`),

@@ -1,4 +1,4 @@
-/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/users, #/chat[/:room], #/shop, #/orders[/:id], #/inventory. */
+/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/users, #/chat[/:room], #/shop, #/orders[/:id], #/inventory, #/add-edge. */
 
 export type Route =
   | { name: "login"; next: string }
@@ -13,6 +13,7 @@ export type Route =
   | { name: "orders" }
   | { name: "order"; id: string }
   | { name: "inventory" }
+  | { name: "add-edge" }
   | { name: "not-found"; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -31,6 +32,7 @@ export function parseRoute(hash: string): Route {
   if (pathname === "/inventory") return { name: "inventory" };
   const order = /^\/orders\/([^/]+)\/?$/.exec(pathname);
   if (order) return { name: "order", id: decodeURIComponent(order[1]!) };
+  if (pathname === "/add-edge") return { name: "add-edge" };
   const device = /^\/devices\/([^/]+)\/?$/.exec(pathname);
   if (device) return { name: "device", id: decodeURIComponent(device[1]!) };
   const edge = /^\/edges\/([^/]+)\/?$/.exec(pathname);
@@ -48,6 +50,7 @@ export const href = {
   orders: () => "#/orders",
   order: (id: string) => `#/orders/${encodeURIComponent(id)}`,
   inventory: () => "#/inventory",
+  addEdge: () => "#/add-edge",
   device: (id: string) => `#/devices/${encodeURIComponent(id)}`,
   edge: (id: string) => `#/edges/${encodeURIComponent(id)}`,
   login: (next?: string) => (next && next !== "/" && next !== "/login" ? `#/login?next=${encodeURIComponent(next)}` : "#/login"),

@@ -1,0 +1,45 @@
+/**
+ * The edge's credentials file, written by `bv-edge claim` (0600, owned by the service user) and
+ * read by the agent at start: its identity, its token and where the cloud is. The agent's YAML
+ * stays free of secrets; the file's values override edge_id, site_id, uplink.url and uplink.token.
+ */
+import { readFileSync } from "node:fs";
+import { ConfigError } from "@bitvelocity/common";
+import { z } from "zod";
+
+export const DEFAULT_CREDENTIALS_FILE = "/etc/bv-edge/credentials.json";
+
+export const credentialsSchema = z.object({
+  version: z.literal(1),
+  edge_id: z.string().min(1),
+  site_id: z.string().min(1),
+  /** host:port of the cloud's EdgeSync gRPC endpoint. */
+  uplink_url: z.string().min(1),
+  token: z.string().min(1),
+  cloud_url: z.string().min(1),
+  certificate_fingerprint: z.string().nullable(),
+  claimed_at: z.string(),
+});
+export type EdgeCredentialsFile = z.infer<typeof credentialsSchema>;
+
+/** Config overrides from the credentials file; a missing or broken file is a ConfigError naming the fix. */
+export function credentialOverrides(file: string): Record<string, unknown> {
+  let raw: string;
+  try {
+    raw = readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new ConfigError([`${file}: this edge is not claimed yet; run: bv-edge claim --cloud URL --code CODE`]);
+    throw new ConfigError([`${file}: cannot read the credentials file (${code ?? String(err)})`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError([`${file}: not JSON; claim the edge again`]);
+  }
+  const result = credentialsSchema.safeParse(parsed);
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => `${file}: ${i.path.join(".")}: ${i.message}`));
+  const c = result.data;
+  return { edge_id: c.edge_id, site_id: c.site_id, "uplink.url": c.uplink_url, "uplink.token": c.token };
+}
