@@ -20,6 +20,7 @@ import type { CloudModule } from "./platform/module.js";
 import { startPlatform } from "./platform/platform.js";
 import { telemetryModule } from "./telemetry/module.js";
 import { createApp } from "./web/app.js";
+import { type GraphqlAdapter, mountGraphql } from "./web/graphql/index.js";
 import { defaultDashboardDir } from "./web/static-dashboard.js";
 
 export interface CloudOptions {
@@ -77,7 +78,9 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
 
   const platform = await startPlatform(config, modules, logger, { processMetrics: options.processMetrics ?? true });
   const started: CloudModule[] = [];
+  let graphql: GraphqlAdapter | undefined;
   const stopAll = async () => {
+    await graphql?.stop().catch((err: unknown) => logger.warn({ err }, "error while stopping GraphQL"));
     for (const module of started.splice(0).reverse()) {
       try {
         await module.stop();
@@ -92,6 +95,19 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       started.push(module);
       await module.start({ ...platform, config, logger: componentLogger(logger, module.name) });
     }
+    // Adapters over the same services as REST (before createApp: its dashboard fallback would answer /graphql).
+    graphql = mountGraphql(platform.app, platform.http, {
+      sessions: identity.sessions,
+      tokens: identity.tokens,
+      audit: platform.audit,
+      alerts: alerts.service,
+      fleet: fleet.registry,
+      commands: fleet.commands,
+      telemetry: telemetry.store,
+      bus: platform.bus,
+      registry: platform.registry,
+      logger: componentLogger(logger, "graphql"),
+    });
     createApp(platform.app, {
       users: identity.users,
       sessions: identity.sessions,
