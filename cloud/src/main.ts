@@ -12,6 +12,7 @@ import { fleetModule } from "./fleet/module.js";
 import { LoginRateLimiter } from "./identity/index.js";
 import { identityModule } from "./identity/module.js";
 import { ingestModule } from "./ingest/module.js";
+import { integrationModule } from "./integration/module.js";
 import { liveModule } from "./live/module.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase } from "./platform/database.js";
@@ -51,10 +52,11 @@ export function cloudModules() {
     alerts: () => alertPort(alerts.service),
     commands: () => fleet.commands,
   });
+  const integration = integrationModule();
   const ingest = ingestModule({ store: () => telemetry.store });
   // A module starts after the modules its ports read; ingest last (it opens the gRPC listener).
-  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, chat, ingest];
-  return { modules, identity, telemetry, fleet, alerts, live, chat, ingest };
+  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, chat, integration, ingest];
+  return { modules, identity, telemetry, fleet, alerts, live, chat, integration, ingest };
 }
 
 /** Chat's alert port: the alert service, plus finding an alert by the short id the bot shows. */
