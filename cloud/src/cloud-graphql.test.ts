@@ -229,6 +229,43 @@ describe("GraphQL over HTTP", () => {
     const badParam = await gql(operator, send, { d: "env-0001", n: "set_interval", p: { interval_s: "soon" } });
     expect(badParam.body.errors?.[0]?.extensions?.code).toBe("VALIDATION_FAILED");
   });
+
+  it("shows a device's active alert and lets an operator acknowledge it (audited)", async () => {
+    const admin = await t.login("admin");
+    const rule = await t.api("/api/alert-rules", admin, {
+      method: "POST",
+      body: JSON.stringify({
+        name: "Hot hall",
+        kind: "metric_threshold",
+        severity: "critical",
+        params: { metric: "temperature", op: "above", threshold: 40 },
+      }),
+    });
+    expect(rule.status).toBe(201);
+    edge.batch(3, [reading(3, "env-0005", { temperature: 45 })]);
+    await edge.next("ack", 10_000);
+    const alert = await waitFor(
+      async () => {
+        const { body } = await gql(viewer, `{ device(id: "env-0005") { activeAlerts { id state ruleName subjectId } } }`);
+        return (body.data?.device as { activeAlerts: { id: string; state: string }[] } | null)?.activeAlerts[0];
+      },
+      15_000,
+      "an active alert on env-0005",
+    );
+    expect(alert).toMatchObject({ state: "open", ruleName: "Hot hall", subjectId: "env-0005" });
+    const acked = await gql(operator, `mutation($id: ID!) { acknowledgeAlert(id: $id) { id state acknowledgedBy } }`, { id: alert.id });
+    expect(acked.body.errors).toBeUndefined();
+    expect(acked.body.data?.acknowledgeAlert).toEqual({ id: alert.id, state: "acknowledged", acknowledgedBy: "alice" });
+    const listed = await gql(viewer, `{ alerts(state: acknowledged) { id } }`);
+    expect((listed.body.data?.alerts as { id: string }[]).map((a) => a.id)).toContain(alert.id);
+    const audit = new Database(join(t.config.data_dir, "cloud.db"), { readonly: true });
+    try {
+      const row = audit.prepare("select actor, target from audit_log where action = 'alert.acknowledge'").get();
+      expect(row).toEqual({ actor: "alice", target: alert.id });
+    } finally {
+      audit.close();
+    }
+  });
 });
 
 describe("GraphQL subscriptions over graphql-ws", () => {
