@@ -17,7 +17,7 @@ import { AmqpOutbox } from "./integration/amqp/amqp-outbox.js";
 import { ConfirmPublisher } from "./integration/amqp/confirm-publisher.js";
 import { integrationMigrations } from "./integration/migrations.js";
 import { type Database, openDatabase } from "./platform/database.js";
-import { EdgeLink, startTestCloud, type TestCloud, waitFor } from "./test-support.js";
+import { EdgeLink, reading, startTestCloud, type TestCloud, waitFor } from "./test-support.js";
 
 const URL = "amqp://guest:guest@127.0.0.1:5672";
 const run = promisify(execFile);
@@ -103,6 +103,7 @@ async function drainQueue(channel: Channel, queue: string): Promise<Got[]> {
 
 describe("domain events to RabbitMQ", () => {
   let t: TestCloud | undefined;
+  let tapped: { exchange: string; queue: string } | undefined;
   afterAll(async () => {
     await t?.close();
   });
@@ -110,6 +111,7 @@ describe("domain events to RabbitMQ", () => {
   it("publishes edge online/offline from a running cloud, once each, persistent, keyed <domain>.<event>", async (ctx) => {
     if (!available) return ctx.skip(why);
     const { exchange, queue } = await tap();
+    tapped = { exchange, queue };
     t = await startTestCloud({ "amqp.url": URL, "amqp.exchange": exchange, "amqp.relay_poll_ms": 100 });
     const edge = new EdgeLink(t.grpcAddress);
     edge.hello("edge-1", undefined, [{ deviceId: "env-1", deviceType: "env-sensor" }]);
@@ -138,6 +140,57 @@ describe("domain events to RabbitMQ", () => {
     expect(new Set(got.map((g) => g.messageId)).size).toBe(2);
     expect(got.every((g) => g.persistent && g.body.id === g.messageId)).toBe(true);
     expect(got[0]?.body).toMatchObject({ event: "edgeConnected", payload: { edgeId: "edge-1", devices: 1 } });
+  });
+
+  it("publishes an alert when raised and when acknowledged, keyed alerts.alert-updated", async (ctx) => {
+    if (!available || !t || !tapped) return ctx.skip(why || "the cloud of the previous test did not start");
+    const admin = await t.login("admin");
+    const operator = await t.login("alice");
+    const rule = await t.api("/api/alert-rules", admin, {
+      method: "POST",
+      body: JSON.stringify({
+        name: "Hot hall",
+        kind: "metric_threshold",
+        severity: "critical",
+        params: { metric: "temperature", op: "above", threshold: 40 },
+      }),
+    });
+    expect(rule.status).toBe(201);
+    const edge = new EdgeLink(t.grpcAddress);
+    try {
+      edge.hello("edge-1", undefined, [{ deviceId: "env-1", deviceType: "env-sensor" }]);
+      await edge.next("welcome");
+      edge.batch(1, [reading(1, "env-1", { temperature: 45 })]);
+      await edge.next("ack");
+      const alerts: Got[] = [];
+      const channel = ch as Channel;
+      const queue = tapped.queue;
+      await waitFor(
+        async () => {
+          alerts.push(...(await drainQueue(channel, queue)).filter((g) => g.routingKey.startsWith("alerts.")));
+          return alerts.length > 0 || undefined;
+        },
+        20_000,
+        "alert raised on RabbitMQ",
+      );
+      const raised = alerts[0]?.body.payload as { id: string; state: string; subjectId: string };
+      expect(raised).toMatchObject({ state: "open", subjectId: "env-1" });
+      expect((await t.api(`/api/alerts/${raised.id}/ack`, operator, { method: "POST" })).status).toBe(200);
+      await waitFor(
+        async () => {
+          alerts.push(...(await drainQueue(channel, queue)).filter((g) => g.routingKey.startsWith("alerts.")));
+          return alerts.some((a) => a.body.payload.state === "acknowledged") || undefined;
+        },
+        20_000,
+        "alert acknowledged on RabbitMQ",
+      );
+      expect(alerts.map((a) => [a.routingKey, a.body.payload.state])).toEqual([
+        ["alerts.alert-updated", "open"],
+        ["alerts.alert-updated", "acknowledged"],
+      ]);
+    } finally {
+      edge.close();
+    }
   });
 
   it("loses and duplicates nothing when the broker restarts mid-stream", async (ctx) => {
