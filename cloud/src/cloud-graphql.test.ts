@@ -321,6 +321,34 @@ describe("GraphQL subscriptions over graphql-ws", () => {
     await client.dispose();
   });
 
+  it("accepts the session cookie from the same origin only", async () => {
+    const withHeaders = (headers: Record<string, string>) =>
+      class extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols, { headers });
+        }
+      };
+    const host = new URL(t.url).host;
+    const cookie = `bv_session=${encodeURIComponent(viewer)}`;
+    const attempt = async (headers: Record<string, string>) => {
+      const client = createClient({ url: `${t.url.replace("http", "ws")}/graphql`, webSocketImpl: withHeaders(headers), retryAttempts: 0 });
+      const outcome = await new Promise<unknown>((resolve) => {
+        client.subscribe(
+          { query: "query { viewer { username } }" },
+          {
+            next: (m) => resolve(m),
+            error: (e) => resolve({ error: String((e as { code?: number }).code ?? e) }),
+            complete: () => undefined,
+          },
+        );
+      });
+      await client.dispose();
+      return outcome;
+    };
+    expect(await attempt({ cookie, origin: `http://${host}` })).toEqual({ data: { viewer: { username: "victor" } } });
+    expect(await attempt({ cookie, origin: "http://evil.example" })).toEqual({ error: "4403" });
+  });
+
   it("refuses a subscription to an unknown device", async () => {
     const client = createClient({
       url: `${t.url.replace("http", "ws")}/graphql`,
