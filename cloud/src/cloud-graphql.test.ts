@@ -257,7 +257,8 @@ describe("GraphQL over HTTP", () => {
     expect(acked.body.errors).toBeUndefined();
     expect(acked.body.data?.acknowledgeAlert).toEqual({ id: alert.id, state: "acknowledged", acknowledgedBy: "alice" });
     const listed = await gql(viewer, `{ alerts(state: acknowledged) { id } }`);
-    expect((listed.body.data?.alerts as { id: string }[]).map((a) => a.id)).toContain(alert.id);
+    const listedAlerts = (listed.body.data?.alerts ?? []) as { id: string }[];
+    expect(listedAlerts.map((a) => a.id)).toContain(alert.id);
     const audit = new Database(join(t.config.data_dir, "cloud.db"), { readonly: true });
     try {
       const row = audit.prepare("select actor, target from audit_log where action = 'alert.acknowledge'").get();
