@@ -13,6 +13,7 @@ import { fleetModule } from "./fleet/module.js";
 import { LoginRateLimiter } from "./identity/index.js";
 import { identityModule } from "./identity/module.js";
 import { ingestModule } from "./ingest/module.js";
+import { integrationModule } from "./integration/module.js";
 import { liveModule } from "./live/module.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase } from "./platform/database.js";
@@ -22,6 +23,7 @@ import { startPlatform } from "./platform/platform.js";
 import { provisioningModule } from "./provisioning/module.js";
 import { telemetryModule } from "./telemetry/module.js";
 import { createApp } from "./web/app.js";
+import { type GraphqlAdapter, mountGraphql } from "./web/graphql/index.js";
 import { defaultDashboardDir } from "./web/static-dashboard.js";
 
 export interface CloudOptions {
@@ -53,6 +55,7 @@ export function cloudModules() {
     commands: () => fleet.commands,
   });
   const commerce = commerceModule();
+  const integration = integrationModule();
   const ingest = ingestModule({ store: () => telemetry.store, ownership: () => fleet.owners });
   const provisioning = provisioningModule({
     siteExists: (id) => fleet.registry.hasSite(id),
@@ -64,8 +67,8 @@ export function cloudModules() {
     grpcPort: () => ingest.grpcPort,
   });
   // A module starts after the modules its ports read; ingest opens the gRPC listener, provisioning enrols claimed edges there.
-  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, commerce, chat, ingest, provisioning];
-  return { modules, identity, telemetry, fleet, alerts, live, commerce, chat, ingest, provisioning };
+  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, commerce, chat, integration, ingest, provisioning];
+  return { modules, identity, telemetry, fleet, alerts, live, commerce, chat, integration, ingest, provisioning };
 }
 
 /** Chat's alert port: the alert service, plus finding an alert by the short id the bot shows. */
@@ -90,7 +93,9 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
   const platform = await startPlatform(config, modules, logger, { processMetrics: options.processMetrics ?? true });
   const scheme = platform.tls.http ? "https" : "http";
   const started: CloudModule[] = [];
+  let graphql: GraphqlAdapter | undefined;
   const stopAll = async () => {
+    await graphql?.stop().catch((err: unknown) => logger.warn({ err }, "error while stopping GraphQL"));
     for (const module of started.splice(0).reverse()) {
       try {
         await module.stop();
@@ -105,6 +110,20 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       started.push(module);
       await module.start({ ...platform, config, logger: componentLogger(logger, module.name) });
     }
+    // Adapters over the same services as REST (before createApp: its dashboard fallback would answer /graphql).
+    graphql = mountGraphql(platform.app, platform.http, {
+      sessions: identity.sessions,
+      tokens: identity.tokens,
+      audit: platform.audit,
+      alerts: alerts.service,
+      fleet: fleet.registry,
+      commands: fleet.commands,
+      telemetry: telemetry.store,
+      bus: platform.bus,
+      registry: platform.registry,
+      logger: componentLogger(logger, "graphql"),
+      allowedOrigins: config.http.allowed_origins,
+    });
     createApp(platform.app, {
       users: identity.users,
       sessions: identity.sessions,

@@ -230,6 +230,17 @@ export const cloudConfigSchema = z
         shelf_low: 5,
         shelf_high: 15,
       }),
+    /** Domain events to RabbitMQ (integration/amqp): off unless url is set. */
+    amqp: z
+      .strictObject({
+        /** amqp://user:pass@host:5672/vhost; unset = off. */
+        url: z.string().min(1).optional(),
+        /** The durable topic exchange events are published to (routing key `<domain>.<event>`). */
+        exchange: z.string().min(1).default("bv.events"),
+        /** How often the relay looks for events not yet confirmed (new ones are relayed at once). */
+        relay_poll_ms: z.number().int().min(10).max(60_000).default(500),
+      })
+      .default({ exchange: "bv.events", relay_poll_ms: 500 }),
     database: databaseSchema,
     telemetry: telemetrySchema,
     kafka: kafkaSchema,

@@ -1,0 +1,122 @@
+/**
+ * The AMQP outbox: the chosen bus events are recorded in `amqp_outbox` as they happen, and the
+ * relay publishes them oldest first with publisher confirms; a row is marked published only after
+ * RabbitMQ confirmed it, so a broker outage loses nothing (the rows wait). When the channel fails
+ * mid-batch, the messages confirmed before it are marked and only the rest are published again.
+ * A message the broker stored but whose confirm was lost with the connection is published again:
+ * consumers de-duplicate by message_id (docs/amqp-events.md).
+ */
+import type { Logger } from "@bitvelocity/common";
+import type { Kysely } from "kysely";
+import type { Database } from "../../platform/database.js";
+import type { ConfirmPublisher } from "./confirm-publisher.js";
+
+export type AmqpTables = {
+  amqp_outbox: { id: string; name: string; routing_key: string; body_json: string; created_at: number; published_at: number | null };
+};
+
+let counter = 0;
+
+export class AmqpOutbox {
+  private readonly db: Kysely<AmqpTables>;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    db: Database,
+    private readonly publisher: ConfirmPublisher,
+    private readonly logger: Logger,
+    private readonly options: { pollMs: number; batch?: number },
+  ) {
+    this.db = db.withTables<AmqpTables>();
+  }
+
+  /** Records an event (in order) and relays it at once. */
+  record(name: string, routingKey: string, payload: unknown): void {
+    const now = Date.now();
+    counter = (counter + 1) % 1_000_000;
+    const id = `${String(now).padStart(15, "0")}-${String(counter).padStart(6, "0")}-${process.pid}`;
+    this.writes = this.writes
+      .then(() =>
+        this.db
+          .insertInto("amqp_outbox")
+          .values({
+            id,
+            name,
+            routing_key: routingKey,
+            body_json: JSON.stringify({ id, event: name, at: now, payload }),
+            created_at: now,
+            published_at: null,
+          })
+          .execute(),
+      )
+      .then(() => this.kick())
+      .catch((err: unknown) => this.logger.error({ err, name }, "could not record an event for RabbitMQ"));
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.options.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err: unknown) => this.logger.debug({ err }, "RabbitMQ relay paused; retrying at the next poll"))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  async pending(): Promise<number> {
+    const row = await this.db
+      .selectFrom("amqp_outbox")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("published_at", "is", null)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.writes;
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const rows = await this.db
+        .selectFrom("amqp_outbox")
+        .selectAll()
+        .where("published_at", "is", null)
+        .orderBy("created_at")
+        .orderBy("id")
+        .limit(this.options.batch ?? 200)
+        .execute();
+      if (rows.length === 0) return;
+      const { confirmed, failed } = await this.publisher.publish(
+        rows.map((r) => ({
+          id: r.id,
+          routingKey: r.routing_key,
+          type: r.name,
+          timestamp: r.created_at,
+          body: JSON.parse(r.body_json) as unknown,
+        })),
+      );
+      if (confirmed.length > 0) {
+        await this.db.updateTable("amqp_outbox").set({ published_at: Date.now() }).where("id", "in", confirmed).execute();
+      }
+      if (failed) throw failed;
+    }
+  }
+}
