@@ -73,7 +73,10 @@ export function mountGraphql(app: Express, http: Server, deps: GraphqlDeps): Gra
   });
 
   // A mutation riding on a session cookie must come from an allowed origin (or carry the CSRF token), as on /api.
-  app.use(GRAPHQL_PATH, csrfGuard(() => deps.allowedOrigins ?? []));
+  app.use(
+    GRAPHQL_PATH,
+    csrfGuard(() => deps.allowedOrigins ?? []),
+  );
   app.use(GRAPHQL_PATH, async (req, res, next) => {
     const user = await authenticate(deps, requestToken(req.get("authorization"), req.get("cookie")));
     if (!user) {
