@@ -60,7 +60,10 @@ export const EdgeIdentity = z.object({
   token: z.string(),
   /** host:port of the cloud's EdgeSync gRPC endpoint. */
   grpcUrl: z.string(),
+  /** SHA-256 fingerprint of EdgeSync's certificate, pinned by the edge; null when EdgeSync is plain text (grpc.insecure). */
   certificateFingerprint: z.string().nullable(),
+  /** PEM of the development CA EdgeSync's certificate chains to; null when it chains to a public CA (or is plain text). */
+  caCertificate: z.string().nullable(),
 });
 export type EdgeIdentity = z.infer<typeof EdgeIdentity>;
 

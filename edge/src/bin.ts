@@ -10,8 +10,9 @@ const usage = `Usage:
   bv-edge [--config FILE]     run the edge agent (config: YAML; BV_* environment variables override it)
   bv-edge hash-secret         read a device secret from stdin, print its hash for devices[].secret_hash
   bv-edge opcua browse URL    list an OPC UA server's variables (node id, path, data type), for connectors[].devices[].nodes
-  bv-edge claim --cloud URL --code CODE [--credentials FILE] [--owner USER]
-                              exchange a claim code for this edge's identity and token; writes FILE (0600)
+  bv-edge claim --cloud URL --code CODE [--pin sha256//… | --ca-file FILE] [--credentials FILE] [--owner USER]
+                              exchange a claim code for this edge's identity and token; writes FILE (0600);
+                              --pin trusts the cloud's HTTPS key as shown on the Add edge page (development CA)
   bv-edge --help
 
 Environment: BV_EDGE_ID, BV_MQTT_PORT, BV_MQTT_WS_PORT, BV_EDGE_HTTP_PORT, BV_DATA_DIR, BV_CLOUD_URL,
@@ -34,6 +35,8 @@ const cli = parseCli({
     cloud: { type: "string" },
     code: { type: "string" },
     owner: { type: "string" },
+    pin: { type: "string" },
+    "ca-file": { type: "string" },
   },
 });
 const command = cli.positionals[0];
@@ -59,7 +62,16 @@ runMain("bv-edge", async () => {
     if (!cloud || !code) throw new ConfigError(["usage: bv-edge claim --cloud URL --code CODE [--credentials FILE]"]);
     const file = credentialsFile ?? DEFAULT_CREDENTIALS_FILE;
     try {
-      const c = await claimEdge({ cloud, code, file, owner: (cli.values.owner as string | undefined) ?? "bv-edge" });
+      const pin = cli.values.pin as string | undefined;
+      const caFile = cli.values["ca-file"] as string | undefined;
+      const c = await claimEdge({
+        cloud,
+        code,
+        file,
+        owner: (cli.values.owner as string | undefined) ?? "bv-edge",
+        ...(pin ? { pin } : {}),
+        ...(caFile ? { caFile } : {}),
+      });
       process.stdout.write(`claimed: edge ${c.edge_id} at site ${c.site_id}; credentials in ${file}\n`);
     } catch (err) {
       if (!(err instanceof BvError)) throw err;

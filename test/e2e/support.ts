@@ -1,5 +1,7 @@
 // Shared pieces of the cross-package journeys: temp dirs, HTTP helpers, waiting, service checks.
+
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { request } from "node:https";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,5 +105,24 @@ export function reachable(target: { host: string; port: number }): Promise<boole
       resolve(true);
     });
     s.once("error", () => resolve(false));
+  });
+}
+
+export type HttpsAnswer = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
+
+/** One HTTPS request trusting `ca` (the cloud's development CA); the whole body as text. */
+export function https(url: string, ca: Buffer, init: { method?: string; body?: unknown; cookie?: string } = {}): Promise<HttpsAnswer> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { "content-type": "application/json", ...(init.cookie ? { cookie: init.cookie } : {}) };
+    const req = request(url, { method: init.method ?? "GET", ca, headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end(init.body === undefined ? undefined : JSON.stringify(init.body));
   });
 }

@@ -5,7 +5,6 @@
  * a client certificate must present exactly it (mutual TLS). The login cookie is Secure on HTTPS.
  */
 import { readFileSync } from "node:fs";
-import { request } from "node:https";
 import { join } from "node:path";
 import { credentials, status } from "@grpc/grpc-js";
 import { generate } from "selfsigned";
@@ -14,7 +13,7 @@ import { fingerprintOf } from "../../cloud/src/platform/tls.js";
 import { EdgeLink, PASSWORDS, startTestCloud, type TestCloud } from "../../cloud/src/test-support.js";
 import { channelCredentials } from "../../edge/src/northbound/grpc/tls.js";
 import { prepareSystem, type Service, startCloud, startEdge } from "../../scripts/system.mjs";
-import { tempDir, waitFor } from "../e2e/support.js";
+import { https, tempDir, waitFor } from "../e2e/support.js";
 
 const links: EdgeLink[] = [];
 function link(address: string, creds = credentials.createInsecure()): EdgeLink {
@@ -31,24 +30,6 @@ async function handshake(l: EdgeLink): Promise<string> {
     l.closed.then((e) => `closed: ${status[e?.code ?? 0]}`),
   ]);
   return outcome;
-}
-
-type HttpsAnswer = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
-
-function https(url: string, ca: Buffer, init: { method?: string; body?: unknown; cookie?: string } = {}): Promise<HttpsAnswer> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { "content-type": "application/json", ...(init.cookie ? { cookie: init.cookie } : {}) };
-    const req = request(url, { method: init.method ?? "GET", ca, headers }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    req.end(init.body === undefined ? undefined : JSON.stringify(init.body));
-  });
 }
 
 const httpsJson = (url: string, ca: Buffer, body: unknown) => https(url, ca, { method: "POST", body });

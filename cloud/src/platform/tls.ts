@@ -6,7 +6,7 @@
  * the CA file (`ca.pem`) or the server fingerprint to the edge (`uplink.tls.ca_file` /
  * `uplink.tls.fingerprint`), and expect a browser warning (it is not a public CA).
  */
-import { X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,8 @@ import type { Logger } from "./logger.js";
 export interface KeyPair {
   readonly cert: Buffer;
   readonly key: Buffer;
+  /** The development CA that signed `cert` (absent for a configured certificate): clients must be given it or a pin. */
+  readonly devCa?: Buffer;
 }
 
 export interface CloudTls {
@@ -29,6 +31,12 @@ export interface CloudTls {
 /** SHA-256 fingerprint as `AA:BB:…` (what `openssl x509 -fingerprint -sha256` prints). */
 export function fingerprintOf(certPem: Buffer | string): string {
   return new X509Certificate(certPem).fingerprint256;
+}
+
+/** The certificate's public-key pin as curl's `--pinnedpubkey` takes it: `sha256//` + base64 of the SPKI's SHA-256. */
+export function publicKeyPin(certPem: Buffer | string): string {
+  const spki = new X509Certificate(certPem).publicKey.export({ type: "spki", format: "der" });
+  return `sha256//${createHash("sha256").update(spki).digest("base64")}`;
 }
 
 function readPair(files: { cert_file: string; key_file: string }): KeyPair {
@@ -98,7 +106,16 @@ export async function resolveCloudTls(config: CloudConfig, logger: Logger): Prom
   const grpcPair = config.grpc.insecure ? undefined : config.grpc.tls ? readPair(config.grpc.tls) : dev;
   const clientCa = config.grpc.client_ca_file ? readFileSync(config.grpc.client_ca_file) : undefined;
   return {
-    ...(http ? { http: { cert: http.cert, key: http.key } } : {}),
-    ...(grpcPair ? { grpc: { cert: grpcPair.cert, key: grpcPair.key, ...(clientCa ? { clientCa } : {}) } } : {}),
+    ...(http ? { http: { cert: http.cert, key: http.key, ...(http === dev ? { devCa: dev.ca } : {}) } } : {}),
+    ...(grpcPair
+      ? {
+          grpc: {
+            cert: grpcPair.cert,
+            key: grpcPair.key,
+            ...(grpcPair === dev ? { devCa: dev.ca } : {}),
+            ...(clientCa ? { clientCa } : {}),
+          },
+        }
+      : {}),
   };
 }

@@ -5,7 +5,7 @@
  * it comes after ingest in the module list, since it enrols its claimed edges there at start.
  */
 import { type CloudModule, type ModuleContext, started } from "../platform/module.js";
-import { fingerprintOf } from "../platform/tls.js";
+import { fingerprintOf, publicKeyPin } from "../platform/tls.js";
 import { ClaimService } from "./claim-service.js";
 import { EdgePackages } from "./edge-packages.js";
 import { provisioningMigrations } from "./migrations.js";
@@ -36,6 +36,8 @@ export function provisioningModule(ports: ProvisioningPorts): ProvisioningModule
         grpcUrl: (req) => provisioning.grpc_url ?? `${req.hostname}:${ports.grpcPort()}`,
         // EdgeSync's certificate (platform/tls.ts): the fingerprint an installer pins; null when plain text.
         certificateFingerprint: () => (ctx.tls.grpc ? fingerprintOf(ctx.tls.grpc.cert) : null),
+        caCertificate: () => ctx.tls.grpc?.devCa?.toString("utf8") ?? null,
+        httpsPin: () => (ctx.tls.http?.devCa ? publicKeyPin(ctx.tls.http.cert) : null),
       };
     },
     routes: () => adminRoutes(lazy()),
@@ -64,6 +66,8 @@ export function provisioningModule(ports: ProvisioningPorts): ProvisioningModule
       },
       grpcUrl: (req) => get().grpcUrl(req),
       certificateFingerprint: () => get().certificateFingerprint(),
+      caCertificate: () => get().caCertificate(),
+      httpsPin: () => get().httpsPin(),
     };
   }
 }

@@ -17,12 +17,21 @@ export interface ProvisioningWeb {
   readonly defaultTtlMinutes: number;
   readonly grpcUrl: (req: Request) => string;
   readonly certificateFingerprint: () => string | null;
+  /** PEM of the development CA EdgeSync's certificate chains to, or null. */
+  readonly caCertificate: () => string | null;
+  /** curl's public-key pin of the HTTPS certificate when no public CA vouches for it (the development CA), or null. */
+  readonly httpsPin: () => string | null;
 }
 
 const cloudUrl = (req: Request) => `${req.protocol}://${req.get("host") ?? "localhost"}`;
 
-export function installCommand(url: string, code: string): string {
-  return `curl -fsSL ${url}/edge/install.sh | sudo sh -s -- --claim ${code}`;
+/**
+ * The one command to run on the Pi. With the development CA, curl and `bv-edge claim` pin the
+ * HTTPS certificate's public key (shown here by the admin's own, trusted session) instead of a CA.
+ */
+export function installCommand(url: string, code: string, pin: string | null): string {
+  if (!pin) return `curl -fsSL ${url}/edge/install.sh | sudo sh -s -- --claim ${code}`;
+  return `curl -fsSLk --pinnedpubkey '${pin}' ${url}/edge/install.sh | sudo sh -s -- --claim ${code} --pin '${pin}'`;
 }
 
 export function adminRoutes(web: ProvisioningWeb): Router {
@@ -42,7 +51,7 @@ export function adminRoutes(web: ProvisioningWeb): Router {
       code,
       claim,
       certificateFingerprint: web.certificateFingerprint(),
-      installCommand: installCommand(cloudUrl(req), code),
+      installCommand: installCommand(cloudUrl(req), code, web.httpsPin()),
     });
   });
   router.get(contract.listClaims.path.replace(/^\/api/, ""), requireRole("admin"), async (_req, res) => {
@@ -57,7 +66,12 @@ export function publicRoutes(web: ProvisioningWeb): Router {
     const body = parseBody(contract.claim.body, req, "expected {code}");
     try {
       const edge = await web.claims.claim(body.code, req.ip ?? "unknown");
-      reply(res, contract.claim, { ...edge, grpcUrl: web.grpcUrl(req), certificateFingerprint: web.certificateFingerprint() });
+      reply(res, contract.claim, {
+        ...edge,
+        grpcUrl: web.grpcUrl(req),
+        certificateFingerprint: web.certificateFingerprint(),
+        caCertificate: web.caCertificate(),
+      });
     } catch (err) {
       const wait = (err as { retryAfterMs?: number }).retryAfterMs;
       if (wait) res.set("Retry-After", String(Math.ceil(wait / 1000)));

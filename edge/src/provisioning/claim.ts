@@ -4,8 +4,10 @@
  * file with mode 0600, owned by the service user when run as root (edge/deploy/README.md).
  */
 import { chownSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { BvError } from "@bitvelocity/common";
 import { z } from "zod";
+import { checkPin, type JsonAnswer, postJson } from "./claim-request.js";
 import type { EdgeCredentialsFile } from "./credentials-file.js";
 
 const identitySchema = z.object({
@@ -14,6 +16,7 @@ const identitySchema = z.object({
   token: z.string(),
   grpcUrl: z.string(),
   certificateFingerprint: z.string().nullable(),
+  caCertificate: z.string().nullable().default(null),
 });
 
 export interface ClaimOptions {
@@ -22,6 +25,10 @@ export interface ClaimOptions {
   readonly file: string;
   /** Own the file as this user when running as root (the service user); ignored when absent. */
   readonly owner?: string;
+  /** Trust the cloud's HTTPS by this public-key pin (`sha256//…`) instead of a CA (its development CA). */
+  readonly pin?: string;
+  /** Trust the cloud's HTTPS by this CA file instead of the system CAs. */
+  readonly caFile?: string;
 }
 
 export async function claimEdge(options: ClaimOptions): Promise<EdgeCredentialsFile> {
@@ -33,23 +40,33 @@ export async function claimEdge(options: ClaimOptions): Promise<EdgeCredentialsF
   }
   if (base.protocol !== "https:" && base.protocol !== "http:")
     throw new BvError("CLAIM_BAD_URL", "fatal", `--cloud must be an http(s) URL, not ${base.protocol}`);
-  let res: Response;
+  if (options.pin) checkPin(options.pin);
+  let ca: Buffer | undefined;
   try {
-    res = await fetch(new URL("/api/edge/claim", base), {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ code: options.code }),
-      signal: AbortSignal.timeout(30_000),
-    });
+    ca = options.caFile ? readFileSync(options.caFile) : undefined;
   } catch (err) {
+    throw new BvError("CLAIM_BAD_CA", "fatal", `--ca-file ${options.caFile}: ${(err as Error).message}`);
+  }
+  let res: JsonAnswer;
+  try {
+    res = await postJson(
+      new URL("/api/edge/claim", base),
+      { code: options.code },
+      { ...(options.pin ? { pin: options.pin } : {}), ...(ca ? { ca } : {}) },
+    );
+  } catch (err) {
+    if (err instanceof BvError) throw err;
     throw new BvError("CLAIM_UNREACHABLE", "transient", `cannot reach ${base.origin}: ${(err as Error).message}`, { cause: err });
   }
-  const body: unknown = await res.json().catch(() => undefined);
-  if (!res.ok) {
+  const body = res.body;
+  if (res.status < 200 || res.status > 299) {
     const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
     throw new BvError(error?.code ?? `HTTP_${res.status}`, "fatal", error?.message ?? `the cloud answered ${res.status}`);
   }
   const identity = identitySchema.parse(body);
+  // The CA EdgeSync's certificate chains to (the cloud's development CA), beside the credentials.
+  const caFile = identity.caCertificate ? join(dirname(options.file), "cloud-ca.pem") : null;
+  if (caFile && identity.caCertificate) writeSecretFile(caFile, identity.caCertificate, options.owner, 0o644);
   const credentials: EdgeCredentialsFile = {
     version: 1,
     edge_id: identity.edgeId,
@@ -58,16 +75,17 @@ export async function claimEdge(options: ClaimOptions): Promise<EdgeCredentialsF
     token: identity.token,
     cloud_url: base.origin,
     certificate_fingerprint: identity.certificateFingerprint,
+    ca_file: caFile,
     claimed_at: new Date().toISOString(),
   };
   writeSecretFile(options.file, `${JSON.stringify(credentials, null, 2)}\n`, options.owner);
   return credentials;
 }
 
-/** Writes with 0600 from the first byte (never readable by others, not even briefly), then renames into place. */
-function writeSecretFile(file: string, text: string, owner: string | undefined): void {
+/** Writes with 0600 (or `mode`) from the first byte (never readable by others, not even briefly), then renames into place. */
+function writeSecretFile(file: string, text: string, owner: string | undefined, mode = 0o600): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode: 0o600, flag: "wx" });
+  writeFileSync(tmp, text, { mode, flag: "wx" });
   const ids = owner && process.getuid?.() === 0 ? lookupUser(owner) : undefined;
   if (ids) chownSync(tmp, ids.uid, ids.gid);
   renameSync(tmp, file);

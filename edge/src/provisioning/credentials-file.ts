@@ -17,7 +17,10 @@ export const credentialsSchema = z.object({
   uplink_url: z.string().min(1),
   token: z.string().min(1),
   cloud_url: z.string().min(1),
+  /** EdgeSync's certificate fingerprint, pinned; null: the cloud's EdgeSync is plain text (its grpc.insecure). */
   certificate_fingerprint: z.string().nullable(),
+  /** The CA EdgeSync's certificate chains to (written by the claim when it is the cloud's development CA). */
+  ca_file: z.string().nullable().default(null),
   claimed_at: z.string(),
 });
 export type EdgeCredentialsFile = z.infer<typeof credentialsSchema>;
@@ -41,5 +44,9 @@ export function credentialOverrides(file: string): Record<string, unknown> {
   const result = credentialsSchema.safeParse(parsed);
   if (!result.success) throw new ConfigError(result.error.issues.map((i) => `${file}: ${i.path.join(".")}: ${i.message}`));
   const c = result.data;
-  return { edge_id: c.edge_id, site_id: c.site_id, "uplink.url": c.uplink_url, "uplink.token": c.token };
+  // The link's trust follows what the cloud said at the claim: its certificate pinned (and its CA), or plain text.
+  const tls = c.certificate_fingerprint
+    ? { "uplink.tls.fingerprint": c.certificate_fingerprint, ...(c.ca_file ? { "uplink.tls.ca_file": c.ca_file } : {}) }
+    : { "uplink.tls.insecure": true };
+  return { edge_id: c.edge_id, site_id: c.site_id, "uplink.url": c.uplink_url, "uplink.token": c.token, ...tls };
 }

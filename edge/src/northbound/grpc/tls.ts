@@ -17,13 +17,14 @@ export function channelCredentials(tls: UplinkConfig["tls"]): ChannelCredentials
     tls.key_file ? readFileSync(tls.key_file) : null,
     tls.cert_file ? readFileSync(tls.cert_file) : null,
     {
-      // Called after the chain verified: the usual host check, then the pin.
+      // Called after the chain verified. A pinned certificate is this exact certificate, whatever
+      // name the edge reaches it by (a claimed Pi often uses the cloud's LAN address); else the host check.
       checkServerIdentity: (host: string, cert: PeerCertificate) => {
-        const hostError = checkServerIdentity(tls.server_name ?? host, cert);
-        if (hostError) return hostError;
-        if (pin && cert.fingerprint256?.toUpperCase() !== pin)
-          return new Error(`the cloud's certificate ${cert.fingerprint256} is not the pinned ${pin} (uplink.tls.fingerprint)`);
-        return undefined;
+        if (pin)
+          return cert.fingerprint256?.toUpperCase() === pin
+            ? undefined
+            : new Error(`the cloud's certificate ${cert.fingerprint256} is not the pinned ${pin} (uplink.tls.fingerprint)`);
+        return checkServerIdentity(tls.server_name ?? host, cert);
       },
     },
   );
