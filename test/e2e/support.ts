@@ -2,6 +2,7 @@
 
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { request } from "node:https";
+import { createRequire } from "node:module";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -125,4 +126,26 @@ export function https(url: string, ca: Buffer, init: { method?: string; body?: u
     req.on("error", reject);
     req.end(init.body === undefined ? undefined : JSON.stringify(init.body));
   });
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * axe-core's serious and critical violations on the page as it is now, as "rule (impact, n nodes: targets)".
+ * Injected through the DevTools protocol: the dashboard's CSP (rightly) refuses an inline script tag.
+ */
+export async function axeProblems(page: import("playwright-core").Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as {
+        axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: unknown[] }[] }[] }> };
+      }
+    ).axe;
+    const result = await axe.run();
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => String(n.target[0])) }));
+  });
+  return violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}, ${v.targets.length} nodes: ${v.targets.slice(0, 3).join(", ")})`);
 }
