@@ -177,9 +177,14 @@ describe("commerce over GraphQL", () => {
     expect(await count()).toBe(before + 1);
   });
 
-  it("caps the orders page size", async () => {
+  it("caps the orders page size; a full page with lines and timelines stays within the cost limit", async () => {
     const big = await gql(rig.victor, `{ orders(first: 501) { id } }`);
     expect(big.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const full = await gql(
+      rig.victor,
+      `{ orders(first: 500) { id status lines { sku quantity lineTotalMinor } timeline { step status at } } }`,
+    );
+    expect(full.errors).toBeUndefined();
   });
 
   it("pushes an order's statuses over graphql-ws, placed → … → confirmed, through a payments outage", async () => {
@@ -233,6 +238,26 @@ describe("commerce over GraphQL", () => {
       await client.dispose();
       await faults({ outage: false });
     }
+  });
+
+  it("sends a finished order's statuses and completes", async () => {
+    const placed = await gql<Placed>(rig.alice, PLACE, { input: FILTERS(1), key: "gql-finished" });
+    const client = createClient({
+      url: `${rig.t.url.replace("http", "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${rig.victor}` },
+      retryAttempts: 0,
+    });
+    const statuses: string[] = [];
+    const end = await new Promise<unknown>((resolve) => {
+      client.subscribe<{ orderStatus: StatusChange }>(
+        { query: `subscription($id: ID!) { orderStatus(id: $id) { status } }`, variables: { id: placed.data?.placeOrder.id } },
+        { next: (m) => m.data && statuses.push(m.data.orderStatus.status), error: resolve, complete: () => resolve("complete") },
+      );
+    });
+    expect(end).toBe("complete");
+    expect(statuses).toEqual(["placed", "reserved", "authorized", "captured", "confirmed"]);
+    await client.dispose();
   });
 
   it("refuses a subscription to an unknown order", async () => {
