@@ -88,7 +88,7 @@ function alertPort(service: AlertService): ChatAlerts {
 
 export async function startCloud(config: CloudConfig, options: CloudOptions = {}): Promise<CloudHandle> {
   const logger = rootLogger(options.logger);
-  const { modules, identity, telemetry, fleet, alerts, live, ingest } = cloudModules();
+  const { modules, identity, telemetry, fleet, alerts, live, commerce, ingest } = cloudModules();
 
   const platform = await startPlatform(config, modules, logger, { processMetrics: options.processMetrics ?? true });
   const scheme = platform.tls.http ? "https" : "http";
@@ -119,6 +119,8 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       fleet: fleet.registry,
       commands: fleet.commands,
       telemetry: telemetry.store,
+      commerce: commerce.services,
+      checkout: commerce.checkout,
       bus: platform.bus,
       registry: platform.registry,
       logger: componentLogger(logger, "graphql"),

@@ -7,6 +7,7 @@
  */
 import type { AuditLog } from "../identity/audit-log.js";
 import { type CloudModule, type ModuleContext, started } from "../platform/module.js";
+import { type Checkout, checkout } from "./checkout.js";
 import { ConcurrencyError } from "./event-store.js";
 import { commerceMigrations } from "./migrations.js";
 import { fold, type OrderEvent } from "./order.js";
@@ -17,11 +18,17 @@ import type { CommerceTables } from "./tables.js";
 
 export interface CommerceModule extends CloudModule {
   readonly services: CommerceServices;
+  /** The checkout entry point (REST and GraphQL place orders through it). */
+  readonly checkout: Checkout;
 }
 
 export function commerceModule(): CommerceModule {
   let parts: { services: CommerceServices; audit: AuditLog; off: (() => void)[] } | undefined;
   const get = () => started(parts, "commerce", "the commerce services");
+  const entry = checkout(
+    () => get().services,
+    () => get().audit,
+  );
   return {
     name: "commerce",
     migrations: commerceMigrations,
@@ -68,6 +75,7 @@ export function commerceModule(): CommerceModule {
       return commerceRouter(
         () => get().services,
         () => get().audit,
+        () => entry,
       );
     },
     async stop() {
@@ -79,6 +87,10 @@ export function commerceModule(): CommerceModule {
     },
     get services() {
       return get().services;
+    },
+    get checkout() {
+      get();
+      return entry;
     },
   };
 }

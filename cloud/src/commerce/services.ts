@@ -1,10 +1,11 @@
 /** The commerce services, built once at start (module.ts) and read by the routes. */
+import type { Product } from "@bitvelocity/api";
 import type { Logger } from "@bitvelocity/common";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { CloudConfig } from "../platform/config.js";
 import type { Database } from "../platform/database.js";
 import type { OutboxRelay } from "../platform/event-outbox.js";
-import { Catalog } from "./catalog.js";
+import { Catalog, productOf } from "./catalog.js";
 import { CheckoutSaga } from "./checkout-saga.js";
 import { EventStore } from "./event-store.js";
 import { Inventory } from "./inventory.js";
@@ -25,6 +26,8 @@ export interface CommerceServices {
   readonly saga: CheckoutSaga;
   readonly payments: PaymentsClient;
   readonly shelves: ShelfStock;
+  /** The catalog with what is available at the shop's warehouse (`all`: inactive products too). */
+  products(all: boolean): Promise<Product[]>;
   /** Counts a finished checkout request by the order's status, with its duration. */
   observe(status: string, seconds: number): void;
 }
@@ -95,6 +98,10 @@ export function buildServices(
     saga,
     payments,
     shelves,
+    async products(all) {
+      const available = await inventory.availableAt(c.warehouse);
+      return (await catalog.rows(all)).map((r) => productOf(r, available.get(r.sku) ?? 0));
+    },
     observe(status, seconds) {
       placed.inc({ status });
       latency.observe(seconds);
