@@ -8,6 +8,7 @@ import { ChatService } from "./chat-service.js";
 import { ChatSocketServer } from "./chat-socket.js";
 import { ChatStore } from "./chat-store.js";
 import { ChatOps } from "./chatops.js";
+import { Membership } from "./membership.js";
 import { chatMigrations } from "./migrations.js";
 import type { ChatPorts } from "./ports.js";
 import { chatRouter } from "./routes.js";
@@ -40,16 +41,17 @@ export function chatModule(ports: ChatPorts): ChatModule {
     ],
     async start(ctx: ModuleContext) {
       const store = new ChatStore(ctx.db);
-      const service = new ChatService(store, ports);
+      const service = new ChatService(store, ports, Membership.fromUsers(ctx.config.users));
       // A room per configured site exists from the start (sites come from the config).
-      for (const site of ctx.config.sites) await store.ensureRoom({ id: `site:${site.id}`, kind: "site", name: site.name });
+      for (const site of ctx.config.sites)
+        await store.ensureRoom({ id: `site:${site.id}`, kind: "site", name: site.name, siteId: site.id });
       const { sessions, tokens } = ports.auth();
       const sockets = new ChatSocketServer(ports.io(), service, { sessions, tokens, logger: ctx.logger });
       service.deliverTo(sockets);
       const ops = new ChatOps(service, ports, ctx.audit, ctx.bus);
       service.runCommandsWith(ops.run);
       ops.start();
-      const bot = new ChatBot(service, ctx.bus, ports.directory);
+      const bot = new ChatBot(service, ctx.bus, ports.directory, ports.orders);
       bot.start();
       parts = { service, sockets, bot, ops };
     },

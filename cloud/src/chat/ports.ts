@@ -27,6 +27,18 @@ export interface ChatCommands {
   create(input: { deviceId: string; name: string; params: Record<string, Value>; requestedBy: string }): Promise<CommandView>;
 }
 
+/** An order as far as chat needs it (commerce's order read model): its site and who placed it. */
+export interface ChatOrder {
+  readonly id: string;
+  readonly siteId: string;
+  readonly placedBy: string;
+}
+
+/** Commerce's order read model, for order rooms whose order chat has not heard of (placed before chat listened). */
+export interface ChatOrders {
+  order(id: string): Promise<ChatOrder | undefined>;
+}
+
 export interface ChatPorts {
   /** Who a socket is (identity's stores). */
   readonly auth: () => { readonly sessions: SessionStore; readonly tokens: ApiTokenStore };
@@ -37,4 +49,5 @@ export interface ChatPorts {
   readonly directory: () => ChatDirectory;
   readonly alerts: () => ChatAlerts;
   readonly commands: () => ChatCommands;
+  readonly orders: () => ChatOrders;
 }

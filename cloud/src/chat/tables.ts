@@ -6,6 +6,8 @@ export type ChatTables = {
     name: string;
     member_a: string | null;
     member_b: string | null;
+    site_id: string | null;
+    owner: string | null;
     last_seq: number | string;
     created_at: number;
   };
