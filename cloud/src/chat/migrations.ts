@@ -70,4 +70,19 @@ export const chatMigrations: Record<string, Migration> = {
       await db.schema.alterTable("chat_rooms").dropColumn("site_id").execute();
     },
   },
+  // ChatOps commands waiting for their device's result (pending-commands.ts): a restart resumes them.
+  "0003_chat_pending_commands": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("chat_pending_commands")
+        .addColumn("command_id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("room_id", "varchar(200)", (c) => c.notNull())
+        .addColumn("requested_by", "varchar(64)", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("chat_pending_commands").execute();
+    },
+  },
 };

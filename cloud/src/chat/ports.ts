@@ -25,6 +25,8 @@ export interface ChatAlerts {
 /** Sending a command (fleet's command service: the same catalog validation as the dashboard's form). */
 export interface ChatCommands {
   create(input: { deviceId: string; name: string; params: Record<string, Value>; requestedBy: string }): Promise<CommandView>;
+  /** A command's current state (ChatOps resumes the commands it waits for after a restart). */
+  get(id: string): Promise<CommandView | undefined>;
 }
 
 /** An order as far as chat needs it (commerce's order read model): its site and who placed it. */

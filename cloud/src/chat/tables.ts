@@ -25,4 +25,5 @@ export type ChatTables = {
     deleted: number;
   };
   chat_reads: { room_id: string; username: string; seq: number | string };
+  chat_pending_commands: { command_id: string; room_id: string; requested_by: string; created_at: number | string };
 };
