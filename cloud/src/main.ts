@@ -7,8 +7,8 @@ import { listen } from "@bitvelocity/common";
 import type { AlertService } from "./alerts/alert-service.js";
 import { alertsModule } from "./alerts/module.js";
 import { chatModule } from "./chat/module.js";
-import type { ChatAlerts } from "./chat/ports.js";
-import { commerceModule } from "./commerce/module.js";
+import type { ChatAlerts, ChatOrders } from "./chat/ports.js";
+import { type CommerceModule, commerceModule } from "./commerce/module.js";
 import { fleetModule } from "./fleet/module.js";
 import { LoginRateLimiter } from "./identity/index.js";
 import { identityModule } from "./identity/module.js";
@@ -17,6 +17,7 @@ import { integrationModule } from "./integration/module.js";
 import { liveModule } from "./live/module.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase } from "./platform/database.js";
+import { NotFoundError } from "./platform/errors.js";
 import { componentLogger, type Logger, rootLogger } from "./platform/logger.js";
 import type { CloudModule } from "./platform/module.js";
 import { startPlatform } from "./platform/platform.js";
@@ -46,6 +47,7 @@ export function cloudModules() {
   const fleet = fleetModule();
   const alerts = alertsModule({ directory: () => fleet.registry });
   const live = liveModule({ auth: () => identity, directory: () => fleet.registry });
+  const commerce = commerceModule();
   const chat = chatModule({
     auth: () => identity,
     users: () => identity.users,
@@ -53,8 +55,8 @@ export function cloudModules() {
     directory: () => fleet.registry,
     alerts: () => alertPort(alerts.service),
     commands: () => fleet.commands,
+    orders: () => orderPort(commerce),
   });
-  const commerce = commerceModule();
   const integration = integrationModule();
   const ingest = ingestModule({ store: () => telemetry.store, ownership: () => fleet.owners });
   const provisioning = provisioningModule({
@@ -69,6 +71,21 @@ export function cloudModules() {
   // A module starts after the modules its ports read; ingest opens the gRPC listener, provisioning enrols claimed edges there.
   const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, commerce, chat, integration, ingest, provisioning];
   return { modules, identity, telemetry, fleet, alerts, live, commerce, chat, integration, ingest, provisioning };
+}
+
+/** Chat's order port: commerce's order read model (an unknown order is undefined, other failures throw). */
+function orderPort(commerce: CommerceModule): ChatOrders {
+  return {
+    async order(id) {
+      try {
+        const o = await commerce.services.projections.order(id);
+        return { id: o.id, siteId: o.siteId, placedBy: o.placedBy };
+      } catch (err) {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      }
+    },
+  };
 }
 
 /** Chat's alert port: the alert service, plus finding an alert by the short id the bot shows. */

@@ -1,7 +1,8 @@
 /**
  * The shop in Chromium at phone width (375 px), against a real cloud, the payment simulator as a
  * program (`bv-sim payments`) and a real edge link: an operator buys 3 environmental sensors and
- * sees the order confirmed with its saga timeline; a smart shelf's count moves live on the
+ * sees the order confirmed with its saga timeline and writes in the order's chat room, where the
+ * bot posted the confirmation; a smart shelf's count moves live on the
  * inventory page and turns low; a viewer browses but cannot order. Every page passes axe-core
  * with no serious or critical violation.
  */
@@ -116,6 +117,23 @@ describe.skipIf(skip !== undefined)("the shop in Chromium", () => {
     ]);
     expect(await axeProblems(page)).toEqual([]);
     const orderId = decodeURIComponent(page.url().split("/orders/")[1] ?? "");
+
+    // The order's room on the order page: the bot's confirmation is there, and the buyer writes in it.
+    const room = page.getByTestId("chat-panel-messages");
+    await expect.poll(() => room.textContent(), { timeout: 10_000 }).toContain(`order:${orderId} confirmed, total`);
+    await page.getByTestId("chat-panel-input").fill("When will the sensors ship?");
+    await page.getByTestId("chat-panel-input").press("Enter");
+    await expect.poll(() => room.textContent()).toContain("When will the sensors ship?");
+    await expect.poll(() => page.getByTestId("chat-panel-input").inputValue()).toBe("");
+    // Stored in the order's room, by the buyer (what another member's client would sync).
+    const history = (await (
+      await t.api(`/api/chat/rooms/${encodeURIComponent(`order:${orderId}`)}/messages`, await t.login("admin"))
+    ).json()) as {
+      messages: { author: string; text: string }[];
+    };
+    expect(history.messages.filter((m) => m.author === "alice").map((m) => m.text)).toEqual(["When will the sensors ship?"]);
+    expect(await axeProblems(page)).toEqual([]);
+    expect(await noHorizontalScroll(page)).toBe(true);
 
     // Fleet provisioned the 3 sensors: they show on the fleet page, awaiting their first connection.
     await page.getByTestId("nav-fleet").click();

@@ -128,6 +128,8 @@ export const cloudConfigSchema = z
           username: id,
           role: roleSchema,
           password_hash: z.string().regex(/^(sha256|scrypt)\$/, "expected a hash from hashSecret (scrypt$…)"),
+          /** The sites this user works on (their site and order rooms in chat); absent = every site. Admins see every site. */
+          sites: z.array(id).optional(),
         }),
       )
       .default([]),
@@ -293,6 +295,13 @@ export const cloudConfigSchema = z
       list("edges").forEach((e, i) => {
         if (typeof e.site_id === "string" && !siteIds.has(e.site_id))
           ctx.addIssue({ code: "custom", path: ["edges", i, "site_id"], message: `unknown site ${e.site_id}` });
+      });
+      list("users").forEach((u, i) => {
+        if (!Array.isArray(u.sites)) return;
+        u.sites.forEach((s: unknown, j: number) => {
+          if (typeof s === "string" && !siteIds.has(s))
+            ctx.addIssue({ code: "custom", path: ["users", i, "sites", j], message: `unknown site ${s}` });
+        });
       });
       const database = section("database");
       const telemetry = section("telemetry");
