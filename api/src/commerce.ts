@@ -55,7 +55,18 @@ export type StockLevel = z.infer<typeof StockLevel>;
 
 export const StockBody = z.strictObject({ onHand: z.number().int().min(0).max(10_000_000) });
 
-export const OrderStatus = z.enum(["placed", "reserved", "payment_pending", "authorized", "captured", "confirmed", "cancelled"]);
+export const OrderStatus = z.enum([
+  "placed",
+  "reserved",
+  "payment_pending",
+  "authorized",
+  "captured",
+  "confirmed",
+  "cancelled",
+  "picked",
+  "shipped",
+  "delivered",
+]);
 export type OrderStatus = z.infer<typeof OrderStatus>;
 
 export const OrderLine = z.object({

@@ -57,7 +57,7 @@ export function cloudModules() {
     commands: () => fleet.commands,
     orders: () => orderPort(commerce),
   });
-  const integration = integrationModule();
+  const integration = integrationModule({ orders: () => commerce.shipments });
   const ingest = ingestModule({ store: () => telemetry.store, ownership: () => fleet.owners });
   const provisioning = provisioningModule({
     siteExists: (id) => fleet.registry.hasSite(id),

@@ -5,6 +5,7 @@
  *   bv-sim provision --scenario FILE --out devices.yaml
  *   bv-sim plc | bv-sim meter (industrial peers: OPC UA PLC, Modbus meters; see industrial-cli.ts)
  *   bv-sim payments (the payment provider the cloud's checkout calls; see payments/payments-cli.ts)
+ *   bv-sim warehouse (a warehouse on RabbitMQ: confirmed orders in, shipment updates out; see warehouse/warehouse-cli.ts)
  */
 import { writeFileSync } from "node:fs";
 import { ConfigError, createLogger, parseCli, runMain, silentLogger, waitForShutdown } from "@bitvelocity/common";
@@ -31,7 +32,7 @@ Options:
 
 Environment: BV_MQTT_URL (broker.url), BV_FLEET_SECRET (fleet_secret), BV_LOG_LEVEL.
 Other commands: bv-sim provision --help, bv-sim plc --help (OPC UA PLC), bv-sim meter --help (Modbus meters),
-bv-sim payments --help (payment provider)`;
+bv-sim payments --help (payment provider), bv-sim warehouse --help (warehouse on RabbitMQ)`;
 
 const PROVISION_USAGE = `Usage: bv-sim provision --scenario FILE --out devices.yaml
 
@@ -162,4 +163,6 @@ else if (argv[0] === "plc") runMain("bv-sim plc", async () => (await import("./i
 else if (argv[0] === "meter") runMain("bv-sim meter", async () => (await import("./industrial-cli.js")).runMeter(argv.slice(1)));
 else if (argv[0] === "payments")
   runMain("bv-sim payments", async () => (await import("./payments/payments-cli.js")).runPayments(argv.slice(1)));
+else if (argv[0] === "warehouse")
+  runMain("bv-sim warehouse", async () => (await import("./warehouse/warehouse-cli.js")).runWarehouse(argv.slice(1)));
 else runMain("bv-sim", () => run(argv));

@@ -10,3 +10,11 @@ export { edgeDevicesYaml, type PlannedDevice, type ProvisionedDevice, planFleet,
 export { deviceIdFor, type FleetSpec, loadScenario, type Scenario, scenarioSchema } from "./scenario.js";
 export { type CommandOutcome, createModel, type DeviceModel, simulatedTypes } from "./signals/index.js";
 export { type FleetStats, type LatencySummary, progressLine } from "./stats.js";
+export {
+  declareFulfilment,
+  SHIPMENT_STAGES,
+  type ShipmentStage,
+  type WarehouseFaults,
+  type WarehouseOptions,
+  WarehouseSimulator,
+} from "./warehouse/warehouse-sim.js";

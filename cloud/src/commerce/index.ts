@@ -9,3 +9,4 @@ export {
 export { type CommerceModule, commerceModule } from "./module.js";
 export { type OrderStatusChange, TERMINAL_STATUSES } from "./projections.js";
 export type { CommerceServices } from "./services.js";
+export type { ShipmentOutcome, ShipmentStage, Shipments, ShipmentUpdate } from "./shipments.js";

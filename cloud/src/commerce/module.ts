@@ -14,16 +14,19 @@ import { fold, type OrderEvent } from "./order.js";
 import { OrderWriter } from "./order-writer.js";
 import { commerceRouter } from "./routes.js";
 import { buildServices, type CommerceServices } from "./services.js";
+import { Shipments } from "./shipments.js";
 import type { CommerceTables } from "./tables.js";
 
 export interface CommerceModule extends CloudModule {
   readonly services: CommerceServices;
   /** The checkout entry point (REST and GraphQL place orders through it). */
   readonly checkout: Checkout;
+  /** The shipment command (warehouse updates: picked, shipped, delivered). */
+  readonly shipments: Shipments;
 }
 
 export function commerceModule(): CommerceModule {
-  let parts: { services: CommerceServices; audit: AuditLog; off: (() => void)[] } | undefined;
+  let parts: { services: CommerceServices; audit: AuditLog; shipments: Shipments; off: (() => void)[] } | undefined;
   const get = () => started(parts, "commerce", "the commerce services");
   const entry = checkout(
     () => get().services,
@@ -69,7 +72,7 @@ export function commerceModule(): CommerceModule {
         }),
       ];
       services.saga.start();
-      parts = { services, audit: ctx.audit, off };
+      parts = { services, audit: ctx.audit, shipments: new Shipments(services.events, writer), off };
     },
     routes() {
       return commerceRouter(
@@ -87,6 +90,9 @@ export function commerceModule(): CommerceModule {
     },
     get services() {
       return get().services;
+    },
+    get shipments() {
+      return get().shipments;
     },
     get checkout() {
       get();

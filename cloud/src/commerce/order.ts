@@ -28,7 +28,11 @@ export type OrderEvent =
   | { type: "OrderConfirmed" }
   | { type: "CheckoutFailed"; step: string; reason: string }
   | { type: "Compensated"; step: "devices" | "payment" | "stock"; detail: string }
-  | { type: "OrderCancelled"; reason: string };
+  | { type: "OrderCancelled"; reason: string }
+  /** Shipment updates from the warehouse (shipments.ts): each once, in this order, after OrderConfirmed. */
+  | { type: "OrderPicked"; messageId: string; detail: string; reportedAt: number }
+  | { type: "OrderShipped"; messageId: string; detail: string; reportedAt: number }
+  | { type: "OrderDelivered"; messageId: string; detail: string; reportedAt: number };
 
 export interface OrderState {
   readonly id: string;
@@ -101,6 +105,12 @@ export function applyEvent(s: OrderState, e: OrderEvent, version: number, at: nu
       return { ...next, compensated: new Set([...s.compensated, e.step]) };
     case "OrderCancelled":
       return { ...next, status: "cancelled", terminal: true, reason: e.reason };
+    case "OrderPicked":
+      return { ...next, status: "picked" };
+    case "OrderShipped":
+      return { ...next, status: "shipped" };
+    case "OrderDelivered":
+      return { ...next, status: "delivered" };
   }
 }
 
@@ -139,5 +149,11 @@ export function timelineOf(e: OrderEvent): { step: string; status: string; detai
       return { step: `undo-${e.step}`, status: "compensated", detail: e.detail };
     case "OrderCancelled":
       return { step: "cancel", status: "succeeded", detail: e.reason };
+    case "OrderPicked":
+      return { step: "pick", status: "succeeded", detail: e.detail };
+    case "OrderShipped":
+      return { step: "ship", status: "succeeded", detail: e.detail };
+    case "OrderDelivered":
+      return { step: "deliver", status: "succeeded", detail: e.detail };
   }
 }

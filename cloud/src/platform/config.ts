@@ -241,8 +241,28 @@ export const cloudConfigSchema = z
         exchange: z.string().min(1).default("bv.events"),
         /** How often the relay looks for events not yet confirmed (new ones are relayed at once). */
         relay_poll_ms: z.number().int().min(10).max(60_000).default(500),
+        /** The durable queue warehouse shipment updates are consumed from; unset = no fulfilment consumer. */
+        fulfilment_queue: z.string().min(1).optional(),
+        /** The topic exchange the warehouse publishes to (`fulfilment.<stage>`), bound to the queue. */
+        fulfilment_exchange: z.string().min(1).default("bv.fulfilment"),
+        /** Where poison updates go (fanout, with a durable queue of the same name), reason in the `x-bv-reason` header. */
+        dead_letter_exchange: z.string().min(1).default("bv.fulfilment.dead-letter"),
+        /** Unacknowledged updates the consumer holds at once. */
+        prefetch: z.number().int().min(1).max(1000).default(16),
+        /** Attempts before an update that keeps failing is dead-lettered. */
+        max_attempts: z.number().int().min(1).max(100).default(5),
+        /** How long an update that skipped a stage waits for the missing one before it is applied anyway. */
+        reorder_wait_ms: z.number().int().min(0).max(86_400_000).default(60_000),
       })
-      .default({ exchange: "bv.events", relay_poll_ms: 500 }),
+      .default({
+        exchange: "bv.events",
+        relay_poll_ms: 500,
+        fulfilment_exchange: "bv.fulfilment",
+        dead_letter_exchange: "bv.fulfilment.dead-letter",
+        prefetch: 16,
+        max_attempts: 5,
+        reorder_wait_ms: 60_000,
+      }),
     database: databaseSchema,
     telemetry: telemetrySchema,
     kafka: kafkaSchema,

@@ -18,6 +18,9 @@ export const commerceTypeDefs = /* GraphQL */ `
     captured
     confirmed
     cancelled
+    picked
+    shipped
+    delivered
   }
 
   type Product {

@@ -44,4 +44,7 @@ export const ORDER_TONE: Record<Order["status"], "ok" | "bad" | "warn" | "info" 
   captured: "info",
   confirmed: "ok",
   cancelled: "bad",
+  picked: "ok",
+  shipped: "ok",
+  delivered: "ok",
 };
