@@ -95,7 +95,7 @@ export class WarehouseSimulator {
     const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
     while (!this.stopping.signal.aborted) {
       try {
-        const closed = await this.connect();
+        const { gone: closed } = await this.connect();
         backoff.reset();
         this.ready.resolve();
         const err = await closed;
@@ -111,7 +111,7 @@ export class WarehouseSimulator {
   }
 
   /** Connects, declares and consumes; resolves the returned promise when the connection is gone. */
-  private async connect(): Promise<Promise<unknown>> {
+  private async connect(): Promise<{ gone: Promise<unknown> }> {
     const o = this.options;
     const connection = await amqp.connect(o.url, { timeout: 5000 });
     this.connection = connection;
@@ -135,7 +135,7 @@ export class WarehouseSimulator {
       await connection.close().catch(() => undefined);
       throw err;
     }
-    return gone;
+    return { gone };
   }
 
   private async onOrder(channel: ConfirmChannel, m: ConsumeMessage): Promise<void> {

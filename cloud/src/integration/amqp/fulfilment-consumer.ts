@@ -79,7 +79,7 @@ export class FulfilmentConsumer {
     const backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
     while (!this.stopping.signal.aborted) {
       try {
-        const gone = await this.connect();
+        const { gone } = await this.connect();
         backoff.reset();
         this.logger.info({ queue: this.options.queue }, "consuming fulfilment updates");
         this.connectedOnce?.();
@@ -95,7 +95,7 @@ export class FulfilmentConsumer {
     }
   }
 
-  private async connect(): Promise<Promise<unknown>> {
+  private async connect(): Promise<{ gone: Promise<unknown> }> {
     const o = this.options;
     const connection = await amqp.connect(o.url, { timeout: 5000 });
     const gone = new Promise<unknown>((resolve) => {
@@ -125,7 +125,7 @@ export class FulfilmentConsumer {
       await connection.close().catch(() => undefined); // the error above is what matters
       throw err;
     }
-    return gone;
+    return { gone };
   }
 
   private async onMessage(channel: ConfirmChannel, m: ConsumeMessage): Promise<void> {

@@ -1,0 +1,254 @@
+/**
+ * The fulfilment queue against the real RabbitMQ (127.0.0.1:5672), a real cloud, a real payment
+ * simulator and the warehouse simulator (bv-sim warehouse): a confirmed order is moved to
+ * delivered; duplicated and out-of-order updates are applied once and in order; garbage is
+ * dead-lettered with its reason while the queue moves on; a broker restart (rabbitmqctl
+ * stop_app / start_app) in the middle of the stream loses and duplicates nothing. Every exchange
+ * and queue is named for this run, so parallel runs do not meet.
+ */
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { connect as tcpConnect } from "node:net";
+import { promisify } from "node:util";
+import { PaymentsSimulator, WarehouseSimulator } from "@bitvelocity/firmware-sim";
+import amqp, { type Channel, type ChannelModel } from "amqplib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { json, type OrderDetail, startTestCloud, type TestCloud, waitFor } from "./test-support.js";
+
+const URL = "amqp://guest:guest@127.0.0.1:5672";
+const run = promisify(execFile);
+const RUN = `bv.test.${randomUUID().slice(0, 8)}`;
+const NAMES = {
+  events: `${RUN}.events`,
+  orders: `${RUN}.warehouse-orders`,
+  fulfilment: `${RUN}.fulfilment`,
+  deadLetter: `${RUN}.dead-letter`,
+};
+const SHIPMENT_TYPES = ["OrderPicked", "OrderShipped", "OrderDelivered"];
+
+function portAnswers(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tcpConnect({ host: "127.0.0.1", port: 5672 });
+    s.setTimeout(1000);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+    s.once("timeout", () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+let available = false;
+let why = "";
+let conn: ChannelModel | undefined;
+let ch: Channel | undefined;
+
+async function openTestChannel(): Promise<void> {
+  conn = await amqp.connect(URL, { timeout: 5000 });
+  conn.on("error", () => undefined); // the broker restart test closes it on purpose
+  ch = await conn.createChannel();
+  ch.on("error", () => undefined);
+}
+
+beforeAll(async () => {
+  try {
+    await openTestChannel();
+    available = true;
+  } catch (err) {
+    why = `RabbitMQ is not reachable on 127.0.0.1:5672: ${(err as Error).message}`;
+    if (process.env.BV_REQUIRE_SERVICES === "1") throw new Error(why);
+  }
+});
+
+afterAll(async () => {
+  if (!conn) return;
+  const channel = await conn.createChannel().catch(() => undefined);
+  for (const q of [NAMES.orders, NAMES.fulfilment, NAMES.deadLetter]) await channel?.deleteQueue(q).catch(() => undefined);
+  for (const x of [NAMES.events, NAMES.fulfilment, NAMES.deadLetter]) await channel?.deleteExchange(x).catch(() => undefined);
+  await conn.close().catch(() => undefined);
+});
+
+describe("the fulfilment queue and the warehouse simulator", () => {
+  let t: TestCloud | undefined;
+  let payments: PaymentsSimulator | undefined;
+  let warehouse: WarehouseSimulator | undefined;
+  let alice = "";
+  let victor = "";
+  const warehouseFor = (stepMs: number) =>
+    new WarehouseSimulator({
+      url: URL,
+      eventsExchange: NAMES.events,
+      ordersQueue: NAMES.orders,
+      fulfilmentExchange: NAMES.fulfilment,
+      fulfilmentQueue: NAMES.fulfilment,
+      stepMs,
+    });
+
+  beforeAll(async () => {
+    if (!available) return;
+    payments = new PaymentsSimulator();
+    const paymentsPort = await payments.start(0);
+    t = await startTestCloud({
+      "amqp.url": URL,
+      "amqp.exchange": NAMES.events,
+      "amqp.relay_poll_ms": 100,
+      "amqp.fulfilment_queue": NAMES.fulfilment,
+      "amqp.fulfilment_exchange": NAMES.fulfilment,
+      "amqp.dead_letter_exchange": NAMES.deadLetter,
+      "amqp.prefetch": 8,
+      "amqp.max_attempts": 3,
+      commerce: { payments_url: `http://127.0.0.1:${paymentsPort}`, saga_poll_ms: 100, saga_retry_max_ms: 300, seed_stock: 1000 },
+    });
+    [alice, victor] = [await t.login("alice"), await t.login("victor")];
+    warehouse = warehouseFor(20);
+    await warehouse.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await warehouse?.stop();
+    await t?.close();
+    await payments?.stop();
+  });
+
+  async function confirmedOrder(): Promise<string> {
+    const res = await (t as TestCloud).api("/api/commerce/orders", alice, {
+      method: "POST",
+      body: JSON.stringify({ siteId: "site-1", lines: [{ sku: "CONS-FILTER", quantity: 1 }] }),
+    });
+    expect(res.status).toBe(201);
+    const { order } = await json<{ order: { id: string; status: string } }>(res);
+    expect(order.status).toBe("confirmed");
+    return order.id;
+  }
+
+  async function detail(id: string): Promise<OrderDetail> {
+    return json<OrderDetail>(await (t as TestCloud).api(`/api/commerce/orders/${id}`, victor));
+  }
+
+  function delivered(id: string, timeoutMs = 20_000): Promise<OrderDetail> {
+    return waitFor(
+      async () => {
+        const d = await detail(id);
+        return d.order.status === "delivered" ? d : undefined;
+      },
+      timeoutMs,
+      `order ${id} delivered`,
+    );
+  }
+
+  const shipments = (d: OrderDetail) => d.timeline.filter((e) => SHIPMENT_TYPES.includes(e.type)).map((e) => e.type);
+
+  it("moves a confirmed order to delivered: picked, shipped, delivered on its timeline", async (ctx) => {
+    if (!available) return ctx.skip(why);
+    const id = await confirmedOrder();
+    const d = await delivered(id);
+    expect(d.timeline.map((e) => e.type).slice(-4)).toEqual(["OrderConfirmed", ...SHIPMENT_TYPES]);
+    expect(d.timeline.slice(-3).map((e) => e.step)).toEqual(["pick", "ship", "deliver"]);
+    expect(d.timeline.slice(-3).every((e) => e.status === "succeeded")).toBe(true);
+  });
+
+  it("applies duplicated and out-of-order updates once each, in order", async (ctx) => {
+    if (!available || !warehouse) return ctx.skip(why);
+    warehouse.setFaults({ duplicates: 1, outOfOrder: 1 });
+    try {
+      const ids = [await confirmedOrder(), await confirmedOrder()];
+      for (const id of ids) {
+        const d = await delivered(id);
+        expect(shipments(d)).toEqual(SHIPMENT_TYPES);
+      }
+      // Quiet for a while: no late duplicate changes anything.
+      await new Promise((r) => setTimeout(r, 500));
+      for (const id of ids) expect(shipments(await detail(id))).toEqual(SHIPMENT_TYPES);
+    } finally {
+      warehouse.setFaults({ duplicates: 0, outOfOrder: 0 });
+    }
+  });
+
+  it("dead-letters garbage with its reason, and the queue moves on", async (ctx) => {
+    if (!available || !warehouse || !ch) return ctx.skip(why);
+    const channel = ch;
+    const publish = (content: string, messageId?: string) =>
+      channel.publish(NAMES.fulfilment, "fulfilment.picked", Buffer.from(content), {
+        persistent: true,
+        ...(messageId ? { messageId } : {}),
+      });
+    publish(JSON.stringify({ id: "no-message-id", orderId: "x", stage: "picked", at: 1 }));
+    publish(JSON.stringify({ id: "bad-stage", orderId: "x", stage: "lost", at: 1 }), "bad-stage");
+    publish(JSON.stringify({ id: "nobody", orderId: "no-such-order", stage: "picked", at: 1 }), "nobody");
+    warehouse.setFaults({ garbage: 1 });
+    try {
+      const id = await confirmedOrder();
+      const d = await delivered(id);
+      expect(shipments(d)).toEqual(SHIPMENT_TYPES);
+    } finally {
+      warehouse.setFaults({ garbage: 0 });
+    }
+    const dead: { id: unknown; reason: string }[] = [];
+    await waitFor(
+      async () => {
+        for (;;) {
+          const m = await channel.get(NAMES.deadLetter, { noAck: true });
+          if (!m) break;
+          dead.push({ id: m.properties.messageId, reason: String(m.properties.headers?.["x-bv-reason"]) });
+        }
+        return dead.length >= 4 || undefined;
+      },
+      10_000,
+      "four dead letters",
+    );
+    expect(dead).toHaveLength(4);
+    expect(dead[0]?.reason).toBe("missing message_id");
+    expect(dead[1]).toMatchObject({ id: "bad-stage", reason: expect.stringMatching(/^schema: stage: /) });
+    expect(dead[2]).toMatchObject({ id: "nobody", reason: "order no-such-order: unknown order" });
+    expect(dead[3]?.reason).toMatch(/^not JSON: /);
+    expect(String(dead[3]?.id)).toMatch(/^wh-garbage-/);
+    const { messageCount } = await channel.checkQueue(NAMES.fulfilment);
+    expect(messageCount).toBe(0);
+  });
+
+  it("loses and duplicates nothing when the broker restarts mid-stream", async (ctx) => {
+    if (!available || !warehouse) return ctx.skip(why);
+    // The confirmed orders queue up for the warehouse while it is away; then it ships them slowly.
+    await warehouse.stop();
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await confirmedOrder());
+    const orderQueued = await waitFor(
+      async () => ((await (ch as Channel).checkQueue(NAMES.orders)).messageCount >= ids.length ? true : undefined),
+      20_000,
+      "confirmed orders queued for the warehouse",
+    );
+    expect(orderQueued).toBe(true);
+    warehouse = warehouseFor(100);
+    await warehouse.start();
+    let restarted = false;
+    try {
+      // Mid-stream: some orders have shipment events, most do not yet.
+      await waitFor(
+        async () => {
+          const ds = await Promise.all(ids.slice(0, 3).map(detail));
+          return ds.every((d) => shipments(d).length > 0) || undefined;
+        },
+        20_000,
+        "the first orders picked",
+      );
+      const before = await Promise.all(ids.map(detail));
+      expect(before.filter((d) => d.order.status === "delivered").length).toBeLessThan(ids.length);
+      await run("rabbitmqctl", ["stop_app"], { timeout: 60_000 });
+      restarted = true;
+      await run("rabbitmqctl", ["start_app"], { timeout: 120_000 });
+      await waitFor(portAnswers, 60_000, "RabbitMQ answering again");
+      for (const id of ids) {
+        const d = await delivered(id, 90_000);
+        expect(shipments(d), id).toEqual(SHIPMENT_TYPES);
+      }
+    } finally {
+      if (restarted && !(await portAnswers())) await run("rabbitmqctl", ["start_app"], { timeout: 120_000 }).catch(() => undefined);
+      // The test's own connection died with the broker: reopen it for the cleanup.
+      await openTestChannel().catch(() => undefined);
+    }
+  }, 300_000);
+});
