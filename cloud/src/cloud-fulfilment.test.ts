@@ -101,6 +101,7 @@ describe("the fulfilment queue and the warehouse simulator", () => {
       "amqp.dead_letter_exchange": NAMES.deadLetter,
       "amqp.prefetch": 8,
       "amqp.max_attempts": 3,
+      "amqp.reorder_wait_ms": 1500,
       commerce: { payments_url: `http://127.0.0.1:${paymentsPort}`, saga_poll_ms: 100, saga_retry_max_ms: 300, seed_stock: 1000 },
     });
     [alice, victor] = [await t.login("alice"), await t.login("victor")];
@@ -251,4 +252,26 @@ describe("the fulfilment queue and the warehouse simulator", () => {
       await openTestChannel().catch(() => undefined);
     }
   }, 300_000);
+
+  it("applies an update whose predecessors never come after reorder_wait_ms; a late one never moves the order back", async (ctx) => {
+    if (!available || !warehouse || !ch) return ctx.skip(why);
+    await warehouse.stop(); // this order's updates come from the test alone
+    const channel = ch;
+    const id = await confirmedOrder();
+    const send = (stage: string) => {
+      const body = { id: `test-${id}-${stage}`, orderId: id, stage, at: Date.now(), detail: `${stage} (test)` };
+      channel.publish(NAMES.fulfilment, `fulfilment.${stage}`, Buffer.from(JSON.stringify(body)), { persistent: true, messageId: body.id });
+    };
+    const sent = Date.now();
+    send("delivered");
+    const d = await delivered(id, 15_000);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(1400);
+    expect(shipments(d)).toEqual(["OrderDelivered"]);
+    send("picked");
+    send("delivered");
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await detail(id);
+    expect(after.order.status).toBe("delivered");
+    expect(shipments(after)).toEqual(["OrderDelivered"]);
+  });
 });
