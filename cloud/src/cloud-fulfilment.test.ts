@@ -8,11 +8,21 @@
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
+import { silentLogger } from "@bitvelocity/common";
 import { PaymentsSimulator, WarehouseSimulator } from "@bitvelocity/firmware-sim";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
+import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FulfilmentConsumer } from "./integration/amqp/fulfilment-consumer.js";
+import { FulfilmentHandler } from "./integration/amqp/fulfilment-handler.js";
+import { integrationMigrations } from "./integration/migrations.js";
+import type { FulfilmentUpdate } from "./integration/ports.js";
+import { openDatabase } from "./platform/database.js";
 import { json, type OrderDetail, startTestCloud, type TestCloud, waitFor } from "./test-support.js";
 
 const URL = "amqp://guest:guest@127.0.0.1:5672";
@@ -23,6 +33,8 @@ const NAMES = {
   orders: `${RUN}.warehouse-orders`,
   fulfilment: `${RUN}.fulfilment`,
   deadLetter: `${RUN}.dead-letter`,
+  failing: `${RUN}.failing`,
+  failingDead: `${RUN}.failing-dead-letter`,
 };
 const SHIPMENT_TYPES = ["OrderPicked", "OrderShipped", "OrderDelivered"];
 
@@ -67,8 +79,10 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!conn) return;
   const channel = await conn.createChannel().catch(() => undefined);
-  for (const q of [NAMES.orders, NAMES.fulfilment, NAMES.deadLetter]) await channel?.deleteQueue(q).catch(() => undefined);
-  for (const x of [NAMES.events, NAMES.fulfilment, NAMES.deadLetter]) await channel?.deleteExchange(x).catch(() => undefined);
+  for (const q of [NAMES.orders, NAMES.fulfilment, NAMES.deadLetter, NAMES.failing, NAMES.failingDead])
+    await channel?.deleteQueue(q).catch(() => undefined);
+  for (const x of [NAMES.events, NAMES.fulfilment, NAMES.deadLetter, NAMES.failing, NAMES.failingDead])
+    await channel?.deleteExchange(x).catch(() => undefined);
   await conn.close().catch(() => undefined);
 });
 
@@ -274,4 +288,63 @@ describe("the fulfilment queue and the warehouse simulator", () => {
     expect(after.order.status).toBe("delivered");
     expect(shipments(after)).toEqual(["OrderDelivered"]);
   });
+});
+
+describe("a fulfilment update whose processing keeps failing", () => {
+  it("is re-queued, then dead-lettered after max_attempts with the reason; the queue moves on", async (ctx) => {
+    if (!available || !ch) return ctx.skip(why);
+    const channel = ch;
+    const dir = mkdtempSync(join(tmpdir(), "bv-fulfilment-"));
+    const db = await openDatabase(dir, [{ name: "integration", migrations: integrationMigrations }]);
+    // The consumer's policy is under test here: the port records what reaches it; the failure below is a real closed database.
+    const reached: FulfilmentUpdate[] = [];
+    const handler = new FulfilmentHandler(
+      db,
+      {
+        async record(u) {
+          reached.push(u);
+          return { status: "applied" };
+        },
+      },
+      60_000,
+    );
+    const consumer = new FulfilmentConsumer(
+      {
+        url: URL,
+        exchange: NAMES.failing,
+        queue: NAMES.failing,
+        deadLetterExchange: NAMES.failingDead,
+        prefetch: 4,
+        maxAttempts: 3,
+        sweepMs: 1000,
+      },
+      handler,
+      silentLogger(),
+      new Registry(),
+    );
+    consumer.start();
+    try {
+      await consumer.connected();
+      const send = (id: string) =>
+        channel.publish(NAMES.failing, "fulfilment.picked", Buffer.from(JSON.stringify({ id, orderId: "o-1", stage: "picked", at: 1 })), {
+          persistent: true,
+          messageId: id,
+        });
+      send("works");
+      await waitFor(() => reached.length === 1 || undefined, 10_000, "the first update applied");
+      await db.destroy();
+      const started = Date.now();
+      send("fails");
+      const dead = await waitFor(async () => (await channel.get(NAMES.failingDead, { noAck: true })) || undefined, 20_000, "a dead letter");
+      expect(dead.properties.messageId).toBe("fails");
+      expect(String(dead.properties.headers?.["x-bv-reason"])).toMatch(/^failed 3 attempts: /);
+      // Two back-offs (0.2 s, 0.4 s) before the third attempt.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+      expect(reached.map((u) => u.messageId)).toEqual(["works"]);
+      expect((await channel.checkQueue(NAMES.failing)).messageCount).toBe(0);
+    } finally {
+      await consumer.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
