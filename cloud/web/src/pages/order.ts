@@ -1,5 +1,5 @@
 import { scrollTable } from "../components/scroll-table.js";
-/** One order: lines and totals, and the checkout saga's timeline (steps, retries, compensations). */
+/** One order: lines and totals, its shipping label (tracking number), and the timeline (saga steps, retries, compensations, label). */
 
 import type { Order, TimelineEntry } from "@bitvelocity/api";
 import { errorBox, loading, panel, pill, stat } from "../components/ui.js";
@@ -30,15 +30,26 @@ export function orderPage(id: string): Page {
         if (!scope.disposed) replace(el, errorBox(err));
       });
   void reload();
-  // Until the saga is finished the timeline grows: follow it.
+  // Until the saga and the label are finished the timeline grows: follow it.
   scope.every(1500, () => {
     if (el.dataset.terminal !== "true") void reload();
   });
   return { el, scope, title: `Order ${id.slice(0, 12)}` };
 }
 
+/** What the shipping stat says while there is no tracking number yet. */
+const SHIPPING_TEXT: Record<Order["shipping"]["status"], string> = {
+  none: "not shipped",
+  requested: "label requested",
+  retrying: "waiting for the carrier",
+  labelled: "labelled",
+  failed: "label refused",
+};
+const SHIPPING_TONE: Partial<Record<Order["shipping"]["status"], string>> = { retrying: "warn", failed: "bad" };
+
 function render(el: HTMLElement, o: Order, timeline: TimelineEntry[]): void {
-  el.dataset.terminal = String(o.status === "confirmed" || o.status === "cancelled");
+  const labelPending = o.shipping.status === "requested" || o.shipping.status === "retrying";
+  el.dataset.terminal = String(o.status === "cancelled" || (o.status === "confirmed" && !labelPending));
   replace(
     el,
     h(
@@ -60,6 +71,11 @@ function render(el: HTMLElement, o: Order, timeline: TimelineEntry[]): void {
       stat("Tax", money(o.taxMinor, o.currency)),
       stat("Site", o.siteId),
       stat("Placed by", o.placedBy, { hint: clock(o.placedAt) }),
+      stat("Tracking", o.shipping.trackingNumber ?? SHIPPING_TEXT[o.shipping.status], {
+        testid: "order-tracking",
+        ...(SHIPPING_TONE[o.shipping.status] ? { tone: SHIPPING_TONE[o.shipping.status] } : {}),
+        hint: o.shipping.trackingNumber ? "carrier tracking number" : "",
+      }),
     ),
     panel(
       "Lines",
