@@ -3,7 +3,8 @@
  * and the real carrier simulator over SOAP. A confirmed order with physical goods gets a label
  * (LabelRequested → Labelled with the carrier's tracking number, on the REST order detail); an
  * order of shelf items gets none; while the carrier is down the order stays confirmed and shows
- * LabelFailed (retrying), and is labelled once the carrier is back.
+ * LabelFailed (retrying), and is labelled once the carrier is back; a request the carrier refuses
+ * (soap:Client fault) is LabelFailed for good, with the carrier's reason, and is not retried.
  */
 import type { Order, TimelineEntry } from "@bitvelocity/api";
 import { postgres } from "@bitvelocity/common/test-services";
@@ -21,8 +22,8 @@ for (const engine of ["sqlite", "postgres"] as const) {
     let carrierPort = 0;
     let rig: CommerceRig;
     const detail = async (id: string) => json<Detail>(await rig.t.api(`/api/commerce/orders/${id}`, rig.victor));
-    const place = async (lines: { sku: string; quantity: number }[], key: string) => {
-      const res = await rig.order(rig.alice, { siteId: "site-1", lines }, key);
+    const place = async (lines: { sku: string; quantity: number }[], key: string, siteId = "site-1") => {
+      const res = await rig.order(rig.alice, { siteId, lines }, key);
       expect(res.status).toBe(201);
       return (await json<{ order: Order }>(res)).order;
     };
@@ -38,14 +39,25 @@ for (const engine of ["sqlite", "postgres"] as const) {
 
     beforeAll(async () => {
       carrierPort = await carrier.start(0);
-      rig = await startCommerceRig(engine === "postgres" && pgService.available ? { pgUrl: pgService.url } : {}, {
-        carrier_url: `http://127.0.0.1:${carrierPort}/carrier`,
-        carrier_timeout_ms: 500,
-        carrier_attempts: 1,
-        breaker_failures: 2,
-        breaker_half_open_ms: 1000,
-        label_retry_max_ms: 200,
-      });
+      rig = await startCommerceRig(
+        engine === "postgres" && pgService.available ? { pgUrl: pgService.url } : {},
+        {
+          carrier_url: `http://127.0.0.1:${carrierPort}/carrier`,
+          carrier_timeout_ms: 500,
+          carrier_attempts: 1,
+          breaker_failures: 2,
+          breaker_half_open_ms: 1000,
+          label_retry_max_ms: 200,
+        },
+        {
+          // site-3's name is longer than the carrier accepts (128 characters): its labels are refused.
+          sites: [
+            { id: "site-1", name: "Plant 1" },
+            { id: "site-2", name: "Plant 2" },
+            { id: "site-3", name: `Plant ${"3".repeat(144)}` },
+          ],
+        },
+      );
     });
     afterAll(async () => {
       await rig?.close();
@@ -70,10 +82,12 @@ for (const engine of ["sqlite", "postgres"] as const) {
         ["DEV-ENV-SENSOR", 2],
         ["CONS-FILTER", 1],
       ]);
-      const types = d.timeline.map((e) => e.type);
+      // Fleet's DevicesProvisioned lands on the timeline whenever it arrives.
+      const types = d.timeline.map((e) => e.type).filter((t) => t !== "DevicesProvisioned");
       expect(types.slice(types.indexOf("OrderConfirmed"))).toEqual(["OrderConfirmed", "LabelRequested", "Labelled"]);
-      expect(d.timeline.at(-1)).toMatchObject({ step: "label", status: "succeeded" });
-      expect(d.timeline.at(-1)?.detail).toContain(shipment?.trackingNumber);
+      const done = d.timeline.find((e) => e.type === "Labelled");
+      expect(done).toMatchObject({ step: "label", status: "succeeded" });
+      expect(done?.detail).toContain(shipment?.trackingNumber);
       // The list read model carries it too, and a rebuild from the event store gives the same.
       const list = async () =>
         (await json<{ orders: Order[] }>(await rig.t.api("/api/commerce/orders?limit=1000", rig.victor))).orders.find(
@@ -119,6 +133,29 @@ for (const engine of ["sqlite", "postgres"] as const) {
       expect(d.order.shipping.trackingNumber).toBe(shipment?.trackingNumber);
       expect(d.timeline.filter((e) => e.type === "LabelRequested")).toHaveLength(1);
       expect(carrier.entries().filter((s) => s.orderId === order.id)).toHaveLength(1);
+    });
+
+    it("a request the carrier refuses (soap:Client fault) is LabelFailed for good with the carrier's reason", async () => {
+      const calls = carrier.callCount();
+      const order = await place([{ sku: "CONS-FILTER", quantity: 1 }], "ship-4", "site-3");
+      expect(order.status).toBe("confirmed");
+      const d = await waitFor(
+        async () => {
+          const x = await detail(order.id);
+          return x.order.shipping.status === "failed" ? x : undefined;
+        },
+        10_000,
+        "label refused",
+      );
+      expect(d.order).toMatchObject({ status: "confirmed", shipping: { status: "failed", trackingNumber: null } });
+      const failed = d.timeline.filter((e) => e.type === "LabelFailed");
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ step: "label", status: "failed" });
+      expect(failed[0]?.detail).toMatch(/carrier refused the request \(INVALID_REQUEST\): shipTo\.name/);
+      // Not retried: one call, and none after a few retry periods.
+      await new Promise((r) => setTimeout(r, 600));
+      expect(carrier.callCount() - calls).toBe(1);
+      expect((await detail(order.id)).timeline.filter((e) => e.type === "LabelFailed")).toHaveLength(1);
     });
   });
 }
