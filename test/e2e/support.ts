@@ -2,6 +2,7 @@
 
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { request } from "node:https";
+import { createRequire } from "node:module";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -125,4 +126,22 @@ export function https(url: string, ca: Buffer, init: { method?: string; body?: u
     req.on("error", reject);
     req.end(init.body === undefined ? undefined : JSON.stringify(init.body));
   });
+}
+
+let axeSource: string | undefined;
+
+/**
+ * Serious and critical axe-core violations on the page as it is now. axe is injected through the
+ * DevTools protocol (page.evaluate): the dashboard's CSP (rightly) refuses an inline <script> tag.
+ */
+export async function axeProblems(page: import("playwright-core").Page): Promise<string[]> {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await (
+      window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }
+    ).axe.run();
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+  });
+  return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}, ${v.nodes} nodes)`);
 }
