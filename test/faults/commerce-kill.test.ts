@@ -6,7 +6,7 @@
 // orders: each capture belongs to exactly one confirmed order, no order is charged twice, and
 // every authorization of a cancelled order is voided. Stock adds up.
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import type { Order, StockLevel } from "@bitvelocity/api";
 import { type LedgerEntry, mulberry32 } from "@bitvelocity/firmware-sim";
 import { afterAll, describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ import { pause, waitFor } from "./support.js";
 const CHECKOUTS = 100;
 const KILLS = 3;
 /** Checkouts arrive at random over this window, which the kills fall into. */
-const ARRIVALS_MS = 14_000;
+const ARRIVALS_MS = 20_000;
 /** The scarce product: fewer units than are asked for, so some checkouts are cancelled out of stock. */
 const SCARCE = { sku: "CONS-FILTER", units: 60 };
 const PLENTY = ["CONS-BATT-AA4", "SHELF-COFFEE-1KG", "DEV-ENV-SENSOR"];
@@ -105,6 +105,7 @@ describe("checkout while the cloud is killed", () => {
 
     // Each checkout: one or two lines, the scarce product in each; arriving over the whole time the
     // kills take (a cloud boots in ~5 s here); retried with its key until answered.
+    let outstanding = 0;
     const checkout = async (i: number): Promise<Answer> => {
       await pause(random() * ARRIVALS_MS);
       const key = `kill-${i}-${randomUUID()}`;
@@ -112,17 +113,20 @@ describe("checkout while the cloud is killed", () => {
       if (i % 3 === 0) lines.push({ sku: PLENTY[i % PLENTY.length]!, quantity: 1 + (i % 2) });
       const body = JSON.stringify({ siteId: "site-1", lines });
       for (let attempts = 1; ; attempts++) {
+        outstanding++;
         const res = await call("/api/commerce/orders", operator, { method: "POST", body, headers: { "idempotency-key": key } });
         // Read the whole answer: a cloud killed mid-body is no answer either.
         const text = await res?.text().catch(() => undefined);
+        outstanding--;
         if (res && text !== undefined) return { key, status: res.status, attempts, body: text };
         await pause(50 + random() * 100);
       }
     };
     const answered = Promise.all(Array.from({ length: CHECKOUTS }, (_, i) => checkout(i)));
 
-    // Kill while sagas run: once the cloud has unfinished orders (or after 3 s), 0–300 ms later at
-    // random; down 200–800 ms, then restarted on the same data dir. The count is taken just before.
+    // Kill while sagas run: once checkout requests are outstanding and the cloud has unfinished
+    // orders (or after 6 s), 0–300 ms later at random; down 200–800 ms, then restarted on the same
+    // data dir. `inFlight` is the unfinished orders seen when the kill was decided.
     const unfinished = async () => {
       const res = await call("/api/commerce/orders?limit=1000", admin);
       return res?.status === 200 ? ((await res.json()) as { orders: Order[] }).orders.filter((o) => !TERMINAL.has(o.status)).length : 0;
@@ -130,9 +134,18 @@ describe("checkout while the cloud is killed", () => {
     const kills: number[] = [];
     const inFlight: number[] = [];
     for (let k = 0; k < KILLS; k++) {
-      await waitFor("unfinished orders", async () => ((await unfinished()) > 0 ? true : undefined), 3000, 50).catch(() => undefined);
+      const seen = await waitFor(
+        "checkouts in progress",
+        async () => {
+          if (outstanding < 3) return undefined;
+          const n = await unfinished();
+          return n > 0 ? n : undefined;
+        },
+        6000,
+        50,
+      ).catch(() => 0);
+      inFlight.push(seen);
       await pause(random() * 300);
-      inFlight.push(await unfinished());
       kills.push(Date.now() - started);
       await cloud!.stop("SIGKILL");
       await pause(200 + random() * 600);
@@ -202,7 +215,11 @@ describe("checkout while the cloud is killed", () => {
         `boots ${boots.map((ms) => `${ms} ms`).join(", ")}; ` +
         `${retried} requests retried; answers ${[201, 409, 503].map((s) => `${s}×${answers.filter((a) => a.status === s).length}`).join(" ")}; ` +
         `orders ${confirmed.length} confirmed, ${cancelled.length} cancelled; ledger ${ledger.length} entries ` +
-        `(${authorized.length} authorize, ${captures.length} capture, ${voided.size} void); ${seconds} s; data in ${join(dir, "cloud-data")}`,
+        `(${authorized.length} authorize, ${captures.length} capture, ${voided.size} void); ${seconds} s`,
     );
+    // Removed only here: a failed run leaves its bv-fault-commerce-* temp dir for a look at the event store.
+    await cloud?.stop("SIGKILL");
+    await payments?.stop("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
   }, 90_000);
 });
