@@ -4,7 +4,8 @@
 // request with the same Idempotency-Key until it gets an answer. Afterwards, once the resumed
 // sagas have run, every order is confirmed or cancelled and the provider's ledger agrees with the
 // orders: each capture belongs to exactly one confirmed order, no order is charged twice, and
-// every authorization of a cancelled order is voided. Stock adds up.
+// every authorization of a cancelled order is voided. Stock adds up. Reservations expire during
+// each crash, so the expiry sweep runs against sagas whose last provider call a crash cut off.
 import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import type { Order, StockLevel } from "@bitvelocity/api";
@@ -58,6 +59,9 @@ describe("checkout while the cloud is killed", () => {
           breaker_half_open_ms: 300,
           saga_poll_ms: 100,
           saga_retry_max_ms: 300,
+          // Shorter than any crash here: every interrupted checkout's reservation has expired when
+          // the cloud is back, and the restart must still finish, not cancel, what its saga can.
+          reservation_ttl_ms: 1000,
         },
       },
     });
