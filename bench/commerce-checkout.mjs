@@ -67,6 +67,7 @@ async function run(engine) {
   let n = 0;
   const deadline = Date.now() + SECONDS * 1000;
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async (_, w) => {
       while (Date.now() < deadline) {
@@ -83,6 +84,7 @@ async function run(engine) {
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const captures = sim.entries().filter((e) => e.kind === "capture").length;
   await cloud.stop();
   await sim.stop();
@@ -107,6 +109,9 @@ async function run(engine) {
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     captures,
+    // One process holds load generator, cloud and simulator: its CPU per confirmed order bounds
+    // what one event loop can confirm (1000 / ms per order) whatever else the machine runs.
+    cpuMsPerOrder: (cpu.user + cpu.system) / 1000 / Math.max(1, confirmed),
   };
 }
 
@@ -120,15 +125,15 @@ for (const engine of ENGINES) {
   const r = await run(engine);
   console.log(JSON.stringify(r));
   rows.push(
-    `| ${r.engine} | **${r.rate.toFixed(0)} orders/s** | ${r.p50.toFixed(0)} ms / ${r.p99.toFixed(0)} ms | ${r.confirmed} (${r.captures} captures in the provider's ledger) | ${r.other} |`,
+    `| ${r.engine} | **${r.rate.toFixed(0)} orders/s** | ${r.p50.toFixed(0)} ms / ${r.p99.toFixed(0)} ms | ${r.cpuMsPerOrder.toFixed(1)} ms (≤ ${(1000 / r.cpuMsPerOrder).toFixed(0)} orders/s per event loop) | ${r.confirmed} (${r.captures} captures in the provider's ledger) | ${r.other} |`,
   );
 }
 
 const body = `Date: ${new Date().toISOString().slice(0, 10)} · Machine: ${machine()} · Load average at start: ${load}
 Command: \`BENCH_SECONDS=${SECONDS} BENCH_CONCURRENCY=${CONCURRENCY} BENCH_PAY_LATENCY_MS=${PAY_LATENCY} node bench/commerce-checkout.mjs\`
 
-| database | confirmed orders/s | request latency p50 / p99 | confirmed orders | other answers |
-|---|---|---|---|---|
+| database | confirmed orders/s | request latency p50 / p99 | CPU per order (whole process) | confirmed orders | other answers |
+|---|---|---|---|---|---|
 ${rows.join("\n")}
 
 How: ${CONCURRENCY} concurrent operators (one HTTP keep-alive client each) post one-line orders with their own

@@ -97,6 +97,15 @@ export const Order = z.object({
   placedAt: EpochMs,
   updatedAt: EpochMs,
   version: z.number().int(),
+  /**
+   * The carrier's shipping label, for a confirmed order with devices or consumables: none (nothing
+   * to ship, or no carrier configured), requested, retrying (the carrier failed; asked again later),
+   * labelled (with its tracking number) or failed (the carrier refused the request).
+   */
+  shipping: z.object({
+    status: z.enum(["none", "requested", "retrying", "labelled", "failed"]),
+    trackingNumber: z.string().nullable(),
+  }),
 });
 export type Order = z.infer<typeof Order>;
 

@@ -7,16 +7,18 @@ import { listen } from "@bitvelocity/common";
 import type { AlertService } from "./alerts/alert-service.js";
 import { alertsModule } from "./alerts/module.js";
 import { chatModule } from "./chat/module.js";
-import type { ChatAlerts } from "./chat/ports.js";
-import { commerceModule } from "./commerce/module.js";
+import type { ChatAlerts, ChatOrders } from "./chat/ports.js";
+import { type CommerceModule, commerceModule } from "./commerce/module.js";
 import { fleetModule } from "./fleet/module.js";
 import { LoginRateLimiter } from "./identity/index.js";
 import { identityModule } from "./identity/module.js";
 import { ingestModule } from "./ingest/module.js";
 import { integrationModule } from "./integration/module.js";
+import { SoapCarrier } from "./integration/soap/carrier-client.js";
 import { liveModule } from "./live/module.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase } from "./platform/database.js";
+import { NotFoundError } from "./platform/errors.js";
 import { componentLogger, type Logger, rootLogger } from "./platform/logger.js";
 import type { CloudModule } from "./platform/module.js";
 import { startPlatform } from "./platform/platform.js";
@@ -46,6 +48,23 @@ export function cloudModules() {
   const fleet = fleetModule();
   const alerts = alertsModule({ directory: () => fleet.registry });
   const live = liveModule({ auth: () => identity, directory: () => fleet.registry });
+  const commerce = commerceModule({
+    // The Shipping port: the SOAP carrier adapter, when a carrier is configured.
+    shipping: ({ config, registry }) => {
+      const c = config.commerce;
+      if (!c.carrier_url) return undefined;
+      return new SoapCarrier(
+        {
+          url: c.carrier_url,
+          timeoutMs: c.carrier_timeout_ms,
+          retries: c.carrier_attempts - 1,
+          breakerFailures: c.breaker_failures,
+          halfOpenAfterMs: c.breaker_half_open_ms,
+        },
+        registry,
+      );
+    },
+  });
   const chat = chatModule({
     auth: () => identity,
     users: () => identity.users,
@@ -53,8 +72,8 @@ export function cloudModules() {
     directory: () => fleet.registry,
     alerts: () => alertPort(alerts.service),
     commands: () => fleet.commands,
+    orders: () => orderPort(commerce),
   });
-  const commerce = commerceModule();
   const integration = integrationModule();
   const ingest = ingestModule({ store: () => telemetry.store, ownership: () => fleet.owners });
   const provisioning = provisioningModule({
@@ -69,6 +88,21 @@ export function cloudModules() {
   // A module starts after the modules its ports read; ingest opens the gRPC listener, provisioning enrols claimed edges there.
   const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, commerce, chat, integration, ingest, provisioning];
   return { modules, identity, telemetry, fleet, alerts, live, commerce, chat, integration, ingest, provisioning };
+}
+
+/** Chat's order port: commerce's order read model (an unknown order is undefined, other failures throw). */
+function orderPort(commerce: CommerceModule): ChatOrders {
+  return {
+    async order(id) {
+      try {
+        const o = await commerce.services.projections.order(id);
+        return { id: o.id, siteId: o.siteId, placedBy: o.placedBy };
+      } catch (err) {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      }
+    },
+  };
 }
 
 /** Chat's alert port: the alert service, plus finding an alert by the short id the bot shows. */
@@ -88,7 +122,7 @@ function alertPort(service: AlertService): ChatAlerts {
 
 export async function startCloud(config: CloudConfig, options: CloudOptions = {}): Promise<CloudHandle> {
   const logger = rootLogger(options.logger);
-  const { modules, identity, telemetry, fleet, alerts, live, ingest } = cloudModules();
+  const { modules, identity, telemetry, fleet, alerts, live, commerce, ingest } = cloudModules();
 
   const platform = await startPlatform(config, modules, logger, { processMetrics: options.processMetrics ?? true });
   const scheme = platform.tls.http ? "https" : "http";
@@ -119,6 +153,8 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       fleet: fleet.registry,
       commands: fleet.commands,
       telemetry: telemetry.store,
+      commerce: commerce.services,
+      checkout: commerce.checkout,
       bus: platform.bus,
       registry: platform.registry,
       logger: componentLogger(logger, "graphql"),

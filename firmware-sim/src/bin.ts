@@ -5,6 +5,7 @@
  *   bv-sim provision --scenario FILE --out devices.yaml
  *   bv-sim plc | bv-sim meter (industrial peers: OPC UA PLC, Modbus meters; see industrial-cli.ts)
  *   bv-sim payments (the payment provider the cloud's checkout calls; see payments/payments-cli.ts)
+ *   bv-sim carrier (the shipping carrier, SOAP, the cloud's shipping calls; see carrier/carrier-cli.ts)
  */
 import { writeFileSync } from "node:fs";
 import { ConfigError, createLogger, parseCli, runMain, silentLogger, waitForShutdown } from "@bitvelocity/common";
@@ -31,7 +32,7 @@ Options:
 
 Environment: BV_MQTT_URL (broker.url), BV_FLEET_SECRET (fleet_secret), BV_LOG_LEVEL.
 Other commands: bv-sim provision --help, bv-sim plc --help (OPC UA PLC), bv-sim meter --help (Modbus meters),
-bv-sim payments --help (payment provider)`;
+bv-sim payments --help (payment provider), bv-sim carrier --help (shipping carrier, SOAP)`;
 
 const PROVISION_USAGE = `Usage: bv-sim provision --scenario FILE --out devices.yaml
 
@@ -162,4 +163,5 @@ else if (argv[0] === "plc") runMain("bv-sim plc", async () => (await import("./i
 else if (argv[0] === "meter") runMain("bv-sim meter", async () => (await import("./industrial-cli.js")).runMeter(argv.slice(1)));
 else if (argv[0] === "payments")
   runMain("bv-sim payments", async () => (await import("./payments/payments-cli.js")).runPayments(argv.slice(1)));
+else if (argv[0] === "carrier") runMain("bv-sim carrier", async () => (await import("./carrier/carrier-cli.js")).runCarrier(argv.slice(1)));
 else runMain("bv-sim", () => run(argv));

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Prepared, prepareSystem, ROOT, type Service, startCloud, startEdge, startSim } from "../../scripts/system.mjs";
-import { CHROMIUM, hasChromium, missingService, tempDir } from "./support.js";
+import { axeProblems, CHROMIUM, hasChromium, missingService, tempDir } from "./support.js";
 
 const skip = missingService(`Chromium at ${CHROMIUM}`, hasChromium());
 const ARTIFACTS = process.env.BV_ARTIFACTS_DIR ?? join(ROOT, "test-artifacts");
@@ -100,6 +100,52 @@ describe.skipIf(skip !== undefined)("dashboard in Chromium", () => {
     await expect.poll(() => page.getByTestId("edge-link-state").textContent(), { timeout: 10_000 }).toMatch(/online|connected/i);
     await expect.poll(() => page.getByTestId("edge-outbox-depth").textContent(), { timeout: 15_000 }).toMatch(/\d/);
     await page.screenshot({ path: join(ARTIFACTS, "edge.png"), fullPage: true });
+  });
+
+  it("fits every page on a phone (375 px) with no serious or critical axe-core violation", { timeout: 90_000 }, async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+    const phone = await context.newPage();
+    const problems: Record<string, string[]> = {};
+    const check = async (name: string) => {
+      // Let live updates land first: axe checks what the operator sees.
+      await phone.waitForTimeout(500);
+      const found = await axeProblems(phone);
+      const wide = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      if (wide > 1) found.push(`scrolls ${wide} px sideways`);
+      if (found.length > 0) problems[name] = found;
+    };
+    await phone.goto(`${base}/#/login`);
+    await phone.getByTestId("login-username").waitFor();
+    await check("login");
+    await phone.getByTestId("login-username").fill("admin");
+    await phone.getByTestId("login-password").fill(prepared.secrets.adminPassword);
+    await phone.getByTestId("login-submit").click();
+    await phone.getByTestId("current-user").waitFor();
+    await expect.poll(() => phone.getByTestId("device-row").count(), { timeout: 20_000 }).toBe(prepared.devices.length);
+    await check("fleet");
+    await phone.goto(`${base}/#/devices/env-0001`);
+    await expect
+      .poll(() => phone.getByTestId("metric-temperature").getByTestId("metric-value").textContent(), { timeout: 15_000 })
+      .toMatch(/\d/);
+    await check("device");
+    await phone.goto(`${base}/#/devices/valve-0001`);
+    await expect.poll(() => phone.getByTestId("command-list").count(), { timeout: 15_000 }).toBe(1);
+    await check("device with commands");
+    await phone.goto(`${base}/#/edges/edge-1`);
+    await expect.poll(() => phone.getByTestId("edge-link-state").textContent(), { timeout: 10_000 }).toMatch(/online|connected/i);
+    await check("edge");
+    await phone.goto(`${base}/#/alerts`);
+    await phone.waitForLoadState("networkidle");
+    await check("alerts");
+    await phone.goto(`${base}/#/account`);
+    await phone.waitForLoadState("networkidle");
+    await check("account");
+    await phone.goto(`${base}/#/users`);
+    await phone.getByTestId("users").waitFor();
+    await check("users");
+    await phone.screenshot({ path: join(ARTIFACTS, "account-375.png"), fullPage: true });
+    await context.close();
+    expect(problems).toEqual({});
   });
 
   it("gives a viewer no usable command controls", { timeout: 60_000 }, async () => {

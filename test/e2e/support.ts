@@ -128,20 +128,24 @@ export function https(url: string, ca: Buffer, init: { method?: string; body?: u
   });
 }
 
-let axeSource: string | undefined;
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 /**
- * Serious and critical axe-core violations on the page as it is now. axe is injected through the
- * DevTools protocol (page.evaluate): the dashboard's CSP (rightly) refuses an inline <script> tag.
+ * axe-core's serious and critical violations on the page as it is now, as "rule (impact, n nodes: targets)".
+ * Injected through the DevTools protocol: the dashboard's CSP (rightly) refuses an inline script tag.
  */
 export async function axeProblems(page: import("playwright-core").Page): Promise<string[]> {
-  axeSource ??= readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-  await page.evaluate(axeSource);
+  await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async () => {
-    const result = await (
-      window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }
-    ).axe.run();
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+    const axe = (
+      globalThis as unknown as {
+        axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: unknown[] }[] }[] }> };
+      }
+    ).axe;
+    const result = await axe.run();
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => String(n.target[0])) }));
   });
-  return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}, ${v.nodes} nodes)`);
+  return violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}, ${v.targets.length} nodes: ${v.targets.slice(0, 3).join(", ")})`);
 }

@@ -54,11 +54,21 @@ describe("the chat bot", () => {
   it("posts order steps into the order room, low stock, alerts and edge events into the site room, once each", async () => {
     db = await openDatabase(dir, [{ name: "chat", migrations: chatMigrations }]);
     const store = new ChatStore(db);
-    const service = new ChatService(store, { users: () => ({ find: async () => undefined }), directory: () => directory });
+    const orders = { order: async () => undefined };
+    const service = new ChatService(store, {
+      users: () => ({ find: async () => undefined }),
+      directory: () => directory,
+      orders: () => orders,
+    });
     const delivered: ChatMessage[] = [];
     service.deliverTo({ message: (m) => delivered.push(m), mention() {}, notice() {} });
     const bus = new EventBus();
-    const bot = new ChatBot(service, bus, () => directory);
+    const bot = new ChatBot(
+      service,
+      bus,
+      () => directory,
+      () => orders,
+    );
     bot.start();
     const placed = {
       orderId: "42",
@@ -89,6 +99,8 @@ describe("the chat bot", () => {
     bot.stop();
     const order = (await store.history("order:42", undefined, 50)).messages.map((m) => m.text);
     expect(order).toEqual(["order:42 placed by @olga for site s1: 2× ENV-1, total 39.98 EUR.", "order:42 reserve: succeeded."]);
+    // The room knows who may see it: the buyer and the order's site.
+    expect(await store.room("order:42")).toMatchObject({ kind: "order", siteId: "s1", owner: "olga" });
     const site = (await store.history("site:s1", undefined, 50)).messages.map((m) => m.text);
     expect(site).toHaveLength(4);
     expect(site.join("\n")).toMatch(/Low stock on #shelf-1: ENV-1 at 1 \(threshold 3\); draft order:43/);

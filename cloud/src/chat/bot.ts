@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import type { EventBus } from "../platform/event-bus.js";
 import type { AlertView, GapRecorded, OrderLineView } from "../platform/events.js";
 import type { ChatService } from "./chat-service.js";
-import type { ChatDirectory } from "./ports.js";
+import type { ChatDirectory, ChatOrders } from "./ports.js";
 
 /** A client id of at most 64 characters, stable for the same parts. */
 export function botClientId(...parts: (string | number)[]): string {
@@ -30,6 +30,7 @@ export class ChatBot {
     private readonly chat: ChatService,
     private readonly bus: EventBus,
     private readonly directory: () => ChatDirectory,
+    private readonly orders: () => ChatOrders,
   ) {}
 
   start(): void {
@@ -55,27 +56,27 @@ export class ChatBot {
       ),
       bus.on("orderPlaced", (o) =>
         this.toOrder(
-          o.orderId,
+          o,
           botClientId("order", o.orderId, "placed"),
           `order:${o.orderId} placed by @${o.placedBy} for site ${o.siteId}: ${lines(o.lines)}, total ${money(o.totalMinor, o.currency)}.`,
         ),
       ),
       bus.on("orderProgressed", (o) =>
         this.toOrder(
-          o.orderId,
+          o,
           botClientId("order", o.orderId, o.step, o.status, o.at),
           `order:${o.orderId} ${o.step}: ${o.status}${o.detail ? ` (${o.detail})` : ""}.`,
         ),
       ),
       bus.on("orderConfirmed", (o) =>
         this.toOrder(
-          o.orderId,
+          o,
           botClientId("order", o.orderId, "confirmed"),
           `order:${o.orderId} confirmed, total ${money(o.totalMinor, o.currency)}.`,
         ),
       ),
       bus.on("orderCancelled", (o) =>
-        this.toOrder(o.orderId, botClientId("order", o.orderId, "cancelled"), `order:${o.orderId} cancelled: ${o.reason}.`),
+        this.toOrder(o, botClientId("order", o.orderId, "cancelled"), `order:${o.orderId} cancelled: ${o.reason}.`),
       ),
     );
   }
@@ -124,12 +125,23 @@ export class ChatBot {
       this.directory()
         .sites()
         .find((s) => s.id === siteId)?.name ?? siteId;
-    await this.chat.store.ensureRoom({ id: `site:${siteId}`, kind: "site", name });
+    await this.chat.store.ensureRoom({ id: `site:${siteId}`, kind: "site", name, siteId });
     await this.chat.post(`site:${siteId}`, clientId, text);
   }
 
-  private async toOrder(orderId: string, clientId: string, text: string): Promise<void> {
-    await this.chat.store.ensureRoom({ id: `order:${orderId}`, kind: "order", name: `Order ${orderId}` });
-    await this.chat.post(`order:${orderId}`, clientId, text);
+  /**
+   * The order's room is made when the order is placed (its buyer and site decide who is in it,
+   * membership.ts). An event heard before that (or for an order placed before chat listened)
+   * makes it too, asking commerce's read model who placed the order.
+   */
+  private async toOrder(o: { orderId: string; siteId: string; placedBy?: string }, clientId: string, text: string): Promise<void> {
+    const id = `order:${o.orderId}`;
+    let owner = o.placedBy;
+    if (owner === undefined) {
+      const room = await this.chat.store.room(id);
+      if (!room || room.owner === null) owner = (await this.orders().order(o.orderId))?.placedBy;
+    }
+    await this.chat.store.ensureRoom({ id, kind: "order", name: `Order ${o.orderId}`, siteId: o.siteId, ...(owner ? { owner } : {}) });
+    await this.chat.post(id, clientId, text);
   }
 }

@@ -1,13 +1,14 @@
 /**
  * What the REST routes and the socket handlers both call: access checks, validation, storage,
- * fan-out and @mention notifications. Membership follows what a user may see: every signed-in
- * user sees the site and order rooms (operators are not scoped to sites in this cloud); a direct
- * room only its two members.
+ * fan-out and @mention notifications. Membership follows what a user may see (membership.ts):
+ * a site room its site's users, an order room the buyer and the order's site's users, a direct
+ * room its two members.
  */
 import { type ChatMessage, type ChatNotice, type ChatRoom, mentionedUsers, type SendResult } from "@bitvelocity/api";
 import type { Principal } from "../identity/index.js";
 import { HttpError } from "../platform/http.js";
 import type { ChatStore, RoomRow } from "./chat-store.js";
+import { Membership } from "./membership.js";
 import type { ChatPorts } from "./ports.js";
 import { SlidingWindow } from "./rate-limit.js";
 
@@ -38,7 +39,8 @@ export class ChatService {
 
   constructor(
     readonly store: ChatStore,
-    private readonly ports: Pick<ChatPorts, "users" | "directory">,
+    private readonly ports: Pick<ChatPorts, "users" | "directory" | "orders">,
+    readonly membership: Membership = new Membership(),
   ) {}
 
   deliverTo(delivery: ChatDelivery): void {
@@ -49,28 +51,57 @@ export class ChatService {
     this.commands = runner;
   }
 
-  /** The room if `user` may see it; site rooms of known sites come into being on first use. */
+  /** The room if `user` may see it; site rooms of known sites and order rooms of known orders come into being on first use. */
   async access(user: Principal, roomId: string): Promise<RoomRow> {
-    let room = this.known.get(roomId) ?? (await this.store.room(roomId));
+    const room = await this.find(roomId);
+    if (!room) throw new HttpError(404, "NOT_FOUND", `unknown room ${JSON.stringify(roomId)}`);
+    if (!this.membership.sees(user, room)) {
+      const why =
+        room.kind === "direct"
+          ? "this is a direct room between two other users"
+          : `you are not a member of ${room.id} (it belongs to ${room.siteId ? `site ${room.siteId}` : "another site"})`;
+      throw new HttpError(403, "FORBIDDEN", why);
+    }
+    return room;
+  }
+
+  /** The room, created from the site list or commerce's order when chat has not made it yet. */
+  private async find(roomId: string): Promise<RoomRow | undefined> {
+    const known = this.known.get(roomId);
+    if (known) return known;
+    let room = await this.store.room(roomId);
     if (!room && roomId.startsWith("site:")) {
+      const siteId = roomId.slice("site:".length);
       const site = this.ports
         .directory()
         .sites()
-        .find((s) => `site:${s.id}` === roomId);
-      if (site) room = await this.store.ensureRoom({ id: roomId, kind: "site", name: site.name });
+        .find((s) => s.id === siteId);
+      if (site) room = await this.store.ensureRoom({ id: roomId, kind: "site", name: site.name, siteId });
     }
-    if (!room) throw new HttpError(404, "NOT_FOUND", `unknown room ${JSON.stringify(roomId)}`);
-    // A room's kind and members never change: later checks need no query (lastSeq here may be old).
-    if (this.known.size > 10_000) this.known.clear();
-    this.known.set(roomId, room);
-    if (room.kind === "direct" && !room.members?.includes(user.username)) {
-      throw new HttpError(403, "FORBIDDEN", "this is a direct room between two other users");
+    // An order room chat has not heard of (or made before rooms had a scope): commerce knows the order.
+    if (roomId.startsWith("order:") && (!room || room.siteId === null || room.owner === null)) {
+      const order = await this.ports.orders().order(roomId.slice("order:".length));
+      if (order) {
+        room = await this.store.ensureRoom({
+          id: roomId,
+          kind: "order",
+          name: `Order ${order.id}`,
+          siteId: order.siteId,
+          owner: order.placedBy,
+        });
+      }
+    }
+    if (!room) return undefined;
+    // A room's kind and scope never change once known: later checks need no query (lastSeq here may be old).
+    if (room.kind !== "order" || (room.siteId !== null && room.owner !== null)) {
+      if (this.known.size > 10_000) this.known.clear();
+      this.known.set(roomId, room);
     }
     return room;
   }
 
   async rooms(user: Principal): Promise<ChatRoom[]> {
-    const rows = await this.store.roomsOf(user.username);
+    const rows = (await this.store.roomsOf(user.username)).filter((r) => this.membership.sees(user, r));
     const state = await this.store.readState(
       user.username,
       rows.map((r) => r.id),
@@ -178,8 +209,8 @@ export class ChatService {
   private async mentions(room: RoomRow, text: string): Promise<string[]> {
     const out: string[] = [];
     for (const name of mentionedUsers(text).slice(0, 20)) {
-      if (room.kind === "direct" && !room.members?.includes(name)) continue;
-      if (await this.ports.users().find(name)) out.push(name);
+      const user = await this.ports.users().find(name);
+      if (user && this.membership.sees(user, room)) out.push(name);
     }
     return out;
   }

@@ -14,7 +14,20 @@ export interface RoomRow {
   readonly kind: RoomKind;
   readonly name: string;
   readonly members: readonly [string, string] | null;
+  /** The site of a site or order room (null on rooms made before rooms had one). */
+  readonly siteId: string | null;
+  /** Who placed the order of an order room. */
+  readonly owner: string | null;
   readonly lastSeq: number;
+}
+
+export interface NewRoom {
+  readonly id: string;
+  readonly kind: RoomKind;
+  readonly name: string;
+  readonly members?: readonly [string, string];
+  readonly siteId?: string;
+  readonly owner?: string;
 }
 
 export interface NewMessage {
@@ -48,6 +61,8 @@ function toRoom(row: Selectable<ChatTables["chat_rooms"]>): RoomRow {
     kind: row.kind as RoomKind,
     name: row.name,
     members: row.member_a !== null && row.member_b !== null ? [row.member_a, row.member_b] : null,
+    siteId: row.site_id,
+    owner: row.owner,
     lastSeq: Number(row.last_seq),
   };
 }
@@ -65,7 +80,7 @@ export class ChatStore {
   }
 
   /** Creates the room if it does not exist (idempotent, also when two nodes race). */
-  async ensureRoom(room: { id: string; kind: RoomKind; name: string; members?: readonly [string, string] }): Promise<RoomRow> {
+  async ensureRoom(room: NewRoom): Promise<RoomRow> {
     await this.db
       .insertInto("chat_rooms")
       .values({
@@ -74,13 +89,24 @@ export class ChatStore {
         name: room.name,
         member_a: room.members?.[0] ?? null,
         member_b: room.members?.[1] ?? null,
+        site_id: room.siteId ?? null,
+        owner: room.owner ?? null,
         last_seq: 0,
         created_at: Date.now(),
       })
       .onConflict((oc) => oc.column("id").doNothing())
       .execute();
-    const row = await this.room(room.id);
+    let row = await this.room(room.id);
     if (!row) throw new Error(`room ${room.id} vanished after its creation`);
+    // A room made before rooms had a scope (or by an event that did not know it) learns it now.
+    if ((row.siteId === null && room.siteId) || (row.owner === null && room.owner)) {
+      await this.db
+        .updateTable("chat_rooms")
+        .set({ site_id: row.siteId ?? room.siteId ?? null, owner: row.owner ?? room.owner ?? null })
+        .where("id", "=", room.id)
+        .execute();
+      row = { ...row, siteId: row.siteId ?? room.siteId ?? null, owner: row.owner ?? room.owner ?? null };
+    }
     return row;
   }
 

@@ -3,6 +3,10 @@
  * through ports onto the alerts and fleet services (the same validation and state rules as the
  * dashboard), with the same roles and audit entries (`via: "chat"` in the detail). Refusals,
  * problems and help go privately to the sender as a notice; what was done is posted by the bot.
+ *
+ * A `/cmd` waits for its device's result in cloud.db (pending-commands.ts), not in memory: the
+ * result is posted by whichever node hears the command finish, and a node that starts posts the
+ * results that came in while it was down (asking the command service) and waits for the rest.
  */
 import type { SendResult } from "@bitvelocity/api";
 import { isBvError } from "@bitvelocity/common";
@@ -14,6 +18,7 @@ import type { CommandView, Value } from "../platform/events.js";
 import { botClientId } from "./bot.js";
 import type { ChatService } from "./chat-service.js";
 import type { RoomRow } from "./chat-store.js";
+import type { PendingCommand, PendingCommands } from "./pending-commands.js";
 import type { ChatPorts } from "./ports.js";
 import { SlidingWindow } from "./rate-limit.js";
 
@@ -49,8 +54,6 @@ export function parseParams(args: readonly string[]): { params: Record<string, V
 
 export class ChatOps {
   private readonly limit = new SlidingWindow(10, 10_000);
-  /** Commands sent from chat, by id → the room to answer in (this node's only). */
-  private readonly pending = new Map<string, { roomId: string; by: string }>();
   private readonly offs: (() => void)[] = [];
 
   constructor(
@@ -58,10 +61,32 @@ export class ChatOps {
     private readonly ports: Pick<ChatPorts, "alerts" | "commands" | "directory">,
     private readonly audit: AuditLog,
     private readonly bus: EventBus,
+    private readonly pending: PendingCommands,
   ) {}
 
-  start(): void {
+  /** Listens for results first, then resumes: a result that lands in between is posted once (its post is idempotent). */
+  async start(): Promise<number> {
     this.offs.push(this.bus.on("commandUpdated", (c) => this.onCommand(c)));
+    return this.resume();
+  }
+
+  /**
+   * The commands sent from chat that still wait for a post: those that finished while no node
+   * was listening are posted now; the others keep waiting for their commandUpdated. Returns how
+   * many were posted.
+   */
+  async resume(): Promise<number> {
+    let posted = 0;
+    for (const p of await this.pending.all()) {
+      const c = await this.ports.commands().get(p.commandId);
+      // A command the command service no longer has will never finish: stop waiting for it.
+      if (!c) await this.pending.remove(p.commandId);
+      else if (FINAL.has(c.status)) {
+        await this.finish(p, c);
+        posted++;
+      }
+    }
+    return posted;
   }
 
   stop(): void {
@@ -177,7 +202,8 @@ export class ChatOps {
         target: c.deviceId,
         detail: { commandId: c.id, name: c.name, params: c.params, via: "chat" },
       });
-      this.pending.set(c.id, { roomId: room.id, by: user.username });
+      const waiting = { commandId: c.id, roomId: room.id, requestedBy: user.username };
+      await this.pending.add(waiting);
       const shown = Object.entries(c.params)
         .map(([k, v]) => ` ${k}=${String(v)}`)
         .join("");
@@ -186,6 +212,9 @@ export class ChatOps {
         botClientId("cmd", c.id, "sent"),
         `@${user.username} sent ${c.name}${shown} to #${c.deviceId} (command ${c.id.slice(0, 8)}).`,
       );
+      // A result that came in before the row above was written found nothing to answer: answer it now.
+      const now = await this.ports.commands().get(c.id);
+      if (now && FINAL.has(now.status)) await this.finish(waiting, now);
       return { message, notice: null };
     } catch (err) {
       if (isBvError(err)) {
@@ -215,14 +244,19 @@ export class ChatOps {
   }
 
   private async onCommand(c: CommandView): Promise<void> {
-    const p = this.pending.get(c.id);
-    if (!p || !FINAL.has(c.status)) return;
-    this.pending.delete(c.id);
+    if (!FINAL.has(c.status)) return;
+    const p = await this.pending.get(c.id);
+    if (p) await this.finish(p, c);
+  }
+
+  /** Posts the result, then stops waiting (a crash in between posts it again: same client id, one message). */
+  private async finish(p: PendingCommand, c: CommandView): Promise<void> {
     const result = c.result === null || c.result === undefined ? "" : ` → ${JSON.stringify(c.result).slice(0, 500)}`;
     await this.chat.post(
       p.roomId,
       botClientId("cmd", c.id, c.status),
-      `${c.name} on #${c.deviceId}: ${c.status}${c.message ? ` (${c.message})` : ""}${result} (@${p.by})`,
+      `${c.name} on #${c.deviceId}: ${c.status}${c.message ? ` (${c.message})` : ""}${result} (@${p.requestedBy})`,
     );
+    await this.pending.remove(c.id);
   }
 }

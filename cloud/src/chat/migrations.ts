@@ -58,4 +58,31 @@ export const chatMigrations: Record<string, Migration> = {
       await db.schema.dropTable("chat_rooms").execute();
     },
   },
+  // Who may see a site or order room: its site (site and order rooms) and, for an order room, the
+  // user who placed the order (membership.ts). Rooms made before this have none and learn them on use.
+  "0002_room_scope": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("chat_rooms").addColumn("site_id", "varchar(200)").execute();
+      await db.schema.alterTable("chat_rooms").addColumn("owner", "varchar(64)").execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable("chat_rooms").dropColumn("owner").execute();
+      await db.schema.alterTable("chat_rooms").dropColumn("site_id").execute();
+    },
+  },
+  // ChatOps commands waiting for their device's result (pending-commands.ts): a restart resumes them.
+  "0003_chat_pending_commands": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("chat_pending_commands")
+        .addColumn("command_id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("room_id", "varchar(200)", (c) => c.notNull())
+        .addColumn("requested_by", "varchar(64)", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("chat_pending_commands").execute();
+    },
+  },
 };

@@ -8,7 +8,9 @@ import { ChatService } from "./chat-service.js";
 import { ChatSocketServer } from "./chat-socket.js";
 import { ChatStore } from "./chat-store.js";
 import { ChatOps } from "./chatops.js";
+import { Membership } from "./membership.js";
 import { chatMigrations } from "./migrations.js";
+import { PendingCommands } from "./pending-commands.js";
 import type { ChatPorts } from "./ports.js";
 import { chatRouter } from "./routes.js";
 
@@ -40,18 +42,22 @@ export function chatModule(ports: ChatPorts): ChatModule {
     ],
     async start(ctx: ModuleContext) {
       const store = new ChatStore(ctx.db);
-      const service = new ChatService(store, ports);
+      const service = new ChatService(store, ports, Membership.fromUsers(ctx.config.users));
       // A room per configured site exists from the start (sites come from the config).
-      for (const site of ctx.config.sites) await store.ensureRoom({ id: `site:${site.id}`, kind: "site", name: site.name });
+      for (const site of ctx.config.sites)
+        await store.ensureRoom({ id: `site:${site.id}`, kind: "site", name: site.name, siteId: site.id });
       const { sessions, tokens } = ports.auth();
       const sockets = new ChatSocketServer(ports.io(), service, { sessions, tokens, logger: ctx.logger });
       service.deliverTo(sockets);
-      const ops = new ChatOps(service, ports, ctx.audit, ctx.bus);
+      const ops = new ChatOps(service, ports, ctx.audit, ctx.bus, new PendingCommands(ctx.db));
       service.runCommandsWith(ops.run);
-      ops.start();
-      const bot = new ChatBot(service, ctx.bus, ports.directory);
+      const bot = new ChatBot(service, ctx.bus, ports.directory, ports.orders);
       bot.start();
+      // Set before resuming: a failed resume aborts the start, and stop() then closes what started.
       parts = { service, sockets, bot, ops };
+      // The results of commands sent from chat before this start (posted now, or when they arrive).
+      const resumed = await ops.start();
+      if (resumed > 0) ctx.logger.info({ resumed }, "posted the results of chat commands that finished while the cloud was down");
     },
     routes: () => chatRouter(() => get().service),
     async stop() {

@@ -25,6 +25,20 @@ export interface ChatAlerts {
 /** Sending a command (fleet's command service: the same catalog validation as the dashboard's form). */
 export interface ChatCommands {
   create(input: { deviceId: string; name: string; params: Record<string, Value>; requestedBy: string }): Promise<CommandView>;
+  /** A command's current state (ChatOps resumes the commands it waits for after a restart). */
+  get(id: string): Promise<CommandView | undefined>;
+}
+
+/** An order as far as chat needs it (commerce's order read model): its site and who placed it. */
+export interface ChatOrder {
+  readonly id: string;
+  readonly siteId: string;
+  readonly placedBy: string;
+}
+
+/** Commerce's order read model, for order rooms whose order chat has not heard of (placed before chat listened). */
+export interface ChatOrders {
+  order(id: string): Promise<ChatOrder | undefined>;
 }
 
 export interface ChatPorts {
@@ -37,4 +51,5 @@ export interface ChatPorts {
   readonly directory: () => ChatDirectory;
   readonly alerts: () => ChatAlerts;
   readonly commands: () => ChatCommands;
+  readonly orders: () => ChatOrders;
 }

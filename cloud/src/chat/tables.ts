@@ -6,6 +6,8 @@ export type ChatTables = {
     name: string;
     member_a: string | null;
     member_b: string | null;
+    site_id: string | null;
+    owner: string | null;
     last_seq: number | string;
     created_at: number;
   };
@@ -23,4 +25,5 @@ export type ChatTables = {
     deleted: number;
   };
   chat_reads: { room_id: string; username: string; seq: number | string };
+  chat_pending_commands: { command_id: string; room_id: string; requested_by: string; created_at: number | string };
 };

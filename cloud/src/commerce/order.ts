@@ -28,7 +28,15 @@ export type OrderEvent =
   | { type: "OrderConfirmed" }
   | { type: "CheckoutFailed"; step: string; reason: string }
   | { type: "Compensated"; step: "devices" | "payment" | "stock"; detail: string }
-  | { type: "OrderCancelled"; reason: string };
+  | { type: "OrderCancelled"; reason: string }
+  /** A confirmed order with physical goods asked the carrier for a label (label-requester.ts). */
+  | { type: "LabelRequested"; parcels: number; siteId: string }
+  | { type: "Labelled"; trackingNumber: string; service: string; label: string }
+  /** The carrier call failed: `retrying` when it is tried again later, else a human has to act. */
+  | { type: "LabelFailed"; reason: string; attempt: number; retrying: boolean };
+
+/** none: nothing to ship (or no carrier); requested: asked; retrying: failed, asked again later; failed: refused. */
+export type LabelStatus = "none" | "requested" | "retrying" | "labelled" | "failed";
 
 export interface OrderState {
   readonly id: string;
@@ -47,6 +55,7 @@ export interface OrderState {
   readonly deferrals: number;
   readonly reason: string | null;
   readonly terminal: boolean;
+  readonly label: { readonly status: LabelStatus; readonly trackingNumber: string | null; readonly attempts: number };
   readonly placedAt: number;
   readonly updatedAt: number;
 }
@@ -68,6 +77,7 @@ export function emptyOrder(id: string): OrderState {
     deferrals: 0,
     reason: null,
     terminal: false,
+    label: { status: "none", trackingNumber: null, attempts: 0 },
     placedAt: 0,
     updatedAt: 0,
   };
@@ -101,6 +111,12 @@ export function applyEvent(s: OrderState, e: OrderEvent, version: number, at: nu
       return { ...next, compensated: new Set([...s.compensated, e.step]) };
     case "OrderCancelled":
       return { ...next, status: "cancelled", terminal: true, reason: e.reason };
+    case "LabelRequested":
+      return { ...next, label: { ...s.label, status: "requested" } };
+    case "Labelled":
+      return { ...next, label: { status: "labelled", trackingNumber: e.trackingNumber, attempts: s.label.attempts + 1 } };
+    case "LabelFailed":
+      return { ...next, label: { status: e.retrying ? "retrying" : "failed", trackingNumber: null, attempts: e.attempt } };
   }
 }
 
@@ -139,5 +155,11 @@ export function timelineOf(e: OrderEvent): { step: string; status: string; detai
       return { step: `undo-${e.step}`, status: "compensated", detail: e.detail };
     case "OrderCancelled":
       return { step: "cancel", status: "succeeded", detail: e.reason };
+    case "LabelRequested":
+      return { step: "label", status: "started", detail: `${e.parcels} parcel(s) to ${e.siteId}` };
+    case "Labelled":
+      return { step: "label", status: "succeeded", detail: `tracking number ${e.trackingNumber} (${e.service})` };
+    case "LabelFailed":
+      return { step: "label", status: e.retrying ? "retrying" : "failed", detail: `attempt ${e.attempt}: ${e.reason}` };
   }
 }

@@ -4,12 +4,25 @@
  * API reads what was committed), from event data only (event times, never the clock), so
  * `rebuild` — which empties them and replays every stream — gives the same rows as live updates.
  */
-import type { Order, SalesDay, TimelineEntry } from "@bitvelocity/api";
+import type { Order, OrderStatus, SalesDay, TimelineEntry } from "@bitvelocity/api";
 import { type Kysely, sql, type Transaction } from "kysely";
 import { NotFoundError } from "../platform/errors.js";
 import type { EventStore, StoredEvent } from "./event-store.js";
-import { fold, type OrderEvent, type OrderState, timelineOf } from "./order.js";
+import { applyEvent, emptyOrder, fold, type OrderEvent, type OrderState, timelineOf } from "./order.js";
 import type { CommerceTables } from "./tables.js";
+
+/** One status an order took, with the event version and time that gave it. */
+export interface OrderStatusChange {
+  readonly orderId: string;
+  readonly status: OrderStatus;
+  /** Why it was cancelled or waits (payments unavailable); null otherwise. */
+  readonly reason: string | null;
+  readonly version: number;
+  readonly at: number;
+}
+
+/** Statuses after which an order never changes again. */
+export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(["confirmed", "cancelled"]);
 
 type Db = Kysely<CommerceTables> | Transaction<CommerceTables>;
 type ViewRow = CommerceTables["commerce_order_view"];
@@ -31,6 +44,7 @@ function orderOf(r: ViewRow): Order {
     placedAt: Number(r.placed_at),
     updatedAt: Number(r.updated_at),
     version: r.version,
+    shipping: { status: r.label_status as Order["shipping"]["status"], trackingNumber: r.tracking_number },
   };
 }
 
@@ -58,6 +72,8 @@ export class Projections {
       placed_at: state.placedAt,
       updated_at: state.updatedAt,
       version: state.version,
+      label_status: state.label.status,
+      tracking_number: state.label.trackingNumber,
     };
     const { order_id: _id, ...changes } = row;
     await tx
@@ -118,6 +134,44 @@ export class Projections {
   async timeline(id: string): Promise<TimelineEntry[]> {
     const rows = await this.db.selectFrom("commerce_order_timeline").selectAll().where("order_id", "=", id).orderBy("version").execute();
     return rows.map((r) => ({ version: r.version, type: r.type, step: r.step, status: r.status, detail: r.detail, at: Number(r.at) }));
+  }
+
+  /** The timelines of many orders in one query (GraphQL's batched loading), in the order of `ids`. */
+  async timelines(ids: readonly string[]): Promise<TimelineEntry[][]> {
+    const byOrder = new Map<string, TimelineEntry[]>(ids.map((id) => [id, []]));
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom("commerce_order_timeline")
+      .selectAll()
+      .where("order_id", "in", [...new Set(ids)])
+      .orderBy("order_id")
+      .orderBy("version")
+      .execute();
+    for (const r of rows) {
+      byOrder
+        .get(r.order_id)
+        ?.push({ version: r.version, type: r.type, step: r.step, status: r.status, detail: r.detail, at: Number(r.at) });
+    }
+    return ids.map((id) => byOrder.get(id) ?? []);
+  }
+
+  /**
+   * Each status the order has had, oldest first, folded from its event stream (the source of
+   * truth, so no status is skipped however fast the saga ran). Throws NOT_FOUND for no such order.
+   */
+  async statusHistory(id: string): Promise<OrderStatusChange[]> {
+    const stream = await this.events.load<OrderEvent>(id);
+    if (stream.length === 0) throw new NotFoundError("order", id);
+    const changes: OrderStatusChange[] = [];
+    let state = emptyOrder(id);
+    for (const e of stream) {
+      const before = state.status;
+      state = applyEvent(state, e.data, e.version, e.at);
+      if (changes.length === 0 || state.status !== before) {
+        changes.push({ orderId: id, status: state.status, reason: state.reason, version: e.version, at: e.at });
+      }
+    }
+    return changes;
   }
 
   async sales(): Promise<SalesDay[]> {

@@ -1,5 +1,6 @@
 /**
- * /api/commerce/…: everyone reads the shop, orders and shelves; operators check out; admins edit
+ * /api/commerce/…: everyone reads the shop, orders and shelves; operators check out (through the
+ * shared entry point, checkout.ts, which GraphQL's placeOrder uses too); admins edit
  * the catalog, stock and shelf bindings and rebuild the read models. A refused attempt (wrong
  * role) is audited before the 403. Paths come from the contract (@bitvelocity/api), mounted under /api.
  */
@@ -11,16 +12,23 @@ import { NotFoundError } from "../platform/errors.js";
 import { auditAs, currentUser, HttpError } from "../platform/http.js";
 import { parseBody, parseQuery, reply } from "../platform/validate.js";
 import { productOf } from "./catalog.js";
+import { type Checkout, type CheckoutRefusal, CheckoutRefused } from "./checkout.js";
 import { StockWouldGoNegative } from "./inventory.js";
-import { IdempotencyConflict } from "./order-service.js";
 import type { CommerceServices } from "./services.js";
 
 /** A contract path relative to the /api mount. */
 const at = (r: RouteDef) => r.path.replace(/^\/api/, "");
 
-const KEY = /^[\x21-\x7e]{1,200}$/;
+/** The HTTP status of each way a checkout ends without a confirmed order (checkout.ts). */
+const REFUSAL_STATUS: Record<CheckoutRefusal, number> = {
+  FORBIDDEN: 403,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  OUT_OF_STOCK: 409,
+  ORDER_CANCELLED: 409,
+  PAYMENTS_UNAVAILABLE: 503,
+};
 
-export function commerceRouter(services: () => CommerceServices, audit: () => AuditLog): Router {
+export function commerceRouter(services: () => CommerceServices, audit: () => AuditLog, checkout: () => Checkout): Router {
   const router = Router();
   const guard = (role: Role, action: string) => async (req: Request, res: Response, next: NextFunction) => {
     const user = currentUser(res);
@@ -31,10 +39,7 @@ export function commerceRouter(services: () => CommerceServices, audit: () => Au
 
   router.get(at(contract.products), async (req, res) => {
     const { all } = parseQuery(contract.products.query, req);
-    const s = services();
-    const available = await s.inventory.availableAt(s.location);
-    const rows = await s.catalog.rows(all !== undefined);
-    reply(res, contract.products, { products: rows.map((r) => productOf(r, available.get(r.sku) ?? 0)) });
+    reply(res, contract.products, { products: await services().products(all !== undefined) });
   });
   router.put(at(contract.putProduct), guard("admin", "product.put"), async (req, res) => {
     const body = parseBody(contract.putProduct.body, req, "invalid product");
@@ -73,40 +78,14 @@ export function commerceRouter(services: () => CommerceServices, audit: () => Au
     reply(res, contract.adjustStock, { stock });
   });
 
-  router.post(at(contract.placeOrder), guard("operator", "order.place"), async (req, res) => {
-    const header = req.get("idempotency-key");
-    if (header !== undefined && !KEY.test(header)) {
-      throw new HttpError(400, "VALIDATION_FAILED", "invalid Idempotency-Key", [
-        { path: "Idempotency-Key", message: "expected 1-200 visible ASCII characters" },
-      ]);
-    }
-    const body = parseBody(contract.placeOrder.body, req, "invalid order");
-    const s = services();
-    const user = currentUser(res);
-    const started = performance.now();
-    const placed = await s.orders.place(user.username, header, body).catch((err: unknown) => {
-      if (err instanceof IdempotencyConflict) throw new HttpError(422, err.code, err.message);
-      throw err;
-    });
-    const state = await s.saga.run(placed.orderId);
-    s.observe(state.status, (performance.now() - started) / 1000);
-    if (!placed.replay) await auditAs(audit(), res, "order.place", placed.orderId, { siteId: body.siteId, status: state.status });
-    const order = await s.projections.order(placed.orderId);
-    if (state.status === "confirmed") return reply(res, contract.placeOrder, { order });
-    if (state.status === "cancelled") {
-      const outOfStock = (state.reason ?? "").startsWith("out of stock");
-      throw new HttpError(
-        409,
-        outOfStock ? "OUT_OF_STOCK" : "ORDER_CANCELLED",
-        `order ${order.id} cancelled: ${state.reason ?? "checkout failed"}`,
-      );
-    }
-    // Waiting for the payment provider: the order exists and the saga completes it when the provider is back.
-    throw new HttpError(
-      503,
-      "PAYMENTS_UNAVAILABLE",
-      `payments unavailable: order ${order.id} is ${order.status} and will complete when the payment provider is back (${state.reason ?? ""})`,
-    );
+  router.post(at(contract.placeOrder), async (req, res) => {
+    const placed = await checkout()
+      .place(currentUser(res), req.body, req.get("idempotency-key"), "rest")
+      .catch((err: unknown) => {
+        if (err instanceof CheckoutRefused) throw new HttpError(REFUSAL_STATUS[err.code], err.code, err.message);
+        throw err;
+      });
+    reply(res, contract.placeOrder, { order: placed.order });
   });
   router.get(at(contract.orders), async (req, res) => {
     const { siteId, status, limit = 100 } = parseQuery(contract.orders.query, req);

@@ -1,18 +1,21 @@
 /** The commerce services, built once at start (module.ts) and read by the routes. */
+import type { Product } from "@bitvelocity/api";
 import type { Logger } from "@bitvelocity/common";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { CloudConfig } from "../platform/config.js";
 import type { Database } from "../platform/database.js";
 import type { OutboxRelay } from "../platform/event-outbox.js";
-import { Catalog } from "./catalog.js";
+import { Catalog, productOf } from "./catalog.js";
 import { CheckoutSaga } from "./checkout-saga.js";
 import { EventStore } from "./event-store.js";
 import { Inventory } from "./inventory.js";
+import { LabelRequester } from "./label-requester.js";
 import { OrderService } from "./order-service.js";
 import { OrderWriter } from "./order-writer.js";
 import { PaymentsClient } from "./payments-client.js";
 import { Projections } from "./projections.js";
 import { ShelfStock } from "./shelf-stock.js";
+import type { Shipping } from "./shipping.js";
 import type { CommerceTables } from "./tables.js";
 
 export interface CommerceServices {
@@ -27,6 +30,10 @@ export interface CommerceServices {
   readonly saga: CheckoutSaga;
   readonly payments: PaymentsClient;
   readonly shelves: ShelfStock;
+  /** The catalog with what is available at the shop's warehouse (`all`: inactive products too). */
+  products(all: boolean): Promise<Product[]>;
+  /** Shipping labels for confirmed orders, when a carrier is configured. */
+  readonly labels: LabelRequester | undefined;
   /** Counts a finished checkout request by the order's status, with its duration. */
   observe(status: string, seconds: number): void;
 }
@@ -37,6 +44,7 @@ export function buildServices(
   relay: Pick<OutboxRelay, "kick">,
   registry: Registry,
   logger: Logger,
+  shipping?: Shipping,
 ): CommerceServices {
   const c = config.commerce;
   const db = database.withTables<CommerceTables>();
@@ -74,6 +82,23 @@ export function buildServices(
     logger.child({ part: "saga" }),
   );
   const orders = new OrderService(db, catalog, writer, new Set(config.sites.map((s) => s.id)), leaseMs);
+  const labels = shipping
+    ? new LabelRequester(
+        db,
+        events,
+        writer,
+        shipping,
+        new Map(config.sites.map((site) => [site.id, site.name])),
+        {
+          pollMs: c.saga_poll_ms,
+          retryBaseMs: Math.min(500, c.label_retry_max_ms),
+          retryMaxMs: c.label_retry_max_ms,
+          leaseMs: Math.max(c.carrier_timeout_ms * (c.carrier_attempts + 1) * 4, 10_000),
+        },
+        logger.child({ part: "labels" }),
+      )
+    : undefined;
+  writer.labels = labels;
   const shelves = new ShelfStock(db, relay, { low: c.shelf_low, high: c.shelf_high }, logger.child({ part: "shelves" }));
   const placed = new Counter({
     name: "bv_commerce_checkouts_total",
@@ -100,6 +125,11 @@ export function buildServices(
     saga,
     payments,
     shelves,
+    async products(all) {
+      const available = await inventory.availableAt(c.warehouse);
+      return (await catalog.rows(all)).map((r) => productOf(r, available.get(r.sku) ?? 0));
+    },
+    labels,
     observe(status, seconds) {
       placed.inc({ status });
       latency.observe(seconds);

@@ -92,6 +92,17 @@ describe("loadCloudConfig", () => {
     ).toThrow(/sites\.1\.id: duplicate site id s1[\s\S]*edges\.0\.site_id: unknown site s2/);
   });
 
+  it("scopes a user to known sites only", () => {
+    const config = (sites: string[]) =>
+      loadCloudConfig(
+        undefined,
+        {},
+        { sites: [{ id: "s1", name: "A" }], users: [{ username: "ann", role: "viewer", password_hash: "scrypt$x$y", sites }] },
+      );
+    expect(config(["s1"]).users[0]?.sites).toEqual(["s1"]);
+    expect(() => config(["s1", "s9"])).toThrow(/users\.0\.sites\.1: unknown site s9/);
+  });
+
   it("lists a type error and a duplicate user together, in one pass", () => {
     const hash = "scrypt$x$y";
     const problems = configProblems(() =>

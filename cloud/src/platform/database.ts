@@ -10,6 +10,7 @@ import SqliteDatabase from "better-sqlite3";
 import { Kysely, SqliteDialect, sql } from "kysely";
 import { platformMigrations } from "./migrations.js";
 import { type MigrationSet, migrateModules } from "./module-migrations.js";
+import { cachingStatements } from "./statement-cache.js";
 
 // biome-ignore lint/complexity/noBannedTypes: the base handle knows no tables; domains add theirs with withTables<T>().
 export type Database = Kysely<{}>;
@@ -38,7 +39,7 @@ export async function openDatabase(dataDir: string, modules: readonly MigrationS
   } catch (err) {
     throw new BvError("DB_OPEN_FAILED", "fatal", `cannot open ${file}: ${(err as Error).message}`, { cause: err });
   }
-  const db: Database = new Kysely({ dialect: new SqliteDialect({ database: native }) });
+  const db: Database = new Kysely({ dialect: new SqliteDialect({ database: cachingStatements(native) }) });
   return migrate(db, modules, file);
 }
 

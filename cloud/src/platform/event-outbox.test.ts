@@ -62,6 +62,31 @@ describe("transactional outbox relay", () => {
     await relay.stop();
   });
 
+  it("prunes delivered events after their retention and never a pending one", async () => {
+    const bus = new EventBus();
+    const relay = new OutboxRelay(db, new InProcessTransport(bus), silentLogger(), { pollMs: 20, retainMs: 1_000 });
+    const count = async () =>
+      Number(
+        (
+          await db
+            .withTables<{ event_outbox: { id: string } }>()
+            .selectFrom("event_outbox")
+            .select((eb) => eb.fn.countAll<number>().as("n"))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await count();
+    for (const id of ["p1", "p2"]) await appendEvent(db, "commandRequested", request(id));
+    relay.start();
+    await until("delivery", async () => (await relay.pending()) === 0);
+    await relay.stop();
+    await appendEvent(db, "commandRequested", request("still-pending"));
+    expect(await relay.prune(Date.now())).toBe(0);
+    expect(await relay.prune(Date.now() + 2_000)).toBe(before + 2);
+    expect(await count()).toBe(1);
+    expect(await relay.pending()).toBe(1);
+  });
+
   it("delivers, after a restart, what was recorded while no relay ran, oldest first", async () => {
     for (const id of ["a", "b", "c"]) await appendEvent(db, "commandRequested", request(id));
     const bus = new EventBus();

@@ -72,7 +72,7 @@ export class OutboxRelay {
     db: Database,
     private readonly transport: EventTransport,
     private readonly logger: Logger,
-    private readonly options: { pollMs?: number; batch?: number } = {},
+    private readonly options: { pollMs?: number; batch?: number; retainMs?: number } = {},
   ) {
     this.db = db.withTables<OutboxTables>();
   }
@@ -81,6 +81,21 @@ export class OutboxRelay {
     this.timer = setInterval(() => this.kick(), this.options.pollMs ?? 500);
     this.timer.unref();
     this.kick();
+  }
+
+  /**
+   * Deletes events published more than `retainMs` (default 10 min) ago: a delivered row is only
+   * kept to look at recent traffic, and an outbox that only grows makes every relay query and
+   * every backup slower. Pending rows are never touched. Runs with the relay's drain, at most
+   * once per minute.
+   */
+  async prune(now = Date.now()): Promise<number> {
+    const result = await this.db
+      .deleteFrom("event_outbox")
+      .where("published_at", "is not", null)
+      .where("published_at", "<", now - (this.options.retainMs ?? 600_000))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** Relays now (after a domain committed an event) instead of at the next poll. */
@@ -115,7 +130,13 @@ export class OutboxRelay {
     return Number(row?.n ?? 0);
   }
 
+  private lastPrune = 0;
+
   private async drain(): Promise<void> {
+    if (Date.now() - this.lastPrune > 60_000) {
+      this.lastPrune = Date.now();
+      await this.prune();
+    }
     for (;;) {
       const rows = await this.db
         .selectFrom("event_outbox")

@@ -1,5 +1,6 @@
 /** What the GraphQL adapter serves from: the same services and ports the REST routes use (built in main.ts). */
 import type { AlertService } from "../../alerts/index.js";
+import type { Checkout, CommerceServices } from "../../commerce/index.js";
 import type { CommandService, FleetRegistry } from "../../fleet/index.js";
 import type { ApiTokenStore, AuditLog, Principal, SessionStore } from "../../identity/index.js";
 import type { EventBus } from "../../platform/event-bus.js";
@@ -16,6 +17,9 @@ export interface GraphqlDeps {
   readonly fleet: FleetRegistry;
   readonly commands: CommandService;
   readonly telemetry: TelemetryStore;
+  /** Commerce's read services (catalog, stock, order read models) and its checkout entry point. */
+  readonly commerce: CommerceServices;
+  readonly checkout: Checkout;
   readonly bus: EventBus;
   readonly registry: Registry;
   readonly logger: Logger;

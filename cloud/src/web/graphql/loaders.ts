@@ -2,9 +2,11 @@
  * Batched loading per GraphQL operation. Devices come from the fleet read model (memory) grouped
  * once per operation; active alerts of any number of devices are one store query (DataLoader);
  * telemetry reads (history, readings) are budgeted per operation, so a list of devices cannot fan
- * out into thousands of store queries. Every call to a store is counted in
+ * out into thousands of store queries. An order list is one read-model query with its lines (they
+ * are part of the order's row), and the timelines of all its orders one more (DataLoader). Every call to a store is counted in
  * bv_cloud_graphql_store_calls_total{source} (the fleet-query test reads it).
  */
+import type { TimelineEntry } from "@bitvelocity/api";
 import DataLoader from "dataloader";
 import { createGraphQLError } from "graphql-yoga";
 import { Counter } from "prom-client";
@@ -18,7 +20,11 @@ const ACTIVE_ALERTS_CAP = 10_000;
 
 export interface Loaders {
   readonly activeAlerts: DataLoader<string, AlertView[]>;
+  /** Orders' timelines: one read-model query for every order an operation lists. */
+  readonly timelines: DataLoader<string, TimelineEntry[]>;
   devicesBy(key: "siteId" | "edgeId", id: string): DeviceSummary[];
+  /** Counts one store query a resolver makes outside the loaders (commerce reads). */
+  storeCall(source: string): void;
   /** Counts one telemetry read against the operation's budget; throws when it is spent. */
   telemetryRead(): void;
 }
@@ -30,7 +36,7 @@ export function storeCallCounter(deps: Pick<GraphqlDeps, "registry">): StoreCall
   if (existing) return existing as StoreCalls;
   return new Counter({
     name: "bv_cloud_graphql_store_calls_total",
-    help: "Store queries made by GraphQL resolvers, by source (alerts, telemetry)",
+    help: "Store queries made by GraphQL resolvers, by source (alerts, telemetry, orders, timelines, …)",
     labelNames: ["source"],
     registers: [deps.registry],
   });
@@ -52,6 +58,10 @@ export function createLoaders(deps: GraphqlDeps, calls: StoreCalls): Loaders {
       }
       return subjects.map((s) => bySubject.get(s) ?? []);
     }),
+    timelines: new DataLoader<string, TimelineEntry[]>(async (ids) => {
+      calls.inc({ source: "timelines" });
+      return deps.commerce.projections.timelines(ids);
+    }),
     devicesBy(key, id) {
       if (!grouped) {
         grouped = new Map();
@@ -64,6 +74,9 @@ export function createLoaders(deps: GraphqlDeps, calls: StoreCalls): Loaders {
         }
       }
       return grouped.get(`${key}:${id}`) ?? [];
+    },
+    storeCall(source) {
+      calls.inc({ source });
     },
     telemetryRead() {
       telemetryReads += 1;

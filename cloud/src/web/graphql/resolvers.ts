@@ -5,12 +5,11 @@
 import { SendCommandBody } from "@bitvelocity/api";
 import { isBvError } from "@bitvelocity/common";
 import { valueFromASTUntyped } from "graphql";
-import { createGraphQLError } from "graphql-yoga";
 import type { SiteSummary } from "../../fleet/index.js";
-import { hasRole, type Role } from "../../identity/index.js";
 import type { AlertView, DeviceSummary, EdgeSummary } from "../../platform/events.js";
 import type { Resolution } from "../../telemetry/telemetry-store.js";
 import type { GraphqlContext, GraphqlDeps } from "./deps.js";
+import { pageSize, refuse, requireRole, service } from "./errors.js";
 import { liveReadings } from "./live-readings.js";
 
 export const PAGE_CAP = 500;
@@ -19,18 +18,6 @@ const READINGS_CAP = 1000;
 const RESOLUTIONS: Record<string, Resolution> = { RAW: "raw", ONE_MINUTE: "1m", ONE_HOUR: "1h" };
 
 type Args = Record<string, unknown>;
-
-function refuse(code: string, message: string, problems?: unknown): never {
-  throw createGraphQLError(message, { extensions: problems ? { code, problems } : { code } });
-}
-
-/** A page size within 1..cap, or a clear error naming the argument. */
-function pageSize(first: unknown, cap: number): number {
-  if (typeof first !== "number" || !Number.isInteger(first) || first < 1 || first > cap) {
-    refuse("BAD_USER_INPUT", `first must be an integer from 1 to ${cap}`, [{ path: "first", message: `expected 1..${cap}` }]);
-  }
-  return first;
-}
 
 function page(devices: readonly DeviceSummary[], args: Args) {
   const first = pageSize(args.first ?? 100, PAGE_CAP);
@@ -44,23 +31,6 @@ function page(devices: readonly DeviceSummary[], args: Args) {
     endCursor: last?.id ?? null,
     hasNextPage: start >= 0 && start + first < devices.length,
   };
-}
-
-function requireRole(ctx: GraphqlContext, role: Role): void {
-  if (!hasRole(ctx.user.role, role)) refuse("FORBIDDEN", `this needs the ${role} role; you are ${ctx.user.role}`);
-}
-
-/** Domain errors keep their code and problems; anything else is masked by yoga (no stack, no message). */
-async function service<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (isBvError(err) && (err.kind === "protocol" || err.code === "NOT_FOUND")) {
-      const problems = (err as { problems?: unknown }).problems;
-      refuse(err.code, err.message, Array.isArray(problems) && problems.length > 0 ? problems : undefined);
-    }
-    throw err;
-  }
 }
 
 function optionalTime(v: unknown): number | undefined {

@@ -17,6 +17,8 @@ import { WebSocketServer } from "ws";
 import { type Principal, tokenFromAuthorization, tokenFromCookie } from "../../identity/index.js";
 import { authenticate } from "../auth-routes.js";
 import { csrfGuard } from "../security.js";
+import { commerceResolvers } from "./commerce-resolvers.js";
+import { commerceTypeDefs } from "./commerce-type-defs.js";
 import type { GraphqlContext, GraphqlDeps } from "./deps.js";
 import { createLoaders, storeCallCounter } from "./loaders.js";
 import { resolvers } from "./resolvers.js";
@@ -27,7 +29,7 @@ export const GRAPHQL_PATH = "/graphql";
 export const LIMITS = { depth: 8, cost: 50_000, aliases: 15 } as const;
 
 export function graphqlSchema(deps: GraphqlDeps) {
-  return createSchema<GraphqlContext>({ typeDefs, resolvers: resolvers(deps) });
+  return createSchema<GraphqlContext>({ typeDefs: [typeDefs, commerceTypeDefs], resolvers: [resolvers(deps), commerceResolvers(deps)] });
 }
 
 export interface GraphqlAdapter {

@@ -1,6 +1,7 @@
 /**
- * The GraphQL schema (SDL). Times are milliseconds since the epoch (Float). The printed schema is
- * kept in docs/graphql/schema.graphql; graphql-schema.test.ts fails when the two differ.
+ * The GraphQL schema (SDL); commerce-type-defs.ts extends it. Times are milliseconds since the
+ * epoch (Float). The printed schema is kept in docs/graphql/schema.graphql; cloud-graphql.test.ts
+ * fails when the two differ.
  */
 export const typeDefs = /* GraphQL */ `
   "Any JSON value (command parameters, reading values)."

@@ -1,6 +1,7 @@
 /**
- * A room's latest messages as a side panel (the site's room on the edge page), live through the
- * chat connection, with a link to the room on the chat page.
+ * A room's latest messages as a side panel (the site's room on the edge page, the order's room on
+ * the order page), live through the chat connection, with a link to the room on the chat page
+ * and, when asked, a composer to write in it.
  */
 import type { ChatMessage } from "@bitvelocity/api";
 import { api } from "../lib/api.js";
@@ -9,12 +10,18 @@ import { h, replace } from "../lib/dom.js";
 import { clock } from "../lib/format.js";
 import { href } from "../lib/router.js";
 import type { Scope } from "../lib/scope.js";
+import { chatComposer } from "./chat-composer.js";
 import { chatText } from "./chat-text.js";
-import { empty, panel } from "./ui.js";
+import { empty, errorText, panel } from "./ui.js";
 
 const SHOWN = 10;
 
-export function chatPanel(roomId: string, title: string, scope: Scope): HTMLElement {
+export interface ChatPanelOptions {
+  /** Show a composer; its (visually hidden) label. */
+  readonly composer?: string;
+}
+
+export function chatPanel(roomId: string, title: string, scope: Scope, options: ChatPanelOptions = {}): HTMLElement {
   const list = h("ol", { class: "chat-messages", testid: "chat-panel-messages" });
   const messages = new Map<number, ChatMessage>();
   const render = () => {
@@ -51,7 +58,7 @@ export function chatPanel(roomId: string, title: string, scope: Scope): HTMLElem
       render();
       return chat.follow(roomId, page.lastSeq);
     })
-    .catch(() => replace(list, h("li", null, empty("The room is not available."))));
+    .catch((err: unknown) => replace(list, h("li", null, empty(`The room is not available: ${errorText(err)}`))));
   return panel(
     h(
       "div",
@@ -60,5 +67,6 @@ export function chatPanel(roomId: string, title: string, scope: Scope): HTMLElem
       h("a", { href: href.chat(roomId), testid: "chat-panel-open" }, "Open in chat"),
     ),
     list,
+    options.composer ? chatComposer(roomId, options.composer, scope) : null,
   );
 }

@@ -73,7 +73,12 @@ export class DevicesTable {
       ),
       this.body,
     );
-    this.el = h("div", { class: "flush" }, h("div", { class: "table-wrap" }, table), this.footer);
+    this.el = h(
+      "div",
+      { class: "flush" },
+      h("div", { class: "table-wrap", role: "region", "aria-label": "Devices", tabindex: "0" }, table),
+      this.footer,
+    );
   }
 
   render(devices: Iterable<Device>, filter: DeviceFilter, alerting: ReadonlySet<string> = new Set()): void {

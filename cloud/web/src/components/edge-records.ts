@@ -4,6 +4,7 @@ import type { DeadLetter, Gap } from "@bitvelocity/api";
 import { api } from "../lib/api.js";
 import { h, replace } from "../lib/dom.js";
 import { ago, clock, count } from "../lib/format.js";
+import { scrollTable } from "./scroll-table.js";
 import { empty, errorText, panel, pill } from "./ui.js";
 
 export class EdgeRecords {
@@ -86,9 +87,8 @@ export class EdgeRecords {
 }
 
 function table(testid: string, head: string[], rows: HTMLElement[]): HTMLElement {
-  return h(
-    "div",
-    { class: "table-wrap flush" },
+  return scrollTable(
+    testid,
     h(
       "table",
       { class: "table", testid },

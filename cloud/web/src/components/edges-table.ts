@@ -4,6 +4,7 @@ import type { Edge } from "@bitvelocity/api";
 import { h, replace, setText } from "../lib/dom.js";
 import { ago, bytes, count, duration } from "../lib/format.js";
 import { href } from "../lib/router.js";
+import { scrollTable } from "./scroll-table.js";
 import { dot, empty, pill } from "./ui.js";
 
 export class EdgesTable {
@@ -13,9 +14,8 @@ export class EdgesTable {
 
   constructor(private readonly siteName: (id: string) => string) {
     this.body = h("tbody");
-    this.el = h(
-      "div",
-      { class: "table-wrap flush" },
+    this.el = scrollTable(
+      "Edges",
       h(
         "table",
         { class: "table", testid: "fleet-edges" },

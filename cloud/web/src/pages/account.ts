@@ -1,6 +1,7 @@
 /** API tokens for automation (everyone, for themselves) and, for admins, the audit log. */
 
 import type { ApiToken, AuditEntry } from "@bitvelocity/api";
+import { scrollTable } from "../components/scroll-table.js";
 import { empty, errorBox, errorText, loading, panel, pill } from "../components/ui.js";
 import { api } from "../lib/api.js";
 import { h, replace } from "../lib/dom.js";
@@ -37,10 +38,15 @@ async function load(el: HTMLElement, scope: Scope): Promise<void> {
       })
       .catch((err: unknown) => replace(secret, errorBox(err)));
   };
-  const name = h("input", { class: "input", placeholder: "What is it for? e.g. grafana", testid: "token-name" });
+  const name = h("input", {
+    class: "input",
+    placeholder: "What is it for? e.g. grafana",
+    "aria-label": "Token name",
+    testid: "token-name",
+  });
   const role = h(
     "select",
-    { class: "input", testid: "token-role" },
+    { class: "input", "aria-label": "Token role", testid: "token-role" },
     ...["viewer", "operator", "admin"]
       .filter((r) => ["viewer", "operator", "admin"].indexOf(r) <= ["viewer", "operator", "admin"].indexOf(String(session.user?.role)))
       .map((r) => h("option", { value: r }, r)),
@@ -116,9 +122,8 @@ function tokenTable(tokens: ApiToken[], revoke: (t: ApiToken) => void): HTMLElem
       ),
     ),
   );
-  return h(
-    "div",
-    { class: "table-wrap flush" },
+  return scrollTable(
+    "API tokens",
     h(
       "table",
       { class: "table", testid: "tokens" },
@@ -141,9 +146,8 @@ function auditTable(entries: AuditEntry[]): HTMLElement {
       h("td", { class: "sub mono" }, JSON.stringify(e.detail)),
     ),
   );
-  return h(
-    "div",
-    { class: "table-wrap flush" },
+  return scrollTable(
+    "Audit log",
     h(
       "table",
       { class: "table", testid: "audit-log" },

@@ -4,6 +4,7 @@
  * code from "pending" to "claimed" to "online".
  */
 import type { EdgeClaim, Site } from "@bitvelocity/api";
+import { scrollTable } from "../components/scroll-table.js";
 import { empty, errorBox, errorText, loading, panel, pill } from "../components/ui.js";
 import { ApiError, api } from "../lib/api.js";
 import { h, replace } from "../lib/dom.js";
@@ -124,9 +125,8 @@ function claimTable(claims: EdgeClaim[]): HTMLElement {
       h("td", { class: "nowrap", title: clock(c.createdAt) }, ago(c.createdAt)),
     ),
   );
-  return h(
-    "div",
-    { class: "table-wrap flush" },
+  return scrollTable(
+    "Claim codes",
     h(
       "table",
       { class: "table", testid: "claims" },

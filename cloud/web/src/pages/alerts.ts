@@ -2,6 +2,7 @@
 
 import type { Alert, AlertRule, DeviceType } from "@bitvelocity/api";
 import { KIND_LABELS, ruleForm, ruleSummary } from "../components/rule-form.js";
+import { scrollTable } from "../components/scroll-table.js";
 import { empty, errorBox, errorText, loading, panel, pill, stat } from "../components/ui.js";
 import { activeAlerts } from "../lib/alerts.js";
 import { api } from "../lib/api.js";
@@ -181,9 +182,8 @@ function alertTable(
       h("td", { class: "nowrap" }, canAct && a.state !== "resolved" ? h("div", { class: "actions" }, ack, resolve) : null),
     );
   });
-  return h(
-    "div",
-    { class: "table-wrap flush" },
+  return scrollTable(
+    testid === "active-alerts" ? "Active alerts" : "Resolved alerts",
     h("table", { class: "table", testid }, h("thead", null, h("tr", null, ...head)), h("tbody", null, ...rows)),
   );
 }
@@ -223,9 +223,8 @@ function rulesTable(
       ),
     );
   });
-  return h(
-    "div",
-    { class: "table-wrap flush" },
+  return scrollTable(
+    "Alert rules",
     h(
       "table",
       { class: "table", testid: "alert-rules" },

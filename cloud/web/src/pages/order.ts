@@ -1,7 +1,12 @@
-import { scrollTable } from "../components/scroll-table.js";
-/** One order: lines and totals, and the checkout saga's timeline (steps, retries, compensations). */
+/**
+ * One order: lines and totals, its shipping label (tracking number), the checkout saga's timeline
+ * (steps, retries, compensations, label), and the order's chat room (support conversation; the
+ * bot posts its steps there) with a composer.
+ */
 
 import type { Order, TimelineEntry } from "@bitvelocity/api";
+import { chatPanel } from "../components/chat-panel.js";
+import { scrollTable } from "../components/scroll-table.js";
 import { errorBox, loading, panel, pill, stat } from "../components/ui.js";
 import { commerceApi, money, ORDER_TONE } from "../lib/commerce-api.js";
 import { h, replace } from "../lib/dom.js";
@@ -19,26 +24,39 @@ const STEP_TONE: Record<string, "ok" | "bad" | "warn" | "info" | "muted"> = {
 
 export function orderPage(id: string): Page {
   const scope = new Scope();
-  const el = h("main", { class: "page" }, loading("Loading the order…"));
+  const detail = h("div", null, loading("Loading the order…"));
+  // The room stays while the details refresh (it follows its messages live).
+  const el = h("main", { class: "page" }, detail, chatPanel(`order:${id}`, "Order room", scope, { composer: "Message to the order room" }));
   const reload = () =>
     commerceApi
       .order(id)
       .then(({ order, timeline }) => {
-        if (!scope.disposed) render(el, order, timeline);
+        if (!scope.disposed) render(detail, order, timeline);
       })
       .catch((err: unknown) => {
-        if (!scope.disposed) replace(el, errorBox(err));
+        if (!scope.disposed) replace(detail, errorBox(err));
       });
   void reload();
-  // Until the saga is finished the timeline grows: follow it.
+  // Until the saga and the label are finished the timeline grows: follow it.
   scope.every(1500, () => {
-    if (el.dataset.terminal !== "true") void reload();
+    if (detail.dataset.terminal !== "true") void reload();
   });
   return { el, scope, title: `Order ${id.slice(0, 12)}` };
 }
 
+/** What the shipping stat says while there is no tracking number yet. */
+const SHIPPING_TEXT: Record<Order["shipping"]["status"], string> = {
+  none: "not shipped",
+  requested: "label requested",
+  retrying: "waiting for the carrier",
+  labelled: "labelled",
+  failed: "label refused",
+};
+const SHIPPING_TONE: Partial<Record<Order["shipping"]["status"], string>> = { retrying: "warn", failed: "bad" };
+
 function render(el: HTMLElement, o: Order, timeline: TimelineEntry[]): void {
-  el.dataset.terminal = String(o.status === "confirmed" || o.status === "cancelled");
+  const labelPending = o.shipping.status === "requested" || o.shipping.status === "retrying";
+  el.dataset.terminal = String(o.status === "cancelled" || (o.status === "confirmed" && !labelPending));
   replace(
     el,
     h(
@@ -60,6 +78,11 @@ function render(el: HTMLElement, o: Order, timeline: TimelineEntry[]): void {
       stat("Tax", money(o.taxMinor, o.currency)),
       stat("Site", o.siteId),
       stat("Placed by", o.placedBy, { hint: clock(o.placedAt) }),
+      stat("Tracking", o.shipping.trackingNumber ?? SHIPPING_TEXT[o.shipping.status], {
+        testid: "order-tracking",
+        ...(SHIPPING_TONE[o.shipping.status] ? { tone: SHIPPING_TONE[o.shipping.status] } : {}),
+        hint: o.shipping.trackingNumber ? "carrier tracking number" : "",
+      }),
     ),
     panel(
       "Lines",

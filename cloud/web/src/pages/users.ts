@@ -1,6 +1,7 @@
 /** User administration (admins): create accounts, change roles, reset passwords, disable/enable. */
 
 import type { UserAccount } from "@bitvelocity/api";
+import { scrollTable } from "../components/scroll-table.js";
 import { errorBox, errorText, loading, panel, pill } from "../components/ui.js";
 import { api } from "../lib/api.js";
 import { h, replace } from "../lib/dom.js";
@@ -150,9 +151,8 @@ function userTable(users: UserAccount[], change: Change): HTMLElement {
       h("td", null, toggle),
     );
   });
-  return h(
-    "div",
-    { class: "table-wrap flush" },
+  return scrollTable(
+    "Users",
     h(
       "table",
       { class: "table", testid: "users" },

@@ -1,0 +1,11 @@
+/** What adapters (web/graphql, the REST wiring) may use of commerce: its module, services and checkout entry point. */
+export {
+  type Checkout,
+  type CheckoutApi,
+  type CheckoutRefusal,
+  CheckoutRefused,
+  type PlacedOrder,
+} from "./checkout.js";
+export { type CommerceModule, commerceModule } from "./module.js";
+export { type OrderStatusChange, TERMINAL_STATUSES } from "./projections.js";
+export type { CommerceServices } from "./services.js";
