@@ -20,6 +20,8 @@ import type { CommerceTables } from "./tables.js";
 
 export interface CommerceServices {
   readonly location: string;
+  /** The locations stock may be adjusted at: the warehouse, the configured sites, and any location that holds stock. */
+  locations(): Promise<string[]>;
   readonly catalog: Catalog;
   readonly inventory: Inventory;
   readonly events: EventStore;
@@ -112,6 +114,9 @@ export function buildServices(
   });
   return {
     location: c.warehouse,
+    async locations() {
+      return [...new Set([c.warehouse, ...config.sites.map((site) => site.id), ...(await inventory.locations())])].sort();
+    },
     catalog,
     inventory,
     events,
