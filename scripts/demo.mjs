@@ -12,6 +12,7 @@ const PORTS = [
   { key: "mqttWs", env: "BV_MQTT_WS_PORT", def: 8083, what: "edge MQTT over WebSocket" },
   { key: "edgeHttp", env: "BV_EDGE_HTTP_PORT", def: 8081, what: "edge HTTP (/healthz, /metrics)" },
   { key: "payments", env: "BV_PAYMENTS_PORT", def: 8090, what: "payment provider simulator (bv-sim payments)" },
+  { key: "carrier", env: "BV_CARRIER_PORT", def: 8091, what: "shipping carrier simulator (bv-sim carrier, SOAP)" },
 ];
 
 function parsePort(p) {
@@ -64,7 +65,7 @@ async function main() {
     cloudOverrides: {
       http: { host: "0.0.0.0", port: ports.http },
       grpc: { host: "127.0.0.1", port: ports.grpc },
-      commerce: { payments_url: `http://127.0.0.1:${ports.payments}` },
+      commerce: { payments_url: `http://127.0.0.1:${ports.payments}`, carrier_url: `http://127.0.0.1:${ports.carrier}/carrier` },
       // The demo's simulator may add devices the edge did not declare; production configs keep the default, reject.
       ingest: { undeclared_devices: "auto-register" },
     },
@@ -80,13 +81,22 @@ async function main() {
     listeners: ["http"],
     inheritOutput: verbose,
   });
+  // The shipping carrier (SOAP): confirmed orders with devices or consumables get a label from it.
+  const carrier = spawnService({
+    name: "carrier",
+    bin: BINS.sim,
+    args: ["carrier", "--port", String(ports.carrier), "--latency", "50"],
+    listeners: ["http"],
+    inheritOutput: verbose,
+  });
   const cloud = startCloud(prepared, { inheritOutput: verbose });
-  const services = [payments, cloud];
+  const services = [payments, carrier, cloud];
   const stopAll = async () => {
     for (const s of services.reverse()) await s.stop();
   };
   try {
     await payments.ready;
+    await carrier.ready;
     const cp = await cloud.ready;
     const edge = startEdge(prepared, cp.grpc, { inheritOutput: verbose });
     services.push(edge);
@@ -102,6 +112,7 @@ BitVelocity IoT demo is running (data in ${dir})
   Edge MQTT   mqtt://localhost:${ep.mqtt}   (WebSocket ws://localhost:${ep.ws ?? ports.mqttWs})
   Edge health http://localhost:${ep.http}/healthz   metrics http://localhost:${ep.http}/metrics
   Payments    http://localhost:${ports.payments}/ledger   (bv-sim payments; the Shop page checks out through it)
+  Carrier     http://localhost:${ports.carrier}/carrier?wsdl   shipments http://localhost:${ports.carrier}/shipments   (bv-sim carrier, SOAP)
   Fleet       ${prepared.devices.length} simulated devices (${[...new Set(prepared.devices.map((d) => d.deviceType))].join(", ")})
 
 Logs: BV_DEMO_LOGS=1 npm start.  Stop: Ctrl-C.

@@ -55,6 +55,18 @@ export type StockLevel = z.infer<typeof StockLevel>;
 
 export const StockBody = z.strictObject({ onHand: z.number().int().min(0).max(10_000_000) });
 
+/** A relative stock change (a delivery, a count correction, breakage), with the reason for the audit log. */
+export const StockAdjustBody = z.strictObject({
+  delta: z
+    .number()
+    .int("expected a whole number of units")
+    .min(-10_000_000)
+    .max(10_000_000)
+    .refine((d) => d !== 0, "expected a change other than 0"),
+  reason: z.string().trim().min(1, "say why the stock changes").max(200),
+});
+export type StockAdjustBody = z.input<typeof StockAdjustBody>;
+
 export const OrderStatus = z.enum([
   "placed",
   "reserved",
@@ -96,6 +108,15 @@ export const Order = z.object({
   placedAt: EpochMs,
   updatedAt: EpochMs,
   version: z.number().int(),
+  /**
+   * The carrier's shipping label, for a confirmed order with devices or consumables: none (nothing
+   * to ship, or no carrier configured), requested, retrying (the carrier failed; asked again later),
+   * labelled (with its tracking number) or failed (the carrier refused the request).
+   */
+  shipping: z.object({
+    status: z.enum(["none", "requested", "retrying", "labelled", "failed"]),
+    trackingNumber: z.string().nullable(),
+  }),
 });
 export type Order = z.infer<typeof Order>;
 
@@ -215,6 +236,17 @@ export const commerceRoutes = {
     summary: "Set the on-hand count of a SKU at a location (admin); refused below what is reserved",
     role: "admin",
     body: StockBody,
+    status: 200,
+    response: z.object({ stock: StockLevel }),
+  }),
+  adjustStock: route({
+    method: "post",
+    path: "/api/commerce/stock/:sku/:location/adjust",
+    summary:
+      "Add or remove units of a SKU at a known location (admin), with a reason for the audit log; " +
+      "409 STOCK_WOULD_GO_NEGATIVE when fewer units than removed are on hand and not reserved; 404 for an unknown SKU or location",
+    role: "admin",
+    body: StockAdjustBody,
     status: 200,
     response: z.object({ stock: StockLevel }),
   }),

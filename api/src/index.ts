@@ -28,6 +28,7 @@ export * from "./commerce.js";
 export * from "./common.js";
 export * from "./fleet.js";
 export type * from "./live.js";
+export * from "./money.js";
 export * from "./openapi.js";
 export * from "./provisioning.js";
 export * from "./telemetry.js";

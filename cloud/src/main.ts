@@ -14,6 +14,7 @@ import { LoginRateLimiter } from "./identity/index.js";
 import { identityModule } from "./identity/module.js";
 import { ingestModule } from "./ingest/module.js";
 import { integrationModule } from "./integration/module.js";
+import { SoapCarrier } from "./integration/soap/carrier-client.js";
 import { liveModule } from "./live/module.js";
 import type { CloudConfig } from "./platform/config.js";
 import { checkDatabase } from "./platform/database.js";
@@ -47,7 +48,23 @@ export function cloudModules() {
   const fleet = fleetModule();
   const alerts = alertsModule({ directory: () => fleet.registry });
   const live = liveModule({ auth: () => identity, directory: () => fleet.registry });
-  const commerce = commerceModule();
+  const commerce = commerceModule({
+    // The Shipping port: the SOAP carrier adapter, when a carrier is configured.
+    shipping: ({ config, registry }) => {
+      const c = config.commerce;
+      if (!c.carrier_url) return undefined;
+      return new SoapCarrier(
+        {
+          url: c.carrier_url,
+          timeoutMs: c.carrier_timeout_ms,
+          retries: c.carrier_attempts - 1,
+          breakerFailures: c.breaker_failures,
+          halfOpenAfterMs: c.breaker_half_open_ms,
+        },
+        registry,
+      );
+    },
+  });
   const chat = chatModule({
     auth: () => identity,
     users: () => identity.users,

@@ -235,7 +235,11 @@ export interface CommerceRig {
   close(): Promise<void>;
 }
 
-export async function startCommerceRig(engine: { pgUrl?: string } = {}, commerce: Record<string, unknown> = {}): Promise<CommerceRig> {
+export async function startCommerceRig(
+  engine: { pgUrl?: string } = {},
+  commerce: Record<string, unknown> = {},
+  cloud: Record<string, unknown> = {},
+): Promise<CommerceRig> {
   const sim = new PaymentsSimulator();
   const simPort = await sim.start(0);
   const schema = `bv_commerce_${randomBytes(5).toString("hex")}`;
@@ -243,6 +247,7 @@ export async function startCommerceRig(engine: { pgUrl?: string } = {}, commerce
   const t = await startTestCloud({
     ...db,
     commerce: { payments_url: `http://127.0.0.1:${simPort}`, saga_poll_ms: 100, saga_retry_max_ms: 300, ...commerce },
+    ...cloud,
   });
   const [admin, alice, victor] = [await t.login("admin"), await t.login("alice"), await t.login("victor")];
   return {

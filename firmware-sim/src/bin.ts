@@ -6,6 +6,7 @@
  *   bv-sim plc | bv-sim meter (industrial peers: OPC UA PLC, Modbus meters; see industrial-cli.ts)
  *   bv-sim payments (the payment provider the cloud's checkout calls; see payments/payments-cli.ts)
  *   bv-sim warehouse (a warehouse on RabbitMQ: confirmed orders in, shipment updates out; see warehouse/warehouse-cli.ts)
+ *   bv-sim carrier (the shipping carrier, SOAP, the cloud's shipping calls; see carrier/carrier-cli.ts)
  */
 import { writeFileSync } from "node:fs";
 import { ConfigError, createLogger, parseCli, runMain, silentLogger, waitForShutdown } from "@bitvelocity/common";
@@ -32,7 +33,8 @@ Options:
 
 Environment: BV_MQTT_URL (broker.url), BV_FLEET_SECRET (fleet_secret), BV_LOG_LEVEL.
 Other commands: bv-sim provision --help, bv-sim plc --help (OPC UA PLC), bv-sim meter --help (Modbus meters),
-bv-sim payments --help (payment provider), bv-sim warehouse --help (warehouse on RabbitMQ)`;
+bv-sim payments --help (payment provider), bv-sim carrier --help (shipping carrier, SOAP),
+bv-sim warehouse --help (warehouse on RabbitMQ)`;
 
 const PROVISION_USAGE = `Usage: bv-sim provision --scenario FILE --out devices.yaml
 
@@ -165,4 +167,5 @@ else if (argv[0] === "payments")
   runMain("bv-sim payments", async () => (await import("./payments/payments-cli.js")).runPayments(argv.slice(1)));
 else if (argv[0] === "warehouse")
   runMain("bv-sim warehouse", async () => (await import("./warehouse/warehouse-cli.js")).runWarehouse(argv.slice(1)));
+else if (argv[0] === "carrier") runMain("bv-sim carrier", async () => (await import("./carrier/carrier-cli.js")).runCarrier(argv.slice(1)));
 else runMain("bv-sim", () => run(argv));

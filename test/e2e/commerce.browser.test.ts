@@ -1,8 +1,9 @@
 /**
- * The shop in Chromium at phone width (375 px), against a real cloud, the payment simulator as a
- * program (`bv-sim payments`) and a real edge link: an operator buys 3 environmental sensors and
- * sees the order confirmed with its saga timeline and writes in the order's chat room, where the
- * bot posted the confirmation; a smart shelf's count moves live on the
+ * The shop in Chromium at phone width (375 px), against a real cloud, the payment and carrier
+ * simulators as programs (`bv-sim payments`, `bv-sim carrier`) and a real edge link: an operator
+ * buys 3 environmental sensors and sees the order confirmed with its saga timeline, then labelled
+ * with the carrier's tracking number, and writes in the order's chat room, where the bot posted
+ * the confirmation; a smart shelf's count moves live on the
  * inventory page and turns low; a viewer browses but cannot order. Every page passes axe-core
  * with no serious or critical violation.
  */
@@ -32,9 +33,9 @@ async function axeProblems(page: Page): Promise<string[]> {
   return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}, ${v.nodes} nodes)`);
 }
 
-/** Starts `bv-sim payments --port 0` and resolves to its URL. */
-function startPayments(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(ROOT, "firmware-sim/bin/bv-sim.js"), "payments", "--port", "0", "--latency", "5"], {
+/** Starts `bv-sim payments|carrier --port 0` and resolves to its URL. */
+function startSimulator(what: "payments" | "carrier"): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(ROOT, "firmware-sim/bin/bv-sim.js"), what, "--port", "0", "--latency", "5"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
@@ -44,12 +45,13 @@ function startPayments(): Promise<{ url: string; child: ChildProcess }> {
       const m = /"url":"([^"]+)"/.exec(out);
       if (m?.[1]) resolve({ url: m[1], child });
     });
-    child.once("exit", (code) => reject(new Error(`bv-sim payments exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`bv-sim ${what} exited with ${code}`)));
   });
 }
 
 describe.skipIf(skip !== undefined)("the shop in Chromium", () => {
   let payments: { url: string; child: ChildProcess };
+  let carrier: { url: string; child: ChildProcess };
   let t: TestCloud;
   let browser: Browser;
   let edge: EdgeLink;
@@ -73,8 +75,12 @@ describe.skipIf(skip !== undefined)("the shop in Chromium", () => {
   const noHorizontalScroll = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
 
   beforeAll(async () => {
-    payments = await startPayments();
-    t = await startTestCloud({ commerce: { payments_url: payments.url } }, { dashboardDir: join(ROOT, "cloud/dist/dashboard") });
+    payments = await startSimulator("payments");
+    carrier = await startSimulator("carrier");
+    t = await startTestCloud(
+      { commerce: { payments_url: payments.url, carrier_url: carrier.url } },
+      { dashboardDir: join(ROOT, "cloud/dist/dashboard") },
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -88,9 +94,10 @@ describe.skipIf(skip !== undefined)("the shop in Chromium", () => {
     await browser?.close();
     await t?.close();
     payments?.child.kill("SIGTERM");
+    carrier?.child.kill("SIGTERM");
   });
 
-  it("an operator buys 3 environmental sensors and sees the order confirmed with its timeline", async () => {
+  it("an operator buys 3 environmental sensors and sees the order confirmed, then labelled, with its timeline", async () => {
     const page = await login("alice");
     await page.goto(`${t.url}/#/shop`);
     const row = page.locator('[data-testid="product-row"][data-sku="DEV-ENV-SENSOR"]');
@@ -105,8 +112,8 @@ describe.skipIf(skip !== undefined)("the shop in Chromium", () => {
     const steps = await page
       .locator('[data-testid="timeline-entry"]')
       .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.type));
-    // Fleet's answer (DevicesProvisioned) lands on the timeline whenever it arrives.
-    expect(steps.filter((s) => s !== "DevicesProvisioned")).toEqual([
+    // Fleet's answer (DevicesProvisioned) and the shipping label land on the timeline whenever they arrive.
+    expect(steps.filter((s) => s !== "DevicesProvisioned" && !s?.startsWith("Label"))).toEqual([
       "OrderPlaced",
       "StockReserved",
       "PaymentAuthorized",
@@ -115,8 +122,16 @@ describe.skipIf(skip !== undefined)("the shop in Chromium", () => {
       "PaymentCaptured",
       "OrderConfirmed",
     ]);
-    expect(await axeProblems(page)).toEqual([]);
+    // The carrier's label: the tracking number the carrier simulator issued for this order.
     const orderId = decodeURIComponent(page.url().split("/orders/")[1] ?? "");
+    await expect.poll(() => page.getByTestId("order-tracking").textContent(), { timeout: 10_000 }).toMatch(/^BV[0-9A-F]{12}$/);
+    const { shipments } = (await (await fetch(new URL("/shipments", carrier.url))).json()) as {
+      shipments: { orderId: string; trackingNumber: string }[];
+    };
+    expect(await page.getByTestId("order-tracking").textContent()).toBe(shipments.find((x) => x.orderId === orderId)?.trackingNumber);
+    await expect.poll(() => page.locator('[data-testid="timeline-entry"][data-type="Labelled"]').count()).toBe(1);
+    expect(await axeProblems(page)).toEqual([]);
+    expect(await noHorizontalScroll(page)).toBe(true);
 
     // The order's room on the order page: the bot's confirmation is there, and the buyer writes in it.
     const room = page.getByTestId("chat-panel-messages");

@@ -102,14 +102,19 @@ export class CheckoutSaga {
     if (dueOnly) q = q.where("next_run_at", "<=", now);
     const due = await q.execute();
     // Abandoned reservations (a saga that can no longer run them): fail the order, which releases them.
+    // Not an order this poll resumes: its saga may have sent a provider call whose answer a crash
+    // lost, and only the saga, repeating that call under its key, learns the authorization to undo.
+    const resuming = new Set(due.map((r) => r.order_id));
     const expired = await this.inventory.expiredOrders(now);
-    for (const id of expired) if (!this.running.has(id)) await this.failIfHeld(id, "reservation expired");
+    for (const id of expired) if (!this.running.has(id) && !resuming.has(id)) await this.failIfHeld(id, "reservation expired");
     await Promise.allSettled(due.map((r) => this.run(r.order_id)));
   }
 
   private async failIfHeld(orderId: string, reason: string): Promise<void> {
     const s = await this.load(orderId);
-    if (s.terminal || s.failure || s.stockCommitted) return;
+    // An authorized order is left to its saga (the poller resumes it; its stock stays held): failing
+    // it here could race a capture already sent to the provider whose record is not written yet.
+    if (s.terminal || s.failure || s.stockCommitted || s.authorizationId) return;
     try {
       await this.writer.write(
         s,
@@ -253,6 +258,18 @@ export class CheckoutSaga {
     return "wait";
   }
 
+  /** True when refunded, false when the provider refuses (not captured), "unavailable" to retry later. */
+  private async refundInstead(orderId: string, auth: string): Promise<boolean | "unavailable"> {
+    try {
+      await this.payments.refund(`${orderId}:refund`, auth);
+      return true;
+    } catch (err) {
+      if (err instanceof PaymentsUnavailable) return "unavailable";
+      if (err instanceof PaymentRefused) return false;
+      throw err;
+    }
+  }
+
   /** Compensations in reverse order of the steps that happened, then the cancellation. */
   private async compensate(s: OrderState): Promise<StepOutcome> {
     const reason = s.failure ?? "checkout failed";
@@ -266,20 +283,22 @@ export class CheckoutSaga {
     if (s.authorizationId && !s.compensated.has("payment")) {
       const auth = s.authorizationId;
       const op = s.captured ? "refund" : "void";
+      let done: string = op === "refund" ? "refunded" : "voided";
       try {
         if (op === "refund") await this.payments.refund(`${s.id}:refund`, auth);
         else await this.payments.void(`${s.id}:void`, auth);
       } catch (err) {
         if (err instanceof PaymentsUnavailable) return this.defer(s, op, err.message);
         if (!(err instanceof PaymentRefused)) throw err;
-        // A definite no (already voided by an earlier attempt under another node's key): nothing left to undo.
-        this.logger.warn({ orderId: s.id, err: err.message }, `${op} refused during compensation`);
+        // A void refused (409): the provider may have captured it for a capture whose record was
+        // lost (the runner crashed or lost a race after the call). Refund it, by the same key as
+        // any refund of this order; a refund refused too means nothing is left to undo.
+        const refunded = op === "void" ? await this.refundInstead(s.id, auth) : false;
+        if (refunded === "unavailable") return this.defer(s, "refund", "payments unavailable");
+        if (refunded) done = "refunded (it had been captured)";
+        else this.logger.warn({ orderId: s.id, err: err.message }, `${op} refused during compensation: nothing left to undo`);
       }
-      return this.writer.write(
-        s,
-        () => [{ type: "Compensated", step: "payment", detail: `authorization ${auth} ${op === "refund" ? "refunded" : "voided"}` }],
-        this.next,
-      );
+      return this.writer.write(s, () => [{ type: "Compensated", step: "payment", detail: `authorization ${auth} ${done}` }], this.next);
     }
     if (s.reserved && !s.compensated.has("stock")) {
       return this.writer.write(

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { StockLevel } from "@bitvelocity/api";
+import { BvError } from "@bitvelocity/common";
 import { type Kysely, sql, type Transaction } from "kysely";
 import { ValidationError } from "../platform/errors.js";
 import type { CommerceTables } from "./tables.js";
@@ -27,6 +28,21 @@ export interface Reservation {
 }
 
 export type ReserveResult = { ok: true; reservations: Reservation[] } | { ok: false; reason: string; sku: string };
+
+/** An adjustment that would leave fewer units on hand than are reserved (or fewer than none). */
+export class StockWouldGoNegative extends BvError {
+  constructor(
+    readonly level: StockLevel,
+    readonly delta: number,
+  ) {
+    super(
+      "STOCK_WOULD_GO_NEGATIVE",
+      "protocol",
+      `cannot remove ${-delta} unit(s) of ${level.sku} at ${level.location}: ${level.onHand} on hand, ${level.reserved} reserved, ` +
+        `${level.available} can be removed`,
+    );
+  }
+}
 
 export class Inventory {
   constructor(private readonly db: Kysely<CommerceTables>) {}
@@ -83,6 +99,40 @@ export class Inventory {
       }
       return this.level(sku, location, tx);
     });
+  }
+
+  /**
+   * Adds `delta` units (negative: removes them) in one conditional UPDATE, like every stock change:
+   * it only applies while `on_hand + delta >= reserved`, so it can neither make stock negative nor
+   * take units a checkout holds, however many adjustments and checkouts race. Refused with
+   * StockWouldGoNegative (nothing changed).
+   */
+  async adjust(sku: string, location: string, delta: number, now = Date.now()): Promise<StockLevel> {
+    return this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto("commerce_stock")
+        .values({ sku, location, on_hand: 0, reserved: 0, updated_at: now })
+        .onConflict((oc) => oc.columns(["sku", "location"]).doNothing())
+        .execute();
+      const updated = await tx
+        .updateTable("commerce_stock")
+        .set({ on_hand: sql`on_hand + ${delta}`, updated_at: now })
+        .where("sku", "=", sku)
+        .where("location", "=", location)
+        .where(sql<boolean>`on_hand + ${delta} >= reserved`)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) {
+        // Thrown inside the transaction: the row inserted above (if any) rolls back with it.
+        throw new StockWouldGoNegative(await this.level(sku, location, tx), delta);
+      }
+      return this.level(sku, location, tx);
+    });
+  }
+
+  /** Every location that holds (or held) stock of any SKU. */
+  async locations(): Promise<string[]> {
+    const rows = await this.db.selectFrom("commerce_stock").select("location").distinct().orderBy("location").execute();
+    return rows.map((r) => r.location);
   }
 
   /** Adds stock if the SKU has none at the location yet (seeding). */

@@ -145,4 +145,28 @@ export const commerceMigrations: Record<string, Migration> = {
         await db.schema.dropTable(t).execute();
     },
   },
+  /** Shipping labels: the order view shows the label's status and tracking number; commerce_labels schedules the carrier calls. */
+  "0002_shipping_labels": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable("commerce_order_view")
+        .addColumn("label_status", "varchar(16)", (c) => c.notNull().defaultTo("none"))
+        .execute();
+      await db.schema.alterTable("commerce_order_view").addColumn("tracking_number", "varchar(64)").execute();
+      await db.schema
+        .createTable("commerce_labels")
+        .addColumn("order_id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("status", "varchar(16)", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull())
+        .addColumn("next_run_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("commerce_labels_due").on("commerce_labels").columns(["status", "next_run_at"]).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("commerce_labels").execute();
+      await db.schema.alterTable("commerce_order_view").dropColumn("tracking_number").execute();
+      await db.schema.alterTable("commerce_order_view").dropColumn("label_status").execute();
+    },
+  },
 };

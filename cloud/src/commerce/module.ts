@@ -3,7 +3,8 @@
  * with CQRS read models, the checkout saga, payments behind a circuit breaker, and live shelf
  * stock. It talks to other domains only through events: it announces orders and asks fleet for
  * purchased devices (devicesPurchased), hears back (devicesProvisioned), and reads smart-shelf
- * counts from readingsCommitted.
+ * counts from readingsCommitted. Confirmed orders with physical goods get a shipping label from the
+ * carrier through the Shipping port (shipping.ts, label-requester.ts).
  */
 import type { AuditLog } from "../identity/audit-log.js";
 import { type CloudModule, type ModuleContext, started } from "../platform/module.js";
@@ -15,6 +16,7 @@ import { OrderWriter } from "./order-writer.js";
 import { commerceRouter } from "./routes.js";
 import { buildServices, type CommerceServices } from "./services.js";
 import { Shipments } from "./shipments.js";
+import type { Shipping } from "./shipping.js";
 import type { CommerceTables } from "./tables.js";
 
 export interface CommerceModule extends CloudModule {
@@ -25,7 +27,12 @@ export interface CommerceModule extends CloudModule {
   readonly shipments: Shipments;
 }
 
-export function commerceModule(): CommerceModule {
+export interface CommercePorts {
+  /** The carrier that makes shipping labels (main.ts fills it when commerce.carrier_url is set). */
+  readonly shipping?: (ctx: ModuleContext) => Shipping | undefined;
+}
+
+export function commerceModule(ports: CommercePorts = {}): CommerceModule {
   let parts: { services: CommerceServices; audit: AuditLog; shipments: Shipments; off: (() => void)[] } | undefined;
   const get = () => started(parts, "commerce", "the commerce services");
   const entry = checkout(
@@ -46,7 +53,7 @@ export function commerceModule(): CommerceModule {
     ],
     consumes: ["devicesProvisioned", "readingsCommitted"],
     async start(ctx: ModuleContext) {
-      const services = buildServices(ctx.config, ctx.db, ctx.relay, ctx.registry, ctx.logger);
+      const services = buildServices(ctx.config, ctx.db, ctx.relay, ctx.registry, ctx.logger, ports.shipping?.(ctx));
       const added = await services.catalog.seed();
       for (const sku of added) await services.inventory.seed(sku, services.location, ctx.config.commerce.seed_stock);
       if (added.length > 0) ctx.logger.info({ products: added.length, location: services.location }, "catalog seeded");
@@ -72,6 +79,7 @@ export function commerceModule(): CommerceModule {
         }),
       ];
       services.saga.start();
+      services.labels?.start();
       parts = { services, audit: ctx.audit, shipments: new Shipments(services.events, writer), off };
     },
     routes() {
@@ -86,6 +94,7 @@ export function commerceModule(): CommerceModule {
       parts = undefined;
       if (!p) return;
       for (const off of p.off) off();
+      await p.services.labels?.stop();
       await p.services.saga.stop();
     },
     get services() {

@@ -9,11 +9,20 @@ import { appendEvent } from "../platform/event-outbox.js";
 import type { EventStore, StoredEvent } from "./event-store.js";
 import { applyEvent, type OrderEvent, type OrderState, timelineOf } from "./order.js";
 import type { Projections } from "./projections.js";
+import { needsLabel } from "./shipping.js";
 import type { CommerceTables } from "./tables.js";
 
 export type SagaSchedule = { status: "active" | "waiting" | "done"; nextRunAt: number; attempts?: number };
 
+/** Who runs label requests (label-requester.ts): told when an order owes a label. */
+export interface LabelQueue {
+  due(orderId: string): void;
+}
+
 export class OrderWriter {
+  /** Set when a carrier is configured: a confirmed order with physical goods then owes a label. */
+  labels: LabelQueue | undefined;
+
   constructor(
     private readonly db: Kysely<CommerceTables>,
     private readonly store: EventStore,
@@ -32,12 +41,22 @@ export class OrderWriter {
     schedule: (next: OrderState) => SagaSchedule,
     now = Date.now(),
   ): Promise<OrderState> {
+    const labels = this.labels;
+    let owesLabel = false;
     const next = await this.db.transaction().execute(async (tx) => {
       const events = await build(tx);
       const stored = await this.store.append(tx, state.id, state.version, events, now);
       const after = stored.reduce((s, e) => applyEvent(s, e.data, e.version, e.at), state);
       await this.projections.apply(tx, after, stored);
       for (const e of stored) await this.announce(tx, after, e);
+      // The label is owed in the confirmation's transaction: a confirmed order never misses its label.
+      owesLabel = labels !== undefined && stored.some((e) => e.data.type === "OrderConfirmed") && needsLabel(after.placed?.lines ?? []);
+      if (owesLabel)
+        await tx
+          .insertInto("commerce_labels")
+          .values({ order_id: state.id, status: "pending", attempts: 0, next_run_at: now, updated_at: now })
+          .onConflict((oc) => oc.column("order_id").doNothing())
+          .execute();
       const plan = schedule(after);
       const row = { status: plan.status, attempts: plan.attempts ?? 0, next_run_at: plan.nextRunAt, updated_at: now };
       await tx
@@ -48,6 +67,7 @@ export class OrderWriter {
       return after;
     });
     this.relay.kick();
+    if (owesLabel) labels?.due(state.id);
     return next;
   }
 

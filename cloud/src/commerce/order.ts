@@ -32,7 +32,15 @@ export type OrderEvent =
   /** Shipment updates from the warehouse (shipments.ts): each once, in this order, after OrderConfirmed. */
   | { type: "OrderPicked"; messageId: string; detail: string; reportedAt: number }
   | { type: "OrderShipped"; messageId: string; detail: string; reportedAt: number }
-  | { type: "OrderDelivered"; messageId: string; detail: string; reportedAt: number };
+  | { type: "OrderDelivered"; messageId: string; detail: string; reportedAt: number }
+  /** A confirmed order with physical goods asked the carrier for a label (label-requester.ts). */
+  | { type: "LabelRequested"; parcels: number; siteId: string }
+  | { type: "Labelled"; trackingNumber: string; service: string; label: string }
+  /** The carrier call failed: `retrying` when it is tried again later, else a human has to act. */
+  | { type: "LabelFailed"; reason: string; attempt: number; retrying: boolean };
+
+/** none: nothing to ship (or no carrier); requested: asked; retrying: failed, asked again later; failed: refused. */
+export type LabelStatus = "none" | "requested" | "retrying" | "labelled" | "failed";
 
 export interface OrderState {
   readonly id: string;
@@ -51,6 +59,7 @@ export interface OrderState {
   readonly deferrals: number;
   readonly reason: string | null;
   readonly terminal: boolean;
+  readonly label: { readonly status: LabelStatus; readonly trackingNumber: string | null; readonly attempts: number };
   readonly placedAt: number;
   readonly updatedAt: number;
 }
@@ -72,6 +81,7 @@ export function emptyOrder(id: string): OrderState {
     deferrals: 0,
     reason: null,
     terminal: false,
+    label: { status: "none", trackingNumber: null, attempts: 0 },
     placedAt: 0,
     updatedAt: 0,
   };
@@ -111,6 +121,12 @@ export function applyEvent(s: OrderState, e: OrderEvent, version: number, at: nu
       return { ...next, status: "shipped" };
     case "OrderDelivered":
       return { ...next, status: "delivered" };
+    case "LabelRequested":
+      return { ...next, label: { ...s.label, status: "requested" } };
+    case "Labelled":
+      return { ...next, label: { status: "labelled", trackingNumber: e.trackingNumber, attempts: s.label.attempts + 1 } };
+    case "LabelFailed":
+      return { ...next, label: { status: e.retrying ? "retrying" : "failed", trackingNumber: null, attempts: e.attempt } };
   }
 }
 
@@ -155,5 +171,11 @@ export function timelineOf(e: OrderEvent): { step: string; status: string; detai
       return { step: "ship", status: "succeeded", detail: e.detail };
     case "OrderDelivered":
       return { step: "deliver", status: "succeeded", detail: e.detail };
+    case "LabelRequested":
+      return { step: "label", status: "started", detail: `${e.parcels} parcel(s) to ${e.siteId}` };
+    case "Labelled":
+      return { step: "label", status: "succeeded", detail: `tracking number ${e.trackingNumber} (${e.service})` };
+    case "LabelFailed":
+      return { step: "label", status: e.retrying ? "retrying" : "failed", detail: `attempt ${e.attempt}: ${e.reason}` };
   }
 }

@@ -44,6 +44,7 @@ function orderOf(r: ViewRow): Order {
     placedAt: Number(r.placed_at),
     updatedAt: Number(r.updated_at),
     version: r.version,
+    shipping: { status: r.label_status as Order["shipping"]["status"], trackingNumber: r.tracking_number },
   };
 }
 
@@ -71,6 +72,8 @@ export class Projections {
       placed_at: state.placedAt,
       updated_at: state.updatedAt,
       version: state.version,
+      label_status: state.label.status,
+      tracking_number: state.label.trackingNumber,
     };
     const { order_id: _id, ...changes } = row;
     await tx

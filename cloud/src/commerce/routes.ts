@@ -8,10 +8,12 @@ import { commerceRoutes as contract, type RouteDef } from "@bitvelocity/api";
 import { type NextFunction, type Request, type Response, Router } from "express";
 import type { AuditLog } from "../identity/audit-log.js";
 import { hasRole, type Role } from "../identity/index.js";
+import { NotFoundError } from "../platform/errors.js";
 import { auditAs, currentUser, HttpError } from "../platform/http.js";
 import { parseBody, parseQuery, reply } from "../platform/validate.js";
 import { productOf } from "./catalog.js";
 import { type Checkout, type CheckoutRefusal, CheckoutRefused } from "./checkout.js";
+import { StockWouldGoNegative } from "./inventory.js";
 import type { CommerceServices } from "./services.js";
 
 /** A contract path relative to the /api mount. */
@@ -59,6 +61,21 @@ export function commerceRouter(services: () => CommerceServices, audit: () => Au
     const stock = await s.inventory.setOnHand(sku, String(req.params.location), onHand);
     await auditAs(audit(), res, "stock.put", `${sku}@${stock.location}`, { onHand });
     reply(res, contract.putStock, { stock });
+  });
+
+  router.post(at(contract.adjustStock), guard("admin", "stock.adjust"), async (req, res) => {
+    const { delta, reason } = parseBody(contract.adjustStock.body, req, "invalid stock adjustment");
+    const s = services();
+    const sku = String(req.params.sku);
+    const location = String(req.params.location);
+    await s.catalog.row(sku);
+    if (!(await s.locations()).includes(location)) throw new NotFoundError("location", location);
+    const stock = await s.inventory.adjust(sku, location, delta).catch((err: unknown) => {
+      if (err instanceof StockWouldGoNegative) throw new HttpError(409, err.code, err.message);
+      throw err;
+    });
+    await auditAs(audit(), res, "stock.adjust", `${sku}@${location}`, { delta, reason, onHand: stock.onHand });
+    reply(res, contract.adjustStock, { stock });
   });
 
   router.post(at(contract.placeOrder), async (req, res) => {

@@ -9,15 +9,19 @@ import { Catalog, productOf } from "./catalog.js";
 import { CheckoutSaga } from "./checkout-saga.js";
 import { EventStore } from "./event-store.js";
 import { Inventory } from "./inventory.js";
+import { LabelRequester } from "./label-requester.js";
 import { OrderService } from "./order-service.js";
 import { OrderWriter } from "./order-writer.js";
 import { PaymentsClient } from "./payments-client.js";
 import { Projections } from "./projections.js";
 import { ShelfStock } from "./shelf-stock.js";
+import type { Shipping } from "./shipping.js";
 import type { CommerceTables } from "./tables.js";
 
 export interface CommerceServices {
   readonly location: string;
+  /** The locations stock may be adjusted at: the warehouse, the configured sites, and any location that holds stock. */
+  locations(): Promise<string[]>;
   readonly catalog: Catalog;
   readonly inventory: Inventory;
   readonly events: EventStore;
@@ -28,6 +32,8 @@ export interface CommerceServices {
   readonly shelves: ShelfStock;
   /** The catalog with what is available at the shop's warehouse (`all`: inactive products too). */
   products(all: boolean): Promise<Product[]>;
+  /** Shipping labels for confirmed orders, when a carrier is configured. */
+  readonly labels: LabelRequester | undefined;
   /** Counts a finished checkout request by the order's status, with its duration. */
   observe(status: string, seconds: number): void;
 }
@@ -38,6 +44,7 @@ export function buildServices(
   relay: Pick<OutboxRelay, "kick">,
   registry: Registry,
   logger: Logger,
+  shipping?: Shipping,
 ): CommerceServices {
   const c = config.commerce;
   const db = database.withTables<CommerceTables>();
@@ -75,6 +82,23 @@ export function buildServices(
     logger.child({ part: "saga" }),
   );
   const orders = new OrderService(db, catalog, writer, new Set(config.sites.map((s) => s.id)), leaseMs);
+  const labels = shipping
+    ? new LabelRequester(
+        db,
+        events,
+        writer,
+        shipping,
+        new Map(config.sites.map((site) => [site.id, site.name])),
+        {
+          pollMs: c.saga_poll_ms,
+          retryBaseMs: Math.min(500, c.label_retry_max_ms),
+          retryMaxMs: c.label_retry_max_ms,
+          leaseMs: Math.max(c.carrier_timeout_ms * (c.carrier_attempts + 1) * 4, 10_000),
+        },
+        logger.child({ part: "labels" }),
+      )
+    : undefined;
+  writer.labels = labels;
   const shelves = new ShelfStock(db, relay, { low: c.shelf_low, high: c.shelf_high }, logger.child({ part: "shelves" }));
   const placed = new Counter({
     name: "bv_commerce_checkouts_total",
@@ -90,6 +114,9 @@ export function buildServices(
   });
   return {
     location: c.warehouse,
+    async locations() {
+      return [...new Set([c.warehouse, ...config.sites.map((site) => site.id), ...(await inventory.locations())])].sort();
+    },
     catalog,
     inventory,
     events,
@@ -102,6 +129,7 @@ export function buildServices(
       const available = await inventory.availableAt(c.warehouse);
       return (await catalog.rows(all)).map((r) => productOf(r, available.get(r.sku) ?? 0));
     },
+    labels,
     observe(status, seconds) {
       placed.inc({ status });
       latency.observe(seconds);

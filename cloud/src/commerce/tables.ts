@@ -42,7 +42,11 @@ export type CommerceTables = {
     placed_at: number;
     updated_at: number;
     version: number;
+    label_status: string;
+    tracking_number: string | null;
   };
+  /** Orders whose shipping label is owed: pending (due at next_run_at), done, or failed (refused by the carrier). */
+  commerce_labels: { order_id: string; status: string; attempts: number; next_run_at: number; updated_at: number };
   commerce_order_timeline: { order_id: string; version: number; type: string; step: string; status: string; detail: string; at: number };
   commerce_sales_daily: { day: string; currency: string; sku: string; quantity: number; total_minor: number };
   commerce_shelves: {

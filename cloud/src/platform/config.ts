@@ -214,6 +214,16 @@ export const cloudConfigSchema = z
         /** How often waiting checkouts (payments unavailable) are retried, at most. */
         saga_retry_max_ms: z.number().int().min(10).max(3_600_000).default(30_000),
         saga_poll_ms: z.number().int().min(10).max(60_000).default(1000),
+        /**
+         * The shipping carrier's SOAP endpoint (bv-sim carrier in tests and the demo), e.g.
+         * http://127.0.0.1:8091/carrier; empty = no shipping labels. Its calls use the breaker settings above.
+         */
+        carrier_url: z.union([z.literal(""), z.string().regex(/^https?:\/\//, "expected an http:// URL or empty")]).default(""),
+        carrier_timeout_ms: z.number().int().min(10).max(60_000).default(3000),
+        /** Attempts per carrier call (1 = no retry); CreateShipment is idempotent by order id. */
+        carrier_attempts: z.number().int().min(1).max(10).default(3),
+        /** How long an order whose label failed waits before it is asked for again, at most (doubling from 500 ms). */
+        label_retry_max_ms: z.number().int().min(10).max(3_600_000).default(30_000),
         /** Default low/high item counts of a smart shelf (hysteresis). */
         shelf_low: z.number().int().min(0).default(5),
         shelf_high: z.number().int().min(1).default(15),
@@ -229,6 +239,10 @@ export const cloudConfigSchema = z
         reservation_ttl_ms: 15 * 60_000,
         saga_retry_max_ms: 30_000,
         saga_poll_ms: 1000,
+        carrier_url: "",
+        carrier_timeout_ms: 3000,
+        carrier_attempts: 3,
+        label_retry_max_ms: 30_000,
         shelf_low: 5,
         shelf_high: 15,
       }),
@@ -374,6 +388,7 @@ export const cloudEnvMap = {
   BV_EDGE_PACKAGES_DIR: "provisioning.packages_dir",
   BV_INFLUX_TOKEN: "telemetry.influx.token",
   BV_PAYMENTS_URL: "commerce.payments_url",
+  BV_CARRIER_URL: "commerce.carrier_url",
 } as const;
 
 /**

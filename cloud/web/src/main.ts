@@ -16,6 +16,7 @@ import { session } from "./lib/session.js";
 import { accountPage } from "./pages/account.js";
 import { addEdgePage } from "./pages/add-edge.js";
 import { alertsPage } from "./pages/alerts.js";
+import { catalogPage } from "./pages/catalog.js";
 import { chatPage } from "./pages/chat.js";
 import { devicePage } from "./pages/device.js";
 import { edgePage } from "./pages/edge.js";
@@ -149,6 +150,9 @@ function route(): void {
       break;
     case "inventory":
       show(inventoryPage(), true);
+      break;
+    case "catalog":
+      show(catalogPage(), true);
       break;
     case "users":
       show(usersPage(), true);

@@ -50,6 +50,7 @@ export function header(user: User, scope: Scope, onLogout: () => void): HTMLElem
       h("a", { href: href.shop(), testid: "nav-shop" }, "Shop"),
       h("a", { href: href.orders(), testid: "nav-orders" }, "Orders"),
       h("a", { href: href.inventory(), testid: "nav-inventory" }, "Inventory"),
+      user.role === "admin" ? h("a", { href: href.catalog(), testid: "nav-catalog" }, "Catalog") : null,
       h("a", { href: href.account(), testid: "nav-account" }, user.role === "admin" ? "Access & audit" : "API tokens"),
       user.role === "admin" ? h("a", { href: href.users(), testid: "nav-users" }, "Users") : null,
       user.role === "admin" ? h("a", { href: href.addEdge(), testid: "nav-add-edge" }, "Add edge") : null,

@@ -1,4 +1,4 @@
-/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/users, #/chat[/:room], #/shop, #/orders[/:id], #/inventory, #/add-edge. */
+/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/users, #/chat[/:room], #/shop, #/orders[/:id], #/inventory, #/catalog, #/add-edge. */
 
 export type Route =
   | { name: "login"; next: string }
@@ -13,6 +13,7 @@ export type Route =
   | { name: "orders" }
   | { name: "order"; id: string }
   | { name: "inventory" }
+  | { name: "catalog" }
   | { name: "add-edge" }
   | { name: "not-found"; path: string };
 
@@ -30,6 +31,7 @@ export function parseRoute(hash: string): Route {
   if (pathname === "/shop") return { name: "shop" };
   if (pathname === "/orders") return { name: "orders" };
   if (pathname === "/inventory") return { name: "inventory" };
+  if (pathname === "/catalog") return { name: "catalog" };
   const order = /^\/orders\/([^/]+)\/?$/.exec(pathname);
   if (order) return { name: "order", id: decodeURIComponent(order[1]!) };
   if (pathname === "/add-edge") return { name: "add-edge" };
@@ -50,6 +52,7 @@ export const href = {
   orders: () => "#/orders",
   order: (id: string) => `#/orders/${encodeURIComponent(id)}`,
   inventory: () => "#/inventory",
+  catalog: () => "#/catalog",
   addEdge: () => "#/add-edge",
   device: (id: string) => `#/devices/${encodeURIComponent(id)}`,
   edge: (id: string) => `#/edges/${encodeURIComponent(id)}`,

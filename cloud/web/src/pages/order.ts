@@ -1,6 +1,7 @@
 /**
- * One order: lines and totals, the checkout saga's timeline (steps, retries, compensations), and
- * the order's chat room (support conversation; the bot posts its steps there) with a composer.
+ * One order: lines and totals, its shipping label (tracking number), the checkout saga's timeline
+ * (steps, retries, compensations, label), and the order's chat room (support conversation; the
+ * bot posts its steps there) with a composer.
  */
 
 import type { Order, TimelineEntry } from "@bitvelocity/api";
@@ -36,15 +37,26 @@ export function orderPage(id: string): Page {
         if (!scope.disposed) replace(detail, errorBox(err));
       });
   void reload();
-  // Until the saga is finished the timeline grows: follow it.
+  // Until the saga and the label are finished the timeline grows: follow it.
   scope.every(1500, () => {
     if (detail.dataset.terminal !== "true") void reload();
   });
   return { el, scope, title: `Order ${id.slice(0, 12)}` };
 }
 
+/** What the shipping stat says while there is no tracking number yet. */
+const SHIPPING_TEXT: Record<Order["shipping"]["status"], string> = {
+  none: "not shipped",
+  requested: "label requested",
+  retrying: "waiting for the carrier",
+  labelled: "labelled",
+  failed: "label refused",
+};
+const SHIPPING_TONE: Partial<Record<Order["shipping"]["status"], string>> = { retrying: "warn", failed: "bad" };
+
 function render(el: HTMLElement, o: Order, timeline: TimelineEntry[]): void {
-  el.dataset.terminal = String(o.status === "confirmed" || o.status === "cancelled");
+  const labelPending = o.shipping.status === "requested" || o.shipping.status === "retrying";
+  el.dataset.terminal = String(o.status === "cancelled" || (o.status === "confirmed" && !labelPending));
   replace(
     el,
     h(
@@ -66,6 +78,11 @@ function render(el: HTMLElement, o: Order, timeline: TimelineEntry[]): void {
       stat("Tax", money(o.taxMinor, o.currency)),
       stat("Site", o.siteId),
       stat("Placed by", o.placedBy, { hint: clock(o.placedAt) }),
+      stat("Tracking", o.shipping.trackingNumber ?? SHIPPING_TEXT[o.shipping.status], {
+        testid: "order-tracking",
+        ...(SHIPPING_TONE[o.shipping.status] ? { tone: SHIPPING_TONE[o.shipping.status] } : {}),
+        hint: o.shipping.trackingNumber ? "carrier tracking number" : "",
+      }),
     ),
     panel(
       "Lines",
