@@ -2,7 +2,10 @@
 // from an EdgeSync Hello over real gRPC); BENCH_GQL_QUERIES fleet queries (default 200) over HTTP,
 // each the whole fleet in two pages of 500 with latest values and active alerts; then
 // BENCH_AMQP_EVENTS events (default 5000) through the AMQP outbox to the local RabbitMQ with
-// publisher confirms. Writes the "GraphQL and AMQP" section of bench/RESULTS.md.
+// publisher confirms; and BENCH_GQL_SUBSCRIBERS graphql-ws clients (default 100) subscribed to the live
+// readings of 10 devices while the edge sends one reading per device every 50 ms for
+// BENCH_GQL_SUB_SECONDS (default 10): send → delivered p50/p99 on one clock.
+// Writes the "GraphQL and AMQP" section of bench/RESULTS.md.
 //
 //   node bench/graphql-amqp.mjs        (after npm run build; RabbitMQ on 127.0.0.1:5672)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,6 +15,8 @@ import { hashSecret, silentLogger } from "@bitvelocity/common";
 import { EdgeSyncClient } from "@bitvelocity/proto";
 import { credentials } from "@grpc/grpc-js";
 import amqp from "amqplib";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 import { AmqpOutbox } from "../cloud/dist/integration/amqp/amqp-outbox.js";
 import { ConfirmPublisher } from "../cloud/dist/integration/amqp/confirm-publisher.js";
 import { integrationMigrations } from "../cloud/dist/integration/migrations.js";
@@ -22,6 +27,9 @@ import { machine, percentile, replaceSection, resultsFile } from "./lib.mjs";
 
 const QUERIES = Number(process.env.BENCH_GQL_QUERIES ?? 200);
 const EVENTS = Number(process.env.BENCH_AMQP_EVENTS ?? 5000);
+const SUBSCRIBERS = Number(process.env.BENCH_GQL_SUBSCRIBERS ?? 100);
+const SUB_SECONDS = Number(process.env.BENCH_GQL_SUB_SECONDS ?? 10);
+const LIVE_DEVICES = 10;
 const DEVICES = 1000;
 const load = loadavg()[0].toFixed(1);
 const TOKEN = "bench-edge-token-0123456789";
@@ -34,8 +42,10 @@ const config = loadCloudConfig(
     data_dir: dir,
     "http.host": "127.0.0.1",
     "http.port": 0,
+    "http.insecure": true,
     "grpc.host": "127.0.0.1",
     "grpc.port": 0,
+    "grpc.insecure": true,
     sites: [{ id: "site-1", name: "Plant 1" }],
     edges: [{ id: "edge-1", site_id: "site-1", token_hash: hashSecret(TOKEN) }],
     "admin.password": "bench-admin-password",
@@ -46,7 +56,16 @@ const base = `http://127.0.0.1:${cloud.ports.http}`;
 const client = new EdgeSyncClient(`127.0.0.1:${cloud.ports.grpc}`, credentials.createInsecure());
 const call = client.sync();
 call.on("error", () => undefined);
-const welcomed = new Promise((resolve) => call.on("data", (m) => m.kind?.$case === "welcome" && resolve()));
+let credit = 0;
+const welcomed = new Promise((resolve) =>
+  call.on("data", (m) => {
+    if (m.kind?.$case === "welcome") {
+      credit += m.kind.welcome.credit;
+      resolve();
+    }
+    if (m.kind?.$case === "credit") credit += m.kind.credit.batches;
+  }),
+);
 call.write({
   kind: {
     $case: "hello",
@@ -102,6 +121,78 @@ for (let q = 0; q < QUERIES; q++) {
   times.push(performance.now() - t0);
 }
 times.sort((a, b) => a - b);
+
+// Live readings to graphql-ws subscribers: SUBSCRIBERS clients, each on one of LIVE_DEVICES devices.
+const session = decodeURIComponent(cookie.split("=")[1] ?? "");
+const wsUrl = `${base.replace("http", "ws")}/graphql`;
+const sentAt = new Map();
+const delivered = [];
+const clients = [];
+let subscribed = 0;
+for (let c = 0; c < SUBSCRIBERS; c++) {
+  const ws = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${session}` },
+    retryAttempts: 0,
+  });
+  clients.push(ws);
+  const deviceId = `env-${c % LIVE_DEVICES}`;
+  ws.subscribe(
+    { query: `subscription { deviceReadings(deviceId: "${deviceId}") { seq } }` },
+    {
+      next: (msg) => {
+        const seq = msg.data?.deviceReadings.seq;
+        const t = sentAt.get(seq);
+        if (t !== undefined) delivered.push(Date.now() - t);
+      },
+      error: (err) => process.stderr.write(`subscriber: ${JSON.stringify(err)}\n`),
+      complete: () => undefined,
+    },
+  );
+  ws.on("connected", () => subscribed++);
+}
+while (subscribed < SUBSCRIBERS) await new Promise((r) => setTimeout(r, 50));
+await new Promise((r) => setTimeout(r, 500)); // the subscriptions registered after the connection acks
+const num = (v) => ({ kind: { $case: "number", number: v } });
+let liveSeq = 1_000_000;
+let batchId = 0;
+let sent = 0;
+let skipped = 0;
+const liveUntil = Date.now() + SUB_SECONDS * 1000;
+const cpu0 = process.cpuUsage();
+const wall0 = performance.now();
+while (Date.now() < liveUntil) {
+  if (credit <= 0) skipped++;
+  else {
+    credit--;
+    const now = Date.now();
+    const readings = [];
+    for (let d = 0; d < LIVE_DEVICES; d++) {
+      liveSeq++;
+      sentAt.set(liveSeq, now);
+      readings.push({
+        seq: liveSeq,
+        deviceId: `env-${d}`,
+        deviceType: "env-sensor",
+        values: { temperature: num(20 + (liveSeq % 50) / 10) },
+        edgeTimeMs: now,
+        bootId: "b",
+        uptimeMs: now,
+        clockSynced: true,
+      });
+    }
+    sent += readings.length;
+    call.write({ kind: { $case: "batch", batch: { batchId: ++batchId, lane: 3, readings, replay: false } } });
+  }
+  await new Promise((r) => setTimeout(r, 50));
+}
+await new Promise((r) => setTimeout(r, 1000));
+const liveCpu = process.cpuUsage(cpu0);
+const liveWallMs = performance.now() - wall0;
+for (const ws of clients) await ws.dispose();
+delivered.sort((a, b) => a - b);
+const expectedDeliveries = (sent / LIVE_DEVICES) * SUBSCRIBERS;
 call.cancel();
 client.close();
 await cloud.stop();
@@ -133,15 +224,17 @@ rmSync(dir, { recursive: true, force: true });
 const f = (ms) => `${ms.toFixed(1)} ms`;
 const body = `
 Date: ${new Date().toISOString().slice(0, 10)} · Machine: ${machine()} · Load average at start: ${load} (2 cores shared with other work)
-Command: \`BENCH_GQL_QUERIES=${QUERIES} BENCH_AMQP_EVENTS=${EVENTS} node bench/graphql-amqp.mjs\` (cloud in-process on SQLite; RabbitMQ 127.0.0.1:5672)
+Command: \`BENCH_GQL_QUERIES=${QUERIES} BENCH_GQL_SUBSCRIBERS=${SUBSCRIBERS} BENCH_GQL_SUB_SECONDS=${SUB_SECONDS} BENCH_AMQP_EVENTS=${EVENTS} node bench/graphql-amqp.mjs\` (cloud in-process on SQLite; RabbitMQ 127.0.0.1:5672)
 
 | figure | value |
 |---|---|
 | GraphQL fleet query, 1,000 devices in two pages of 500 (latest values + active alerts), p50 / p99 (n=${QUERIES}) | **${f(percentile(times, 50))} / ${f(percentile(times, 99))}** |
+| live readings to ${SUBSCRIBERS} graphql-ws subscribers (${LIVE_DEVICES} devices, ${SUBSCRIBERS / LIVE_DEVICES} each; one reading per device per 50 ms for ${SUB_SECONDS} s), send → delivered p50 / p99 / max | **${f(percentile(delivered, 50))} / ${f(percentile(delivered, 99))}** / ${f(delivered.at(-1) ?? 0)} (${delivered.length} of ${expectedDeliveries} deliveries${skipped ? `, ${skipped} ticks without credit` : ""}; whole process ${((liveCpu.user + liveCpu.system) / 10 / liveWallMs).toFixed(0)} % of a core) |
 | events through the AMQP outbox with publisher confirms (record → confirmed and in the queue) | **${Math.round((EVENTS / amqpMs) * 1000)} events/s** (${EVENTS} in ${f(amqpMs)}) |
 
 The GraphQL figure is two HTTP requests per fleet read (each one alert-store query, DataLoader); the AMQP figure
-includes the SQLite outbox write, the confirmed publish in batches of 200 and the mark.
+includes the SQLite outbox write, the confirmed publish in batches of 200 and the mark. The subscribers, the cloud and
+the edge's gRPC stream share one process: a delivery is timed from the batch's write to the subscriber's message.
 `;
 writeFileSync(resultsFile(), replaceSection(readFileSync(resultsFile(), "utf8"), "GraphQL and AMQP", body));
 console.log(body);
