@@ -120,12 +120,28 @@ export class ChatBot {
     );
   }
 
+  /**
+   * Rooms already made with their whole scope (site, and for an order its buyer): a post into one
+   * skips the room's insert-or-ignore and read (the bot posts 6–8 times per order). Bounded.
+   */
+  private readonly complete = new Set<string>();
+
+  private remember(room: { id: string; siteId: string | null; owner: string | null; kind: string }): void {
+    if (room.siteId === null || (room.kind === "order" && room.owner === null)) return;
+    if (this.complete.size >= 10_000) this.complete.clear();
+    this.complete.add(room.id);
+  }
+
   private async toSite(siteId: string, clientId: string, text: string): Promise<void> {
+    if (this.complete.has(`site:${siteId}`)) {
+      await this.chat.post(`site:${siteId}`, clientId, text);
+      return;
+    }
     const name =
       this.directory()
         .sites()
         .find((s) => s.id === siteId)?.name ?? siteId;
-    await this.chat.store.ensureRoom({ id: `site:${siteId}`, kind: "site", name, siteId });
+    this.remember(await this.chat.store.ensureRoom({ id: `site:${siteId}`, kind: "site", name, siteId }));
     await this.chat.post(`site:${siteId}`, clientId, text);
   }
 
@@ -136,12 +152,18 @@ export class ChatBot {
    */
   private async toOrder(o: { orderId: string; siteId: string; placedBy?: string }, clientId: string, text: string): Promise<void> {
     const id = `order:${o.orderId}`;
+    if (this.complete.has(id)) {
+      await this.chat.post(id, clientId, text);
+      return;
+    }
     let owner = o.placedBy;
     if (owner === undefined) {
       const room = await this.chat.store.room(id);
       if (!room || room.owner === null) owner = (await this.orders().order(o.orderId))?.placedBy;
     }
-    await this.chat.store.ensureRoom({ id, kind: "order", name: `Order ${o.orderId}`, siteId: o.siteId, ...(owner ? { owner } : {}) });
+    this.remember(
+      await this.chat.store.ensureRoom({ id, kind: "order", name: `Order ${o.orderId}`, siteId: o.siteId, ...(owner ? { owner } : {}) }),
+    );
     await this.chat.post(id, clientId, text);
   }
 }
