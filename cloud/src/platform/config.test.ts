@@ -92,6 +92,12 @@ describe("loadCloudConfig", () => {
     ).toThrow(/sites\.1\.id: duplicate site id s1[\s\S]*edges\.0\.site_id: unknown site s2/);
   });
 
+  it("refuses a site name over 200 characters with the reason, before any table sees it", () => {
+    const config = (name: string) => loadCloudConfig(undefined, {}, { sites: [{ id: "s1", name }] });
+    expect(config("x".repeat(200)).sites[0]?.name).toHaveLength(200);
+    expect(() => config("x".repeat(201))).toThrow(/sites\.0\.name: expected at most 200 characters/);
+  });
+
   it("scopes a user to known sites only", () => {
     const config = (sites: string[]) =>
       loadCloudConfig(

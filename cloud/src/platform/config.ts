@@ -102,7 +102,10 @@ export const cloudConfigSchema = z
         insecure: z.boolean().default(false),
       })
       .default({ host: "0.0.0.0", port: 50051, insecure: false }),
-    sites: z.array(z.strictObject({ id, name: z.string().min(1) })).default([]),
+    // A site's name names its chat room (varchar(200) on PostgreSQL).
+    sites: z
+      .array(z.strictObject({ id, name: z.string().trim().min(1, "expected a name").max(200, "expected at most 200 characters") }))
+      .default([]),
     edges: z
       .array(
         z.strictObject({
