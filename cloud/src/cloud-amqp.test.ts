@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { silentLogger } from "@bitvelocity/common";
+import { rabbitMqLock } from "@bitvelocity/common/test-services";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AmqpOutbox } from "./integration/amqp/amqp-outbox.js";
@@ -44,7 +45,9 @@ let conn: ChannelModel | undefined;
 let ch: Channel | undefined;
 const cleanup: { exchange: string; queue: string }[] = [];
 
+let releaseLock: (() => void) | undefined;
 beforeAll(async () => {
+  releaseLock = await rabbitMqLock();
   try {
     conn = await amqp.connect(URL, { timeout: 3000 });
     conn.on("error", () => undefined);
@@ -55,16 +58,20 @@ beforeAll(async () => {
     why = `RabbitMQ is not reachable on 127.0.0.1:5672: ${(err as Error).message}`;
     if (process.env.BV_REQUIRE_SERVICES === "1") throw new Error(why);
   }
-});
+}, 660_000);
 
 afterAll(async () => {
-  if (!conn) return;
-  const channel = await conn.createChannel().catch(() => undefined);
-  for (const c of cleanup) {
-    await channel?.deleteQueue(c.queue).catch(() => undefined);
-    await channel?.deleteExchange(c.exchange).catch(() => undefined);
+  try {
+    if (!conn) return;
+    const channel = await conn.createChannel().catch(() => undefined);
+    for (const c of cleanup) {
+      await channel?.deleteQueue(c.queue).catch(() => undefined);
+      await channel?.deleteExchange(c.exchange).catch(() => undefined);
+    }
+    await conn.close().catch(() => undefined);
+  } finally {
+    releaseLock?.();
   }
-  await conn.close().catch(() => undefined);
 });
 
 /** A durable queue bound to everything on a fresh exchange (both deleted after the tests). */

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { silentLogger } from "@bitvelocity/common";
+import { rabbitMqLock } from "@bitvelocity/common/test-services";
 import { PaymentsSimulator, WarehouseSimulator } from "@bitvelocity/firmware-sim";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
 import { Registry } from "prom-client";
@@ -66,7 +67,9 @@ async function openTestChannel(): Promise<void> {
   ch.on("error", () => undefined);
 }
 
+let releaseLock: (() => void) | undefined;
 beforeAll(async () => {
+  releaseLock = await rabbitMqLock();
   try {
     await openTestChannel();
     available = true;
@@ -74,16 +77,20 @@ beforeAll(async () => {
     why = `RabbitMQ is not reachable on 127.0.0.1:5672: ${(err as Error).message}`;
     if (process.env.BV_REQUIRE_SERVICES === "1") throw new Error(why);
   }
-});
+}, 660_000);
 
 afterAll(async () => {
-  if (!conn) return;
-  const channel = await conn.createChannel().catch(() => undefined);
-  for (const q of [NAMES.orders, NAMES.fulfilment, NAMES.deadLetter, NAMES.failing, NAMES.failingDead])
-    await channel?.deleteQueue(q).catch(() => undefined);
-  for (const x of [NAMES.events, NAMES.fulfilment, NAMES.deadLetter, NAMES.failing, NAMES.failingDead])
-    await channel?.deleteExchange(x).catch(() => undefined);
-  await conn.close().catch(() => undefined);
+  try {
+    if (!conn) return;
+    const channel = await conn.createChannel().catch(() => undefined);
+    for (const q of [NAMES.orders, NAMES.fulfilment, NAMES.deadLetter, NAMES.failing, NAMES.failingDead])
+      await channel?.deleteQueue(q).catch(() => undefined);
+    for (const x of [NAMES.events, NAMES.fulfilment, NAMES.deadLetter, NAMES.failing, NAMES.failingDead])
+      await channel?.deleteExchange(x).catch(() => undefined);
+    await conn.close().catch(() => undefined);
+  } finally {
+    releaseLock?.();
+  }
 });
 
 describe("the fulfilment queue and the warehouse simulator", () => {

@@ -126,6 +126,9 @@ describe("GraphQL over HTTP", () => {
     const page = await fetch(`${t.url}/graphql`, { headers: { accept: "text/html", cookie: `bv_session=${encodeURIComponent(viewer)}` } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("GraphiQL");
+    // Not frameable, no MIME sniffing: the same headers as the dashboard (GraphiQL's page has no CSP: it loads its bundle from a CDN).
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff");
   });
 
   it("answers sites → edges → devices with latest values, and history by resolution", async () => {

@@ -6,7 +6,7 @@
  * BV_REQUIRE_SERVICES=1 (CI), where it fails. Test-only: imported as @bitvelocity/common/test-services.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -156,4 +156,43 @@ export async function redis(): Promise<Service<{ url: string }>> {
   const { hostname, port } = new URL(url);
   if (!(await portOpen(hostname, Number(port || 6379)))) return missing("Redis", `nothing listens on ${hostname}:${port || 6379}`);
   return { available: true, url, stop: async () => {} };
+}
+
+/**
+ * RabbitMQ is one shared broker on the machine, and some tests restart it (`rabbitmqctl stop_app`):
+ * every test file that talks to it holds this lock from its first to its last test, so a restart
+ * in one file never cuts another file's connections when vitest runs files in parallel. The lock
+ * is a directory (atomic mkdir) holding the owner's pid; a lock whose owner died is taken over.
+ * Resolves to the release function.
+ */
+export async function rabbitMqLock(timeoutMs = 600_000): Promise<() => void> {
+  const dir = join(tmpdir(), "bv-rabbitmq-tests.lock");
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, "pid"), String(process.pid));
+      return () => rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    let owner = Number.NaN;
+    try {
+      owner = Number(readFileSync(join(dir, "pid"), "utf8"));
+    } catch {
+      // Created but not written yet: the owner is between its two steps.
+    }
+    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) rmSync(dir, { recursive: true, force: true });
+    else if (Date.now() > deadline) throw new Error(`RabbitMQ test lock ${dir} still held by pid ${owner}`);
+    else await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

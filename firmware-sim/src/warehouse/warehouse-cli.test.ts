@@ -7,6 +7,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { rabbitMqLock } from "@bitvelocity/common/test-services";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -21,7 +22,9 @@ let ch: Channel | undefined;
 let why = "";
 const children: ChildProcess[] = [];
 
+let releaseLock: (() => void) | undefined;
 beforeAll(async () => {
+  releaseLock = await rabbitMqLock();
   try {
     conn = await amqp.connect(AMQP_URL, { timeout: 3000 });
     conn.on("error", () => undefined);
@@ -30,15 +33,19 @@ beforeAll(async () => {
     why = `RabbitMQ is not reachable on 127.0.0.1:5672: ${(err as Error).message}`;
     if (process.env.BV_REQUIRE_SERVICES === "1") throw new Error(why);
   }
-});
+}, 660_000);
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-  if (!conn) return;
-  const channel = await conn.createChannel();
-  for (const q of [N.orders, N.fulfilment]) await channel.deleteQueue(q).catch(() => undefined);
-  for (const x of [N.events, N.fulfilment]) await channel.deleteExchange(x).catch(() => undefined);
-  await conn.close();
+  try {
+    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    if (!conn) return;
+    const channel = await conn.createChannel();
+    for (const q of [N.orders, N.fulfilment]) await channel.deleteQueue(q).catch(() => undefined);
+    for (const x of [N.events, N.fulfilment]) await channel.deleteExchange(x).catch(() => undefined);
+    await conn.close();
+  } finally {
+    releaseLock?.();
+  }
 });
 
 /** Starts the CLI and resolves once it printed that it consumes. */

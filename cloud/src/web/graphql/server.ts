@@ -13,6 +13,7 @@ import type { Express, Request, Response } from "express";
 import type { ExecutionArgs } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { createGraphQLError, createSchema, createYoga } from "graphql-yoga";
+import helmet from "helmet";
 import { WebSocketServer } from "ws";
 import { type Principal, tokenFromAuthorization, tokenFromCookie } from "../../identity/index.js";
 import { authenticate } from "../auth-routes.js";
@@ -74,6 +75,9 @@ export function mountGraphql(app: Express, http: Server, deps: GraphqlDeps): Gra
     },
   });
 
+  // Not frameable, no MIME sniffing, as the dashboard. No CSP here: yoga's GraphiQL page runs inline
+  // scripts and loads its bundle from unpkg.com (docs/graphql/README.md).
+  app.use(GRAPHQL_PATH, helmet({ contentSecurityPolicy: false, frameguard: { action: "deny" }, strictTransportSecurity: false }));
   // A mutation riding on a session cookie must come from an allowed origin (or carry the CSRF token), as on /api.
   app.use(
     GRAPHQL_PATH,
