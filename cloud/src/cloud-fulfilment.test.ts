@@ -222,12 +222,17 @@ describe("the fulfilment queue and the warehouse simulator", () => {
       10_000,
       "four dead letters",
     );
+    // Each dead-lettered with its reason. Their order is not the property: the warehouse's garbage
+    // can overtake the hand-published ones (CI saw it second).
     expect(dead).toHaveLength(4);
-    expect(dead[0]?.reason).toBe("missing message_id");
-    expect(dead[1]).toMatchObject({ id: "bad-stage", reason: expect.stringMatching(/^schema: stage: /) });
-    expect(dead[2]).toMatchObject({ id: "nobody", reason: "order no-such-order: unknown order" });
-    expect(dead[3]?.reason).toMatch(/^not JSON: /);
-    expect(String(dead[3]?.id)).toMatch(/^wh-garbage-/);
+    expect(dead).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ reason: "missing message_id" }),
+        { id: "bad-stage", reason: expect.stringMatching(/^schema: stage: /) },
+        { id: "nobody", reason: "order no-such-order: unknown order" },
+        { id: expect.stringMatching(/^wh-garbage-/), reason: expect.stringMatching(/^not JSON: /) },
+      ]),
+    );
     const { messageCount } = await channel.checkQueue(NAMES.fulfilment);
     expect(messageCount).toBe(0);
   });
