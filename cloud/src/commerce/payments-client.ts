@@ -11,20 +11,9 @@
  * counts against the breaker nor is retried.
  */
 import { BvError } from "@bitvelocity/common";
-import {
-  BrokenCircuitError,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  ExponentialBackoff,
-  handleWhen,
-  retry,
-  TaskCancelledError,
-  TimeoutStrategy,
-  timeout,
-  wrap,
-} from "cockatiel";
+import { BrokenCircuitError, CircuitState, TaskCancelledError } from "cockatiel";
 import { Counter, Gauge, type Registry } from "prom-client";
+import { providerPolicy } from "../platform/resilience.js";
 
 export interface PaymentsOptions {
   readonly url: string;
@@ -73,16 +62,9 @@ export class PaymentsClient {
     private readonly options: PaymentsOptions,
     registry: Registry,
   ) {
-    const transient = handleWhen((err) => err instanceof TransientProviderError || err instanceof TaskCancelledError);
-    this.breaker = circuitBreaker(transient, {
-      halfOpenAfter: options.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(options.breakerFailures),
-    });
-    const retries = retry(transient, {
-      maxAttempts: options.retries,
-      backoff: new ExponentialBackoff({ initialDelay: 25, maxDelay: 400 }),
-    });
-    this.policy = wrap(retries, this.breaker, timeout(options.timeoutMs, TimeoutStrategy.Aggressive));
+    const resilience = providerPolicy((err) => err instanceof TransientProviderError, options);
+    this.breaker = resilience.breaker;
+    this.policy = resilience.policy;
     this.breaker.onStateChange((state) => {
       this.stateSince = Date.now();
       for (const l of this.listeners) l(STATE_NAMES[state]);

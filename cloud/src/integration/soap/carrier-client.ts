@@ -1,7 +1,7 @@
 /**
  * The shipping carrier over SOAP: a `soap` client built from the contract (proto/carrier.wsdl,
  * read from disk, so starting needs no carrier) pointed at `commerce.carrier_url`, behind the same
- * cockatiel policy as the payment provider: retry(breaker(timeout(call))).
+ * cockatiel policy as the payment provider (platform/resilience.ts): retry(breaker(timeout(call))).
  * - timeout: every call is aborted after `timeoutMs` (the HTTP request's signal is aborted);
  * - retry with exponential backoff: CreateShipment is idempotent by order id at the carrier, so a
  *   transient failure (soap:Server fault, 5xx, timeout, refused connection) is retried;
@@ -12,21 +12,10 @@
  */
 import { BvError } from "@bitvelocity/common";
 import { CARRIER_WSDL_PATH } from "@bitvelocity/proto/carrier";
-import {
-  BrokenCircuitError,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  ExponentialBackoff,
-  handleWhen,
-  retry,
-  TaskCancelledError,
-  TimeoutStrategy,
-  timeout,
-  wrap,
-} from "cockatiel";
+import { BrokenCircuitError, CircuitState, TaskCancelledError } from "cockatiel";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { type Client, createClientAsync } from "soap";
+import { providerPolicy } from "../../platform/resilience.js";
 import { classify } from "./carrier-faults.js";
 
 export interface CarrierOptions {
@@ -73,16 +62,9 @@ export class SoapCarrier {
     private readonly options: CarrierOptions,
     registry: Registry,
   ) {
-    const transient = handleWhen((err) => err instanceof TransientCarrierError || err instanceof TaskCancelledError);
-    this.breaker = circuitBreaker(transient, {
-      halfOpenAfter: options.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(options.breakerFailures),
-    });
-    const retries = retry(transient, {
-      maxAttempts: options.retries,
-      backoff: new ExponentialBackoff({ initialDelay: 25, maxDelay: 400 }),
-    });
-    this.policy = wrap(retries, this.breaker, timeout(options.timeoutMs, TimeoutStrategy.Aggressive));
+    const resilience = providerPolicy((err) => err instanceof TransientCarrierError, options);
+    this.breaker = resilience.breaker;
+    this.policy = resilience.policy;
     this.calls = new Counter({
       name: "bv_carrier_calls_total",
       help: "SOAP calls to the shipping carrier by operation and outcome (ok, refused, failed, breaker_open)",
