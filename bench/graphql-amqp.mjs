@@ -78,6 +78,8 @@ call.write({
       wallTimeMs: Date.now(),
       clockSync: 1,
       uptimeMs: 1,
+      configVersion: 0,
+      arch: "amd64",
       devices: Array.from({ length: DEVICES }, (_, i) => ({
         deviceId: `env-${i}`,
         deviceType: "env-sensor",

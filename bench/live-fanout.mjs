@@ -71,6 +71,8 @@ function startDriver(grpcPort, token) {
         clockSync: 1,
         uptimeMs: 1000,
         devices: ids.map((id) => ({ deviceId: id, deviceType: "env-sensor", name: id, online: true, lastSeenMs: 0 })),
+        configVersion: 0,
+        arch: "amd64",
       },
     },
   });

@@ -141,6 +141,8 @@ export class EdgeLink {
           clockSync: 1,
           uptimeMs: 1000,
           devices: devices.map((d) => ({ name: d.deviceId, online: true, lastSeenMs: 0, ...d })),
+          configVersion: 0,
+          arch: "amd64",
           ...patch,
         },
       },

@@ -14,6 +14,15 @@ export interface HelloSources {
   /** The clock readings are stamped with: Hello's uptime must be on the same base as theirs. */
   readonly clock: { now(): number; uptimeMs(): number };
   readonly gateway: DeviceGateway;
+  /** The remote configuration version this agent runs (0: its file only). */
+  readonly configVersion?: () => number;
+}
+
+/** The package architecture of this agent, as the release list names it. */
+export function packageArch(arch: string = process.arch): string {
+  if (arch === "x64") return "amd64";
+  if (arch === "arm") return "armhf";
+  return arch;
 }
 
 export function buildHello(s: HelloSources): Hello {
@@ -27,6 +36,8 @@ export function buildHello(s: HelloSources): Hello {
     clockSync: s.clockSynced() ? ClockSync.CLOCK_SYNC_SYNCED : ClockSync.CLOCK_SYNC_UNSYNCED,
     uptimeMs: Math.max(0, Math.round(s.clock.uptimeMs())),
     devices: s.gateway.devices().map(toProtoDeviceInfo),
+    configVersion: s.configVersion?.() ?? 0,
+    arch: packageArch(),
   };
 }
 

@@ -183,6 +183,8 @@ export interface EdgeMessage {
     | { $case: "commandResult"; commandResult: CommandResult }
     | { $case: "status"; status: EdgeStatus }
     | { $case: "presence"; presence: DevicePresence }
+    | { $case: "configReport"; configReport: ConfigReport }
+    | { $case: "updateReport"; updateReport: UpdateReport }
     | undefined;
   /**
    * Set on messages of the durable control lane (gap records, dead letters, command results):
@@ -202,6 +204,10 @@ export interface Hello {
   clockSync: ClockSync;
   uptimeMs: number;
   devices: DeviceInfo[];
+  /** the remote configuration version this agent runs (0 = its file only) */
+  configVersion: number;
+  /** the agent's package architecture: "arm64", "armhf", "amd64" */
+  arch: string;
 }
 
 export interface DeviceInfo {
@@ -337,6 +343,7 @@ export interface CloudMessage {
     | { $case: "credit"; credit: Credit }
     | { $case: "command"; command: Command }
     | { $case: "configUpdate"; configUpdate: ConfigUpdate }
+    | { $case: "releaseOffer"; releaseOffer: ReleaseOffer }
     | undefined;
 }
 
@@ -378,9 +385,57 @@ export interface Command {
   expiresAtMs: number;
 }
 
+/**
+ * A versioned configuration document for this edge (the same schema as its YAML file). The edge
+ * validates it, applies it and answers with a ConfigReport for the same version.
+ */
 export interface ConfigUpdate {
   version: number;
   yaml: string;
+}
+
+/** The edge's answer to a ConfigUpdate, and a report when it rolls a version back on its own. */
+export interface ConfigReport {
+  version: number;
+  /** "applied", "rejected", "rolled-back" */
+  state: string;
+  /** why it was rejected or rolled back; every problem, one per entry */
+  problems: string[];
+  /** the version the edge runs after this report */
+  runningVersion: number;
+  /** applied by a controlled restart rather than hot */
+  restarted: boolean;
+  timeMs: number;
+}
+
+/**
+ * A signed agent release the edge should install. The signature is ed25519 with the release key
+ * the edge received when it was claimed, over the UTF-8 manifest
+ * "bv-edge-release/v1\n{version}\n{arch}\n{size}\n{sha256 hex}\n".
+ */
+export interface ReleaseOffer {
+  version: string;
+  arch: string;
+  /** where the edge downloads the package (the cloud's HTTPS origin) */
+  url: string;
+  size: number;
+  /** hex */
+  sha256: string;
+  signature: Buffer;
+  /** the new agent must reach the cloud within this, else it is rolled back */
+  healthDeadlineS: number;
+}
+
+/** Progress of an agent update, sent on every state change and again after a restart. */
+export interface UpdateReport {
+  /** the release this report is about */
+  version: string;
+  /** "downloading", "refused", "installed", "healthy", "rolled-back", "failed" */
+  state: string;
+  /** the reason for refused, rolled-back or failed */
+  error: string;
+  runningVersion: string;
+  timeMs: number;
 }
 
 function createBaseEdgeMessage(): EdgeMessage {
@@ -410,6 +465,12 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
         break;
       case "presence":
         DevicePresence.encode(message.kind.presence, writer.uint32(58).fork()).join();
+        break;
+      case "configReport":
+        ConfigReport.encode(message.kind.configReport, writer.uint32(74).fork()).join();
+        break;
+      case "updateReport":
+        UpdateReport.encode(message.kind.updateReport, writer.uint32(82).fork()).join();
         break;
     }
     if (message.controlId !== undefined) {
@@ -487,6 +548,22 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
             message.kind = { $case: "presence", presence: DevicePresence.decode(reader, reader.uint32()) };
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.kind = { $case: "configReport", configReport: ConfigReport.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.kind = { $case: "updateReport", updateReport: UpdateReport.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 8: {
             if (tag !== 64) {
               break;
@@ -527,6 +604,14 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
         ? { $case: "status", status: EdgeStatus.fromJSON(object.status) }
         : isSet(object.presence)
         ? { $case: "presence", presence: DevicePresence.fromJSON(object.presence) }
+        : isSet(object.configReport)
+        ? { $case: "configReport", configReport: ConfigReport.fromJSON(object.configReport) }
+        : isSet(object.config_report)
+        ? { $case: "configReport", configReport: ConfigReport.fromJSON(object.config_report) }
+        : isSet(object.updateReport)
+        ? { $case: "updateReport", updateReport: UpdateReport.fromJSON(object.updateReport) }
+        : isSet(object.update_report)
+        ? { $case: "updateReport", updateReport: UpdateReport.fromJSON(object.update_report) }
         : undefined,
       controlId: isSet(object.controlId)
         ? globalThis.Number(object.controlId)
@@ -552,6 +637,10 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
       obj.status = EdgeStatus.toJSON(message.kind.status);
     } else if (message.kind?.$case === "presence") {
       obj.presence = DevicePresence.toJSON(message.kind.presence);
+    } else if (message.kind?.$case === "configReport") {
+      obj.configReport = ConfigReport.toJSON(message.kind.configReport);
+    } else if (message.kind?.$case === "updateReport") {
+      obj.updateReport = UpdateReport.toJSON(message.kind.updateReport);
     }
     if (message.controlId !== undefined) {
       obj.controlId = Math.round(message.controlId);
@@ -610,6 +699,18 @@ export const EdgeMessage: MessageFns<EdgeMessage> = {
         }
         break;
       }
+      case "configReport": {
+        if (object.kind?.configReport !== undefined && object.kind?.configReport !== null) {
+          message.kind = { $case: "configReport", configReport: ConfigReport.fromPartial(object.kind.configReport) };
+        }
+        break;
+      }
+      case "updateReport": {
+        if (object.kind?.updateReport !== undefined && object.kind?.updateReport !== null) {
+          message.kind = { $case: "updateReport", updateReport: UpdateReport.fromPartial(object.kind.updateReport) };
+        }
+        break;
+      }
     }
     message.controlId = object.controlId ?? undefined;
     return message;
@@ -627,6 +728,8 @@ function createBaseHello(): Hello {
     clockSync: 0,
     uptimeMs: 0,
     devices: [],
+    configVersion: 0,
+    arch: "",
   };
 }
 
@@ -658,6 +761,12 @@ export const Hello: MessageFns<Hello> = {
     }
     for (const v of message.devices) {
       DeviceInfo.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.configVersion !== 0) {
+      writer.uint32(80).uint64(message.configVersion);
+    }
+    if (message.arch !== "") {
+      writer.uint32(90).string(message.arch);
     }
     return writer;
   },
@@ -747,6 +856,22 @@ export const Hello: MessageFns<Hello> = {
             message.devices.push(DeviceInfo.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.configVersion = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.arch = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -800,6 +925,12 @@ export const Hello: MessageFns<Hello> = {
       devices: globalThis.Array.isArray(object?.devices)
         ? object.devices.map((e: any) => DeviceInfo.fromJSON(e))
         : [],
+      configVersion: isSet(object.configVersion)
+        ? globalThis.Number(object.configVersion)
+        : isSet(object.config_version)
+        ? globalThis.Number(object.config_version)
+        : 0,
+      arch: isSet(object.arch) ? globalThis.String(object.arch) : "",
     };
   },
 
@@ -832,6 +963,12 @@ export const Hello: MessageFns<Hello> = {
     if (message.devices?.length) {
       obj.devices = message.devices.map((e) => DeviceInfo.toJSON(e));
     }
+    if (message.configVersion !== 0) {
+      obj.configVersion = Math.round(message.configVersion);
+    }
+    if (message.arch !== "") {
+      obj.arch = message.arch;
+    }
     return obj;
   },
 
@@ -849,6 +986,8 @@ export const Hello: MessageFns<Hello> = {
     message.clockSync = object.clockSync ?? 0;
     message.uptimeMs = object.uptimeMs ?? 0;
     message.devices = object.devices?.map((e) => DeviceInfo.fromPartial(e)) || [];
+    message.configVersion = object.configVersion ?? 0;
+    message.arch = object.arch ?? "";
     return message;
   },
 };
@@ -2825,6 +2964,9 @@ export const CloudMessage: MessageFns<CloudMessage> = {
       case "configUpdate":
         ConfigUpdate.encode(message.kind.configUpdate, writer.uint32(42).fork()).join();
         break;
+      case "releaseOffer":
+        ReleaseOffer.encode(message.kind.releaseOffer, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2882,6 +3024,14 @@ export const CloudMessage: MessageFns<CloudMessage> = {
             message.kind = { $case: "configUpdate", configUpdate: ConfigUpdate.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.kind = { $case: "releaseOffer", releaseOffer: ReleaseOffer.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2908,6 +3058,10 @@ export const CloudMessage: MessageFns<CloudMessage> = {
         ? { $case: "configUpdate", configUpdate: ConfigUpdate.fromJSON(object.configUpdate) }
         : isSet(object.config_update)
         ? { $case: "configUpdate", configUpdate: ConfigUpdate.fromJSON(object.config_update) }
+        : isSet(object.releaseOffer)
+        ? { $case: "releaseOffer", releaseOffer: ReleaseOffer.fromJSON(object.releaseOffer) }
+        : isSet(object.release_offer)
+        ? { $case: "releaseOffer", releaseOffer: ReleaseOffer.fromJSON(object.release_offer) }
         : undefined,
     };
   },
@@ -2924,6 +3078,8 @@ export const CloudMessage: MessageFns<CloudMessage> = {
       obj.command = Command.toJSON(message.kind.command);
     } else if (message.kind?.$case === "configUpdate") {
       obj.configUpdate = ConfigUpdate.toJSON(message.kind.configUpdate);
+    } else if (message.kind?.$case === "releaseOffer") {
+      obj.releaseOffer = ReleaseOffer.toJSON(message.kind.releaseOffer);
     }
     return obj;
   },
@@ -2961,6 +3117,12 @@ export const CloudMessage: MessageFns<CloudMessage> = {
       case "configUpdate": {
         if (object.kind?.configUpdate !== undefined && object.kind?.configUpdate !== null) {
           message.kind = { $case: "configUpdate", configUpdate: ConfigUpdate.fromPartial(object.kind.configUpdate) };
+        }
+        break;
+      }
+      case "releaseOffer": {
+        if (object.kind?.releaseOffer !== undefined && object.kind?.releaseOffer !== null) {
+          message.kind = { $case: "releaseOffer", releaseOffer: ReleaseOffer.fromPartial(object.kind.releaseOffer) };
         }
         break;
       }
@@ -3657,6 +3819,473 @@ export const ConfigUpdate: MessageFns<ConfigUpdate> = {
     const message = createBaseConfigUpdate();
     message.version = object.version ?? 0;
     message.yaml = object.yaml ?? "";
+    return message;
+  },
+};
+
+function createBaseConfigReport(): ConfigReport {
+  return { version: 0, state: "", problems: [], runningVersion: 0, restarted: false, timeMs: 0 };
+}
+
+export const ConfigReport: MessageFns<ConfigReport> = {
+  encode(message: ConfigReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    for (const v of message.problems) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.runningVersion !== 0) {
+      writer.uint32(32).uint64(message.runningVersion);
+    }
+    if (message.restarted !== false) {
+      writer.uint32(40).bool(message.restarted);
+    }
+    if (message.timeMs !== 0) {
+      writer.uint32(48).int64(message.timeMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.problems.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.runningVersion = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.restarted = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.timeMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigReport {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      problems: globalThis.Array.isArray(object?.problems) ? object.problems.map((e: any) => globalThis.String(e)) : [],
+      runningVersion: isSet(object.runningVersion)
+        ? globalThis.Number(object.runningVersion)
+        : isSet(object.running_version)
+        ? globalThis.Number(object.running_version)
+        : 0,
+      restarted: isSet(object.restarted) ? globalThis.Boolean(object.restarted) : false,
+      timeMs: isSet(object.timeMs)
+        ? globalThis.Number(object.timeMs)
+        : isSet(object.time_ms)
+        ? globalThis.Number(object.time_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ConfigReport): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.problems?.length) {
+      obj.problems = message.problems;
+    }
+    if (message.runningVersion !== 0) {
+      obj.runningVersion = Math.round(message.runningVersion);
+    }
+    if (message.restarted !== false) {
+      obj.restarted = message.restarted;
+    }
+    if (message.timeMs !== 0) {
+      obj.timeMs = Math.round(message.timeMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfigReport>): ConfigReport {
+    return ConfigReport.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfigReport>): ConfigReport {
+    const message = createBaseConfigReport();
+    message.version = object.version ?? 0;
+    message.state = object.state ?? "";
+    message.problems = object.problems?.map((e) => e) || [];
+    message.runningVersion = object.runningVersion ?? 0;
+    message.restarted = object.restarted ?? false;
+    message.timeMs = object.timeMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseReleaseOffer(): ReleaseOffer {
+  return { version: "", arch: "", url: "", size: 0, sha256: "", signature: Buffer.alloc(0), healthDeadlineS: 0 };
+}
+
+export const ReleaseOffer: MessageFns<ReleaseOffer> = {
+  encode(message: ReleaseOffer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== "") {
+      writer.uint32(10).string(message.version);
+    }
+    if (message.arch !== "") {
+      writer.uint32(18).string(message.arch);
+    }
+    if (message.url !== "") {
+      writer.uint32(26).string(message.url);
+    }
+    if (message.size !== 0) {
+      writer.uint32(32).uint64(message.size);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(42).string(message.sha256);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(50).bytes(message.signature);
+    }
+    if (message.healthDeadlineS !== 0) {
+      writer.uint32(56).uint32(message.healthDeadlineS);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseOffer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseOffer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.arch = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.healthDeadlineS = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseOffer {
+    return {
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      arch: isSet(object.arch) ? globalThis.String(object.arch) : "",
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+      healthDeadlineS: isSet(object.healthDeadlineS)
+        ? globalThis.Number(object.healthDeadlineS)
+        : isSet(object.health_deadline_s)
+        ? globalThis.Number(object.health_deadline_s)
+        : 0,
+    };
+  },
+
+  toJSON(message: ReleaseOffer): unknown {
+    const obj: any = {};
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.arch !== "") {
+      obj.arch = message.arch;
+    }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    if (message.healthDeadlineS !== 0) {
+      obj.healthDeadlineS = Math.round(message.healthDeadlineS);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseOffer>): ReleaseOffer {
+    return ReleaseOffer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseOffer>): ReleaseOffer {
+    const message = createBaseReleaseOffer();
+    message.version = object.version ?? "";
+    message.arch = object.arch ?? "";
+    message.url = object.url ?? "";
+    message.size = object.size ?? 0;
+    message.sha256 = object.sha256 ?? "";
+    message.signature = object.signature ?? Buffer.alloc(0);
+    message.healthDeadlineS = object.healthDeadlineS ?? 0;
+    return message;
+  },
+};
+
+function createBaseUpdateReport(): UpdateReport {
+  return { version: "", state: "", error: "", runningVersion: "", timeMs: 0 };
+}
+
+export const UpdateReport: MessageFns<UpdateReport> = {
+  encode(message: UpdateReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== "") {
+      writer.uint32(10).string(message.version);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.error !== "") {
+      writer.uint32(26).string(message.error);
+    }
+    if (message.runningVersion !== "") {
+      writer.uint32(34).string(message.runningVersion);
+    }
+    if (message.timeMs !== 0) {
+      writer.uint32(40).int64(message.timeMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.runningVersion = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateReport {
+    return {
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      runningVersion: isSet(object.runningVersion)
+        ? globalThis.String(object.runningVersion)
+        : isSet(object.running_version)
+        ? globalThis.String(object.running_version)
+        : "",
+      timeMs: isSet(object.timeMs)
+        ? globalThis.Number(object.timeMs)
+        : isSet(object.time_ms)
+        ? globalThis.Number(object.time_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: UpdateReport): unknown {
+    const obj: any = {};
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.runningVersion !== "") {
+      obj.runningVersion = message.runningVersion;
+    }
+    if (message.timeMs !== 0) {
+      obj.timeMs = Math.round(message.timeMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateReport>): UpdateReport {
+    return UpdateReport.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateReport>): UpdateReport {
+    const message = createBaseUpdateReport();
+    message.version = object.version ?? "";
+    message.state = object.state ?? "";
+    message.error = object.error ?? "";
+    message.runningVersion = object.runningVersion ?? "";
+    message.timeMs = object.timeMs ?? 0;
     return message;
   },
 };
