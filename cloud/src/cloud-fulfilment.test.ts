@@ -337,10 +337,11 @@ describe("a fulfilment update whose processing keeps failing", () => {
     consumer.start();
     try {
       await consumer.connected();
-      const send = (id: string) =>
+      const send = (id: string, headers: Record<string, unknown> = {}) =>
         channel.publish(NAMES.failing, "fulfilment.picked", Buffer.from(JSON.stringify({ id, orderId: "o-1", stage: "picked", at: 1 })), {
           persistent: true,
           messageId: id,
+          headers,
         });
       send("works");
       await waitFor(() => reached.length === 1 || undefined, 10_000, "the first update applied");
@@ -352,6 +353,14 @@ describe("a fulfilment update whose processing keeps failing", () => {
       expect(String(dead.properties.headers?.["x-bv-reason"])).toMatch(/^failed 3 attempts: /);
       // Two back-offs (0.2 s, 0.4 s) before the third attempt.
       expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+      // The count travels with the message: the copy that failed the third time carried 2.
+      expect(dead.properties.headers?.["x-bv-attempts"]).toBe(2);
+      expect(String(dead.properties.headers?.["x-bv-last-error"])).not.toBe("");
+      // A message that already failed twice (on another node, or before a restart) is dead-lettered on its next failure.
+      send("failed-elsewhere", { "x-bv-attempts": 2 });
+      const next = await waitFor(async () => (await channel.get(NAMES.failingDead, { noAck: true })) || undefined, 20_000, "a dead letter");
+      expect(next.properties.messageId).toBe("failed-elsewhere");
+      expect(String(next.properties.headers?.["x-bv-reason"])).toMatch(/^failed 3 attempts: /);
       expect(reached.map((u) => u.messageId)).toEqual(["works"]);
       expect((await channel.checkQueue(NAMES.failing)).messageCount).toBe(0);
     } finally {
