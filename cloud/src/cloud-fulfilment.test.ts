@@ -17,8 +17,10 @@ import { silentLogger } from "@bitvelocity/common";
 import { rabbitMqLock } from "@bitvelocity/common/test-services";
 import { PaymentsSimulator, WarehouseSimulator } from "@bitvelocity/firmware-sim";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
+import { createClient } from "graphql-ws";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { FulfilmentConsumer } from "./integration/amqp/fulfilment-consumer.js";
 import { FulfilmentHandler } from "./integration/amqp/fulfilment-handler.js";
 import { integrationMigrations } from "./integration/migrations.js";
@@ -171,6 +173,30 @@ describe("the fulfilment queue and the warehouse simulator", () => {
     expect(d.timeline.map((e) => e.type).slice(-4)).toEqual(["OrderConfirmed", ...SHIPMENT_TYPES]);
     expect(d.timeline.slice(-3).map((e) => e.step)).toEqual(["pick", "ship", "deliver"]);
     expect(d.timeline.slice(-3).every((e) => e.status === "succeeded")).toBe(true);
+  });
+
+  it("GraphQL orderStatus follows the order past confirmed and completes at delivered", async (ctx) => {
+    if (!available) return ctx.skip(why);
+    const id = await confirmedOrder();
+    const client = createClient({
+      url: `${(t as TestCloud).url.replace("http", "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${victor}` },
+      retryAttempts: 0,
+    });
+    const statuses: string[] = [];
+    try {
+      const end = await new Promise<unknown>((resolve) => {
+        client.subscribe<{ orderStatus: { status: string } }>(
+          { query: "subscription($id: ID!) { orderStatus(id: $id) { status } }", variables: { id } },
+          { next: (m) => m.data && statuses.push(m.data.orderStatus.status), error: resolve, complete: () => resolve("complete") },
+        );
+      });
+      expect(end).toBe("complete");
+      expect(statuses.slice(-4)).toEqual(["confirmed", "picked", "shipped", "delivered"]);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it("applies duplicated and out-of-order updates once each, in order", async (ctx) => {
