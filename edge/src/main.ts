@@ -147,10 +147,15 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
       configLane: remote.lane,
     });
     const linkHandle = link;
+    let running = config;
     remote.lane.start({
       applyHot: (next) => {
         broker.reconfigure(next.devices, next.mqtt.limits);
         filter.setPolicies(reportPolicies(next));
+        // The cloud accepts readings of devices a Hello declared: a new device list needs a new Hello.
+        const ids = (c: EdgeConfig) => JSON.stringify(c.devices.map((d) => [d.id, d.type]).sort());
+        if (ids(running) !== ids(next)) linkHandle.rehandshake();
+        running = next;
       },
       post: (configReport) => linkHandle.post({ kind: "configReport", configReport }),
       connected: () => linkHandle.connected(),

@@ -47,10 +47,12 @@ function eachSecret(yaml: string, fn: (path: string, value: unknown, set: (v: st
       const scalar = pair.value;
       fn(pathOf(ancestors, key), scalar.value, (v) => {
         scalar.value = v;
+        // A plain `********` would be a YAML alias; anything else is written as simply as it can be.
+        scalar.type = v === MASK ? "QUOTE_DOUBLE" : "PLAIN";
       });
     },
   });
-  return doc.toString();
+  return doc.toString({ lineWidth: 0 });
 }
 
 /** The document with every secret value replaced by MASK (invalid YAML is returned as written: it holds no parsed secret). */

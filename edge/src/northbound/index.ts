@@ -51,6 +51,8 @@ export interface LinkHandle {
   connected(): boolean;
   /** Best effort: false when there is no session to send it on. */
   post(message: ControlMessage): boolean;
+  /** Ends the session so the next one's Hello carries the current device list (devices added hot). */
+  rehandshake(): void;
   stop(): Promise<void>;
 }
 
@@ -141,6 +143,7 @@ export function startLink(deps: LinkDeps): LinkHandle {
   return {
     connected: () => link.session() !== undefined,
     post: (message) => link.post(message),
+    rehandshake: () => link.session()?.close(),
     stop() {
       stopping ??= (async () => {
         stopStatus();

@@ -92,8 +92,12 @@ export class ConfigLane {
       return;
     }
     if (this.state.rolledBack.includes(version)) {
-      const problems = [`version ${version} was rolled back on this edge; send a new version`];
-      this.report({ version, state: "rejected", problems, runningVersion: running, restarted: false });
+      // Offered again (the cloud re-sends a pending version at each Hello until our report arrives).
+      if (this.state.report?.version === version) this.postReport();
+      else {
+        const problems = [`version ${version} was rolled back on this edge; send a new version`];
+        this.report({ version, state: "rolled-back", problems, runningVersion: running, restarted: false });
+      }
       return;
     }
     if (!this.options.current.remote_config.enabled) {
