@@ -16,7 +16,14 @@ function boot(file: EdgeConfig) {
   const restarts: string[] = [];
   const io = { connected: false };
   const { config, lane } = openRemoteConfig(file, { load: layeredOver(file), restart: (r) => restarts.push(r) }, silentLogger());
-  lane.start({ applyHot: (c) => applied.push(c), post: (r) => (posted.push(r), io.connected), connected: () => io.connected });
+  lane.start({
+    applyHot: (c) => applied.push(c),
+    post: (r) => {
+      posted.push(r);
+      return io.connected;
+    },
+    connected: () => io.connected,
+  });
   return { config, lane, posted, applied, restarts, io };
 }
 
