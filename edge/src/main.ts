@@ -190,6 +190,8 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
       },
     };
   } catch (err) {
+    // On a remote version still on trial, the next start runs the last good one (systemd restarts the agent).
+    if (remote.lane.startFailed(err)) logger.error({ err }, "could not start on the remote configuration on trial; rolled back");
     await stop().catch(() => undefined);
     throw err;
   }

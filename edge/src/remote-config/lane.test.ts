@@ -143,6 +143,26 @@ describe("the config lane", () => {
     expect(after.posted.at(-1)).toMatchObject({ version: 1, state: "rolled-back", runningVersion: 0 });
   });
 
+  it("rolls back a version the agent cannot start with", () => {
+    const run = start();
+    run.io.connected = true;
+    run.lane.update({ version: 1, yaml: stringify({ devices: [device("d1")] }) });
+    run.lane.update({ version: 2, yaml: stringify({ http: { port: 8099 } }) });
+    expect(run.restarts).toHaveLength(1);
+    run.lane.stop();
+    const failed = start();
+    expect(failed.config.http.port).toBe(8099);
+    expect(failed.lane.startFailed(new Error("port 8099 is in use"))).toBe(true);
+    failed.lane.stop();
+    const back = start();
+    expect(back.lane.runningVersion()).toBe(1);
+    back.io.connected = true;
+    back.lane.sessionOpened();
+    expect(back.posted.at(-1)).toMatchObject({ version: 2, state: "rolled-back", runningVersion: 1 });
+    expect(back.posted.at(-1)?.problems[0]).toMatch(/could not start with version 2: port 8099 is in use; back to version 1/);
+    expect(back.lane.startFailed(new Error("again"))).toBe(false);
+  });
+
   it("refuses every version when remote_config.enabled is false", () => {
     file = { ...file, remote_config: { ...file.remote_config, enabled: false } };
     const run = start();

@@ -78,6 +78,32 @@ export class ConfigLane {
     clearTimeout(this.rollbackTimer);
   }
 
+  /**
+   * The agent could not start on the version on trial (a port taken, a file missing): the last good
+   * version (or the file) runs at the next start, and the report says why. False when nothing was on trial.
+   */
+  startFailed(err: unknown): boolean {
+    const trial = this.state.trial;
+    if (!trial) return false;
+    const to = this.state.lastGood;
+    const reason = `the agent could not start with version ${trial.version}: ${errorMessage(err)}; back to ${to ? `version ${to.version}` : "its file"}`;
+    this.save({
+      ...this.state,
+      running: to,
+      trial: null,
+      rolledBack: [...this.state.rolledBack, trial.version].slice(-KEEP_ROLLED_BACK),
+      report: {
+        version: trial.version,
+        state: "rolled-back",
+        problems: [reason],
+        runningVersion: to?.version ?? 0,
+        restarted: true,
+        timeMs: this.now(),
+      },
+    });
+    return true;
+  }
+
   /** A welcomed session: the running version reached the cloud; the latest report goes out. */
   sessionOpened(): void {
     if (this.state.trial) this.confirm();
