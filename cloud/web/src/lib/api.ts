@@ -14,8 +14,6 @@ import type {
   DeviceType,
   Edge,
   EdgeClaim,
-  EdgeConfigVersion,
-  EdgeConfigView,
   Gap,
   Problem,
   Reading,
@@ -131,8 +129,5 @@ export const api = {
     request<ChatHistory>("GET", `/api/chat/rooms/${enc(room)}/messages${query({ before, limit })}`),
   chatRead: (room: string, seq: number) => request<{ room: ChatRoom }>("POST", `/api/chat/rooms/${enc(room)}/read`, { seq }),
   chatDirect: (user: string) => request<{ room: ChatRoom }>("POST", "/api/chat/direct", { user }),
-  edgeConfig: (edgeId: string) => request<EdgeConfigView>("GET", `/api/edges/${enc(edgeId)}/config`),
-  saveEdgeConfig: (edgeId: string, yaml: string, baseVersion: number) =>
-    request<{ version: EdgeConfigVersion; view: EdgeConfigView }>("POST", `/api/edges/${enc(edgeId)}/config`, { yaml, baseVersion }),
   audit: (limit = 100) => request<{ entries: AuditEntry[] }>("GET", `/api/audit${query({ limit })}`),
 };
