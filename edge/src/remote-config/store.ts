@@ -3,7 +3,7 @@
  * (`<data_dir>/remote-config.json`), replaced atomically (write, fsync, rename) so a power cut
  * leaves either the old state or the new one.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { BvError, ConfigError } from "@bitvelocity/common";
 import { type ConfigDocument, parseConfigDocument } from "@bitvelocity/common/edge-config";
@@ -48,11 +48,11 @@ export class RemoteConfigStore {
   }
 
   load(): RemoteState {
+    if (!existsSync(this.path)) return EMPTY_STATE;
     let text: string;
     try {
       text = readFileSync(this.path, "utf8");
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return EMPTY_STATE;
       throw new BvError("REMOTE_CONFIG_STATE", "fatal", `cannot read ${this.path}`, { cause: err });
     }
     try {
