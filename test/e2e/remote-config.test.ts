@@ -228,7 +228,7 @@ describe("remote configuration: dashboard API → cloud → edge, and back", () 
     const cut = stringify({
       devices: [{ id: NEW_DEVICE.id, type: "env-sensor", secret_hash: hashSecret(NEW_DEVICE.secret) }],
       uplink: { url: "127.0.0.1:1" },
-      remote_config: { rollback_after_s: 6 },
+      remote_config: { rollback_after_s: 8 },
     });
     expect((await save(cut)).status).toBe(201);
     // The uplink is built at start: the edge restarts (exit 75) onto the new address, which is wrong.
@@ -238,7 +238,7 @@ describe("remote configuration: dashboard API → cloud → edge, and back", () 
     acked.push(...(await publish(mqttPort, NEW_DEVICE, 20, base + 2000)));
     const v4 = await settled(4, 40_000);
     expect(v4.state).toBe("rolled-back");
-    expect(v4.problems.join("\n")).toMatch(/could not reach the cloud for 6 s after applying version 4; back to version 2/);
+    expect(v4.problems.join("\n")).toMatch(/could not reach the cloud for 8 s after applying version 4; back to version 2/);
     expect(edge.restarts).toBe(2);
     expect((await view()).runningVersion).toBe(2);
     const { entries } = await admin.json<{ entries: AuditEntry[] }>("/api/audit?action=edge.config.rolled-back");
