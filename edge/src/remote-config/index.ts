@@ -33,9 +33,11 @@ export function openRemoteConfig(file: EdgeConfig, hooks: RemoteConfigHooks, log
   const load = hooks.load ?? layeredOver(file);
   let config = file;
   if (!file.remote_config.enabled) {
-    if (state.running) logger.warn({ version: state.running.version }, "remote_config.enabled is false: running on the file alone");
-    state = { ...state, running: null, trial: null };
-    store.save(state);
+    if (state.running) {
+      logger.warn({ version: state.running.version }, "remote_config.enabled is false: running on the file alone");
+      state = { ...state, running: null, trial: null };
+      store.save(state);
+    }
   } else if (state.running) {
     const running = state.running;
     try {
