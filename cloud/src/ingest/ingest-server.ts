@@ -71,9 +71,16 @@ export class IngestServer implements SessionHost {
         session.start();
       },
     });
-    this.unsubscribe = this.bus.on("commandRequested", (cmd) => {
+    const offCommands = this.bus.on("commandRequested", (cmd) => {
       this.sessions.get(cmd.edgeId)?.sendCommand(cmd);
     });
+    const offConfig = this.bus.on("edgeConfigRequested", (update) => {
+      this.sessions.get(update.edgeId)?.sendConfig(update);
+    });
+    this.unsubscribe = () => {
+      offCommands();
+      offConfig();
+    };
   }
 
   lookup(edgeId: string): CredentialLookup {

@@ -3,8 +3,10 @@
  * Domains never import one another; they emit and listen to these on the EventBus.
  */
 import type { CommerceEvents } from "./events-commerce.js";
+import type { EdgeConfigEvents } from "./events-edge-config.js";
 
 export type * from "./events-commerce.js";
+export type * from "./events-edge-config.js";
 
 export type Value = number | boolean | string;
 
@@ -42,6 +44,8 @@ export interface EdgeConnected {
   readonly clockOffsetMs: number;
   readonly connectedAt: number;
   readonly devices: readonly EdgeDeviceInfo[];
+  /** The remote configuration version the edge runs (Hello.config_version; 0: its file alone). */
+  readonly configVersion?: number;
 }
 
 export interface EdgeDisconnected {
@@ -175,7 +179,7 @@ export interface CommandView {
   readonly requestedBy: string;
 }
 
-export interface CloudEvents extends CloudEventsAlerts, CommerceEvents {
+export interface CloudEvents extends CloudEventsAlerts, CommerceEvents, EdgeConfigEvents {
   readingsCommitted: ReadingsCommitted;
   edgeConnected: EdgeConnected;
   edgeDisconnected: EdgeDisconnected;

@@ -17,6 +17,7 @@ import { commandStatusLabel, linkMetrics } from "./metrics.js";
 import { buildHello, forwardPresence } from "./presence.js";
 import type { UplinkConfig } from "./schema.js";
 import { buildStatus, DrainRate, startStatusReports } from "./status.js";
+import type { ControlMessage, IncomingConfigUpdate } from "./uplink.js";
 
 export interface LinkDeps {
   config: UplinkConfig;
@@ -35,10 +36,23 @@ export interface LinkDeps {
   logger: Logger;
   /** Southbound connector states for EdgeStatus. */
   connectorStates?: () => ConnectorState[];
+  /** The remote configuration version the agent runs (Hello.config_version). */
+  configVersion?: () => number;
+  /** Remote configuration (remote-config/): told of each welcomed session and each ConfigUpdate. */
+  configLane?: ConfigLane;
+}
+
+export interface ConfigLane {
+  sessionOpened(): void;
+  update(update: IncomingConfigUpdate): void;
 }
 
 export interface LinkHandle {
   connected(): boolean;
+  /** Best effort: false when there is no session to send it on. */
+  post(message: ControlMessage): boolean;
+  /** Ends the session so the next one's Hello carries the current device list (devices added hot). */
+  rehandshake(): void;
   stop(): Promise<void>;
 }
 
@@ -98,6 +112,12 @@ export function startLink(deps: LinkDeps): LinkHandle {
     }
   };
   const offCommands = link.onSession((session) => session.onCommand((command) => router.handle(command)));
+  const offConfig = link.onSession((session) => {
+    const lane = deps.configLane;
+    if (!lane) return;
+    session.onConfigUpdate?.((update) => lane.update(update));
+    lane.sessionOpened();
+  });
   const offPresence = forwardPresence(gateway, link);
   const stopStatus = startStatusReports(
     link,
@@ -122,11 +142,14 @@ export function startLink(deps: LinkDeps): LinkHandle {
   let stopping: Promise<void> | undefined;
   return {
     connected: () => link.session() !== undefined,
+    post: (message) => link.post(message),
+    rehandshake: () => link.session()?.close(),
     stop() {
       stopping ??= (async () => {
         stopStatus();
         offPresence();
         offCommands();
+        offConfig();
         drainer.stop();
         router.stop();
         await link.stop();

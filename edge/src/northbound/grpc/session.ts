@@ -10,6 +10,7 @@ import type {
   BatchLimits,
   ControlMessage,
   IncomingCommand,
+  IncomingConfigUpdate,
   OpenResult,
   OutgoingBatch,
   SendResult,
@@ -55,6 +56,7 @@ export class GrpcSession implements UplinkSession {
   private readonly creditListeners = new Set<() => void>();
   private readonly commandListeners = new Set<(c: IncomingCommand) => void>();
   private readonly controlAckListeners = new Set<(ids: readonly number[]) => void>();
+  private readonly configListeners = new Set<(update: IncomingConfigUpdate) => void>();
   private resolveEnded!: (f: SessionFailure) => void;
   private resolveOpened!: (r: OpenResult) => void;
   private readonly welcomeTimer: NodeJS.Timeout;
@@ -117,6 +119,8 @@ export class GrpcSession implements UplinkSession {
         return this.write({ kind: { $case: "status", status: message.status } });
       case "presence":
         return this.write({ kind: { $case: "presence", presence: message.presence } });
+      case "configReport":
+        return this.write({ kind: { $case: "configReport", configReport: message.configReport } });
     }
   }
 
@@ -133,6 +137,11 @@ export class GrpcSession implements UplinkSession {
   onControlAck(listener: (ids: readonly number[]) => void): () => void {
     this.controlAckListeners.add(listener);
     return () => this.controlAckListeners.delete(listener);
+  }
+
+  onConfigUpdate(listener: (update: IncomingConfigUpdate) => void): () => void {
+    this.configListeners.add(listener);
+    return () => this.configListeners.delete(listener);
   }
 
   close(): void {
@@ -186,8 +195,11 @@ export class GrpcSession implements UplinkSession {
       case "command":
         for (const listener of this.commandListeners) this.guard(() => listener({ ...kind.command }));
         return;
+      case "configUpdate":
+        for (const listener of this.configListeners) this.guard(() => listener({ ...kind.configUpdate }));
+        return;
       default:
-        // Welcome again, ConfigUpdate (not handled by this edge yet), or an empty message.
+        // Welcome again, or an empty message.
         this.options.logger.debug({ kind: kind?.$case }, "cloud message ignored");
     }
   }
