@@ -14,6 +14,7 @@ import type { RouteDef } from "./common.js";
 import { fleetRoutes } from "./fleet.js";
 import { openApiRoutes } from "./openapi.js";
 import { provisioningRoutes } from "./provisioning.js";
+import { releaseRoutes } from "./releases.js";
 import { telemetryRoutes } from "./telemetry.js";
 import { tokenRoutes } from "./tokens.js";
 import { userRoutes } from "./users.js";
@@ -31,6 +32,7 @@ export type * from "./live.js";
 export * from "./money.js";
 export * from "./openapi.js";
 export * from "./provisioning.js";
+export * from "./releases.js";
 export * from "./telemetry.js";
 export * from "./tokens.js";
 export * from "./users.js";
@@ -45,6 +47,7 @@ export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef
   tokens: tokenRoutes,
   users: userRoutes,
   provisioning: provisioningRoutes,
+  releases: releaseRoutes,
   chat: chatRoutes,
   commerce: commerceRoutes,
   meta: openApiRoutes,

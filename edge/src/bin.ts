@@ -4,7 +4,8 @@ import { BvError, ConfigError, hashSecret, parseCli, runMain, waitForShutdown } 
 import { loadEdgeConfig } from "./config.js";
 import { startEdge } from "./main.js";
 import { claimEdge } from "./provisioning/claim.js";
-import { credentialOverrides, DEFAULT_CREDENTIALS_FILE } from "./provisioning/credentials-file.js";
+import { credentialOverrides, DEFAULT_CREDENTIALS_FILE, readCredentials } from "./provisioning/credentials-file.js";
+import { RESTART_EXIT_CODE, type UpdateSettings } from "./update/index.js";
 
 const usage = `Usage:
   bv-edge [--config FILE]     run the edge agent (config: YAML; BV_* environment variables override it)
@@ -85,13 +86,27 @@ runMain("bv-edge", async () => {
   const config = loadEdgeConfig(file, process.env, credentialsFile ? credentialOverrides(credentialsFile) : {});
   let edge: Awaited<ReturnType<typeof startEdge>>;
   try {
-    edge = await startEdge(config);
+    edge = await startEdge(config, credentialsFile ? { updates: updateSettings(credentialsFile) } : {});
   } catch (err) {
     if (!(err instanceof BvError && err.kind === "fatal")) throw err;
     process.stderr.write(`bv-edge: ${err.code}: ${err.message}\n`);
     process.exit(1);
   }
-  await waitForShutdown();
+  const restart = await Promise.race([waitForShutdown().then(() => undefined), edge.restartRequested]);
   await edge.stop();
-  process.exit(0);
+  // An update switched releases: exit so systemd (Restart=on-failure) starts the other one.
+  process.exit(restart === undefined ? 0 : RESTART_EXIT_CODE);
 });
+
+/** Agent updates need a claimed edge (its release key and token) and the launcher's releases directory. */
+function updateSettings(file: string): UpdateSettings {
+  const c = readCredentials(file);
+  return {
+    releasesDir: process.env.BV_EDGE_RELEASES_DIR || undefined,
+    publicKeyPem: c.release_public_key,
+    cloudUrl: c.cloud_url,
+    edgeId: c.edge_id,
+    token: c.token,
+    caFile: c.ca_file,
+  };
+}

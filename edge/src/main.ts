@@ -12,10 +12,12 @@ import type { DeviceGateway } from "./commands/device-gateway.js";
 import type { EdgeConfig } from "./config.js";
 import { HealthServer } from "./health/index.js";
 import { type LinkHandle, startLink } from "./northbound/index.js";
+import { packageArch } from "./northbound/presence.js";
 import { CLOCK_TRUSTED_AFTER_MS, Outbox, type OutboxClock } from "./outbox/index.js";
 import { filteredSink, ReportFilter } from "./pipeline/filter.js";
 import type { DeviceReport } from "./pipeline/report-schema.js";
 import { ConnectorHost } from "./southbound/host.js";
+import { Updater, type UpdateSettings } from "./update/index.js";
 
 export interface EdgeHandle {
   readonly ports: { readonly mqtt: number; readonly ws: number | null; readonly http: number };
@@ -24,6 +26,8 @@ export interface EdgeHandle {
   readonly outbox: Outbox;
   readonly bootId: string;
   readonly registry: Registry;
+  /** Resolves when an agent update needs a restart into another release (bin exits with RESTART_EXIT_CODE). */
+  readonly restartRequested: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -31,6 +35,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** The wall clock and uptime readings are stamped with (tests simulate a clock without RTC). */
   readonly clock?: OutboxClock;
+  /** Signed agent updates (edge/src/update); without them, release offers are ignored. */
+  readonly updates?: UpdateSettings;
 }
 
 function agentVersion(): string {
@@ -86,7 +92,13 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
   const gateway = config.connectors.length > 0 ? new CompositeGateway([broker, connectors]) : broker;
   let link: LinkHandle | undefined;
   let health: HealthServer | undefined;
+  let updater: Updater | undefined;
+  let requestRestart!: (reason: string) => void;
+  const restartRequested = new Promise<string>((resolve) => {
+    requestRestart = resolve;
+  });
   const stop = async (): Promise<void> => {
+    updater?.stop();
     await broker.stop();
     await connectors.stop();
     await link?.stop();
@@ -114,6 +126,22 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
       connectorStates: () => connectors.states(),
     });
     const linkHandle = link;
+    if (options.updates) {
+      const updates = new Updater({
+        settings: options.updates,
+        agentVersion: agentVersion(),
+        arch: packageArch(),
+        logger: logger.child({ name: "edge:update" }),
+        post: (updateReport) => linkHandle.post({ kind: "updateReport", updateReport }),
+        restart: requestRestart,
+      });
+      updater = updates;
+      updates.start();
+      linkHandle.onSession((session) => {
+        updates.onSession();
+        session.onReleaseOffer((offer) => void updates.offer(offer));
+      });
+    }
     health = new HealthServer({
       host: config.http.host,
       port: config.http.port,
@@ -137,6 +165,7 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
       outbox,
       bootId,
       registry,
+      restartRequested,
       stop: () => {
         stopping ??= stop().then(() => logger.info("edge stopped"));
         return stopping;

@@ -45,8 +45,9 @@ export function ingestModule(ports: IngestPorts): IngestModule {
       "commandResultReceived",
       "deadLetterReceived",
       "gapRecorded",
+      "updateReported",
     ],
-    consumes: ["commandRequested"],
+    consumes: ["commandRequested", "releaseOffered"],
     async start(ctx: ModuleContext) {
       const { config, bus, registry, logger } = ctx;
       const telemetry = ports.store();

@@ -17,6 +17,7 @@ import { commandStatusLabel, linkMetrics } from "./metrics.js";
 import { buildHello, forwardPresence } from "./presence.js";
 import type { UplinkConfig } from "./schema.js";
 import { buildStatus, DrainRate, startStatusReports } from "./status.js";
+import type { ControlMessage, UplinkSession } from "./uplink.js";
 
 export interface LinkDeps {
   config: UplinkConfig;
@@ -39,6 +40,10 @@ export interface LinkDeps {
 
 export interface LinkHandle {
   connected(): boolean;
+  /** Called with each new welcomed session (agent updates hook in here). */
+  onSession(listener: (session: UplinkSession) => void): () => void;
+  /** Best effort on the current session; false when there is none. */
+  post(message: ControlMessage): boolean;
   stop(): Promise<void>;
 }
 
@@ -122,6 +127,8 @@ export function startLink(deps: LinkDeps): LinkHandle {
   let stopping: Promise<void> | undefined;
   return {
     connected: () => link.session() !== undefined,
+    onSession: (listener) => link.onSession(listener),
+    post: (message) => link.post(message),
     stop() {
       stopping ??= (async () => {
         stopStatus();

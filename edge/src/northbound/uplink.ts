@@ -4,7 +4,7 @@
  * the drainer owns peek → send → ack / dead-letter, and the link supervisor owns reconnects,
  * backoff and jitter, once, for every uplink.
  */
-import type { CommandResult, DevicePresence, EdgeStatus } from "@bitvelocity/proto";
+import type { CommandResult, DevicePresence, EdgeStatus, ReleaseOffer, UpdateReport } from "@bitvelocity/proto";
 import type { ControlItem, Lane, StoredReading } from "../outbox/types.js";
 
 export type SendResult =
@@ -49,7 +49,8 @@ export type ControlMessage =
   | { readonly kind: "control"; readonly item: ControlItem }
   | { readonly kind: "commandResult"; readonly commandResult: CommandResult }
   | { readonly kind: "status"; readonly status: EdgeStatus }
-  | { readonly kind: "presence"; readonly presence: DevicePresence };
+  | { readonly kind: "presence"; readonly presence: DevicePresence }
+  | { readonly kind: "updateReport"; readonly updateReport: UpdateReport };
 
 /** One connected, welcomed session. */
 export interface UplinkSession {
@@ -64,6 +65,8 @@ export interface UplinkSession {
   /** Fires when the window grows (credit granted). */
   onCredit(listener: () => void): () => void;
   onCommand(listener: (command: IncomingCommand) => void): () => void;
+  /** Fires with each signed agent release the cloud offers (edge/src/update). */
+  onReleaseOffer(listener: (offer: ReleaseOffer) => void): () => void;
   /** Fires with the ids of control-lane messages the cloud has stored. */
   onControlAck(listener: (ids: readonly number[]) => void): () => void;
   /** Resolves once, when the session is over (stream error or end, or close()). */

@@ -4,7 +4,15 @@
  * It never retries: the link supervisor reconnects with backoff.
  */
 import { BvError, type Logger } from "@bitvelocity/common";
-import { type CloudMessage, type EdgeMessage, type EdgeSyncClient, type Hello, Lane, type Welcome } from "@bitvelocity/proto";
+import {
+  type CloudMessage,
+  type EdgeMessage,
+  type EdgeSyncClient,
+  type Hello,
+  Lane,
+  type ReleaseOffer,
+  type Welcome,
+} from "@bitvelocity/proto";
 import { type ClientDuplexStream, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import type {
   BatchLimits,
@@ -55,6 +63,7 @@ export class GrpcSession implements UplinkSession {
   private readonly creditListeners = new Set<() => void>();
   private readonly commandListeners = new Set<(c: IncomingCommand) => void>();
   private readonly controlAckListeners = new Set<(ids: readonly number[]) => void>();
+  private readonly releaseListeners = new Set<(offer: ReleaseOffer) => void>();
   private resolveEnded!: (f: SessionFailure) => void;
   private resolveOpened!: (r: OpenResult) => void;
   private readonly welcomeTimer: NodeJS.Timeout;
@@ -117,6 +126,8 @@ export class GrpcSession implements UplinkSession {
         return this.write({ kind: { $case: "status", status: message.status } });
       case "presence":
         return this.write({ kind: { $case: "presence", presence: message.presence } });
+      case "updateReport":
+        return this.write({ kind: { $case: "updateReport", updateReport: message.updateReport } });
     }
   }
 
@@ -133,6 +144,11 @@ export class GrpcSession implements UplinkSession {
   onControlAck(listener: (ids: readonly number[]) => void): () => void {
     this.controlAckListeners.add(listener);
     return () => this.controlAckListeners.delete(listener);
+  }
+
+  onReleaseOffer(listener: (offer: ReleaseOffer) => void): () => void {
+    this.releaseListeners.add(listener);
+    return () => this.releaseListeners.delete(listener);
   }
 
   close(): void {
@@ -185,6 +201,9 @@ export class GrpcSession implements UplinkSession {
         return;
       case "command":
         for (const listener of this.commandListeners) this.guard(() => listener({ ...kind.command }));
+        return;
+      case "releaseOffer":
+        for (const listener of this.releaseListeners) this.guard(() => listener(kind.releaseOffer));
         return;
       default:
         // Welcome again, ConfigUpdate (not handled by this edge yet), or an empty message.

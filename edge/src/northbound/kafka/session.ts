@@ -6,7 +6,7 @@
  * The cloud's store-writer validates and stores it; readings it refuses become cloud-side dead letters.
  */
 import { BvError } from "@bitvelocity/common";
-import { TelemetryBatch } from "@bitvelocity/proto";
+import { type ReleaseOffer, TelemetryBatch } from "@bitvelocity/proto";
 import type { Producer } from "kafkajs";
 import { toProtoLane, toProtoReading } from "../grpc/convert.js";
 import type { BatchLimits, ControlMessage, IncomingCommand, OutgoingBatch, SendResult, SessionFailure, UplinkSession } from "../uplink.js";
@@ -100,6 +100,10 @@ export class KafkaSession implements UplinkSession {
 
   onControlAck(listener: (ids: readonly number[]) => void): () => void {
     return this.options.control.onControlAck(listener);
+  }
+
+  onReleaseOffer(listener: (offer: ReleaseOffer) => void): () => void {
+    return this.options.control.onReleaseOffer(listener);
   }
 
   close(): void {
