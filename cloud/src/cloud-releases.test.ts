@@ -55,7 +55,7 @@ describe("agent releases", () => {
     cloud.api(`/api/releases?${query}`, token, {
       method: "POST",
       headers: { "content-type": "application/vnd.debian.binary-package" },
-      body,
+      body: new Uint8Array(body),
     });
 
   async function connect(edgeId: string, agentVersion = "0.1.0"): Promise<EdgeLink> {

@@ -95,7 +95,7 @@ describe("agent updates: signed, staged, rolled back", () => {
     const res = await cloud.api(`/api/releases?version=${version}&arch=amd64&healthDeadlineS=60`, admin, {
       method: "POST",
       headers: { "content-type": "application/vnd.debian.binary-package" },
-      body: readFileSync(deb),
+      body: new Uint8Array(readFileSync(deb)),
     });
     expect(res.status, await res.clone().text()).toBe(201);
     return ((await res.json()) as { release: Release }).release;

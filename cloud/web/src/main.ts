@@ -25,6 +25,7 @@ import { inventoryPage } from "./pages/inventory.js";
 import { loginPage } from "./pages/login.js";
 import { orderPage } from "./pages/order.js";
 import { ordersPage } from "./pages/orders.js";
+import { releasesPage } from "./pages/releases.js";
 import { shopPage } from "./pages/shop.js";
 import { usersPage } from "./pages/users.js";
 
@@ -162,6 +163,9 @@ function route(): void {
       break;
     case "add-edge":
       show(addEdgePage(), true);
+      break;
+    case "releases":
+      show(releasesPage(), true);
       break;
     default:
       show(

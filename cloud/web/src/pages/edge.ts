@@ -3,6 +3,7 @@
 import type { Alert, Device, DeviceType, Edge } from "@bitvelocity/api";
 import { chatPanel } from "../components/chat-panel.js";
 import { EdgeRecords } from "../components/edge-records.js";
+import { edgeUpdatePanel } from "../components/edge-update.js";
 import { dot, errorBox, loading, panel, pill, stat } from "../components/ui.js";
 import { activeAlerts } from "../lib/alerts.js";
 import { ApiError, api } from "../lib/api.js";
@@ -45,7 +46,7 @@ async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
   const schedule = throttle(render, 500);
   scope.add(schedule.cancel);
   render();
-  replace(el, body, chatPanel(`site:${edge.siteId}`, "Site room", scope), records.gapsEl, records.deadEl);
+  replace(el, body, edgeUpdatePanel(id, scope), chatPanel(`site:${edge.siteId}`, "Site room", scope), records.gapsEl, records.deadEl);
   scope.add(activeAlerts.watch(() => schedule()));
   // Counters may lag behind the stored records (or be absent on older edges): re-read now and then.
   scope.every(10_000, () => records.refresh(signature(), true));
