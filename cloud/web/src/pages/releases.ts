@@ -240,7 +240,7 @@ function edgeTable(rows: EdgeUpdate[]): HTMLElement {
             u.state
               ? h("td", null, pill(u.state, UPDATE_TONE[u.state], "edge-update-state"), h("div", { class: "sub mono" }, u.version))
               : h("td", null, "—"),
-            h("td", { class: "wrap" }, u.error || "—"),
+            h("td", { class: "wrap update-error" }, u.error || "—"),
           ),
         ),
       ),
