@@ -32,6 +32,7 @@ describe("agent updates: signed, staged, rolled back", () => {
   let releases: string;
   let supervisor: Supervisor | undefined;
   let device: Publisher | undefined;
+  const measured: Record<string, number> = {};
 
   beforeAll(async () => {
     cloud = await startTestCloud({ "releases.health_deadline_s": 60 });
@@ -81,6 +82,7 @@ describe("agent updates: signed, staged, rolled back", () => {
   }, 60_000);
 
   afterAll(async () => {
+    if (Object.keys(measured).length > 0) console.log(`agent update measurements: ${JSON.stringify(measured)}`);
     await device?.stop();
     await supervisor?.stop();
     await cloud?.close();
@@ -105,12 +107,14 @@ describe("agent updates: signed, staged, rolled back", () => {
     cloud.api(`/api/releases/${id}/rollout`, admin, { method: "POST", body: JSON.stringify(body) });
 
   it("installs a signed release beside the packaged agent, restarts into it and reports it healthy", async () => {
+    await waitFor("readings before the update", () => (device!.acknowledged >= 10 ? true : undefined));
     const release = await publish(buildRelease(dir, "0.1.1"), "0.1.1");
     expect(release.size).toBeGreaterThan(0);
     // Staged: a site that is not this edge's selects nothing; its own site does.
     await rollout(release.id, { sites: ["site-1"], percent: 0 });
     await new Promise((r) => setTimeout(r, 500));
     expect((await update())?.runningVersion).toBe("0.1.0");
+    const started = Date.now();
     expect((await (await rollout(release.id, { sites: ["site-1", "site-2"], percent: 0 })).json()).offered).toBe(1);
     await waitFor(
       `0.1.1 healthy (log: ${supervisor?.log.slice(-1500)})`,
@@ -120,6 +124,7 @@ describe("agent updates: signed, staged, rolled back", () => {
       },
       40_000,
     );
+    measured.rolloutToHealthyMs = Date.now() - started;
     expect(supervisor?.exits).toContain(75);
     expect(readdirSync(releases)).toContain("0.1.1");
     const edge = (await (await cloud.api(`/api/edges/${EDGE_ID}`, admin)).json()) as { edge: { agentVersion: string } };
@@ -152,6 +157,7 @@ describe("agent updates: signed, staged, rolled back", () => {
   it("rolls back a release that crashes at start, and reports why", async () => {
     const exitsBefore = supervisor?.exits.length ?? 0;
     const release = await publish(buildRelease(dir, "0.1.3", { crash: true }), "0.1.3");
+    const started = Date.now();
     await rollout(release.id, { sites: ["site-2"], percent: 0 });
     const rolled = await waitFor(
       `0.1.3 rolled back (log: ${supervisor?.log.slice(-1500)})`,
@@ -161,6 +167,7 @@ describe("agent updates: signed, staged, rolled back", () => {
       },
       40_000,
     );
+    measured.rolloutToRolledBackMs = Date.now() - started;
     expect(rolled.error).toContain("crash loop");
     expect(rolled.runningVersion).toBe("0.1.1");
     // The new build exited (3) three times; then the launcher started 0.1.1 again.
@@ -172,8 +179,10 @@ describe("agent updates: signed, staged, rolled back", () => {
   }, 60_000);
 
   it("delivers every reading published before, during and after the updates exactly once", async () => {
+    // And after: more readings through the agent the rollback restored.
+    const after = device!.acknowledged;
+    await waitFor("readings after the updates", () => (device!.acknowledged >= after + 20 ? true : undefined));
     const sent = await device!.stop();
-    expect(sent).toBeGreaterThan(20);
     const stored = async () => {
       const res = await cloud.api(`/api/devices/env-ota/readings?limit=5000`, admin);
       return ((await res.json()) as { readings: { values: { co2: number } }[] }).readings.map((r) => r.values.co2);
@@ -182,6 +191,7 @@ describe("agent updates: signed, staged, rolled back", () => {
       const v = await stored();
       return v.length >= sent ? v : undefined;
     });
+    measured.readingsDelivered = sent;
     expect(values.length).toBe(sent);
     expect(new Set(values).size).toBe(sent);
     expect([...values].sort((a, b) => a - b)).toEqual(Array.from({ length: sent }, (_, i) => i));
@@ -202,6 +212,10 @@ class Publisher {
 
   start(): void {
     this.loop = this.run();
+  }
+
+  get acknowledged(): number {
+    return this.n;
   }
 
   /** Stops after the current reading is acknowledged; answers how many were acknowledged. */
