@@ -109,6 +109,8 @@ export class Updater {
   /** Handles a ReleaseOffer; never throws (problems are reported to the cloud and logged). */
   async offer(offer: ReleaseOffer): Promise<void> {
     if (this.stopped || offer.version === this.o.agentVersion || this.busy !== undefined) return; // one at a time
+    // On trial the fallback is not proven yet: the next offer waits for the trial to end (the cloud offers again at the next Hello).
+    if (this.dir?.trial()) return;
     this.busy = offer.version;
     try {
       const known = this.dir?.readJson<Record<string, UpdateReport>>(FAILED)?.[offer.version];
