@@ -199,40 +199,77 @@ call.cancel();
 client.close();
 await cloud.stop();
 
-// AMQP: the outbox on SQLite, confirms from the local broker.
-const exchange = `bv.bench.${process.pid}`;
-const db = await openDatabase(dir, [{ name: "integration", migrations: integrationMigrations }], "amqp.db");
-const publisher = new ConfirmPublisher("amqp://guest:guest@127.0.0.1:5672", exchange, silentLogger());
-const outbox = new AmqpOutbox(db, publisher, silentLogger(), { pollMs: 100 });
-const conn = await amqp.connect("amqp://guest:guest@127.0.0.1:5672");
-const ch = await conn.createChannel();
-await ch.assertExchange(exchange, "topic", { durable: true });
-const queue = `${exchange}.all`;
-await ch.assertQueue(queue, { durable: true });
-await ch.bindQueue(queue, exchange, "#");
-outbox.start();
-const a0 = performance.now();
-for (let i = 0; i < EVENTS; i++) outbox.record("edgeConnected", "fleet.edge-online", { n: i });
-while ((await outbox.pending()) > 0 || (await ch.checkQueue(queue)).messageCount < EVENTS) await new Promise((r) => setTimeout(r, 20));
-const amqpMs = performance.now() - a0;
-await outbox.stop();
-await publisher.close();
-await ch.deleteQueue(queue);
-await ch.deleteExchange(exchange);
-await conn.close();
-await db.destroy();
+// AMQP: the outbox on SQLite, confirms from the local broker; once per relay depth (confirm
+// batches in flight at once), each with a fresh outbox database and queue.
+const DEPTHS = (process.env.BENCH_AMQP_IN_FLIGHT ?? "1,2,4").split(",").map(Number);
+// The broker's own ceiling in the same run: the same number of persistent messages published
+// on one confirm channel all at once, without an outbox.
+const rawCeiling = await (async () => {
+  const conn = await amqp.connect("amqp://guest:guest@127.0.0.1:5672");
+  const ch = await conn.createConfirmChannel();
+  const exchange = `bv.bench.${process.pid}.raw`;
+  await ch.assertExchange(exchange, "topic", { durable: true });
+  const queue = `${exchange}.all`;
+  await ch.assertQueue(queue, { durable: true });
+  await ch.bindQueue(queue, exchange, "#");
+  const t0 = performance.now();
+  const confirms = [];
+  for (let i = 0; i < EVENTS; i++) {
+    const body = Buffer.from(JSON.stringify({ id: `raw-${i}`, event: "edgeConnected", at: Date.now(), payload: { n: i } }));
+    confirms.push(
+      new Promise((resolve, reject) =>
+        ch.publish(exchange, "fleet.edge-online", body, { persistent: true, messageId: `raw-${i}` }, (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      ),
+    );
+  }
+  await Promise.all(confirms);
+  const ms = performance.now() - t0;
+  await ch.deleteQueue(queue);
+  await ch.deleteExchange(exchange);
+  await conn.close();
+  return ms;
+})();
+const amqpRuns = [];
+for (const depth of DEPTHS) {
+  const exchange = `bv.bench.${process.pid}.${depth}`;
+  const db = await openDatabase(dir, [{ name: "integration", migrations: integrationMigrations }], `amqp-${depth}.db`);
+  const publisher = new ConfirmPublisher("amqp://guest:guest@127.0.0.1:5672", exchange, silentLogger());
+  const outbox = new AmqpOutbox(db, publisher, silentLogger(), { pollMs: 100, inFlight: depth });
+  const conn = await amqp.connect("amqp://guest:guest@127.0.0.1:5672");
+  const ch = await conn.createChannel();
+  await ch.assertExchange(exchange, "topic", { durable: true });
+  const queue = `${exchange}.all`;
+  await ch.assertQueue(queue, { durable: true });
+  await ch.bindQueue(queue, exchange, "#");
+  outbox.start();
+  const a0 = performance.now();
+  for (let i = 0; i < EVENTS; i++) outbox.record("edgeConnected", "fleet.edge-online", { n: i });
+  while ((await outbox.pending()) > 0 || (await ch.checkQueue(queue)).messageCount < EVENTS) await new Promise((r) => setTimeout(r, 20));
+  const ms = performance.now() - a0;
+  const inQueue = (await ch.checkQueue(queue)).messageCount;
+  amqpRuns.push({ depth, ms, inQueue });
+  await outbox.stop();
+  await publisher.close();
+  await ch.deleteQueue(queue);
+  await ch.deleteExchange(exchange);
+  await conn.close();
+  await db.destroy();
+}
 rmSync(dir, { recursive: true, force: true });
 
 const f = (ms) => `${ms.toFixed(1)} ms`;
 const body = `
 Date: ${new Date().toISOString().slice(0, 10)} · Machine: ${machine()} · Load average at start: ${load} (2 cores shared with other work)
-Command: \`BENCH_GQL_QUERIES=${QUERIES} BENCH_GQL_SUBSCRIBERS=${SUBSCRIBERS} BENCH_GQL_SUB_SECONDS=${SUB_SECONDS} BENCH_AMQP_EVENTS=${EVENTS} node bench/graphql-amqp.mjs\` (cloud in-process on SQLite; RabbitMQ 127.0.0.1:5672)
+Command: \`BENCH_GQL_QUERIES=${QUERIES} BENCH_GQL_SUBSCRIBERS=${SUBSCRIBERS} BENCH_GQL_SUB_SECONDS=${SUB_SECONDS} BENCH_AMQP_EVENTS=${EVENTS} BENCH_AMQP_IN_FLIGHT=${DEPTHS.join(",")} node bench/graphql-amqp.mjs\` (cloud in-process on SQLite; RabbitMQ 127.0.0.1:5672)
 
 | figure | value |
 |---|---|
 | GraphQL fleet query, 1,000 devices in two pages of 500 (latest values + active alerts), p50 / p99 (n=${QUERIES}) | **${f(percentile(times, 50))} / ${f(percentile(times, 99))}** |
 | live readings to ${SUBSCRIBERS} graphql-ws subscribers (${LIVE_DEVICES} devices, ${SUBSCRIBERS / LIVE_DEVICES} each; one reading per device per 50 ms for ${SUB_SECONDS} s), send → delivered p50 / p99 / max | **${f(percentile(delivered, 50))} / ${f(percentile(delivered, 99))}** / ${f(delivered.at(-1) ?? 0)} (${delivered.length} of ${expectedDeliveries} deliveries${skipped ? `, ${skipped} ticks without credit` : ""}; whole process ${((liveCpu.user + liveCpu.system) / 10 / liveWallMs).toFixed(0)} % of a core) |
-| events through the AMQP outbox with publisher confirms (record → confirmed and in the queue) | **${Math.round((EVENTS / amqpMs) * 1000)} events/s** (${EVENTS} in ${f(amqpMs)}) |
+| RabbitMQ's ceiling in the same run: ${EVENTS} persistent messages on one confirm channel, all in flight, no outbox | **${Math.round((EVENTS / rawCeiling) * 1000)} messages/s** |
+${amqpRuns.map((r) => `| events through the AMQP outbox with publisher confirms (record → confirmed and in the queue), ${r.depth} confirm batch${r.depth > 1 ? "es" : ""} of 200 in flight | **${Math.round((EVENTS / r.ms) * 1000)} events/s** (${EVENTS} in ${f(r.ms)}; ${r.inQueue} in the queue) |`).join("\n")}
 
 The GraphQL figure is two HTTP requests per fleet read (each one alert-store query, DataLoader); the AMQP figure
 includes the SQLite outbox write, the confirmed publish in batches of 200 and the mark. The subscribers, the cloud and

@@ -11,6 +11,7 @@ import { chatRoutes } from "./chat.js";
 import { commandRoutes } from "./commands.js";
 import { commerceRoutes } from "./commerce.js";
 import type { RouteDef } from "./common.js";
+import { edgeConfigRoutes } from "./edge-config.js";
 import { fleetRoutes } from "./fleet.js";
 import { openApiRoutes } from "./openapi.js";
 import { provisioningRoutes } from "./provisioning.js";
@@ -27,6 +28,7 @@ export * from "./chat-text.js";
 export * from "./commands.js";
 export * from "./commerce.js";
 export * from "./common.js";
+export * from "./edge-config.js";
 export * from "./fleet.js";
 export type * from "./live.js";
 export * from "./money.js";
@@ -40,7 +42,7 @@ export * from "./users.js";
 /** Every REST route, by domain. A new domain adds its `…Routes` object here. */
 export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef>>>> = {
   auth: authRoutes,
-  fleet: fleetRoutes,
+  fleet: { ...fleetRoutes, ...edgeConfigRoutes },
   telemetry: telemetryRoutes,
   commands: commandRoutes,
   alerts: alertRoutes,

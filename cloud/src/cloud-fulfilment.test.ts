@@ -17,8 +17,10 @@ import { silentLogger } from "@bitvelocity/common";
 import { rabbitMqLock } from "@bitvelocity/common/test-services";
 import { PaymentsSimulator, WarehouseSimulator } from "@bitvelocity/firmware-sim";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
+import { createClient } from "graphql-ws";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { FulfilmentConsumer } from "./integration/amqp/fulfilment-consumer.js";
 import { FulfilmentHandler } from "./integration/amqp/fulfilment-handler.js";
 import { integrationMigrations } from "./integration/migrations.js";
@@ -171,6 +173,30 @@ describe("the fulfilment queue and the warehouse simulator", () => {
     expect(d.timeline.map((e) => e.type).slice(-4)).toEqual(["OrderConfirmed", ...SHIPMENT_TYPES]);
     expect(d.timeline.slice(-3).map((e) => e.step)).toEqual(["pick", "ship", "deliver"]);
     expect(d.timeline.slice(-3).every((e) => e.status === "succeeded")).toBe(true);
+  });
+
+  it("GraphQL orderStatus follows the order past confirmed and completes at delivered", async (ctx) => {
+    if (!available) return ctx.skip(why);
+    const id = await confirmedOrder();
+    const client = createClient({
+      url: `${(t as TestCloud).url.replace("http", "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${victor}` },
+      retryAttempts: 0,
+    });
+    const statuses: string[] = [];
+    try {
+      const end = await new Promise<unknown>((resolve) => {
+        client.subscribe<{ orderStatus: { status: string } }>(
+          { query: "subscription($id: ID!) { orderStatus(id: $id) { status } }", variables: { id } },
+          { next: (m) => m.data && statuses.push(m.data.orderStatus.status), error: resolve, complete: () => resolve("complete") },
+        );
+      });
+      expect(end).toBe("complete");
+      expect(statuses.slice(-4)).toEqual(["confirmed", "picked", "shipped", "delivered"]);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it("applies duplicated and out-of-order updates once each, in order", async (ctx) => {
@@ -337,10 +363,11 @@ describe("a fulfilment update whose processing keeps failing", () => {
     consumer.start();
     try {
       await consumer.connected();
-      const send = (id: string) =>
+      const send = (id: string, headers: Record<string, unknown> = {}) =>
         channel.publish(NAMES.failing, "fulfilment.picked", Buffer.from(JSON.stringify({ id, orderId: "o-1", stage: "picked", at: 1 })), {
           persistent: true,
           messageId: id,
+          headers,
         });
       send("works");
       await waitFor(() => reached.length === 1 || undefined, 10_000, "the first update applied");
@@ -352,6 +379,14 @@ describe("a fulfilment update whose processing keeps failing", () => {
       expect(String(dead.properties.headers?.["x-bv-reason"])).toMatch(/^failed 3 attempts: /);
       // Two back-offs (0.2 s, 0.4 s) before the third attempt.
       expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+      // The count travels with the message: the copy that failed the third time carried 2.
+      expect(dead.properties.headers?.["x-bv-attempts"]).toBe(2);
+      expect(String(dead.properties.headers?.["x-bv-last-error"])).not.toBe("");
+      // A message that already failed twice (on another node, or before a restart) is dead-lettered on its next failure.
+      send("failed-elsewhere", { "x-bv-attempts": 2 });
+      const next = await waitFor(async () => (await channel.get(NAMES.failingDead, { noAck: true })) || undefined, 20_000, "a dead letter");
+      expect(next.properties.messageId).toBe("failed-elsewhere");
+      expect(String(next.properties.headers?.["x-bv-reason"])).toMatch(/^failed 3 attempts: /);
       expect(reached.map((u) => u.messageId)).toEqual(["works"]);
       expect((await channel.checkQueue(NAMES.failing)).messageCount).toBe(0);
     } finally {

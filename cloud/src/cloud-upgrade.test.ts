@@ -54,7 +54,7 @@ describe("module migrations", () => {
       expect(await rows(db, "event_outbox")).toHaveLength(1);
       // Each module recorded its own migrations, adopted with their original timestamps.
       const fleet = (await rows(db, migrationTable("fleet"))) as { name: string }[];
-      expect(fleet.map((r) => r.name)).toEqual(["0002_fleet", "0003_provisioned_devices", "0012_device_owners"]); // 0002 adopted, the rest new since 0.1.0
+      expect(fleet.map((r) => r.name)).toEqual(["0002_fleet", "0003_provisioned_devices", "0012_device_owners", "0014_edge_configs"]); // 0002 adopted, the rest new since 0.1.0
       // Devices the 0.1.0 registry knew keep their edge as owner (fleet/device-owners.ts).
       expect(await rows(db, "device_owners")).toEqual([expect.objectContaining({ device_id: "env-0001", edge_id: "edge-1" })]);
       const identity = (await rows(db, migrationTable("identity"))) as { name: string }[];
@@ -88,7 +88,7 @@ describe("module migrations", () => {
     }
     try {
       const fleet = (await rows(db, migrationTable("fleet"))) as { name: string }[];
-      expect(fleet.map((r) => r.name)).toEqual(["0002_fleet", "0003_provisioned_devices", "0012_device_owners"]); // 0002 adopted, the rest new since 0.1.0
+      expect(fleet.map((r) => r.name)).toEqual(["0002_fleet", "0003_provisioned_devices", "0012_device_owners", "0014_edge_configs"]); // 0002 adopted, the rest new since 0.1.0
       await migrateModules(db, [newModule], "again");
       expect(await rows(db, "example_notes")).toEqual([]);
     } finally {

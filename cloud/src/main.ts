@@ -175,6 +175,7 @@ export async function startCloud(config: CloudConfig, options: CloudOptions = {}
       registry: platform.registry,
       logger: componentLogger(logger, "graphql"),
       allowedOrigins: config.http.allowed_origins,
+      fulfilment: config.amqp.url !== undefined && config.amqp.fulfilment_queue !== undefined,
     });
     createApp(platform.app, {
       users: identity.users,

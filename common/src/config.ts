@@ -45,6 +45,22 @@ export interface LoadOptions {
   readonly envMap?: EnvMap;
   /** Dotted path → value, applied last (CLI flags, tests). */
   readonly overrides?: Record<string, unknown>;
+  /** Documents laid over the file and environment, before the overrides (remote configuration). */
+  readonly layers?: readonly Record<string, unknown>[];
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** `over` laid on `base`: mappings merge key by key, lists and values replace. Neither input is changed. */
+export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const below = out[key];
+    out[key] = isMapping(below) && isMapping(value) ? mergeConfig(below, value) : value;
+  }
+  return out;
 }
 
 export function readConfigFile(file: string): Record<string, unknown> {
@@ -70,12 +86,13 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 }
 
 export function loadConfig<S extends z.ZodType>(schema: S, options: LoadOptions = {}): z.output<S> {
-  const raw: Record<string, unknown> = options.file ? readConfigFile(options.file) : {};
+  let raw: Record<string, unknown> = options.file ? readConfigFile(options.file) : {};
   const env = options.env ?? process.env;
   for (const [name, path] of Object.entries(options.envMap ?? {})) {
     const value = env[name];
     if (value !== undefined && value !== "") setPath(raw, path, coerce(value));
   }
+  for (const doc of options.layers ?? []) raw = mergeConfig(raw, doc);
   for (const [path, value] of Object.entries(options.overrides ?? {})) setPath(raw, path, value);
   const result = schema.safeParse(raw);
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues));

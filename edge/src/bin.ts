@@ -1,11 +1,13 @@
 #!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size
 /** `bv-edge --config FILE` runs the edge agent; `bv-edge hash-secret` hashes a secret read from stdin. */
 import { BvError, ConfigError, hashSecret, parseCli, runMain, waitForShutdown } from "@bitvelocity/common";
+import { type ConfigDocument, hasConfigPath } from "@bitvelocity/common/edge-config";
 import { loadEdgeConfig } from "./config.js";
 import { startEdge } from "./main.js";
 import { claimEdge } from "./provisioning/claim.js";
 import { credentialOverrides, DEFAULT_CREDENTIALS_FILE, readCredentials } from "./provisioning/credentials-file.js";
-import { RESTART_EXIT_CODE, type UpdateSettings } from "./update/index.js";
+import { RESTART_EXIT_CODE } from "./remote-config/index.js";
+import type { UpdateSettings } from "./update/index.js";
 
 const usage = `Usage:
   bv-edge [--config FILE]     run the edge agent (config: YAML; BV_* environment variables override it)
@@ -83,19 +85,36 @@ runMain("bv-edge", async () => {
   }
   if (command !== undefined) throw new ConfigError([`unknown command ${JSON.stringify(command)}\n\n${usage}`]);
   const file = (cli.values.config as string | undefined) ?? process.env.BV_EDGE_CONFIG;
-  const config = loadEdgeConfig(file, process.env, credentialsFile ? credentialOverrides(credentialsFile) : {});
-  let edge: Awaited<ReturnType<typeof startEdge>>;
+  const overrides = credentialsFile ? credentialOverrides(credentialsFile) : {};
+  const config = loadEdgeConfig(file, process.env, overrides);
+  let edge: Awaited<ReturnType<typeof startEdge>> | undefined;
+  const remoteConfig = {
+    // A remote document wins where it speaks, over the environment and the credentials file too.
+    load: (doc: ConfigDocument | undefined) =>
+      loadEdgeConfig(
+        file,
+        process.env,
+        doc ? Object.fromEntries(Object.entries(overrides).filter(([p]) => !hasConfigPath(doc, p))) : overrides,
+        doc,
+      ),
+    // The supervisor (systemd Restart=, edge/deploy/README.md) starts the agent again: on the new configuration,
+    // or, after an agent update switched releases, the other release.
+    restart: () => {
+      (edge?.stop() ?? Promise.resolve())
+        .catch((err: unknown) => process.stderr.write(`bv-edge: stop before the restart failed: ${String(err)}\n`))
+        .finally(() => process.exit(RESTART_EXIT_CODE));
+    },
+  };
   try {
-    edge = await startEdge(config, credentialsFile ? { updates: updateSettings(credentialsFile) } : {});
+    edge = await startEdge(config, { remoteConfig, ...(credentialsFile ? { updates: updateSettings(credentialsFile) } : {}) });
   } catch (err) {
     if (!(err instanceof BvError && err.kind === "fatal")) throw err;
     process.stderr.write(`bv-edge: ${err.code}: ${err.message}\n`);
     process.exit(1);
   }
-  const restart = await Promise.race([waitForShutdown().then(() => undefined), edge.restartRequested]);
-  await edge.stop();
-  // An update switched releases: exit so systemd (Restart=on-failure) starts the other one.
-  process.exit(restart === undefined ? 0 : RESTART_EXIT_CODE);
+  await waitForShutdown();
+  await edge?.stop();
+  process.exit(0);
 });
 
 /** Agent updates need a claimed edge (its release key and token) and the launcher's releases directory. */

@@ -16,6 +16,7 @@ import { packageArch } from "./northbound/presence.js";
 import { CLOCK_TRUSTED_AFTER_MS, Outbox, type OutboxClock } from "./outbox/index.js";
 import { filteredSink, ReportFilter } from "./pipeline/filter.js";
 import type { DeviceReport } from "./pipeline/report-schema.js";
+import { type ConfigLane, openRemoteConfig, RESTART_EXIT_CODE, type RemoteConfigHooks } from "./remote-config/index.js";
 import { ConnectorHost } from "./southbound/host.js";
 import { Updater, type UpdateSettings } from "./update/index.js";
 
@@ -26,8 +27,8 @@ export interface EdgeHandle {
   readonly outbox: Outbox;
   readonly bootId: string;
   readonly registry: Registry;
-  /** Resolves when an agent update needs a restart into another release (bin exits with RESTART_EXIT_CODE). */
-  readonly restartRequested: Promise<string>;
+  /** Remote configuration: the version running, ConfigUpdates, rollback. */
+  readonly remoteConfig: ConfigLane;
   stop(): Promise<void>;
 }
 
@@ -37,6 +38,17 @@ export interface StartOptions {
   readonly clock?: OutboxClock;
   /** Signed agent updates (edge/src/update); without them, release offers are ignored. */
   readonly updates?: UpdateSettings;
+  /** How remote versions load over the file and how the agent restarts for one (default: over `config`; stop, exit 75). */
+  readonly remoteConfig?: Partial<RemoteConfigHooks>;
+}
+
+/** What a config change needs: the MQTT device list, report strategies and hot broker limits. */
+function reportPolicies(config: EdgeConfig): Map<string, DeviceReport> {
+  const reports = new Map<string, DeviceReport>();
+  // Each connector kind has its own device type: read them through the fields all share.
+  const connectorDevices = config.connectors.flatMap((k): readonly { id: string; report?: DeviceReport | undefined }[] => k.devices);
+  for (const d of [...config.devices, ...connectorDevices]) if (d.report) reports.set(d.id, d.report);
+  return reports;
 }
 
 function agentVersion(): string {
@@ -48,8 +60,26 @@ function agentVersion(): string {
   }
 }
 
-export async function startEdge(config: EdgeConfig, options: StartOptions = {}): Promise<EdgeHandle> {
+export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = {}): Promise<EdgeHandle> {
   const logger = options.logger ?? createLogger("edge");
+  let restarting = false;
+  // A configuration change that needs a restart, and an agent update that switched releases, end the agent the same way.
+  const restartAgent =
+    options.remoteConfig?.restart ??
+    ((reason: string) => {
+      logger.warn({ reason, exitCode: RESTART_EXIT_CODE }, "restarting");
+      if (restarting) return;
+      restarting = true;
+      stop()
+        .catch((err: unknown) => logger.error({ err }, "stop before the restart failed"))
+        .finally(() => process.exit(RESTART_EXIT_CODE));
+    });
+  const remote = openRemoteConfig(
+    fileConfig,
+    { ...options.remoteConfig, restart: restartAgent },
+    logger.child({ name: "edge:remote-config" }),
+  );
+  const config = remote.config;
   const startedAt = performance.now();
   const bootId = randomUUID();
   const registry = new Registry();
@@ -72,11 +102,8 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
     onAlarm: (code, detail) =>
       detail ? outboxLogger.error({ code }, `outbox alarm: ${detail}`) : outboxLogger.info({ code }, "outbox alarm cleared"),
   });
-  const reports = new Map<string, DeviceReport>();
-  // Each connector kind has its own device type: read them through the fields all share.
-  const connectorDevices = config.connectors.flatMap((k): readonly { id: string; report?: DeviceReport | undefined }[] => k.devices);
-  for (const d of [...config.devices, ...connectorDevices]) if (d.report) reports.set(d.id, d.report);
-  const sink = filteredSink(new ReportFilter(reports, registry), outbox);
+  const filter = new ReportFilter(reportPolicies(config), registry);
+  const sink = filteredSink(filter, outbox);
   const broker = new MqttBroker({
     host: config.mqtt.host,
     port: config.mqtt.port,
@@ -93,12 +120,9 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
   let link: LinkHandle | undefined;
   let health: HealthServer | undefined;
   let updater: Updater | undefined;
-  let requestRestart!: (reason: string) => void;
-  const restartRequested = new Promise<string>((resolve) => {
-    requestRestart = resolve;
-  });
   const stop = async (): Promise<void> => {
     updater?.stop();
+    remote.lane.stop();
     await broker.stop();
     await connectors.stop();
     await link?.stop();
@@ -124,8 +148,23 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
       registry,
       logger: logger.child({ name: "edge:northbound" }),
       connectorStates: () => connectors.states(),
+      configVersion: () => remote.lane.runningVersion(),
+      configLane: remote.lane,
     });
     const linkHandle = link;
+    let running = config;
+    remote.lane.start({
+      applyHot: (next) => {
+        broker.reconfigure(next.devices, next.mqtt.limits);
+        filter.setPolicies(reportPolicies(next));
+        // The cloud accepts readings of devices a Hello declared: a new device list needs a new Hello.
+        const ids = (c: EdgeConfig) => JSON.stringify(c.devices.map((d) => [d.id, d.type]).sort());
+        if (ids(running) !== ids(next)) linkHandle.rehandshake();
+        running = next;
+      },
+      post: (configReport) => linkHandle.post({ kind: "configReport", configReport }),
+      connected: () => linkHandle.connected(),
+    });
     if (options.updates) {
       const updates = new Updater({
         settings: options.updates,
@@ -133,7 +172,7 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
         arch: packageArch(),
         logger: logger.child({ name: "edge:update" }),
         post: (updateReport) => linkHandle.post({ kind: "updateReport", updateReport }),
-        restart: requestRestart,
+        restart: restartAgent,
       });
       updater = updates;
       updates.start();
@@ -165,13 +204,15 @@ export async function startEdge(config: EdgeConfig, options: StartOptions = {}):
       outbox,
       bootId,
       registry,
-      restartRequested,
+      remoteConfig: remote.lane,
       stop: () => {
         stopping ??= stop().then(() => logger.info("edge stopped"));
         return stopping;
       },
     };
   } catch (err) {
+    // On a remote version still on trial, the next start runs the last good one (systemd restarts the agent).
+    if (remote.lane.startFailed(err)) logger.error({ err }, "could not start on the remote configuration on trial; rolled back");
     await stop().catch(() => undefined);
     throw err;
   }

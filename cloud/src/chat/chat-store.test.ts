@@ -67,6 +67,30 @@ for (const [name, open, skip] of engines) {
       expect(new Set(page.messages.map((m) => m.clientId)).size).toBe(50);
     });
 
+    it("posts of one turn share a commit; one bad post (unknown room) fails alone and the others are stored", async () => {
+      const [db] = await open();
+      const s = new ChatStore(db as Database);
+      await s.ensureRoom({ id: "site:g", kind: "site", name: "G" });
+      const post = (roomId: string, clientId: string) =>
+        s.post({ roomId, clientId, author: "bot", kind: "bot", text: clientId, mentions: [] });
+      const outcomes = await Promise.allSettled([
+        post("site:g", "g1"),
+        post("site:nowhere", "g2"),
+        post("site:g", "g3"),
+        post("site:g", "g1"),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+      expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/unknown room site:nowhere/);
+      const page = await s.history("site:g", undefined, 10);
+      expect(page.messages.map((m) => [m.seq, m.clientId])).toEqual([
+        [1, "g1"],
+        [2, "g3"],
+      ]);
+      const retried = (outcomes[3] as PromiseFulfilledResult<{ created: boolean; message: { seq: number } }>).value;
+      expect(retried.created).toBe(false);
+      expect(retried.message.seq).toBe(1);
+    });
+
     it("edits and deletes take new numbers; changes after a cursor show each message once in its latest state", async () => {
       const [db] = await open();
       const s = new ChatStore(db as Database);

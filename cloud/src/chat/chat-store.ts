@@ -67,9 +67,9 @@ function toRoom(row: Selectable<ChatTables["chat_rooms"]>): RoomRow {
   };
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  return e.code === "23505" || e.code === "SQLITE_CONSTRAINT_UNIQUE" || e.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+export interface PostResult {
+  readonly message: ChatMessage;
+  readonly created: boolean;
 }
 
 export class ChatStore {
@@ -186,37 +186,89 @@ export class ChatStore {
     return row ? toMessage(row) : undefined;
   }
 
-  /** Stores a message; a retry with the same (room, author, clientId) returns the first one, `created: false`. */
-  async post(m: NewMessage): Promise<{ message: ChatMessage; created: boolean }> {
-    // No lookup first: a retry fails on the unique index and its transaction (with the room's
-    // number) rolls back, so a retried send costs no number and the usual send one query less.
+  private posts: { m: NewMessage; resolve: (r: PostResult) => void; reject: (err: unknown) => void }[] = [];
+
+  /**
+   * Stores a message; a retry with the same (room, author, clientId) returns the first one,
+   * `created: false`. Messages posted in the same turn of the event loop are stored in one
+   * transaction (the bot posts several per order, and a busy room many per turn): one commit for
+   * all of them instead of one each.
+   */
+  post(m: NewMessage): Promise<PostResult> {
+    return new Promise((resolve, reject) => {
+      this.posts.push({ m, resolve, reject });
+      if (this.posts.length === 1) setImmediate(() => void this.storePosts());
+    });
+  }
+
+  private async storePosts(): Promise<void> {
+    const group = this.posts;
+    this.posts = [];
+    let results: (PostResult | undefined)[];
     try {
-      const message = await this.db.transaction().execute(async (trx) => {
-        const seq = await this.nextSeq(trx, m.roomId);
-        const row = {
-          room_id: m.roomId,
-          seq,
-          rev: seq,
-          client_id: m.clientId,
-          author: m.author,
-          kind: m.kind,
-          text: m.text,
-          mentions: JSON.stringify(m.mentions),
-          created_at: Date.now(),
-          edited_at: null,
-          deleted: 0,
-        };
-        await trx.insertInto("chat_messages").values(row).execute();
-        return toMessage(row);
+      results = await this.db.transaction().execute(async (trx) => {
+        const out: (PostResult | undefined)[] = [];
+        for (const { m } of group) out.push(await this.insertMessage(trx, m));
+        return out;
       });
-      return { message, created: true };
-    } catch (err) {
-      // The same send raced itself (two nodes, or a retry overtaking the first): the first one wins.
-      if (!isUniqueViolation(err)) throw err;
-      const first = await this.byClientId(m.roomId, m.author, m.clientId);
-      if (!first) throw err;
-      return { message: first, created: false };
+    } catch {
+      // One message spoiled the group (an unknown room, a race on another node): each on its own,
+      // so every sender gets its own answer.
+      for (const p of group) this.postOne(p.m).then(p.resolve, p.reject);
+      return;
     }
+    group.forEach((p, i) => {
+      const r = results[i];
+      if (r) p.resolve(r);
+      else this.firstOf(p.m).then(p.resolve, p.reject);
+    });
+  }
+
+  /**
+   * Inserts with the room's next number; a retry (same room, author and client id) inserts nothing,
+   * gives its number back and answers undefined. The room's row stays locked by the transaction, so
+   * no one takes a number in between.
+   */
+  private async insertMessage(trx: Transaction<ChatTables>, m: NewMessage): Promise<PostResult | undefined> {
+    const seq = await this.nextSeq(trx, m.roomId);
+    const row = {
+      room_id: m.roomId,
+      seq,
+      rev: seq,
+      client_id: m.clientId,
+      author: m.author,
+      kind: m.kind,
+      text: m.text,
+      mentions: JSON.stringify(m.mentions),
+      created_at: Date.now(),
+      edited_at: null,
+      deleted: 0,
+    };
+    const inserted = await trx
+      .insertInto("chat_messages")
+      .values(row)
+      .onConflict((oc) => oc.columns(["room_id", "author", "client_id"]).doNothing())
+      .returning("seq")
+      .executeTakeFirst();
+    if (inserted) return { message: toMessage(row), created: true };
+    await trx
+      .updateTable("chat_rooms")
+      .set((eb) => ({ last_seq: eb("last_seq", "-", 1) }))
+      .where("id", "=", m.roomId)
+      .execute();
+    return undefined;
+  }
+
+  /** One message in its own transaction (after a group failed). */
+  private async postOne(m: NewMessage): Promise<PostResult> {
+    const r = await this.db.transaction().execute((trx) => this.insertMessage(trx, m));
+    return r ?? this.firstOf(m);
+  }
+
+  private async firstOf(m: NewMessage): Promise<PostResult> {
+    const first = await this.byClientId(m.roomId, m.author, m.clientId);
+    if (!first) throw new Error(`message ${m.clientId} in ${m.roomId} neither stored nor found`);
+    return { message: first, created: false };
   }
 
   /** Replaces a message's text (or tombstones it with `deleted`); the change takes the room's next number. */

@@ -104,10 +104,28 @@ export class CheckoutSaga {
     // Abandoned reservations (a saga that can no longer run them): fail the order, which releases them.
     // Not an order this poll resumes: its saga may have sent a provider call whose answer a crash
     // lost, and only the saga, repeating that call under its key, learns the authorization to undo.
+    // Nor an order whose saga another node is running (its lease is live): that node may be waiting
+    // for the provider's answer to an authorize, and an order failed under it would lose the
+    // authorization its compensation has to void. That saga meets the expiry itself when it takes
+    // the stock (the capture is then refunded), or its lease lapses and a poll resumes it.
     const resuming = new Set(due.map((r) => r.order_id));
-    const expired = await this.inventory.expiredOrders(now);
-    for (const id of expired) if (!this.running.has(id) && !resuming.has(id)) await this.failIfHeld(id, "reservation expired");
+    const expired = (await this.inventory.expiredOrders(now)).filter((id) => !this.running.has(id) && !resuming.has(id));
+    const leased = await this.leased(expired, now);
+    for (const id of expired) if (!leased.has(id)) await this.failIfHeld(id, "reservation expired");
     await Promise.allSettled(due.map((r) => this.run(r.order_id)));
+  }
+
+  /** Of these orders, those whose saga a runner holds (status active, lease not lapsed). */
+  private async leased(orderIds: readonly string[], now: number): Promise<Set<string>> {
+    if (orderIds.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom("commerce_sagas")
+      .select("order_id")
+      .where("order_id", "in", orderIds)
+      .where("status", "=", "active")
+      .where("next_run_at", ">", now)
+      .execute();
+    return new Set(rows.map((r) => r.order_id));
   }
 
   private async failIfHeld(orderId: string, reason: string): Promise<void> {

@@ -7,6 +7,6 @@ export {
   type PlacedOrder,
 } from "./checkout.js";
 export { type CommerceModule, commerceModule } from "./module.js";
-export { type OrderStatusChange, TERMINAL_STATUSES } from "./projections.js";
+export type { OrderStatusChange } from "./projections.js";
 export type { CommerceServices } from "./services.js";
 export type { ShipmentOutcome, ShipmentStage, Shipments, ShipmentUpdate } from "./shipments.js";

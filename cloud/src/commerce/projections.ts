@@ -21,9 +21,6 @@ export interface OrderStatusChange {
   readonly at: number;
 }
 
-/** Statuses after which an order never changes again. */
-export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(["confirmed", "cancelled"]);
-
 type Db = Kysely<CommerceTables> | Transaction<CommerceTables>;
 type ViewRow = CommerceTables["commerce_order_view"];
 

@@ -87,4 +87,25 @@ export const fleetMigrations: Record<string, Migration> = {
       await db.schema.dropTable("device_owners").execute();
     },
   },
+  // Remote configuration of edges (fleet/edge-configs.ts): one row per version.
+  "0014_edge_configs": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("edge_configs")
+        .addColumn("edge_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("version", "integer", (c) => c.notNull())
+        .addColumn("yaml", "text", (c) => c.notNull())
+        .addColumn("author", "varchar(128)", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("state", "varchar(16)", (c) => c.notNull())
+        .addColumn("problems_json", "text", (c) => c.notNull())
+        .addColumn("reported_at", "bigint")
+        .addColumn("restarted", "integer", (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint("edge_configs_pk", ["edge_id", "version"])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("edge_configs").execute();
+    },
+  },
 };

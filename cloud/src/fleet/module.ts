@@ -4,7 +4,9 @@ import { Router } from "express";
 import { type CloudModule, type ModuleContext, started } from "../platform/module.js";
 import { parseQuery, reply } from "../platform/validate.js";
 import { CommandService } from "./command-service.js";
+import { configRoutes } from "./config-routes.js";
 import { DeviceOwners } from "./device-owners.js";
+import { EdgeConfigs } from "./edge-configs.js";
 import { FleetRegistry } from "./fleet-registry.js";
 import { fleetMigrations } from "./migrations.js";
 import { moveRoutes } from "./move-routes.js";
@@ -16,6 +18,8 @@ export interface FleetModule extends CloudModule {
   readonly provisioning: DeviceProvisioning;
   /** Which edge each device belongs to (ingest's ownership port). */
   readonly owners: DeviceOwners;
+  /** Remote configuration versions of edges. */
+  readonly configs: EdgeConfigs;
 }
 
 interface FleetParts {
@@ -23,6 +27,7 @@ interface FleetParts {
   commands: CommandService;
   provisioning: DeviceProvisioning;
   owners: DeviceOwners;
+  configs: EdgeConfigs;
   audit: ModuleContext["audit"];
   off: (() => void)[];
 }
@@ -33,7 +38,7 @@ export function fleetModule(): FleetModule {
   return {
     name: "fleet",
     migrations: fleetMigrations,
-    publishes: ["deviceUpdated", "edgeUpdated", "commandRequested", "commandUpdated", "devicesProvisioned"],
+    publishes: ["deviceUpdated", "edgeUpdated", "commandRequested", "commandUpdated", "devicesProvisioned", "edgeConfigRequested"],
     consumes: [
       "edgeConnected",
       "edgeDisconnected",
@@ -43,6 +48,7 @@ export function fleetModule(): FleetModule {
       "commandResultReceived",
       "devicesPurchased",
       "provisionedDevicesRevoked",
+      "edgeConfigReported",
     ],
     async start(ctx: ModuleContext) {
       const { config } = ctx;
@@ -57,13 +63,16 @@ export function fleetModule(): FleetModule {
         ctx.bus.on("devicesPurchased", (e) => provisioning.onPurchased(e)),
         ctx.bus.on("provisionedDevicesRevoked", (e) => provisioning.onRevoked(e)),
       ];
-      parts = { registry, commands, provisioning, owners: new DeviceOwners(ctx.db), audit: ctx.audit, off };
+      const configs = new EdgeConfigs(ctx.db, ctx.bus, ctx.audit, ctx.logger.child({ part: "edge-configs" }));
+      configs.start();
+      parts = { registry, commands, provisioning, owners: new DeviceOwners(ctx.db), configs, audit: ctx.audit, off };
     },
     async stop() {
       const p = parts;
       parts = undefined;
       for (const off of p?.off ?? []) off();
       p?.commands.stop();
+      p?.configs.stop();
       await p?.registry.stop();
     },
     routes() {
@@ -73,6 +82,7 @@ export function fleetModule(): FleetModule {
         reply(res, contract.provisioned, { devices: await get().provisioning.list(siteId) });
       });
       router.use(moveRoutes(get));
+      router.use(configRoutes(get));
       return router;
     },
     get provisioning() {
@@ -86,6 +96,9 @@ export function fleetModule(): FleetModule {
     },
     get owners() {
       return get().owners;
+    },
+    get configs() {
+      return get().configs;
     },
   };
 }

@@ -23,4 +23,16 @@ export type FleetTables = {
     expires_at: number;
     requested_by: string;
   };
+  /** Remote configuration versions per edge (fleet/edge-configs.ts); the document holds its secrets. */
+  edge_configs: {
+    edge_id: string;
+    version: number;
+    yaml: string;
+    author: string;
+    created_at: number;
+    state: string;
+    problems_json: string;
+    reported_at: number | null;
+    restarted: number;
+  };
 };

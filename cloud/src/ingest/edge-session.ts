@@ -9,6 +9,7 @@ import {
   type CloudMessage,
   type CommandResult,
   CommandStatus,
+  type ConfigReport,
   type EdgeMessage,
   type Hello,
   Lane,
@@ -19,7 +20,7 @@ import {
 } from "@bitvelocity/proto";
 import { type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
-import type { CommandRequested, CommandState, ReleaseOffered } from "../platform/events.js";
+import type { CommandRequested, CommandState, EdgeConfigRequested, ReleaseOffered } from "../platform/events.js";
 import type { DeviceGate } from "./device-gate.js";
 import type { CredentialLookup } from "./edge-credentials.js";
 import type { IngestMetrics } from "./ingest-metrics.js";
@@ -157,6 +158,13 @@ export class EdgeSession {
     return true;
   }
 
+  /** A remote configuration version for this edge (fleet keeps them; the edge answers with a ConfigReport). */
+  sendConfig(update: EdgeConfigRequested): boolean {
+    if (this.state !== "open") return false;
+    this.write({ kind: { $case: "configUpdate", configUpdate: { version: update.version, yaml: update.yaml } } });
+    return true;
+  }
+
   private write(msg: CloudMessage): void {
     if (this.state === "closed") return;
     this.call.write(msg);
@@ -203,6 +211,9 @@ export class EdgeSession {
       }
       case "commandResult":
         this.commandResult(edgeId, kind.commandResult);
+        return;
+      case "configReport":
+        this.configReport(edgeId, kind.configReport);
         return;
       case "status": {
         const s = kind.status;
@@ -339,6 +350,7 @@ export class EdgeSession {
       arch: hello.arch,
       clockOffsetMs,
       connectedAt,
+      configVersion: hello.configVersion,
       devices: hello.devices
         .filter((d) => owned.has(d.deviceId))
         .map((d) => ({
@@ -433,6 +445,23 @@ export class EdgeSession {
       const { ref: _ref, ...event } = d;
       this.host.bus.emit("deadLetterReceived", { edgeId, ...event });
     }
+  }
+
+  private configReport(edgeId: string, r: ConfigReport): void {
+    if (r.state !== "applied" && r.state !== "rejected" && r.state !== "rolled-back") {
+      this.host.logger.warn({ edgeId, state: r.state }, "config report with an unknown state ignored");
+      return;
+    }
+    this.host.bus.emit("edgeConfigReported", {
+      edgeId,
+      version: r.version,
+      state: r.state,
+      problems: r.problems,
+      runningVersion: r.runningVersion,
+      restarted: r.restarted,
+      timeMs: r.timeMs,
+      receivedAtMs: Date.now(),
+    });
   }
 
   private commandResult(edgeId: string, r: CommandResult): void {

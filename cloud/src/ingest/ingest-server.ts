@@ -74,11 +74,15 @@ export class IngestServer implements SessionHost {
     const offCommands = this.bus.on("commandRequested", (cmd) => {
       this.sessions.get(cmd.edgeId)?.sendCommand(cmd);
     });
+    const offConfig = this.bus.on("edgeConfigRequested", (update) => {
+      this.sessions.get(update.edgeId)?.sendConfig(update);
+    });
     const offReleases = this.bus.on("releaseOffered", (offer) => {
       this.sessions.get(offer.edgeId)?.sendReleaseOffer(offer);
     });
     this.unsubscribe = () => {
       offCommands();
+      offConfig();
       offReleases();
     };
   }

@@ -45,9 +45,10 @@ export function ingestModule(ports: IngestPorts): IngestModule {
       "commandResultReceived",
       "deadLetterReceived",
       "gapRecorded",
+      "edgeConfigReported",
       "updateReported",
     ],
-    consumes: ["commandRequested", "releaseOffered"],
+    consumes: ["commandRequested", "edgeConfigRequested", "releaseOffered"],
     async start(ctx: ModuleContext) {
       const { config, bus, registry, logger } = ctx;
       const telemetry = ports.store();

@@ -25,6 +25,8 @@ export const RELAYED_EVENTS = [
   "commandResultReceived",
   "commandUpdated",
   "deadLetterReceived",
+  "edgeConfigRequested",
+  "edgeConfigReported",
 ] as const satisfies readonly (keyof CloudEvents)[];
 
 const PREFIX = "bv:";

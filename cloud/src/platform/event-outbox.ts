@@ -78,6 +78,7 @@ export class OutboxRelay {
   }
 
   start(): void {
+    this.stopped = false;
     this.timer = setInterval(() => this.kick(), this.options.pollMs ?? 500);
     this.timer.unref();
     this.kick();
@@ -98,8 +99,25 @@ export class OutboxRelay {
     return Number(result.numDeletedRows);
   }
 
-  /** Relays now (after a domain committed an event) instead of at the next poll. */
+  private scheduled = false;
+  private stopped = false;
+
+  /**
+   * Relays soon (after a domain committed an event) instead of at the next poll: at the end of this
+   * turn of the event loop, so the commits of one turn are relayed by one drain (one select, one
+   * publish, one update) rather than one drain each.
+   */
   kick(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drainNow();
+    });
+  }
+
+  private drainNow(): void {
+    if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
@@ -110,12 +128,13 @@ export class OutboxRelay {
         this.running = undefined;
         if (this.again) {
           this.again = false;
-          this.kick();
+          this.drainNow();
         }
       });
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.running;
   }
@@ -166,6 +185,9 @@ export class OutboxRelay {
           rows.map((r) => r.id),
         )
         .execute();
+      // A short batch was everything pending when it was read; a commit since then kicked the relay
+      // again (`again`), so there is no need for one more select to find nothing.
+      if (rows.length < (this.options.batch ?? 100)) return;
     }
   }
 }

@@ -3,8 +3,10 @@
  * Domains never import one another; they emit and listen to these on the EventBus.
  */
 import type { CommerceEvents } from "./events-commerce.js";
+import type { EdgeConfigEvents } from "./events-edge-config.js";
 
 export type * from "./events-commerce.js";
+export type * from "./events-edge-config.js";
 
 export type Value = number | boolean | string;
 
@@ -44,6 +46,8 @@ export interface EdgeConnected {
   readonly devices: readonly EdgeDeviceInfo[];
   /** The agent's package architecture ("arm64", "armhf", "amd64"; "" from an agent that does not say). */
   readonly arch?: string;
+  /** The remote configuration version the edge runs (Hello.config_version; 0: its file alone). */
+  readonly configVersion?: number;
 }
 
 export interface EdgeDisconnected {
@@ -201,7 +205,7 @@ export interface CommandView {
   readonly requestedBy: string;
 }
 
-export interface CloudEvents extends CloudEventsAlerts, CommerceEvents {
+export interface CloudEvents extends CloudEventsAlerts, CommerceEvents, EdgeConfigEvents {
   readingsCommitted: ReadingsCommitted;
   edgeConnected: EdgeConnected;
   edgeDisconnected: EdgeDisconnected;

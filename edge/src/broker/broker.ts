@@ -16,7 +16,7 @@ import type { DeviceGateway, DeviceInfo, PresenceChange } from "../commands/devi
 import type { DeviceConfig } from "../config.js";
 import type { ReadingSink } from "../pipeline/sink.js";
 import { DeviceDirectory } from "./directory.js";
-import { type ConnectionGate, connectionGate } from "./gate.js";
+import { type ConnectionGate, connectionGate, type HotBrokerLimits } from "./gate.js";
 import type { GuardedStream } from "./guard/guarded-stream.js";
 import { type BrokerLimitsConfig, type BrokerTlsConfig, defaultBrokerLimits } from "./limits.js";
 import { brokerMetrics } from "./metrics.js";
@@ -151,6 +151,12 @@ export class MqttBroker implements DeviceGateway {
 
   get running(): boolean {
     return this.aedes !== undefined && !this.aedes.closed;
+  }
+
+  /** Remote configuration, applied hot: the device list, and the limits that allow it (gate.ts). */
+  reconfigure(devices: readonly DeviceConfig[], limits: HotBrokerLimits): void {
+    for (const connection of this.directory.replace(devices)) (connection as Client).close();
+    this.gate?.retune(limits);
   }
 
   devices(): DeviceInfo[] {

@@ -24,6 +24,31 @@ export class DeviceDirectory {
     }
   }
 
+  /**
+   * The device list from now on (remote configuration, applied hot): new devices may connect,
+   * changed ones authenticate with their new secret, and removed ones are returned so their
+   * connections can be closed.
+   */
+  replace(devices: readonly DeviceConfig[]): unknown[] {
+    const next = new Map<string, Entry>();
+    for (const config of devices) {
+      const type = deviceType(config.type);
+      if (!type) continue;
+      const old = this.entries.get(config.id);
+      const keep = old && old.config.secret_hash === config.secret_hash && old.config.type === config.type;
+      next.set(
+        config.id,
+        keep ? { ...old, config } : { config, type, online: false, lastSeenMs: old?.lastSeenMs ?? 0, connection: undefined },
+      );
+    }
+    const dropped: unknown[] = [];
+    for (const [id, old] of this.entries)
+      if (old.connection !== undefined && next.get(id)?.connection !== old.connection) dropped.push(old.connection);
+    this.entries.clear();
+    for (const [id, e] of next) this.entries.set(id, e);
+    return dropped;
+  }
+
   get(deviceId: string): { readonly config: DeviceConfig; readonly type: DeviceType } | undefined {
     return this.entries.get(deviceId);
   }

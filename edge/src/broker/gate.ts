@@ -18,8 +18,16 @@ export interface ConnectionGate {
   /** The stream to hand to aedes, or undefined when the connection was refused (and closed). */
   admit(stream: Socket | Duplex, remote: string | undefined, identity?: string): GuardedStream | undefined;
   readonly sessions: SessionRegistry;
+  /** Applies new connection and message limits to new connections and messages (hot). */
+  retune(limits: HotBrokerLimits): void;
   stop(): void;
 }
+
+/** The broker limits that take effect without a restart (remote-config/plan.ts lists them too). */
+export type HotBrokerLimits = Pick<
+  BrokerLimitsConfig,
+  "max_connections" | "connect_rate_per_s" | "connect_burst" | "message_rate_per_s" | "message_burst"
+>;
 
 /** Reasons become metric labels: keep them a small fixed set. */
 function label(reason: string): string {
@@ -37,6 +45,7 @@ export function connectionGate(
   const messageRate = new TokenBuckets(limits.message_rate_per_s, limits.message_burst, now);
   const store = boundedPersistence(limits.max_queued_messages, () => metrics.queueDropped.inc());
   let active = 0;
+  let maxConnections = limits.max_connections;
 
   const expiryMs = limits.session_expiry_s * 1000;
   const sweep = setInterval(
@@ -61,8 +70,13 @@ export function connectionGate(
   return {
     persistence: store.persistence,
     sessions,
+    retune(hot) {
+      maxConnections = hot.max_connections;
+      connectRate.retune(hot.connect_rate_per_s, hot.connect_burst);
+      messageRate.retune(hot.message_rate_per_s, hot.message_burst);
+    },
     admit(stream, remote, identity) {
-      if (active >= limits.max_connections) return refuse(stream, "max_connections");
+      if (active >= maxConnections) return refuse(stream, "max_connections");
       if (!connectRate.take(remote ?? "unknown")) return refuse(stream, "connect_rate");
       active++;
       const guarded = new GuardedStream(stream, {

@@ -17,7 +17,7 @@ import { commandStatusLabel, linkMetrics } from "./metrics.js";
 import { buildHello, forwardPresence } from "./presence.js";
 import type { UplinkConfig } from "./schema.js";
 import { buildStatus, DrainRate, startStatusReports } from "./status.js";
-import type { ControlMessage, UplinkSession } from "./uplink.js";
+import type { ControlMessage, IncomingConfigUpdate, UplinkSession } from "./uplink.js";
 
 export interface LinkDeps {
   config: UplinkConfig;
@@ -36,14 +36,25 @@ export interface LinkDeps {
   logger: Logger;
   /** Southbound connector states for EdgeStatus. */
   connectorStates?: () => ConnectorState[];
+  /** The remote configuration version the agent runs (Hello.config_version). */
+  configVersion?: () => number;
+  /** Remote configuration (remote-config/): told of each welcomed session and each ConfigUpdate. */
+  configLane?: ConfigLane;
+}
+
+export interface ConfigLane {
+  sessionOpened(): void;
+  update(update: IncomingConfigUpdate): void;
 }
 
 export interface LinkHandle {
   connected(): boolean;
   /** Called with each new welcomed session (agent updates hook in here). */
   onSession(listener: (session: UplinkSession) => void): () => void;
-  /** Best effort on the current session; false when there is none. */
+  /** Best effort: false when there is no session to send it on. */
   post(message: ControlMessage): boolean;
+  /** Ends the session so the next one's Hello carries the current device list (devices added hot). */
+  rehandshake(): void;
   stop(): Promise<void>;
 }
 
@@ -103,6 +114,12 @@ export function startLink(deps: LinkDeps): LinkHandle {
     }
   };
   const offCommands = link.onSession((session) => session.onCommand((command) => router.handle(command)));
+  const offConfig = link.onSession((session) => {
+    const lane = deps.configLane;
+    if (!lane) return;
+    session.onConfigUpdate?.((update) => lane.update(update));
+    lane.sessionOpened();
+  });
   const offPresence = forwardPresence(gateway, link);
   const stopStatus = startStatusReports(
     link,
@@ -129,11 +146,13 @@ export function startLink(deps: LinkDeps): LinkHandle {
     connected: () => link.session() !== undefined,
     onSession: (listener) => link.onSession(listener),
     post: (message) => link.post(message),
+    rehandshake: () => link.session()?.close(),
     stop() {
       stopping ??= (async () => {
         stopStatus();
         offPresence();
         offCommands();
+        offConfig();
         drainer.stop();
         router.stop();
         await link.stop();

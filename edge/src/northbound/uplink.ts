@@ -4,7 +4,7 @@
  * the drainer owns peek → send → ack / dead-letter, and the link supervisor owns reconnects,
  * backoff and jitter, once, for every uplink.
  */
-import type { CommandResult, DevicePresence, EdgeStatus, ReleaseOffer, UpdateReport } from "@bitvelocity/proto";
+import type { CommandResult, ConfigReport, DevicePresence, EdgeStatus, ReleaseOffer, UpdateReport } from "@bitvelocity/proto";
 import type { ControlItem, Lane, StoredReading } from "../outbox/types.js";
 
 export type SendResult =
@@ -40,6 +40,12 @@ export interface IncomingCommand {
   readonly expiresAtMs: number;
 }
 
+/** A remote configuration version as the cloud sent it; the YAML is untrusted input (remote-config/). */
+export interface IncomingConfigUpdate {
+  readonly version: number;
+  readonly yaml: string;
+}
+
 /**
  * Edge → cloud messages besides telemetry. `control` carries a durable control-lane item as the
  * outbox stores it (the uplink encodes its wire message); the cloud acknowledges it by id. The
@@ -50,6 +56,7 @@ export type ControlMessage =
   | { readonly kind: "commandResult"; readonly commandResult: CommandResult }
   | { readonly kind: "status"; readonly status: EdgeStatus }
   | { readonly kind: "presence"; readonly presence: DevicePresence }
+  | { readonly kind: "configReport"; readonly configReport: ConfigReport }
   | { readonly kind: "updateReport"; readonly updateReport: UpdateReport };
 
 /** One connected, welcomed session. */
@@ -65,6 +72,8 @@ export interface UplinkSession {
   /** Fires when the window grows (credit granted). */
   onCredit(listener: () => void): () => void;
   onCommand(listener: (command: IncomingCommand) => void): () => void;
+  /** Remote configuration versions (gRPC control stream; absent on uplinks without a downlink). */
+  onConfigUpdate?(listener: (update: IncomingConfigUpdate) => void): () => void;
   /** Fires with each signed agent release the cloud offers (edge/src/update). */
   onReleaseOffer(listener: (offer: ReleaseOffer) => void): () => void;
   /** Fires with the ids of control-lane messages the cloud has stored. */

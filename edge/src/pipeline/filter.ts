@@ -46,7 +46,7 @@ export class ReportFilter {
   private readonly suppressed: Counter<"strategy">;
 
   constructor(
-    private readonly policies: ReadonlyMap<string, DeviceReport>,
+    private policies: ReadonlyMap<string, DeviceReport>,
     registry: Registry,
     private readonly now: () => number = Date.now,
   ) {
@@ -59,6 +59,11 @@ export class ReportFilter {
         labelNames: ["strategy"],
         registers: [registry],
       });
+  }
+
+  /** New report strategies from now on (remote configuration, applied hot); a device's last values are kept. */
+  setPolicies(policies: ReadonlyMap<string, DeviceReport>): void {
+    this.policies = policies;
   }
 
   /** The reading with the points worth reporting, or undefined when none is. */

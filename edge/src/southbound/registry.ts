@@ -2,12 +2,10 @@
  * The connector plug-ins, in one explicit map (STYLE.md: registered, not discovered). Importing
  * this loads only schemas and small modules; protocol libraries load in `create`.
  */
-import { z } from "zod";
+import type { ConnectorConfig } from "@bitvelocity/common/edge-config";
 import type { Connector, ConnectorContext } from "./connector.js";
 import { modbusRtuPlugin, modbusTcpPlugin } from "./modbus/index.js";
-import { modbusRtuSchema, modbusTcpSchema } from "./modbus/schema.js";
 import { opcuaPlugin } from "./opcua/index.js";
-import { opcuaSchema } from "./opcua/schema.js";
 
 export const connectorPlugins = {
   opcua: opcuaPlugin,
@@ -15,11 +13,7 @@ export const connectorPlugins = {
   "modbus-tcp": modbusTcpPlugin,
 } as const;
 
-export const connectorConfigSchema = z.discriminatedUnion("type", [opcuaSchema, modbusRtuSchema, modbusTcpSchema], {
-  error: (issue) => (issue.code === "invalid_union" ? `type must be one of ${Object.keys(connectorPlugins).join(", ")}` : undefined),
-});
-
-export type ConnectorConfig = z.output<typeof connectorConfigSchema>;
+export { type ConnectorConfig, connectorConfigSchema } from "@bitvelocity/common/edge-config";
 
 export function createConnector(config: ConnectorConfig, context: ConnectorContext): Promise<Connector> {
   switch (config.type) {

@@ -19,8 +19,8 @@ import type { ReleaseOffer, UpdateReport } from "@bitvelocity/proto";
 import { download, sha256Of } from "./download.js";
 import { ReleaseDir } from "./release-dir.js";
 
-/** The agent exits with this code to be restarted into another release (EX_TEMPFAIL; the unit restarts on failure). */
-export const RESTART_EXIT_CODE = 75;
+/** The agent exits with this code to be restarted into another release (the same as for a configuration restart). */
+export { RESTART_EXIT_CODE } from "../remote-config/lane.js";
 
 export type UpdateState = "downloading" | "refused" | "installed" | "healthy" | "rolled-back" | "failed";
 

@@ -28,7 +28,7 @@ export class AmqpOutbox {
     db: Database,
     private readonly publisher: ConfirmPublisher,
     private readonly logger: Logger,
-    private readonly options: { pollMs: number; batch?: number },
+    private readonly options: { pollMs: number; batch?: number; inFlight?: number },
   ) {
     this.db = db.withTables<AmqpTables>();
   }
@@ -111,30 +111,67 @@ export class AmqpOutbox {
     await this.running;
   }
 
+  /**
+   * Publishes pending rows oldest first, keeping up to `inFlight` batches (default 2) waiting for
+   * their confirms at once: with one batch at a time the relay sat idle for a broker round trip
+   * per batch. Rows of a batch in flight are skipped by the next select; a batch's confirmed rows
+   * are marked as soon as its confirms arrive. The first failure stops new batches, lets the
+   * others settle (marking what was confirmed) and is thrown so the relay retries at the next poll.
+   */
   private async drain(): Promise<void> {
+    const batch = this.options.batch ?? 200;
+    const depth = Math.max(1, this.options.inFlight ?? 2);
+    const inFlight = new Set<string>();
+    const tasks = new Set<Promise<void>>();
+    let failure: unknown;
     for (;;) {
-      const rows = await this.db
-        .selectFrom("amqp_outbox")
-        .selectAll()
-        .where("published_at", "is", null)
-        .orderBy("created_at")
-        .orderBy("id")
-        .limit(this.options.batch ?? 200)
-        .execute();
-      if (rows.length === 0) return;
-      const { confirmed, failed } = await this.publisher.publish(
-        rows.map((r) => ({
-          id: r.id,
-          routingKey: r.routing_key,
-          type: r.name,
-          timestamp: r.created_at,
-          body: JSON.parse(r.body_json) as unknown,
-        })),
-      );
-      if (confirmed.length > 0) {
-        await this.db.updateTable("amqp_outbox").set({ published_at: Date.now() }).where("id", "in", confirmed).execute();
+      while (tasks.size >= depth) await Promise.race(tasks);
+      if (failure !== undefined) break;
+      const rows = (
+        await this.db
+          .selectFrom("amqp_outbox")
+          .selectAll()
+          .where("published_at", "is", null)
+          .orderBy("created_at")
+          .orderBy("id")
+          .limit(batch + inFlight.size)
+          .execute()
+      )
+        .filter((r) => !inFlight.has(r.id))
+        .slice(0, batch);
+      if (rows.length === 0) {
+        if (tasks.size === 0) break;
+        await Promise.race(tasks);
+        continue;
       }
-      if (failed) throw failed;
+      for (const r of rows) inFlight.add(r.id);
+      const task: Promise<void> = this.publishBatch(rows)
+        .catch((err: unknown) => {
+          failure ??= err;
+        })
+        .finally(() => {
+          for (const r of rows) inFlight.delete(r.id);
+          tasks.delete(task);
+        });
+      tasks.add(task);
     }
+    await Promise.all(tasks);
+    if (failure !== undefined) throw failure;
+  }
+
+  private async publishBatch(rows: AmqpTables["amqp_outbox"][]): Promise<void> {
+    const { confirmed, failed } = await this.publisher.publish(
+      rows.map((r) => ({
+        id: r.id,
+        routingKey: r.routing_key,
+        type: r.name,
+        timestamp: r.created_at,
+        json: r.body_json,
+      })),
+    );
+    if (confirmed.length > 0) {
+      await this.db.updateTable("amqp_outbox").set({ published_at: Date.now() }).where("id", "in", confirmed).execute();
+    }
+    if (failed) throw failed;
   }
 }

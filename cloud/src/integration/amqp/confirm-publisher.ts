@@ -12,7 +12,8 @@ export interface AmqpMessage {
   readonly routingKey: string;
   readonly type: string;
   readonly timestamp: number;
-  readonly body: unknown;
+  /** The message body, already JSON text (the outbox stores it so): published as it is. */
+  readonly json: string;
 }
 
 const BACKOFF_MIN_MS = 200;
@@ -50,7 +51,7 @@ export class ConfirmPublisher {
             channel.publish(
               this.exchange,
               m.routingKey,
-              Buffer.from(JSON.stringify(m.body)),
+              Buffer.from(m.json),
               {
                 persistent: true,
                 messageId: m.id,

@@ -4,7 +4,9 @@
  * message (invalid, rejected by commerce, or failing `maxAttempts` times) is published to the
  * dead-letter exchange with its reason in the `x-bv-reason` header, and acknowledged only after
  * RabbitMQ confirmed that copy, so the queue moves on and nothing is lost. A message that fails is
- * re-queued after a back-off. The connection is re-opened with back-off after the broker went
+ * published to the back of its queue again after a back-off, its attempt count in the
+ * `x-bv-attempts` header (so the count survives a restart of this node and is the same on every
+ * node), and acknowledged once RabbitMQ confirmed the copy. The connection is re-opened with back-off after the broker went
  * away; unacknowledged messages come back and the handler's idempotency absorbs them.
  */
 import { Backoff, type Logger, sleep } from "@bitvelocity/common";
@@ -28,7 +30,6 @@ export class FulfilmentConsumer {
   private connection: ChannelModel | undefined;
   private loop: Promise<void> | undefined;
   private chain: Promise<void> = Promise.resolve();
-  private readonly attempts = new Map<string, number>();
   private readonly messages: Counter<"outcome">;
   private sweeper: NodeJS.Timeout | undefined;
   private connectedOnce: (() => void) | undefined;
@@ -139,27 +140,26 @@ export class FulfilmentConsumer {
         channel.ack(m);
         this.messages.inc({ outcome: decision.outcome });
       }
-      if (id) this.attempts.delete(id);
     } catch (err) {
       await this.failed(channel, m, id, err);
     }
   }
 
-  /** A processing failure: re-queue after a back-off, or dead-letter after maxAttempts. */
+  /**
+   * A processing failure: dead-letter after maxAttempts, else wait a back-off and publish the message
+   * to the back of the queue with its attempt count (then acknowledge the original).
+   */
   private async failed(channel: ConfirmChannel, m: ConsumeMessage, id: string | undefined, err: unknown): Promise<void> {
-    const key = id ?? m.content.toString("base64").slice(0, 64);
-    const n = (this.attempts.get(key) ?? 0) + 1;
-    this.attempts.set(key, n);
+    const n = attemptsSoFar(m) + 1;
     try {
       if (n >= this.options.maxAttempts) {
         await this.deadLetter(channel, m, `failed ${n} attempts: ${(err as Error).message}`);
-        this.attempts.delete(key);
         this.messages.inc({ outcome: "dead_lettered" });
         return;
       }
       this.logger.debug({ err, messageId: id, attempt: n }, "fulfilment update failed; re-queued");
       await sleep(Math.min(5000, 100 * 2 ** n), this.stopping.signal);
-      channel.nack(m, false, true);
+      await this.requeue(channel, m, n, (err as Error).message);
       this.messages.inc({ outcome: "retried" });
     } catch (again) {
       // The channel is gone: the broker delivers the message again after the reconnect.
@@ -167,25 +167,45 @@ export class FulfilmentConsumer {
     }
   }
 
+  private requeue(channel: ConfirmChannel, m: ConsumeMessage, attempts: number, error: string): Promise<void> {
+    return this.confirmedCopy(channel, "", this.options.queue, m, { "x-bv-attempts": attempts, "x-bv-last-error": error });
+  }
+
   private deadLetter(channel: ConfirmChannel, m: ConsumeMessage, reason: string): Promise<void> {
+    return this.confirmedCopy(channel, this.options.deadLetterExchange, m.fields.routingKey, m, {
+      "x-bv-reason": reason,
+      "x-bv-queue": this.options.queue,
+      "x-bv-routing-key": m.fields.routingKey,
+    });
+  }
+
+  /** Publishes a copy of `m` with extra headers and acknowledges `m` once RabbitMQ confirmed the copy. */
+  private confirmedCopy(
+    channel: ConfirmChannel,
+    exchange: string,
+    routingKey: string,
+    m: ConsumeMessage,
+    headers: Record<string, unknown>,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       channel.publish(
-        this.options.deadLetterExchange,
-        m.fields.routingKey,
+        exchange,
+        routingKey,
         m.content,
         {
           persistent: true,
           messageId: m.properties.messageId as string | undefined,
           contentType: m.properties.contentType as string | undefined,
-          headers: {
-            ...m.properties.headers,
-            "x-bv-reason": reason,
-            "x-bv-queue": this.options.queue,
-            "x-bv-routing-key": m.fields.routingKey,
-          },
+          headers: { ...m.properties.headers, ...headers },
         },
         (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()),
       );
     }).then(() => channel.ack(m));
   }
+}
+
+/** Attempts recorded on the message by earlier failures (the `x-bv-attempts` header; 0 if none or not a count). */
+function attemptsSoFar(m: ConsumeMessage): number {
+  const n = Number(m.properties.headers?.["x-bv-attempts"] ?? 0);
+  return Number.isInteger(n) && n > 0 ? n : 0;
 }

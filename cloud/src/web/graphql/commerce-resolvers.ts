@@ -9,7 +9,7 @@ import { isBvError } from "@bitvelocity/common";
 import { CheckoutRefused } from "../../commerce/index.js";
 import type { GraphqlContext, GraphqlDeps } from "./deps.js";
 import { pageSize, refuse, service } from "./errors.js";
-import { orderStatusChanges } from "./order-status.js";
+import { CONFIRMED_FINAL, FULFILLED_FINAL, orderStatusChanges } from "./order-status.js";
 
 /** The most orders one `orders` field answers (REST's limit goes to 1,000; a GraphQL page also loads timelines). */
 export const ORDERS_CAP = 500;
@@ -85,7 +85,7 @@ export function commerceResolvers(deps: GraphqlDeps) {
           const history = (orderId: string) => deps.commerce.projections.statusHistory(orderId);
           // An unknown order is refused up front rather than as an empty stream.
           await service(() => history(id));
-          return orderStatusChanges(deps.bus, history, id);
+          return orderStatusChanges(deps.bus, history, id, deps.fulfilment ? FULFILLED_FINAL : CONFIRMED_FINAL);
         },
       },
     },

@@ -25,6 +25,11 @@ export interface GraphqlDeps {
   readonly logger: Logger;
   /** Origins besides the cloud's own whose pages may use a session cookie here (http.allowed_origins). */
   readonly allowedOrigins?: readonly string[];
+  /**
+   * A warehouse sends shipment updates (amqp.fulfilment_queue): an order then moves on after
+   * `confirmed` (picked, shipped, delivered) and orderStatus follows it to `delivered`.
+   */
+  readonly fulfilment?: boolean;
 }
 
 /** Per operation: who asks, and the batching loaders (fresh per request, so nothing leaks between users). */

@@ -4,10 +4,17 @@
  * outbox relay emits after commit) makes it read the order's status history once and send the
  * statuses not sent yet. It listens before the first read, so no change falls between the two;
  * the history comes from the event stream, so a fast saga skips no status. It completes after a
- * final status (confirmed, cancelled). Nothing polls: without an event there is no read.
+ * final status: `cancelled`, or `delivered` when a warehouse sends shipment updates (picked, shipped
+ * and delivered arrive as orderProgressed), else `confirmed`, after which nothing changes the order.
+ * Nothing polls: without an event there is no read.
  */
-import { type OrderStatusChange, TERMINAL_STATUSES } from "../../commerce/index.js";
+import type { OrderStatus } from "@bitvelocity/api";
+import type { OrderStatusChange } from "../../commerce/index.js";
 import type { EventBus } from "../../platform/event-bus.js";
+
+/** Final statuses without a warehouse integration, and with one. */
+export const CONFIRMED_FINAL: ReadonlySet<OrderStatus> = new Set(["confirmed", "cancelled"]);
+export const FULFILLED_FINAL: ReadonlySet<OrderStatus> = new Set(["delivered", "cancelled"]);
 
 type Next = IteratorResult<{ orderStatus: OrderStatusChange }>;
 
@@ -15,6 +22,7 @@ export function orderStatusChanges(
   bus: EventBus,
   history: (orderId: string) => Promise<OrderStatusChange[]>,
   orderId: string,
+  finalStatuses: ReadonlySet<OrderStatus> = CONFIRMED_FINAL,
 ): AsyncIterableIterator<{ orderStatus: OrderStatusChange }> {
   const queue: OrderStatusChange[] = [];
   let sent = 0;
@@ -32,7 +40,7 @@ export function orderStatusChanges(
         const changes = await history(orderId);
         for (const change of changes.slice(sent)) {
           queue.push(change);
-          if (TERMINAL_STATUSES.has(change.status)) final = true;
+          if (finalStatuses.has(change.status)) final = true;
         }
         sent = Math.max(sent, changes.length);
       } catch (err) {

@@ -24,6 +24,8 @@ export interface Props {
   max?: string | number;
   step?: string | number;
   for?: string;
+  rows?: number;
+  spellcheck?: string;
   id?: string;
   role?: string;
   tabindex?: string;

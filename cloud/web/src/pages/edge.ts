@@ -1,4 +1,4 @@
-/** Edge page: link state, agent, clock offset, outbox (depth, bytes, oldest, drain, ETA, dead letters), its devices. */
+/** Edge page: link state, agent, clock offset, outbox (depth, bytes, oldest, drain, ETA, dead letters), its devices, its configuration (admins). */
 
 import type { Alert, Device, DeviceType, Edge } from "@bitvelocity/api";
 import { chatPanel } from "../components/chat-panel.js";
@@ -46,7 +46,27 @@ async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
   const schedule = throttle(render, 500);
   scope.add(schedule.cancel);
   render();
-  replace(el, body, edgeUpdatePanel(id, scope), chatPanel(`site:${edge.siteId}`, "Site room", scope), records.gapsEl, records.deadEl);
+  // Configuration is admin-only (it holds the edge's secrets, masked); it renders apart from the live
+  // refresh, and loads as its own chunk (the dashboard's main chunk stays within its size budget).
+  const config = session.user?.role === "admin" ? h("div", { class: "stack" }, loading("Loading configuration…")) : null;
+  replace(
+    el,
+    body,
+    edgeUpdatePanel(id, scope),
+    config,
+    chatPanel(`site:${edge.siteId}`, "Site room", scope),
+    records.gapsEl,
+    records.deadEl,
+  );
+  if (config)
+    import("../components/edge-config.js")
+      .then(async ({ EdgeConfigPanel }) => {
+        if (scope.disposed) return;
+        const panel = new EdgeConfigPanel(id);
+        replace(config, panel.el);
+        await panel.refresh();
+      })
+      .catch((err: unknown) => replace(config, errorBox(err)));
   scope.add(activeAlerts.watch(() => schedule()));
   // Counters may lag behind the stored records (or be absent on older edges): re-read now and then.
   scope.every(10_000, () => records.refresh(signature(), true));

@@ -3,10 +3,16 @@ export class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; atMs: number }>();
 
   constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
+    private perSecond: number,
+    private burst: number,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** New rate and burst for every key from now on (remote configuration, applied hot). */
+  retune(perSecond: number, burst: number): void {
+    this.perSecond = perSecond;
+    this.burst = burst;
+  }
 
   /** Takes one token for key; false when the key is over its rate. */
   take(key: string): boolean {

@@ -18,6 +18,7 @@ import type {
   BatchLimits,
   ControlMessage,
   IncomingCommand,
+  IncomingConfigUpdate,
   OpenResult,
   OutgoingBatch,
   SendResult,
@@ -64,6 +65,7 @@ export class GrpcSession implements UplinkSession {
   private readonly commandListeners = new Set<(c: IncomingCommand) => void>();
   private readonly controlAckListeners = new Set<(ids: readonly number[]) => void>();
   private readonly releaseListeners = new Set<(offer: ReleaseOffer) => void>();
+  private readonly configListeners = new Set<(update: IncomingConfigUpdate) => void>();
   private resolveEnded!: (f: SessionFailure) => void;
   private resolveOpened!: (r: OpenResult) => void;
   private readonly welcomeTimer: NodeJS.Timeout;
@@ -128,6 +130,8 @@ export class GrpcSession implements UplinkSession {
         return this.write({ kind: { $case: "presence", presence: message.presence } });
       case "updateReport":
         return this.write({ kind: { $case: "updateReport", updateReport: message.updateReport } });
+      case "configReport":
+        return this.write({ kind: { $case: "configReport", configReport: message.configReport } });
     }
   }
 
@@ -149,6 +153,11 @@ export class GrpcSession implements UplinkSession {
   onReleaseOffer(listener: (offer: ReleaseOffer) => void): () => void {
     this.releaseListeners.add(listener);
     return () => this.releaseListeners.delete(listener);
+  }
+
+  onConfigUpdate(listener: (update: IncomingConfigUpdate) => void): () => void {
+    this.configListeners.add(listener);
+    return () => this.configListeners.delete(listener);
   }
 
   close(): void {
@@ -205,8 +214,11 @@ export class GrpcSession implements UplinkSession {
       case "releaseOffer":
         for (const listener of this.releaseListeners) this.guard(() => listener(kind.releaseOffer));
         return;
+      case "configUpdate":
+        for (const listener of this.configListeners) this.guard(() => listener({ ...kind.configUpdate }));
+        return;
       default:
-        // Welcome again, ConfigUpdate (not handled by this edge yet), or an empty message.
+        // Welcome again, or an empty message.
         this.options.logger.debug({ kind: kind?.$case }, "cloud message ignored");
     }
   }

@@ -9,7 +9,16 @@ import { BvError } from "@bitvelocity/common";
 import { type ReleaseOffer, TelemetryBatch } from "@bitvelocity/proto";
 import type { Producer } from "kafkajs";
 import { toProtoLane, toProtoReading } from "../grpc/convert.js";
-import type { BatchLimits, ControlMessage, IncomingCommand, OutgoingBatch, SendResult, SessionFailure, UplinkSession } from "../uplink.js";
+import type {
+  BatchLimits,
+  ControlMessage,
+  IncomingCommand,
+  IncomingConfigUpdate,
+  OutgoingBatch,
+  SendResult,
+  SessionFailure,
+  UplinkSession,
+} from "../uplink.js";
 
 export interface KafkaSessionOptions {
   readonly control: UplinkSession;
@@ -100,6 +109,11 @@ export class KafkaSession implements UplinkSession {
 
   onControlAck(listener: (ids: readonly number[]) => void): () => void {
     return this.options.control.onControlAck(listener);
+  }
+
+  /** Configuration comes down the gRPC control stream in Kafka mode too. */
+  onConfigUpdate(listener: (update: IncomingConfigUpdate) => void): () => void {
+    return this.options.control.onConfigUpdate?.(listener) ?? (() => undefined);
   }
 
   onReleaseOffer(listener: (offer: ReleaseOffer) => void): () => void {

@@ -3,7 +3,6 @@
  * metric values (int16 … float32, word order, scale, offset) and how command values become writes.
  */
 import {
-  type DeviceType,
   decodeNumber,
   encodeNumber,
   MAX_READ_BITS,
@@ -67,26 +66,7 @@ export function decodeBlock(block: ReadBlock, response: ModbusResponse): MetricV
   return values;
 }
 
-/** Every problem with a device's register map, as `path: message` (empty when it is sound). */
-export function registerMapProblems(type: DeviceType, registers: readonly ModbusRegister[]): string[] {
-  const problems: string[] = [];
-  const used = new Map<string, string>();
-  registers.forEach((r, i) => {
-    const at = `registers.${i}`;
-    if (!type.metrics.some((m) => m.name === r.metric)) problems.push(`${at}.metric: ${r.metric} is not a metric of ${type.type}`);
-    if (isBitTable(r.table) && r.dataType !== "bool") problems.push(`${at}.data_type: ${r.table} points are bool`);
-    if (r.writable && (r.table === "input" || r.table === "discrete")) problems.push(`${at}.writable: ${r.table} points are read-only`);
-    const width = isBitTable(r.table) ? 1 : wordCount(r.dataType);
-    if (r.address + width > 65_536) problems.push(`${at}.address: ${r.address} + ${width} runs past 65535`);
-    for (let a = r.address; a < r.address + width; a++) {
-      const key = `${r.table}:${a}`;
-      const owner = used.get(key);
-      if (owner) problems.push(`${at}: ${r.table} ${a} of ${r.metric} overlaps ${owner}`);
-      else used.set(key, r.metric);
-    }
-  });
-  return problems;
-}
+export { registerMapProblems } from "@bitvelocity/common/edge-config";
 
 /** The write requests that carry out a command, or why not. */
 export function commandRequests(
