@@ -15,6 +15,7 @@ import { edgeConfigRoutes } from "./edge-config.js";
 import { fleetRoutes } from "./fleet.js";
 import { openApiRoutes } from "./openapi.js";
 import { provisioningRoutes } from "./provisioning.js";
+import { releaseRoutes } from "./releases.js";
 import { telemetryRoutes } from "./telemetry.js";
 import { tokenRoutes } from "./tokens.js";
 import { userRoutes } from "./users.js";
@@ -33,6 +34,7 @@ export type * from "./live.js";
 export * from "./money.js";
 export * from "./openapi.js";
 export * from "./provisioning.js";
+export * from "./releases.js";
 export * from "./telemetry.js";
 export * from "./tokens.js";
 export * from "./users.js";
@@ -47,6 +49,7 @@ export const apiRoutes: Readonly<Record<string, Readonly<Record<string, RouteDef
   tokens: tokenRoutes,
   users: userRoutes,
   provisioning: provisioningRoutes,
+  releases: releaseRoutes,
   chat: chatRoutes,
   commerce: commerceRoutes,
   meta: openApiRoutes,

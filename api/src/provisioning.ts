@@ -64,6 +64,8 @@ export const EdgeIdentity = z.object({
   certificateFingerprint: z.string().nullable(),
   /** PEM of the development CA EdgeSync's certificate chains to; null when it chains to a public CA (or is plain text). */
   caCertificate: z.string().nullable(),
+  /** PEM (SPKI) of the ed25519 key agent releases are signed with: the only key the edge trusts for updates. */
+  releasePublicKey: z.string().nullable(),
 });
 export type EdgeIdentity = z.infer<typeof EdgeIdentity>;
 

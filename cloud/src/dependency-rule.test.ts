@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const SRC = fileURLToPath(new URL(".", import.meta.url));
-const DOMAINS = ["ingest", "telemetry", "fleet", "live", "alerts", "provisioning", "commerce", "chat", "integration"];
+const DOMAINS = ["ingest", "telemetry", "fleet", "live", "alerts", "provisioning", "releases", "commerce", "chat", "integration"];
 const SHARED = ["platform", "identity"];
 const WIRING = ["web"];
 

@@ -23,6 +23,7 @@ import { componentLogger, type Logger, rootLogger } from "./platform/logger.js";
 import type { CloudModule } from "./platform/module.js";
 import { startPlatform } from "./platform/platform.js";
 import { provisioningModule } from "./provisioning/module.js";
+import { releasesModule } from "./releases/module.js";
 import { telemetryModule } from "./telemetry/module.js";
 import { createApp } from "./web/app.js";
 import { type GraphqlAdapter, mountGraphql } from "./web/graphql/index.js";
@@ -76,6 +77,7 @@ export function cloudModules() {
   });
   const integration = integrationModule({ orders: () => commerce.shipments });
   const ingest = ingestModule({ store: () => telemetry.store, ownership: () => fleet.owners });
+  const releases = releasesModule({ authenticateEdge: (edgeId, token) => ingest.server.authenticate(edgeId, token) });
   const provisioning = provisioningModule({
     siteExists: (id) => fleet.registry.hasSite(id),
     edgeOnline: (id) => fleet.registry.edge(id)?.online,
@@ -84,10 +86,24 @@ export function cloudModules() {
       ingest.server.enroll(edge);
     },
     grpcPort: () => ingest.grpcPort,
+    releasePublicKey: () => releases.publicKeyPem,
   });
   // A module starts after the modules its ports read; ingest opens the gRPC listener, provisioning enrols claimed edges there.
-  const modules: readonly CloudModule[] = [identity, telemetry, fleet, alerts, live, commerce, chat, integration, ingest, provisioning];
-  return { modules, identity, telemetry, fleet, alerts, live, commerce, chat, integration, ingest, provisioning };
+  // Releases comes before ingest: it must hear every edgeConnected.
+  const modules: readonly CloudModule[] = [
+    identity,
+    telemetry,
+    fleet,
+    alerts,
+    live,
+    commerce,
+    chat,
+    integration,
+    releases,
+    ingest,
+    provisioning,
+  ];
+  return { modules, identity, telemetry, fleet, alerts, live, commerce, chat, integration, releases, ingest, provisioning };
 }
 
 /** Chat's order port: commerce's order read model (an unknown order is undefined, other failures throw). */

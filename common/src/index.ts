@@ -4,4 +4,5 @@ export * from "./config.js";
 export * from "./errors.js";
 export * from "./listen.js";
 export * from "./logger.js";
+export * from "./release-manifest.js";
 export * from "./secrets.js";

@@ -116,6 +116,8 @@ function copyPublished(dir, dest) {
   const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
   mkdirSync(dest, { recursive: true });
   const { devDependencies: _d, scripts: _s, ...published } = pkg;
+  // The agent reports the package's version (e.g. 0.2.0+node20.20.2): the one releases are published as.
+  if (dir === join(root, "edge")) published.version = version;
   writeFileSync(join(dest, "package.json"), `${JSON.stringify(published, null, 2)}\n`);
   for (const entry of pkg.files ?? []) {
     if (existsSync(join(dir, entry))) cpSync(join(dir, entry), join(dest, entry), { recursive: true, filter: keep });

@@ -5,8 +5,9 @@ import { type ConfigDocument, hasConfigPath } from "@bitvelocity/common/edge-con
 import { loadEdgeConfig } from "./config.js";
 import { startEdge } from "./main.js";
 import { claimEdge } from "./provisioning/claim.js";
-import { credentialOverrides, DEFAULT_CREDENTIALS_FILE } from "./provisioning/credentials-file.js";
+import { credentialOverrides, DEFAULT_CREDENTIALS_FILE, readCredentials } from "./provisioning/credentials-file.js";
 import { RESTART_EXIT_CODE } from "./remote-config/index.js";
+import type { UpdateSettings } from "./update/index.js";
 
 const usage = `Usage:
   bv-edge [--config FILE]     run the edge agent (config: YAML; BV_* environment variables override it)
@@ -96,7 +97,8 @@ runMain("bv-edge", async () => {
         doc ? Object.fromEntries(Object.entries(overrides).filter(([p]) => !hasConfigPath(doc, p))) : overrides,
         doc,
       ),
-    // The supervisor (systemd Restart=, edge/deploy/README.md) starts the agent again on the new version.
+    // The supervisor (systemd Restart=, edge/deploy/README.md) starts the agent again: on the new configuration,
+    // or, after an agent update switched releases, the other release.
     restart: () => {
       (edge?.stop() ?? Promise.resolve())
         .catch((err: unknown) => process.stderr.write(`bv-edge: stop before the restart failed: ${String(err)}\n`))
@@ -104,7 +106,7 @@ runMain("bv-edge", async () => {
     },
   };
   try {
-    edge = await startEdge(config, { remoteConfig });
+    edge = await startEdge(config, { remoteConfig, ...(credentialsFile ? { updates: updateSettings(credentialsFile) } : {}) });
   } catch (err) {
     if (!(err instanceof BvError && err.kind === "fatal")) throw err;
     process.stderr.write(`bv-edge: ${err.code}: ${err.message}\n`);
@@ -114,3 +116,16 @@ runMain("bv-edge", async () => {
   await edge?.stop();
   process.exit(0);
 });
+
+/** Agent updates need a claimed edge (its release key and token) and the launcher's releases directory. */
+function updateSettings(file: string): UpdateSettings {
+  const c = readCredentials(file);
+  return {
+    releasesDir: process.env.BV_EDGE_RELEASES_DIR || undefined,
+    publicKeyPem: c.release_public_key,
+    cloudUrl: c.cloud_url,
+    edgeId: c.edge_id,
+    token: c.token,
+    caFile: c.ca_file,
+  };
+}

@@ -12,11 +12,13 @@ import type { DeviceGateway } from "./commands/device-gateway.js";
 import type { EdgeConfig } from "./config.js";
 import { HealthServer } from "./health/index.js";
 import { type LinkHandle, startLink } from "./northbound/index.js";
+import { packageArch } from "./northbound/presence.js";
 import { CLOCK_TRUSTED_AFTER_MS, Outbox, type OutboxClock } from "./outbox/index.js";
 import { filteredSink, ReportFilter } from "./pipeline/filter.js";
 import type { DeviceReport } from "./pipeline/report-schema.js";
 import { type ConfigLane, openRemoteConfig, RESTART_EXIT_CODE, type RemoteConfigHooks } from "./remote-config/index.js";
 import { ConnectorHost } from "./southbound/host.js";
+import { Updater, type UpdateSettings } from "./update/index.js";
 
 export interface EdgeHandle {
   readonly ports: { readonly mqtt: number; readonly ws: number | null; readonly http: number };
@@ -34,6 +36,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** The wall clock and uptime readings are stamped with (tests simulate a clock without RTC). */
   readonly clock?: OutboxClock;
+  /** Signed agent updates (edge/src/update); without them, release offers are ignored. */
+  readonly updates?: UpdateSettings;
   /** How remote versions load over the file and how the agent restarts for one (default: over `config`; stop, exit 75). */
   readonly remoteConfig?: Partial<RemoteConfigHooks>;
 }
@@ -59,21 +63,20 @@ function agentVersion(): string {
 export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = {}): Promise<EdgeHandle> {
   const logger = options.logger ?? createLogger("edge");
   let restarting = false;
+  // A configuration change that needs a restart, and an agent update that switched releases, end the agent the same way.
+  const restartAgent =
+    options.remoteConfig?.restart ??
+    ((reason: string) => {
+      logger.warn({ reason, exitCode: RESTART_EXIT_CODE }, "restarting");
+      if (restarting) return;
+      restarting = true;
+      stop()
+        .catch((err: unknown) => logger.error({ err }, "stop before the restart failed"))
+        .finally(() => process.exit(RESTART_EXIT_CODE));
+    });
   const remote = openRemoteConfig(
     fileConfig,
-    {
-      ...options.remoteConfig,
-      restart:
-        options.remoteConfig?.restart ??
-        ((reason) => {
-          logger.warn({ reason, exitCode: RESTART_EXIT_CODE }, "restarting for a configuration change");
-          if (restarting) return;
-          restarting = true;
-          stop()
-            .catch((err: unknown) => logger.error({ err }, "stop before the restart failed"))
-            .finally(() => process.exit(RESTART_EXIT_CODE));
-        }),
-    },
+    { ...options.remoteConfig, restart: restartAgent },
     logger.child({ name: "edge:remote-config" }),
   );
   const config = remote.config;
@@ -116,7 +119,9 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
   const gateway = config.connectors.length > 0 ? new CompositeGateway([broker, connectors]) : broker;
   let link: LinkHandle | undefined;
   let health: HealthServer | undefined;
+  let updater: Updater | undefined;
   const stop = async (): Promise<void> => {
+    updater?.stop();
     remote.lane.stop();
     await broker.stop();
     await connectors.stop();
@@ -160,6 +165,22 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
       post: (configReport) => linkHandle.post({ kind: "configReport", configReport }),
       connected: () => linkHandle.connected(),
     });
+    if (options.updates) {
+      const updates = new Updater({
+        settings: options.updates,
+        agentVersion: agentVersion(),
+        arch: packageArch(),
+        logger: logger.child({ name: "edge:update" }),
+        post: (updateReport) => linkHandle.post({ kind: "updateReport", updateReport }),
+        restart: restartAgent,
+      });
+      updater = updates;
+      updates.start();
+      linkHandle.onSession((session) => {
+        updates.onSession();
+        session.onReleaseOffer((offer) => void updates.offer(offer));
+      });
+    }
     health = new HealthServer({
       host: config.http.host,
       port: config.http.port,

@@ -11,20 +11,29 @@ import { missingService, tempDir } from "../e2e/support.js";
 
 const hasAnalyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
 const missing = missingService("systemd-analyze (Debian package systemd)", hasAnalyze);
-const template = readFileSync(join(import.meta.dirname, "../../edge/deploy/bv-edge.service"), "utf8");
+const deploy = join(import.meta.dirname, "../../edge/deploy");
+const template = readFileSync(join(deploy, "bv-edge.service"), "utf8");
+const fill = (text: string) =>
+  text
+    .replaceAll("@NODE@", "/usr/bin/node")
+    .replaceAll("@V8_FLAGS@", "--max-semi-space-size=1 --optimize-for-size")
+    .replaceAll("@APP@", "/usr/lib/bv-edge");
 
-/** The unit as package.mjs fills it for the Debian-nodejs runtime. */
-function installedUnit(): string {
+/**
+ * The unit as package.mjs fills it for the Debian-nodejs runtime. It starts the launcher
+ * (/usr/bin/bv-edge), which verify wants to find: with `launcher`, the filled launcher is written
+ * beside the unit and ExecStart points there (this machine has no bv-edge installed).
+ */
+function installedUnit(launcher = true): string {
   const dir = tempDir("unit");
   mkdirSync(dir, { recursive: true });
   const unit = join(dir, "bv-edge.service");
-  writeFileSync(
-    unit,
-    template
-      .replaceAll("@NODE@", "/usr/bin/node")
-      .replaceAll("@V8_FLAGS@", "--max-semi-space-size=1 --optimize-for-size")
-      .replaceAll("@APP@", "/usr/lib/bv-edge"),
-  );
+  let text = fill(template);
+  if (launcher) {
+    writeFileSync(join(dir, "bv-edge"), fill(readFileSync(join(deploy, "bv-edge.sh"), "utf8")), { mode: 0o755 });
+    text = text.replace("ExecStart=/usr/bin/bv-edge ", `ExecStart=${join(dir, "bv-edge")} `);
+  }
+  writeFileSync(unit, text);
   return unit;
 }
 
@@ -49,8 +58,10 @@ describe.skipIf(missing)("the bv-edge systemd unit", () => {
     expect(m, text).not.toBeNull();
     expect(Number(m?.[1])).toBeLessThanOrEqual(2.0);
     expect(m?.[2]).toBe("OK");
-    const body = readFileSync(unit, "utf8");
-    expect(body).toMatch(/^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 --optimize-for-size /m);
+    const body = readFileSync(installedUnit(false), "utf8");
+    // The launcher follows releases/current (agent updates) and runs Node with the V8 flags.
+    expect(body).toMatch(/^ExecStart=\/usr\/bin\/bv-edge --config \/etc\/bv-edge\/edge\.yaml$/m);
+    expect(fill(readFileSync(join(deploy, "bv-edge.sh"), "utf8"))).toMatch(/^exec "\$NODE" --max-semi-space-size=1 --optimize-for-size /m);
     expect(body).toMatch(/^Restart=on-failure$/m);
     expect(body).toMatch(/^User=bv-edge$/m);
     expect(body).toMatch(/^SupplementaryGroups=dialout$/m);

@@ -20,7 +20,7 @@ import {
 } from "@bitvelocity/proto";
 import { type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
-import type { CommandRequested, CommandState, EdgeConfigRequested } from "../platform/events.js";
+import type { CommandRequested, CommandState, EdgeConfigRequested, ReleaseOffered } from "../platform/events.js";
 import type { DeviceGate } from "./device-gate.js";
 import type { CredentialLookup } from "./edge-credentials.js";
 import type { IngestMetrics } from "./ingest-metrics.js";
@@ -145,6 +145,19 @@ export class EdgeSession {
     return true;
   }
 
+  /** Offers a signed agent release (docs/edge-sync.md); false when the stream is not open. */
+  sendReleaseOffer(offer: ReleaseOffered): boolean {
+    if (this.state !== "open") return false;
+    const { edgeId: _edgeId, signature, healthDeadlineS, ...rest } = offer;
+    this.write({
+      kind: {
+        $case: "releaseOffer",
+        releaseOffer: { ...rest, signature: Buffer.from(signature, "base64"), healthDeadlineS },
+      },
+    });
+    return true;
+  }
+
   /** A remote configuration version for this edge (fleet keeps them; the edge answers with a ConfigReport). */
   sendConfig(update: EdgeConfigRequested): boolean {
     if (this.state !== "open") return false;
@@ -246,6 +259,18 @@ export class EdgeSession {
         });
         return;
       }
+      case "updateReport": {
+        const u = kind.updateReport;
+        this.host.bus.emit("updateReported", {
+          edgeId,
+          version: u.version.slice(0, 64),
+          state: u.state.slice(0, 32),
+          error: u.error.slice(0, 1000),
+          runningVersion: u.runningVersion.slice(0, 64),
+          timeMs: u.timeMs || Date.now(),
+        });
+        return;
+      }
       case "deadLetter":
       case "gap":
         // Only meaningful with a control id (stored, then acknowledged); without one, ignored.
@@ -322,6 +347,7 @@ export class EdgeSession {
       siteId: edge.siteId,
       bootId: hello.bootId,
       agentVersion: hello.agentVersion,
+      arch: hello.arch,
       clockOffsetMs,
       connectedAt,
       configVersion: hello.configVersion,

@@ -2,7 +2,7 @@
  * The EdgeSync gRPC server: accepts edge streams, keeps one live session per edge (a new stream
  * replaces the old one), and forwards `commandRequested` events to the edge's stream.
  */
-import { isAddressInUse, type Logger, portInUseError } from "@bitvelocity/common";
+import { isAddressInUse, type Logger, portInUseError, verifySecret } from "@bitvelocity/common";
 import { type CloudMessage, type EdgeMessage, EdgeSyncService } from "@bitvelocity/proto";
 import { Server, ServerCredentials, type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
@@ -77,14 +77,24 @@ export class IngestServer implements SessionHost {
     const offConfig = this.bus.on("edgeConfigRequested", (update) => {
       this.sessions.get(update.edgeId)?.sendConfig(update);
     });
+    const offReleases = this.bus.on("releaseOffered", (offer) => {
+      this.sessions.get(offer.edgeId)?.sendReleaseOffer(offer);
+    });
     this.unsubscribe = () => {
       offCommands();
       offConfig();
+      offReleases();
     };
   }
 
   lookup(edgeId: string): CredentialLookup {
     return this.credentials.lookup(edgeId);
+  }
+
+  /** The edge's site when `token` is its current credential (package downloads, cloud/src/releases). */
+  authenticate(edgeId: string, token: string): { siteId: string } | undefined {
+    const found = this.credentials.lookup(edgeId);
+    return found.status === "ok" && verifySecret(token, found.edge.tokenHash) ? { siteId: found.edge.siteId } : undefined;
   }
 
   /** Lets an edge enrolled at run time (a claimed edge) authenticate. */

@@ -46,8 +46,9 @@ export function ingestModule(ports: IngestPorts): IngestModule {
       "deadLetterReceived",
       "gapRecorded",
       "edgeConfigReported",
+      "updateReported",
     ],
-    consumes: ["commandRequested", "edgeConfigRequested"],
+    consumes: ["commandRequested", "edgeConfigRequested", "releaseOffered"],
     async start(ctx: ModuleContext) {
       const { config, bus, registry, logger } = ctx;
       const telemetry = ports.store();

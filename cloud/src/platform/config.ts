@@ -297,6 +297,19 @@ export const cloudConfigSchema = z
         claim_ttl_minutes: z.number().int().min(1).max(10_080).default(60),
       })
       .default({ claim_ttl_minutes: 60 }),
+    /** Signed agent releases (cloud/src/releases, docs/security.md "Release key"). */
+    releases: z
+      .strictObject({
+        /** The ed25519 release key (PEM, PKCS#8, mode 0600); made at first start when missing. Default {data_dir}/release-key.pem. */
+        key_file: z.string().min(1).optional(),
+        /** Where published packages are kept; default {data_dir}/releases. */
+        dir: z.string().min(1).optional(),
+        /** How long a new agent has to reach the cloud before the edge rolls it back, unless the release says otherwise. */
+        health_deadline_s: z.number().int().min(10).max(3600).default(180),
+        /** Largest package accepted, in MB. */
+        max_package_mb: z.number().int().min(1).max(2048).default(512),
+      })
+      .default({ health_deadline_s: 180, max_package_mb: 512 }),
     session_ttl_hours: z
       .number()
       .positive()
@@ -389,6 +402,7 @@ export const cloudEnvMap = {
   BV_KAFKA_BROKERS: "kafka.brokers",
   BV_REDIS_URL: "live.redis_url",
   BV_EDGE_PACKAGES_DIR: "provisioning.packages_dir",
+  BV_RELEASE_KEY_FILE: "releases.key_file",
   BV_INFLUX_TOKEN: "telemetry.influx.token",
   BV_PAYMENTS_URL: "commerce.payments_url",
   BV_CARRIER_URL: "commerce.carrier_url",
@@ -416,5 +430,10 @@ export function loadCloudConfig(file?: string, env: NodeJS.ProcessEnv = process.
       ...(config.grpc.client_ca_file ? { client_ca_file: path(config.grpc.client_ca_file) } : {}),
     },
     provisioning: { ...config.provisioning, packages_dir },
+    releases: {
+      ...config.releases,
+      key_file: config.releases.key_file ? path(config.releases.key_file) : resolve(data_dir, "release-key.pem"),
+      dir: config.releases.dir ? path(config.releases.dir) : resolve(data_dir, "releases"),
+    },
   };
 }

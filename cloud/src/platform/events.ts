@@ -44,6 +44,8 @@ export interface EdgeConnected {
   readonly clockOffsetMs: number;
   readonly connectedAt: number;
   readonly devices: readonly EdgeDeviceInfo[];
+  /** The agent's package architecture ("arm64", "armhf", "amd64"; "" from an agent that does not say). */
+  readonly arch?: string;
   /** The remote configuration version the edge runs (Hello.config_version; 0: its file alone). */
   readonly configVersion?: number;
 }
@@ -81,6 +83,30 @@ export interface EdgeStatusReceived {
   readonly edgeId: string;
   readonly agentVersion: string;
   readonly status: EdgeStatusSnapshot;
+}
+
+/** A signed agent release the releases domain offers to one connected edge (ingest sends it as ReleaseOffer). */
+export interface ReleaseOffered {
+  readonly edgeId: string;
+  readonly version: string;
+  readonly arch: string;
+  /** Where the edge downloads it: a path on the cloud's HTTPS origin (the edge resolves it against the URL it claimed from). */
+  readonly url: string;
+  readonly size: number;
+  readonly sha256: string;
+  /** base64 ed25519 signature of the release manifest. */
+  readonly signature: string;
+  readonly healthDeadlineS: number;
+}
+
+/** An edge's UpdateReport: where its agent update stands. */
+export interface UpdateReported {
+  readonly edgeId: string;
+  readonly version: string;
+  readonly state: string;
+  readonly error: string;
+  readonly runningVersion: string;
+  readonly timeMs: number;
 }
 
 export interface DevicePresenceChanged {
@@ -189,6 +215,8 @@ export interface CloudEvents extends CloudEventsAlerts, CommerceEvents, EdgeConf
   deadLetterReceived: DeadLetterReceived;
   gapRecorded: GapRecorded;
   commandRequested: CommandRequested;
+  releaseOffered: ReleaseOffered;
+  updateReported: UpdateReported;
   deviceUpdated: DeviceSummary;
   edgeUpdated: EdgeSummary;
   commandUpdated: CommandView;

@@ -38,6 +38,7 @@ export function provisioningModule(ports: ProvisioningPorts): ProvisioningModule
         certificateFingerprint: () => (ctx.tls.grpc ? fingerprintOf(ctx.tls.grpc.cert) : null),
         caCertificate: () => ctx.tls.grpc?.devCa?.toString("utf8") ?? null,
         httpsPin: () => (ctx.tls.http?.devCa ? publicKeyPin(ctx.tls.http.cert) : null),
+        releasePublicKey: ports.releasePublicKey,
       };
     },
     routes: () => adminRoutes(lazy()),
@@ -68,6 +69,7 @@ export function provisioningModule(ports: ProvisioningPorts): ProvisioningModule
       certificateFingerprint: () => get().certificateFingerprint(),
       caCertificate: () => get().caCertificate(),
       httpsPin: () => get().httpsPin(),
+      releasePublicKey: () => get().releasePublicKey(),
     };
   }
 }

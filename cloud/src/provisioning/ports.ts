@@ -18,4 +18,6 @@ export interface ProvisioningPorts {
   readonly enroll: (edge: ProvisionedEdge) => void;
   /** The gRPC port edges connect to (ingest). */
   readonly grpcPort: () => number;
+  /** PEM of the release public key (releases): a claimed edge trusts agent releases signed by it only. */
+  readonly releasePublicKey: () => string | null;
 }

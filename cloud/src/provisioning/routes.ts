@@ -21,6 +21,8 @@ export interface ProvisioningWeb {
   readonly caCertificate: () => string | null;
   /** curl's public-key pin of the HTTPS certificate when no public CA vouches for it (the development CA), or null. */
   readonly httpsPin: () => string | null;
+  /** PEM of the release public key the claimed edge stores (docs/security.md "Release key"). */
+  readonly releasePublicKey: () => string | null;
 }
 
 const cloudUrl = (req: Request) => `${req.protocol}://${req.get("host") ?? "localhost"}`;
@@ -71,6 +73,7 @@ export function publicRoutes(web: ProvisioningWeb): Router {
         grpcUrl: web.grpcUrl(req),
         certificateFingerprint: web.certificateFingerprint(),
         caCertificate: web.caCertificate(),
+        releasePublicKey: web.releasePublicKey(),
       });
     } catch (err) {
       const wait = (err as { retryAfterMs?: number }).retryAfterMs;

@@ -103,6 +103,25 @@ function show(next: Page, withChrome: boolean): void {
   window.scrollTo(0, 0);
 }
 
+/** A page whose code loads as its own chunk: a loading state until it is there. */
+function lazyPage(title: string, load: () => Promise<Page>): Page {
+  const scope = new Scope();
+  const el = h("div", null, h("main", { class: "page" }, "Loading…"));
+  load()
+    .then((page) => {
+      if (scope.disposed) {
+        page.scope.dispose();
+        return;
+      }
+      scope.add(() => page.scope.dispose());
+      replace(el, page.el);
+    })
+    .catch((err: unknown) => {
+      if (!scope.disposed) replace(el, h("main", { class: "page" }, errorBox(err)));
+    });
+  return { el, scope, title };
+}
+
 function route(): void {
   const r = parseRoute(location.hash);
   if (r.name === "login") {
@@ -162,6 +181,13 @@ function route(): void {
       break;
     case "add-edge":
       show(addEdgePage(), true);
+      break;
+    case "releases":
+      // Admin-only and rarely opened: its own chunk (the main chunk stays within its size budget).
+      show(
+        lazyPage("Releases", () => import("./pages/releases.js").then((m) => m.releasesPage())),
+        true,
+      );
       break;
     default:
       show(

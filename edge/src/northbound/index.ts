@@ -17,7 +17,7 @@ import { commandStatusLabel, linkMetrics } from "./metrics.js";
 import { buildHello, forwardPresence } from "./presence.js";
 import type { UplinkConfig } from "./schema.js";
 import { buildStatus, DrainRate, startStatusReports } from "./status.js";
-import type { ControlMessage, IncomingConfigUpdate } from "./uplink.js";
+import type { ControlMessage, IncomingConfigUpdate, UplinkSession } from "./uplink.js";
 
 export interface LinkDeps {
   config: UplinkConfig;
@@ -49,6 +49,8 @@ export interface ConfigLane {
 
 export interface LinkHandle {
   connected(): boolean;
+  /** Called with each new welcomed session (agent updates hook in here). */
+  onSession(listener: (session: UplinkSession) => void): () => void;
   /** Best effort: false when there is no session to send it on. */
   post(message: ControlMessage): boolean;
   /** Ends the session so the next one's Hello carries the current device list (devices added hot). */
@@ -142,6 +144,7 @@ export function startLink(deps: LinkDeps): LinkHandle {
   let stopping: Promise<void> | undefined;
   return {
     connected: () => link.session() !== undefined,
+    onSession: (listener) => link.onSession(listener),
     post: (message) => link.post(message),
     rehandshake: () => link.session()?.close(),
     stop() {

@@ -4,7 +4,7 @@
  * the drainer owns peek → send → ack / dead-letter, and the link supervisor owns reconnects,
  * backoff and jitter, once, for every uplink.
  */
-import type { CommandResult, ConfigReport, DevicePresence, EdgeStatus } from "@bitvelocity/proto";
+import type { CommandResult, ConfigReport, DevicePresence, EdgeStatus, ReleaseOffer, UpdateReport } from "@bitvelocity/proto";
 import type { ControlItem, Lane, StoredReading } from "../outbox/types.js";
 
 export type SendResult =
@@ -56,7 +56,8 @@ export type ControlMessage =
   | { readonly kind: "commandResult"; readonly commandResult: CommandResult }
   | { readonly kind: "status"; readonly status: EdgeStatus }
   | { readonly kind: "presence"; readonly presence: DevicePresence }
-  | { readonly kind: "configReport"; readonly configReport: ConfigReport };
+  | { readonly kind: "configReport"; readonly configReport: ConfigReport }
+  | { readonly kind: "updateReport"; readonly updateReport: UpdateReport };
 
 /** One connected, welcomed session. */
 export interface UplinkSession {
@@ -73,6 +74,8 @@ export interface UplinkSession {
   onCommand(listener: (command: IncomingCommand) => void): () => void;
   /** Remote configuration versions (gRPC control stream; absent on uplinks without a downlink). */
   onConfigUpdate?(listener: (update: IncomingConfigUpdate) => void): () => void;
+  /** Fires with each signed agent release the cloud offers (edge/src/update). */
+  onReleaseOffer(listener: (offer: ReleaseOffer) => void): () => void;
   /** Fires with the ids of control-lane messages the cloud has stored. */
   onControlAck(listener: (ids: readonly number[]) => void): () => void;
   /** Resolves once, when the session is over (stream error or end, or close()). */

@@ -121,6 +121,7 @@ export class Outbox implements OutboxReader {
     try {
       db = openDatabase(path, tuning);
     } catch (err) {
+      if (err instanceof BvError) throw err; // e.g. OUTBOX_TOO_NEW: refused, the file left as it is
       if (!isCorruption(err)) {
         throw new BvError("OUTBOX_OPEN_FAILED", "fatal", `cannot open the outbox in ${options.dir}: ${(err as Error).message}`, {
           cause: err,

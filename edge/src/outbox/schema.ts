@@ -3,9 +3,19 @@
  * SQLite never reuses a rowid, even after the highest rows are deleted (https://sqlite.org/autoinc.html),
  * which is what makes `(edgeId, seq)` an identity across acks and restarts.
  */
+import { BvError } from "@bitvelocity/common";
 import type Database from "better-sqlite3";
 
 export const SCHEMA_VERSION = 2;
+/**
+ * The oldest schema an agent may have and still read and write a database of this schema. Agent
+ * updates roll back (edge/deploy/README.md): an older agent then opens the newer agent's outbox.
+ * Schema changes are therefore additive (new tables, new nullable columns) and keep this where it
+ * is; a change older agents cannot write safely raises it, and they refuse to open the file
+ * (OUTBOX_TOO_NEW) instead of damaging it. Kept in the database (meta.min_reader_version) so the
+ * older agent learns it from the file it opens.
+ */
+export const MIN_READER_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS readings (
@@ -62,6 +72,7 @@ export interface DatabaseTuning {
 export const DEFAULT_TUNING: DatabaseTuning = { synchronous: "full", busyTimeoutMs: 5000, walLimitBytes: 4 * 1024 * 1024 };
 
 export function prepareDatabase(db: Database.Database, tuning: DatabaseTuning = DEFAULT_TUNING): void {
+  checkSchemaVersion(db);
   // Only takes effect on a new, empty database: freed pages can then be returned to the file
   // system a few at a time (PRAGMA incremental_vacuum) instead of by a full VACUUM.
   db.pragma("auto_vacuum = INCREMENTAL");
@@ -74,6 +85,34 @@ export function prepareDatabase(db: Database.Database, tuning: DatabaseTuning = 
   if (!row) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
   else if (Number(row.value) < SCHEMA_VERSION)
     db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+  // Never lowered: a newer agent's database keeps its version (and its min_reader_version) when an older one opens it.
+  if ((db.pragma("user_version", { simple: true }) as number) < SCHEMA_VERSION) {
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    db.prepare("INSERT INTO meta (key, value) VALUES ('min_reader_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
+      String(MIN_READER_VERSION),
+    );
+  }
+}
+
+/**
+ * An outbox written by a newer agent (PRAGMA user_version above ours) is opened only when that
+ * agent said our schema may still write it; otherwise a clear refusal, and the file is left as it is.
+ */
+export function checkSchemaVersion(db: Database.Database, ours: number = SCHEMA_VERSION): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version <= ours) return;
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+  const row = hasMeta
+    ? (db.prepare("SELECT value FROM meta WHERE key = 'min_reader_version'").get() as { value: string } | undefined)
+    : undefined;
+  const minReader = row ? Number(row.value) : version;
+  if (minReader <= ours) return;
+  throw new BvError(
+    "OUTBOX_TOO_NEW",
+    "fatal",
+    `the outbox was written by a newer agent (schema ${version}, readable from schema ${minReader}); this agent has schema ${ours}. ` +
+      "Nothing was changed: install that agent again (or a newer one) to deliver the readings it holds",
+  );
 }
 
 /** Bytes the database's live pages take (the file minus its free pages). */

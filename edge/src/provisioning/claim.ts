@@ -17,6 +17,7 @@ const identitySchema = z.object({
   grpcUrl: z.string(),
   certificateFingerprint: z.string().nullable(),
   caCertificate: z.string().nullable().default(null),
+  releasePublicKey: z.string().nullable().default(null),
 });
 
 export interface ClaimOptions {
@@ -77,6 +78,7 @@ export async function claimEdge(options: ClaimOptions): Promise<EdgeCredentialsF
     certificate_fingerprint: identity.certificateFingerprint,
     ca_file: caFile,
     claimed_at: new Date().toISOString(),
+    release_public_key: identity.releasePublicKey,
   };
   writeSecretFile(options.file, `${JSON.stringify(credentials, null, 2)}\n`, options.owner);
   return credentials;

@@ -22,11 +22,13 @@ export const credentialsSchema = z.object({
   /** The CA EdgeSync's certificate chains to (written by the claim when it is the cloud's development CA). */
   ca_file: z.string().nullable().default(null),
   claimed_at: z.string(),
+  /** PEM (SPKI) of the ed25519 key agent releases must be signed with (the claim's answer); null: updates are refused. */
+  release_public_key: z.string().nullable().default(null),
 });
 export type EdgeCredentialsFile = z.infer<typeof credentialsSchema>;
 
-/** Config overrides from the credentials file; a missing or broken file is a ConfigError naming the fix. */
-export function credentialOverrides(file: string): Record<string, unknown> {
+/** Reads and checks the credentials file (the same errors as credentialOverrides). */
+export function readCredentials(file: string): EdgeCredentialsFile {
   let raw: string;
   try {
     raw = readFileSync(file, "utf8");
@@ -43,7 +45,12 @@ export function credentialOverrides(file: string): Record<string, unknown> {
   }
   const result = credentialsSchema.safeParse(parsed);
   if (!result.success) throw new ConfigError(result.error.issues.map((i) => `${file}: ${i.path.join(".")}: ${i.message}`));
-  const c = result.data;
+  return result.data;
+}
+
+/** Config overrides from the credentials file; a missing or broken file is a ConfigError naming the fix. */
+export function credentialOverrides(file: string): Record<string, unknown> {
+  const c = readCredentials(file);
   // The link's trust follows what the cloud said at the claim: its certificate pinned (and its CA), or plain text.
   const tls = c.certificate_fingerprint
     ? { "uplink.tls.fingerprint": c.certificate_fingerprint, ...(c.ca_file ? { "uplink.tls.ca_file": c.ca_file } : {}) }

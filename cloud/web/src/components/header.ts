@@ -54,6 +54,7 @@ export function header(user: User, scope: Scope, onLogout: () => void): HTMLElem
       h("a", { href: href.account(), testid: "nav-account" }, user.role === "admin" ? "Access & audit" : "API tokens"),
       user.role === "admin" ? h("a", { href: href.users(), testid: "nav-users" }, "Users") : null,
       user.role === "admin" ? h("a", { href: href.addEdge(), testid: "nav-add-edge" }, "Add edge") : null,
+      user.role === "admin" ? h("a", { href: href.releases(), testid: "nav-releases" }, "Releases") : null,
     ),
     h(
       "div",

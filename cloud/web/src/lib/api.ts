@@ -45,7 +45,11 @@ export function setUnauthorizedHandler(fn: () => void): void {
 
 export async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const init: RequestInit = { method, credentials: "same-origin", headers: { accept: "application/json", ...headers } };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    // A file as it is (a release package), not JSON.
+    init.body = body;
+    init.headers = { accept: "application/json", "content-type": body.type || "application/octet-stream", ...headers };
+  } else if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers = { accept: "application/json", "content-type": "application/json", ...headers };
   }

@@ -1,4 +1,4 @@
-/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/users, #/chat[/:room], #/shop, #/orders[/:id], #/inventory, #/catalog, #/add-edge. */
+/** Hash routing: #/login, #/ (fleet), #/devices/:id, #/edges/:id, #/alerts, #/account, #/users, #/chat[/:room], #/shop, #/orders[/:id], #/inventory, #/catalog, #/add-edge, #/releases. */
 
 export type Route =
   | { name: "login"; next: string }
@@ -15,6 +15,7 @@ export type Route =
   | { name: "inventory" }
   | { name: "catalog" }
   | { name: "add-edge" }
+  | { name: "releases" }
   | { name: "not-found"; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -35,6 +36,7 @@ export function parseRoute(hash: string): Route {
   const order = /^\/orders\/([^/]+)\/?$/.exec(pathname);
   if (order) return { name: "order", id: decodeURIComponent(order[1]!) };
   if (pathname === "/add-edge") return { name: "add-edge" };
+  if (pathname === "/releases") return { name: "releases" };
   const device = /^\/devices\/([^/]+)\/?$/.exec(pathname);
   if (device) return { name: "device", id: decodeURIComponent(device[1]!) };
   const edge = /^\/edges\/([^/]+)\/?$/.exec(pathname);
@@ -54,6 +56,7 @@ export const href = {
   inventory: () => "#/inventory",
   catalog: () => "#/catalog",
   addEdge: () => "#/add-edge",
+  releases: () => "#/releases",
   device: (id: string) => `#/devices/${encodeURIComponent(id)}`,
   edge: (id: string) => `#/edges/${encodeURIComponent(id)}`,
   login: (next?: string) => (next && next !== "/" && next !== "/login" ? `#/login?next=${encodeURIComponent(next)}` : "#/login"),

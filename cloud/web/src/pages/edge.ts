@@ -48,7 +48,14 @@ async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
   // Configuration is admin-only (it holds the edge's secrets, masked); it renders apart from the live
   // refresh, and loads as its own chunk (the dashboard's main chunk stays within its size budget).
   const config = session.user?.role === "admin" ? h("div", { class: "stack" }, loading("Loading configuration…")) : null;
-  replace(el, body, config, chatPanel(`site:${edge.siteId}`, "Site room", scope), records.gapsEl, records.deadEl);
+  // The agent update line (version, update state, last error) loads as its own chunk too.
+  const update = h("div");
+  import("../components/edge-update.js")
+    .then(({ edgeUpdatePanel }) => {
+      if (!scope.disposed) replace(update, edgeUpdatePanel(id, scope));
+    })
+    .catch((err: unknown) => replace(update, errorBox(err)));
+  replace(el, body, update, config, chatPanel(`site:${edge.siteId}`, "Site room", scope), records.gapsEl, records.deadEl);
   if (config)
     import("../components/edge-config.js")
       .then(async ({ EdgeConfigPanel }) => {

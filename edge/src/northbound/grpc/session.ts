@@ -4,7 +4,15 @@
  * It never retries: the link supervisor reconnects with backoff.
  */
 import { BvError, type Logger } from "@bitvelocity/common";
-import { type CloudMessage, type EdgeMessage, type EdgeSyncClient, type Hello, Lane, type Welcome } from "@bitvelocity/proto";
+import {
+  type CloudMessage,
+  type EdgeMessage,
+  type EdgeSyncClient,
+  type Hello,
+  Lane,
+  type ReleaseOffer,
+  type Welcome,
+} from "@bitvelocity/proto";
 import { type ClientDuplexStream, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import type {
   BatchLimits,
@@ -56,6 +64,7 @@ export class GrpcSession implements UplinkSession {
   private readonly creditListeners = new Set<() => void>();
   private readonly commandListeners = new Set<(c: IncomingCommand) => void>();
   private readonly controlAckListeners = new Set<(ids: readonly number[]) => void>();
+  private readonly releaseListeners = new Set<(offer: ReleaseOffer) => void>();
   private readonly configListeners = new Set<(update: IncomingConfigUpdate) => void>();
   private resolveEnded!: (f: SessionFailure) => void;
   private resolveOpened!: (r: OpenResult) => void;
@@ -119,6 +128,8 @@ export class GrpcSession implements UplinkSession {
         return this.write({ kind: { $case: "status", status: message.status } });
       case "presence":
         return this.write({ kind: { $case: "presence", presence: message.presence } });
+      case "updateReport":
+        return this.write({ kind: { $case: "updateReport", updateReport: message.updateReport } });
       case "configReport":
         return this.write({ kind: { $case: "configReport", configReport: message.configReport } });
     }
@@ -137,6 +148,11 @@ export class GrpcSession implements UplinkSession {
   onControlAck(listener: (ids: readonly number[]) => void): () => void {
     this.controlAckListeners.add(listener);
     return () => this.controlAckListeners.delete(listener);
+  }
+
+  onReleaseOffer(listener: (offer: ReleaseOffer) => void): () => void {
+    this.releaseListeners.add(listener);
+    return () => this.releaseListeners.delete(listener);
   }
 
   onConfigUpdate(listener: (update: IncomingConfigUpdate) => void): () => void {
@@ -194,6 +210,9 @@ export class GrpcSession implements UplinkSession {
         return;
       case "command":
         for (const listener of this.commandListeners) this.guard(() => listener({ ...kind.command }));
+        return;
+      case "releaseOffer":
+        for (const listener of this.releaseListeners) this.guard(() => listener(kind.releaseOffer));
         return;
       case "configUpdate":
         for (const listener of this.configListeners) this.guard(() => listener({ ...kind.configUpdate }));

@@ -6,7 +6,7 @@
  * The cloud's store-writer validates and stores it; readings it refuses become cloud-side dead letters.
  */
 import { BvError } from "@bitvelocity/common";
-import { TelemetryBatch } from "@bitvelocity/proto";
+import { type ReleaseOffer, TelemetryBatch } from "@bitvelocity/proto";
 import type { Producer } from "kafkajs";
 import { toProtoLane, toProtoReading } from "../grpc/convert.js";
 import type {
@@ -114,6 +114,10 @@ export class KafkaSession implements UplinkSession {
   /** Configuration comes down the gRPC control stream in Kafka mode too. */
   onConfigUpdate(listener: (update: IncomingConfigUpdate) => void): () => void {
     return this.options.control.onConfigUpdate?.(listener) ?? (() => undefined);
+  }
+
+  onReleaseOffer(listener: (offer: ReleaseOffer) => void): () => void {
+    return this.options.control.onReleaseOffer(listener);
   }
 
   close(): void {
