@@ -4,20 +4,23 @@
 // config (anonymous, no persistence, $SYS every second); the system's own instance is not touched.
 //
 // Knobs: BENCH_CMP_CLIENTS (default 50), BENCH_CMP_WINDOW in-flight QoS 1 messages per client
-// (default 10), BENCH_CMP_SECONDS (default 10), BENCH_QUICK=1 (5 clients, 2 s: the CI smoke test).
+// (default 10), BENCH_CMP_SECONDS (default 10), BENCH_QUICK=1 (5 clients, 2 s: the CI smoke test),
+// BENCH_CMP_CPU_PROF=DIR (the edge runs with `node --cpu-prof` and writes its profile into DIR at
+// exit; summarise it with `node bench/profile-top.mjs DIR/*.cpuprofile`).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { prepareSystem, ROOT, startEdge } from "../scripts/system.mjs";
+import { EDGE_NODE_ARGS, prepareSystem, ROOT, startEdge } from "../scripts/system.mjs";
 import { machine, procSample, replaceSection, resultsFile } from "./lib.mjs";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const CLIENTS = Number(process.env.BENCH_CMP_CLIENTS ?? (QUICK ? 5 : 50));
 const WINDOW = Number(process.env.BENCH_CMP_WINDOW ?? 10);
 const SECONDS = Number(process.env.BENCH_CMP_SECONDS ?? (QUICK ? 2 : 10));
+const CPU_PROF = process.env.BENCH_CMP_CPU_PROF;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -103,7 +106,8 @@ async function startEdgeBroker(dir) {
   });
   // No cloud: the broker and its durable outbox are measured, not the uplink (readings stay queued).
   const unreachable = await freePort();
-  const edge = startEdge(prepared, unreachable);
+  const nodeArgs = CPU_PROF ? [...EDGE_NODE_ARGS, "--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : EDGE_NODE_ARGS;
+  const edge = startEdge(prepared, unreachable, { nodeArgs });
   const ports = await edge.ready;
   const accepted = async () => {
     const text = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text();

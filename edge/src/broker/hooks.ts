@@ -10,7 +10,7 @@ import { verifySecret } from "@bitvelocity/common";
 import { type CommandResultMessage, decodeCommandResult, isFilterWithinDevice, parseTopic } from "@bitvelocity/devices";
 import type { AedesOptions, AuthenticateError, Client, PublishPacket, Subscription } from "aedes";
 import { normalizeTelemetry } from "../pipeline/normalize.js";
-import type { ReadingSink } from "../pipeline/sink.js";
+import { type ReadingSink, whenQueued } from "../pipeline/sink.js";
 import type { DeviceDirectory } from "./directory.js";
 import type { BrokerMetrics } from "./metrics.js";
 
@@ -66,6 +66,8 @@ export function createHooks(deps: HookDeps): Hooks {
     done(null, true);
   };
 
+  const busy = () => metrics.throttled.inc({ limit: "outbox_busy" });
+
   const deny = (action: "publish" | "subscribe", message: string): Error => {
     metrics.aclDenied.inc({ action });
     return new Error(message);
@@ -96,7 +98,10 @@ export function createHooks(deps: HookDeps): Hooks {
       case "telemetry": {
         const normalized = normalizeTelemetry(client.id, device.type, packet.topic, payload);
         if (normalized.ok) {
-          sink.append(normalized.reading).then(
+          const reading = normalized.reading;
+          // A full commit queue is not the device's fault: the reading waits here (its slot in the
+          // broker's window stays taken, so the device's socket stays paused) and is appended again.
+          whenQueued(() => sink.append(reading), busy).then(
             () => {
               metrics.readingsAccepted.inc();
               done(null);
@@ -110,7 +115,8 @@ export function createHooks(deps: HookDeps): Hooks {
         } else {
           logger.debug({ deviceId: client.id, reason: normalized.deadLetter.reason }, "telemetry dead-lettered");
           // Acknowledged once recorded, so the device does not retry a poison message forever.
-          sink.deadLetter(normalized.deadLetter).then(
+          const deadLetter = normalized.deadLetter;
+          whenQueued(() => sink.deadLetter(deadLetter), busy).then(
             () => done(null),
             (err: Error) => done(err),
           );

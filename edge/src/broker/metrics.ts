@@ -53,7 +53,7 @@ export function brokerMetrics(registry: Registry, connectedClients: () => number
     }),
     throttled: new Counter({
       name: "bv_edge_mqtt_throttled_total",
-      help: "Times a client's reading was paused by flow control, by limit (inflight, rate)",
+      help: "Times a client's reading was paused by flow control, by limit (inflight, rate, uncommitted, commit_window)",
       labelNames: ["limit"],
       registers,
     }),
