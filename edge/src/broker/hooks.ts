@@ -7,7 +7,7 @@
 
 import type { Logger } from "@bitvelocity/common";
 import { verifySecret } from "@bitvelocity/common";
-import { type CommandResultMessage, decodeCommandResult, isFilterWithinDevice, parseTopic } from "@bitvelocity/devices";
+import { type CommandResultMessage, decodeCommandResult, isFilterWithinDevice, type ParsedTopic, parseTopic } from "@bitvelocity/devices";
 import type { AedesOptions, AuthenticateError, Client, PublishPacket, Subscription } from "aedes";
 import { normalizeTelemetry } from "../pipeline/normalize.js";
 import { type ReadingSink, whenQueued } from "../pipeline/sink.js";
@@ -66,6 +66,17 @@ export function createHooks(deps: HookDeps): Hooks {
     done(null, true);
   };
 
+  // Parsed topics of configured devices (at most one per kind and device, so the map is bounded);
+  // anything else is parsed each time.
+  const parsedTopics = new Map<string, ParsedTopic>();
+  const topicOf = (name: string): ParsedTopic | undefined => {
+    const known = parsedTopics.get(name);
+    if (known) return known;
+    const parsed = parseTopic(name);
+    if (parsed && directory.get(parsed.deviceId)) parsedTopics.set(name, parsed);
+    return parsed;
+  };
+
   const busy = () => metrics.throttled.inc({ limit: "outbox_busy" });
 
   const deny = (action: "publish" | "subscribe", message: string): Error => {
@@ -74,7 +85,7 @@ export function createHooks(deps: HookDeps): Hooks {
   };
 
   const authorizePublish: Hooks["authorizePublish"] = (client: Client | null, packet: PublishPacket, done) => {
-    const topic = parseTopic(packet.topic);
+    const topic = topicOf(packet.topic);
     if (!client) {
       // A will left by a session that is gone: only a device's status topic may carry one.
       return done(topic?.kind === "status" ? null : deny("publish", `will on ${packet.topic} refused`));
@@ -101,24 +112,28 @@ export function createHooks(deps: HookDeps): Hooks {
           const reading = normalized.reading;
           // A full commit queue is not the device's fault: the reading waits here (its slot in the
           // broker's window stays taken, so the device's socket stays paused) and is appended again.
-          whenQueued(() => sink.append(reading), busy).then(
+          whenQueued(
+            () => sink.append(reading),
             () => {
               metrics.readingsAccepted.inc();
               done(null);
             },
             // Not acknowledged: aedes disconnects the client, which retries; nothing acked is lost.
-            (err: Error) => {
+            (err) => {
               logger.warn({ err, deviceId: client.id }, "reading not committed; disconnecting the device");
               done(err);
             },
+            busy,
           );
         } else {
           logger.debug({ deviceId: client.id, reason: normalized.deadLetter.reason }, "telemetry dead-lettered");
           // Acknowledged once recorded, so the device does not retry a poison message forever.
           const deadLetter = normalized.deadLetter;
-          whenQueued(() => sink.deadLetter(deadLetter), busy).then(
+          whenQueued(
+            () => sink.deadLetter(deadLetter),
             () => done(null),
-            (err: Error) => done(err),
+            (err) => done(err),
+            busy,
           );
         }
         return;

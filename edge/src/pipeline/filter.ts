@@ -96,7 +96,8 @@ export function filteredSink(filter: ReportFilter, next: ReadingSink): ReadingSi
   return {
     append: (reading) => {
       const kept = filter.apply(reading);
-      return kept ? whenQueued(() => next.append(kept)) : Promise.resolve(0);
+      if (!kept) return Promise.resolve(0);
+      return new Promise((resolve, reject) => whenQueued(() => next.append(kept), resolve, reject));
     },
     deadLetter: (input) => next.deadLetter(input),
   };

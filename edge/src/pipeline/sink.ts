@@ -18,14 +18,13 @@ export const BUSY_RETRY_MS = 10;
 /**
  * Runs a sink operation until the commit queue takes it: an `OUTBOX_BUSY` refusal is retried
  * after `BUSY_RETRY_MS` (the caller holds the item meanwhile, so its source waits rather than
- * losing it); any other failure rejects.
+ * losing it); any other failure goes to `failed`. Callbacks, not a promise: it is on the path of
+ * every reading.
  */
-export function whenQueued<T>(op: () => Promise<T>, onBusy: () => void = () => undefined): Promise<T> {
-  return op().catch((err: unknown) => {
-    if (!isBvError(err, "OUTBOX_BUSY")) throw err;
-    onBusy();
-    return new Promise<T>((resolve, reject) => {
-      setTimeout(() => whenQueued(op, onBusy).then(resolve, reject), BUSY_RETRY_MS);
-    });
+export function whenQueued<T>(op: () => Promise<T>, ok: (value: T) => void, failed: (err: Error) => void, onBusy?: () => void): void {
+  op().then(ok, (err: Error) => {
+    if (!isBvError(err, "OUTBOX_BUSY")) return failed(err);
+    onBusy?.();
+    setTimeout(() => whenQueued(op, ok, failed, onBusy), BUSY_RETRY_MS);
   });
 }

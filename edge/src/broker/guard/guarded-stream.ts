@@ -109,6 +109,27 @@ export class GuardedStream extends Duplex {
     this.socket.write(chunk, cb);
   }
 
+  /**
+   * aedes (mqtt-packet) corks this stream while it writes a packet, and the PUBACKs of one commit
+   * are written in the same tick: they reach the socket as one buffer, one system call.
+   */
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    if (this.connackPrefix) {
+      // Before and with the CONNACK (once per connection): chunk by chunk.
+      let i = 0;
+      const next = (err?: Error | null): void => {
+        const item = chunks[i++];
+        if (err || !item) cb(err);
+        else this._write(item.chunk, "binary", next);
+      };
+      next();
+      return;
+    }
+    const all = chunks.length === 1 ? (chunks[0] as { chunk: Buffer }).chunk : Buffer.concat(chunks.map((c) => c.chunk));
+    this.tracker.feed(all);
+    this.socket.write(all, cb);
+  }
+
   override _final(cb: (err?: Error | null) => void): void {
     this.socket.end();
     cb();
