@@ -65,6 +65,8 @@ export class GuardedStream extends Duplex {
   private uncommitted = 0;
   private waitingForRoom = false;
   private released = false;
+  /** The limit the waiting packets last waited for; cleared when none waits. */
+  private waitingOn: string | undefined;
   /** The device id named by a verified TLS client certificate (read by the device policy). */
   certIdentity: string | undefined;
 
@@ -216,6 +218,7 @@ export class GuardedStream extends Duplex {
       this.heldBytes -= frame.bytes.length;
       this.pass(frame);
     }
+    if (this.held.length === 0) this.waitingOn = undefined;
     this.flowControl();
   }
 
@@ -267,6 +270,13 @@ export class GuardedStream extends Duplex {
     if (n > 0) this.options.commitWindow.release(n);
   }
 
+  /** Counts a wait once per limit while packets keep waiting, not once per attempt. */
+  private pausedBy(limit: Parameters<GuardOptions["throttled"]>[0]): void {
+    if (this.waitingOn === limit) return;
+    this.waitingOn = limit;
+    this.options.throttled(limit);
+  }
+
   private admit(frame: Frame): boolean {
     if (frame.type === PUBLISH) return this.admitPublish(frame);
     if (frame.type === SUBSCRIBE) return this.retainedPending === 0;
@@ -281,18 +291,18 @@ export class GuardedStream extends Duplex {
       id = frame.bytes.readUInt16BE(frame.bodyStart + 2 + topicLength);
       // A retransmission of an id still in flight does not widen the window.
       if (!this.inflight.has(id) && this.inflight.size >= this.options.maxInflight) {
-        this.options.throttled("inflight");
+        this.pausedBy("inflight");
         return false;
       }
     }
     if (this.uncommitted >= this.options.maxUncommitted) {
       // Woken by publishHandled.
-      this.options.throttled("uncommitted");
+      this.pausedBy("uncommitted");
       return false;
     }
     const window = this.options.commitWindow;
     if (!window.hasRoom()) {
-      this.options.throttled("commit_window");
+      this.pausedBy("commit_window");
       if (!this.waitingForRoom) {
         this.waitingForRoom = true;
         window.whenRoom(() => {
@@ -303,7 +313,7 @@ export class GuardedStream extends Duplex {
       return false;
     }
     if (!this.options.messageRate.take((this.connect as ConnectInfo).clientId)) {
-      this.options.throttled("rate");
+      this.pausedBy("rate");
       clearTimeout(this.throttle);
       this.throttle = setTimeout(() => this.drain(), 50);
       return false;
