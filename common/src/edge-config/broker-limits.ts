@@ -19,6 +19,18 @@ export const brokerLimitsSchema = z
     max_topic_levels: positive.max(99).default(32),
     /** Inbound QoS 1/2 messages awaiting our PUBACK/PUBCOMP per connection; beyond it reading pauses. */
     max_inflight: positive.max(65_535).default(100),
+    /**
+     * PUBLISHes of one connection (any QoS) whose reading is not committed yet; beyond it reading
+     * from that connection pauses until commits land (TCP back-pressure, never a disconnect).
+     */
+    max_uncommitted: positive.max(65_535).default(100),
+    /**
+     * The same summed over all connections. Keep it below `outbox.max_pending` (5000 by default),
+     * which leaves the rest of the commit queue to connectors and closing connections. It also
+     * bounds the work of one event-loop turn: at the outbox's batch size (1000) a flood leaves room
+     * for other connections' CONNECTs and pings; much larger windows starve them (bench/RESULTS.md).
+     */
+    max_uncommitted_total: positive.default(1000),
     /** Unacknowledged + queued QoS 1/2 messages held for one client (online or offline); beyond it new ones are dropped and counted. */
     max_queued_messages: positive.default(1000),
     /** A persistent session (clean session 0) offline this long is removed with its subscriptions and queue. */

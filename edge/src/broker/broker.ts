@@ -75,6 +75,13 @@ export class MqttBroker implements DeviceGateway {
     this.gate = gate;
     const aedes = await Aedes.createBroker({
       ...hooks,
+      // Whatever the policy answers, the connection's slot for this PUBLISH is freed once it has
+      // (for telemetry: once the reading is committed), so the next waiting PUBLISH may pass.
+      authorizePublish: (client, packet, done) =>
+        hooks.authorizePublish(client, packet, (err) => {
+          (client?.conn as unknown as Partial<GuardedStream> | undefined)?.publishHandled?.();
+          done(err);
+        }),
       persistence: gate.persistence,
       drainTimeout: 30_000,
       connectTimeout: limits.connect_timeout_ms,

@@ -1,11 +1,13 @@
 /**
  * Everything a connection passes before aedes sees it: the connection cap, the per-address
- * connection rate, and the validating pre-parser with its per-client flow control; plus the
+ * connection rate, and the validating pre-parser with its per-client flow control and the
+ * broker-wide window of un-committed publishes; plus the
  * session bookkeeping behind "session present" and session expiry.
  */
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "@bitvelocity/common";
+import { CommitWindow } from "./guard/commit-window.js";
 import { GuardedStream } from "./guard/guarded-stream.js";
 import { SessionRegistry } from "./guard/session-registry.js";
 import { TokenBuckets } from "./guard/token-bucket.js";
@@ -43,6 +45,7 @@ export function connectionGate(
   const sessions = new SessionRegistry();
   const connectRate = new TokenBuckets(limits.connect_rate_per_s, limits.connect_burst, now);
   const messageRate = new TokenBuckets(limits.message_rate_per_s, limits.message_burst, now);
+  const commitWindow = new CommitWindow(limits.max_uncommitted_total);
   const store = boundedPersistence(limits.max_queued_messages, () => metrics.queueDropped.inc());
   let active = 0;
   let maxConnections = limits.max_connections;
@@ -85,6 +88,8 @@ export function connectionGate(
         maxTopicLevels: limits.max_topic_levels,
         maxInflight: limits.max_inflight,
         messageRate,
+        maxUncommitted: limits.max_uncommitted,
+        commitWindow,
         sessions,
         now,
         refused: (reason) => {

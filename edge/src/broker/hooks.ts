@@ -7,10 +7,10 @@
 
 import type { Logger } from "@bitvelocity/common";
 import { verifySecret } from "@bitvelocity/common";
-import { type CommandResultMessage, decodeCommandResult, isFilterWithinDevice, parseTopic } from "@bitvelocity/devices";
+import { type CommandResultMessage, decodeCommandResult, isFilterWithinDevice, type ParsedTopic, parseTopic } from "@bitvelocity/devices";
 import type { AedesOptions, AuthenticateError, Client, PublishPacket, Subscription } from "aedes";
 import { normalizeTelemetry } from "../pipeline/normalize.js";
-import type { ReadingSink } from "../pipeline/sink.js";
+import { type ReadingSink, whenQueued } from "../pipeline/sink.js";
 import type { DeviceDirectory } from "./directory.js";
 import type { BrokerMetrics } from "./metrics.js";
 
@@ -66,13 +66,26 @@ export function createHooks(deps: HookDeps): Hooks {
     done(null, true);
   };
 
+  // Parsed topics of configured devices (at most one per kind and device, so the map is bounded);
+  // anything else is parsed each time.
+  const parsedTopics = new Map<string, ParsedTopic>();
+  const topicOf = (name: string): ParsedTopic | undefined => {
+    const known = parsedTopics.get(name);
+    if (known) return known;
+    const parsed = parseTopic(name);
+    if (parsed && directory.get(parsed.deviceId)) parsedTopics.set(name, parsed);
+    return parsed;
+  };
+
+  const busy = () => metrics.throttled.inc({ limit: "outbox_busy" });
+
   const deny = (action: "publish" | "subscribe", message: string): Error => {
     metrics.aclDenied.inc({ action });
     return new Error(message);
   };
 
   const authorizePublish: Hooks["authorizePublish"] = (client: Client | null, packet: PublishPacket, done) => {
-    const topic = parseTopic(packet.topic);
+    const topic = topicOf(packet.topic);
     if (!client) {
       // A will left by a session that is gone: only a device's status topic may carry one.
       return done(topic?.kind === "status" ? null : deny("publish", `will on ${packet.topic} refused`));
@@ -96,23 +109,31 @@ export function createHooks(deps: HookDeps): Hooks {
       case "telemetry": {
         const normalized = normalizeTelemetry(client.id, device.type, packet.topic, payload);
         if (normalized.ok) {
-          sink.append(normalized.reading).then(
+          const reading = normalized.reading;
+          // A full commit queue is not the device's fault: the reading waits here (its slot in the
+          // broker's window stays taken, so the device's socket stays paused) and is appended again.
+          whenQueued(
+            () => sink.append(reading),
             () => {
               metrics.readingsAccepted.inc();
               done(null);
             },
             // Not acknowledged: aedes disconnects the client, which retries; nothing acked is lost.
-            (err: Error) => {
+            (err) => {
               logger.warn({ err, deviceId: client.id }, "reading not committed; disconnecting the device");
               done(err);
             },
+            busy,
           );
         } else {
           logger.debug({ deviceId: client.id, reason: normalized.deadLetter.reason }, "telemetry dead-lettered");
           // Acknowledged once recorded, so the device does not retry a poison message forever.
-          sink.deadLetter(normalized.deadLetter).then(
+          const deadLetter = normalized.deadLetter;
+          whenQueued(
+            () => sink.deadLetter(deadLetter),
             () => done(null),
-            (err: Error) => done(err),
+            (err) => done(err),
+            busy,
           );
         }
         return;

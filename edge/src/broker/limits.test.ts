@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ReadingSink } from "../pipeline/sink.js";
 import { MqttBroker } from "./broker.js";
 import { type BrokerLimitsConfig, defaultBrokerLimits } from "./limits.js";
-import { openPolicy } from "./policy.js";
+import { type AccessPolicy, openPolicy } from "./policy.js";
 
 const sink = { append: async () => undefined, deadLetter: async () => undefined } as unknown as ReadingSink;
 let broker: MqttBroker | undefined;
@@ -16,7 +16,7 @@ let registry: Registry;
 let port: number;
 const closers: Array<() => void> = [];
 
-async function start(limits: Partial<BrokerLimitsConfig>): Promise<void> {
+async function start(limits: Partial<BrokerLimitsConfig>, policy: AccessPolicy = openPolicy): Promise<void> {
   registry = new Registry();
   broker = new MqttBroker({
     host: "127.0.0.1",
@@ -26,7 +26,7 @@ async function start(limits: Partial<BrokerLimitsConfig>): Promise<void> {
     sink,
     registry,
     logger: silentLogger(),
-    policy: openPolicy,
+    policy,
     limits: { ...defaultBrokerLimits, ...limits },
   });
   port = (await broker.start()).mqtt;
@@ -77,6 +77,11 @@ const CONNECT = (id: string) =>
   ]);
 const closedWithin = (s: { gone: Promise<void> }, ms: number) =>
   Promise.race([s.gone.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+/** The open policy, except that each PUBLISH is answered only when the test releases it: a commit not landed yet. */
+const holding =
+  (held: Array<() => void>): AccessPolicy =>
+  (deps) => ({ ...openPolicy(deps), authorizePublish: (_client, _packet, done) => void held.push(() => done(null)) });
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function counter(name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -185,6 +190,38 @@ describe("mqtt.limits", () => {
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => i));
     expect(await counter("bv_edge_mqtt_throttled_total", { limit: "rate" })).toBeGreaterThanOrEqual(1);
     await stillServed("rate");
+  });
+
+  it("max_uncommitted / max_uncommitted_total: publishes beyond the window wait in the socket until earlier ones are handled; nobody is disconnected", async () => {
+    const held: Array<() => void> = [];
+    await start({ max_uncommitted: 2, max_uncommitted_total: 3 }, holding(held));
+    const a = await client("win-a");
+    const b = await client("win-b");
+    for (let i = 0; i < 4; i++) a.publish("w/a", String(i), { qos: 0 });
+    await sleep(300);
+    expect(held.length).toBe(2); // per connection
+    for (let i = 0; i < 4; i++) b.publish("w/b", String(i), { qos: 0 });
+    await sleep(300);
+    expect(held.length).toBe(3); // broker-wide
+    let handled = 0;
+    const deadline = Date.now() + 10_000;
+    while (handled < 8 && Date.now() < deadline) {
+      for (const release of held.splice(0)) {
+        release();
+        handled++;
+      }
+      await sleep(50);
+    }
+    expect(handled).toBe(8);
+    expect(a.connected && b.connected).toBe(true);
+    expect(await counter("bv_edge_mqtt_throttled_total", { limit: "uncommitted" })).toBeGreaterThanOrEqual(1);
+    expect(await counter("bv_edge_mqtt_throttled_total", { limit: "commit_window" })).toBeGreaterThanOrEqual(1);
+    // From here on every PUBLISH is answered as it comes.
+    const answering = setInterval(() => {
+      for (const release of held.splice(0)) release();
+    }, 10);
+    closers.push(() => clearInterval(answering));
+    await stillServed("window");
   });
 
   it("max_queued_messages: an offline session keeps the first N QoS 1 messages and counts the rest", async () => {

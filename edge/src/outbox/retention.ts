@@ -56,6 +56,10 @@ export class Retention {
     this.stmts = {
       scan: db.prepare("SELECT seq, lane, bytes, edge_time_ms, clock_synced FROM readings WHERE seq > ? ORDER BY seq LIMIT ?"),
       delete: db.prepare("DELETE FROM readings WHERE seq = ?"),
+      // Index readings_by_lane: the lane's oldest reading without scanning the other lanes.
+      firstOfLane: db.prepare<[string], VictimRow>(
+        "SELECT seq, lane, bytes, edge_time_ms, clock_synced FROM readings WHERE lane = ? ORDER BY seq LIMIT 1",
+      ),
     };
   }
 
@@ -121,7 +125,12 @@ export class Retention {
       const ttl = this.options.lanes[lane].ttlMs;
       if (ttl <= 0) continue;
       const cutoff = nowMs - ttl;
-      removed += this.evictWhile(lane, (row) => row.clock_synced === 1 && row.edge_time_ms < cutoff, "ttl");
+      const expired = (row: VictimRow): boolean => row.clock_synced === 1 && row.edge_time_ms < cutoff;
+      // Eviction stops at the first reading of the lane that is kept: when that is the oldest,
+      // nothing expires (the common case, decided without a scan).
+      const first = this.stmts.firstOfLane.get(lane);
+      if (!first || !expired(first)) continue;
+      removed += this.evictWhile(lane, expired, "ttl");
     }
     return removed;
   }
@@ -174,7 +183,10 @@ export class Retention {
       });
       run = undefined;
     };
-    let after = 0;
+    // Rows before the lane's oldest belong to other lanes and would only be skipped.
+    const first = this.stmts.firstOfLane.get(lane);
+    if (!first) return 0;
+    let after = first.seq - 1;
     for (;;) {
       const rows = this.stmts.scan.all(after, SCAN_CHUNK) as VictimRow[];
       let stop = rows.length < SCAN_CHUNK;

@@ -7,7 +7,7 @@ import { deviceType, type MetricValue, type MetricValues } from "@bitvelocity/de
 import { Counter, type Registry } from "prom-client";
 import type { NewReading } from "../outbox/types.js";
 import type { DeviceReport, PointReport } from "./report-schema.js";
-import type { ReadingSink } from "./sink.js";
+import { type ReadingSink, whenQueued } from "./sink.js";
 
 interface Last {
   value: MetricValue;
@@ -91,12 +91,18 @@ export class ReportFilter {
   }
 }
 
-/** A sink that filters before the outbox; a suppressed reading resolves with seq 0 (nothing stored). */
+/**
+ * A sink that filters before the outbox; a suppressed reading resolves with seq 0 (nothing stored).
+ * The filter has already remembered a kept reading's values, so a full commit queue is waited out
+ * here (filtering the reading again would suppress it as unchanged): this sink never rejects
+ * with `OUTBOX_BUSY`.
+ */
 export function filteredSink(filter: ReportFilter, next: ReadingSink): ReadingSink {
   return {
     append: (reading) => {
       const kept = filter.apply(reading);
-      return kept ? next.append(kept) : Promise.resolve(0);
+      if (!kept) return Promise.resolve(0);
+      return new Promise((resolve, reject) => whenQueued(() => next.append(kept), resolve, reject));
     },
     deadLetter: (input) => next.deadLetter(input),
   };

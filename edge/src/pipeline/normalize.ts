@@ -2,13 +2,16 @@
  * Normalize: a raw telemetry message from a device becomes a reading for the outbox, or a dead
  * letter with the reason it was refused (DESIGN.md §2, §3 promise 9). Pure: no I/O.
  */
-import { type DeviceType, decodeTelemetry, type MetricValues, validateValues } from "@bitvelocity/devices";
+import { type DeviceType, decodeTelemetry, MAX_TELEMETRY_BYTES, type MetricValues, validateValues } from "@bitvelocity/devices";
 import type { DeadLetterInput, Lane, NewReading } from "../outbox/types.js";
 
 export type Normalized = { ok: true; reading: NewReading } | { ok: false; deadLetter: DeadLetterInput };
 
+/** One decoder for every payload (creating one per message costs more than the decoding). */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 export function normalizeTelemetry(deviceId: string, type: DeviceType, topic: string, payload: Uint8Array): Normalized {
-  const decoded = decodeTelemetry(type, payload);
+  const decoded = decodeTelemetry(type, asText(payload));
   if (!decoded.ok) {
     const reason = decoded.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join("; ");
     return { ok: false, deadLetter: { deviceId, topic, payload, reason } };
@@ -24,6 +27,16 @@ export function normalizeTelemetry(deviceId: string, type: DeviceType, topic: st
       ...(deviceTimeMs === undefined ? {} : { deviceTimeMs }),
     },
   };
+}
+
+/** The payload as text; bytes that are not UTF-8 stay bytes, so the decoder reports them as such. */
+function asText(payload: Uint8Array): string | Uint8Array {
+  if (payload.byteLength > MAX_TELEMETRY_BYTES) return payload;
+  try {
+    return utf8.decode(payload);
+  } catch {
+    return payload;
+  }
 }
 
 /**

@@ -1,9 +1,30 @@
 /** Where sources (the MQTT broker, connectors) hand readings: the outbox, or anything with its shape. */
+import { isBvError } from "@bitvelocity/common";
 import type { DeadLetterInput, NewReading } from "../outbox/types.js";
 
 export interface ReadingSink {
-  /** Resolves with the reading's seq once it is durably committed. */
+  /**
+   * Resolves with the reading's seq once it is durably committed. Rejects with `OUTBOX_BUSY`
+   * (and no other effect) when too many appends wait for a commit already.
+   */
   append(reading: NewReading): Promise<number>;
   /** Resolves once the refused message is durably recorded. */
   deadLetter(input: DeadLetterInput): Promise<void>;
+}
+
+/** How long an append refused by a full commit queue waits before it is tried again. */
+export const BUSY_RETRY_MS = 10;
+
+/**
+ * Runs a sink operation until the commit queue takes it: an `OUTBOX_BUSY` refusal is retried
+ * after `BUSY_RETRY_MS` (the caller holds the item meanwhile, so its source waits rather than
+ * losing it); any other failure goes to `failed`. Callbacks, not a promise: it is on the path of
+ * every reading.
+ */
+export function whenQueued<T>(op: () => Promise<T>, ok: (value: T) => void, failed: (err: Error) => void, onBusy?: () => void): void {
+  op().then(ok, (err: Error) => {
+    if (!isBvError(err, "OUTBOX_BUSY")) return failed(err);
+    onBusy?.();
+    setTimeout(() => whenQueued(op, ok, failed, onBusy), BUSY_RETRY_MS);
+  });
 }
