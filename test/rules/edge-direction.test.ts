@@ -31,6 +31,10 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   commands: [],
   health: [],
   provisioning: [],
+  /** Configuration versions from the cloud: listens on the uplink, applies through hooks main.ts gives it. */
+  "remote-config": ["northbound"],
+  /** Agent releases from the cloud: listens on the uplink, restarts through the same exit path as remote-config. */
+  update: ["northbound", "remote-config"],
 };
 /** Packages a folder must not import (the wire format belongs to the uplinks). */
 const FORBIDDEN_PACKAGES: Readonly<Record<string, readonly string[]>> = {

@@ -1,5 +1,6 @@
 /**
- * Workspaces point one way (DESIGN.md §4, ADR 001): proto, common and devices at the bottom; api
+ * Workspaces point one way (DESIGN.md §4, ADR 001): proto and devices at the bottom, common above
+ * devices (the edge configuration schema it holds names the catalog's device types); api
  * above them; the programs (edge, cloud, firmware-sim) and the dashboard (cloud/web) on top, with
  * api below cloud and the dashboard. Checked twice: what each package.json declares, and what the
  * code actually imports (package names and relative paths that climb into another workspace).
@@ -17,7 +18,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Unit → the units it may depend on. A unit is a workspace, or the dashboard inside cloud. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   proto: [],
-  common: [],
+  common: ["devices"],
   devices: [],
   api: ["proto", "common", "devices"],
   edge: ["proto", "common", "devices"],
@@ -111,7 +112,7 @@ describe("workspace direction", () => {
 
   it("catches an upward import by package name or by relative path", () => {
     const files = new Map([
-      ["common/src/x.ts", 'import { x } from "@bitvelocity/devices";'],
+      ["devices/src/x.ts", 'import { x } from "@bitvelocity/common";'],
       ["api/src/y.ts", 'import type { Y } from "@bitvelocity/cloud";'],
       ["cloud/web/src/z.ts", 'import { z } from "../../src/platform/http.js";'],
       ["edge/src/w.ts", 'export { w } from "@bitvelocity/firmware-sim";'],
@@ -119,7 +120,7 @@ describe("workspace direction", () => {
       ["cloud/src/v.ts", 'import type { V } from "@bitvelocity/api";'],
     ]);
     expect(importViolations(files, names)).toEqual([
-      "common/src/x.ts imports @bitvelocity/devices (common → devices)",
+      "devices/src/x.ts imports @bitvelocity/common (devices → common)",
       "api/src/y.ts imports @bitvelocity/cloud (api → cloud)",
       "cloud/web/src/z.ts imports ../../src/platform/http.js (cloud/web → cloud)",
       "edge/src/w.ts imports @bitvelocity/firmware-sim (edge → firmware-sim)",
