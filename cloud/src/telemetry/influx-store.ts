@@ -3,11 +3,16 @@
  * @influxdata/influxdb-client to any InfluxDB v2 write API (InfluxDB 2, VictoriaMetrics);
  * history is read from VictoriaMetrics (vm-reader.ts).
  *
- * Idempotence by (edgeId, seq): a commit first asks the engine which seqs of this edge already
- * exist in the batch's time span and writes only the others; a point's identity is its tags and
- * original timestamp (influx-codec.ts), so even a racing second writer rewrites the same points
- * and the engine keeps one. Rollups are computed at query time from the raw points, so a replay
- * never double counts.
+ * Idempotence by writing, not by asking: a reading always becomes the same points — the same
+ * series (measurement and tags: device_id, device_type, edge_id) at the same timestamp (the
+ * reading's own time, influx-codec.ts) — so writing it again, by a replay, a retry or a second
+ * writer racing the first, rewrites those points and the engine keeps one (VictoriaMetrics with
+ * -dedup.minScrapeInterval=1ms keeps one sample per series and millisecond; InfluxDB overwrites).
+ * No commit queries the engine first. Rollups are computed at query time from the raw points,
+ * so a replay never double counts. What this store cannot do is tell a first write from a
+ * rewrite: a commit reports every distinct reading of its batch as inserted (duplicates within
+ * the batch, by seq or by device + device time + values, are still dropped). The exact
+ * guarantees are in docs/edge-sync.md ("The line-protocol store").
  *
  * Batching: one HTTP write per commit (the batch the edge sent). Retry: the client retries
  * transient failures (429/5xx, network) with exponential backoff and jitter, but the commit
@@ -25,7 +30,6 @@ import {
   type NewReading,
   numericValue,
   type Resolution,
-  readingTs,
   type SeriesPoint,
   type StoredReading,
   type TelemetryStore,
@@ -104,9 +108,10 @@ export class InfluxTelemetryStore implements TelemetryStore {
   }
 
   private async commitNow(edgeId: string, readings: readonly NewReading[]): Promise<CommitResult> {
-    const times = readings.map(readingTs);
-    const existing = await this.existingSeqs(edgeId, Math.min(...times), Math.max(...times) + 1);
-    const stored = await this.storedDeviceTimed(readings);
+    // Only duplicates within the batch are recognised here; across batches the engine's point
+    // identity makes a rewrite harmless (see the header).
+    const existing = new Set<number>();
+    const stored = new Set<string>();
     const now = Date.now();
     const insertedSeqs: number[] = [];
     const points = [];
@@ -133,27 +138,6 @@ export class InfluxTelemetryStore implements TelemetryStore {
       if (this.options.forceFlush ?? true) await this.reader.forceFlush();
     }
     return { inserted: insertedSeqs.length, duplicates: readings.length - insertedSeqs.length, insertedSeqs };
-  }
-
-  /** Content keys of what the store holds for the batch's device-timed readings. */
-  private async storedDeviceTimed(readings: readonly NewReading[]): Promise<Set<string>> {
-    const byDevice = new Map<string, number[]>();
-    for (const r of readings)
-      if (r.deviceTimeMs !== undefined) byDevice.set(r.deviceId, [...(byDevice.get(r.deviceId) ?? []), r.deviceTimeMs]);
-    const keys = new Set<string>();
-    for (const [deviceId, times] of byDevice) {
-      for (const s of await this.readings(deviceId, { from: Math.min(...times), to: Math.max(...times) + 1 })) {
-        if (s.deviceTimeMs !== null) keys.add(contentKey(s.deviceId, s.deviceTimeMs, s.values));
-      }
-    }
-    return keys;
-  }
-
-  private async existingSeqs(edgeId: string, from: number, to: number): Promise<Set<number>> {
-    const series = await this.reader.export(this.sel({ edge_id: edgeId }, "bv_seq"), from, to);
-    const out = new Set<number>();
-    for (const s of series) for (const v of s.values) if (v !== null) out.add(v);
-    return out;
   }
 
   async readings(deviceId: string, query: TimeRange & { limit?: number | undefined }): Promise<StoredReading[]> {
