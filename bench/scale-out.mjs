@@ -63,6 +63,7 @@ function worker(brokers, topic, groupId, dir, vm) {
   );
   const state = { child, latest: { inserted: 0, first: 0, last: 0, assignment: [] }, done: undefined };
   state.done = new Promise((resolveDone) => {
+    state.resolveDone = resolveDone;
     createInterface({ input: child.stdout }).on("line", (line) => {
       const msg = JSON.parse(line);
       if (msg.done) resolveDone(msg);
@@ -88,6 +89,8 @@ async function kafkaRun(brokers, consumers, vm) {
   const deadline = Date.now() + 300_000;
   while (workers.reduce((n, w) => n + w.latest.inserted, 0) < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   for (const w of workers) w.child.kill("SIGTERM");
+  // A worker that died without its last line still counts what it reported.
+  for (const w of workers) w.child.once("exit", () => setTimeout(() => w.resolveDone?.({ ...w.latest, done: true }), 1000));
   const done = await Promise.all(workers.map((w) => w.done));
   rmSync(dir, { recursive: true, force: true });
   const inserted = done.reduce((n, d) => n + d.inserted, 0);
@@ -126,7 +129,9 @@ async function main() {
   if (!kafka.available || !vm.available) throw new Error("bench/scale-out.mjs needs kcat and victoria-metrics");
   const load = loadavg()[0].toFixed(2);
   const sqliteDir = mkdtempSync(join(tmpdir(), "bv-bench-sqlite-"));
+  const step = (what, value) => process.stderr.write(`${what}: ${JSON.stringify(value)}\n`);
   const sqlite = await storeRate(SqliteTelemetryStore.open(sqliteDir));
+  step("sqlite", sqlite);
   rmSync(sqliteDir, { recursive: true, force: true });
   // A second copy of the line-protocol store's module (e.g. the previous version's build) to compare in the same sitting.
   const Before = process.env.BENCH_INFLUX_BEFORE ? (await import(process.env.BENCH_INFLUX_BEFORE)).InfluxTelemetryStore : undefined;
@@ -137,10 +142,15 @@ async function main() {
     new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: randomUUID(), forceFlush: false }),
   );
   const influxStored = await vmCount({ url: vm.url, scope: influxScope });
+  step("influx", { before, influx, influxNoFlush, influxStored });
   const one = await kafkaRun(kafka.brokers, 1);
+  step("one", one);
   const two = await kafkaRun(kafka.brokers, 2);
+  step("two", two);
   const oneVm = await kafkaRun(kafka.brokers, 1, { url: vm.url, scope: randomUUID() });
+  step("oneVm", oneVm);
   const twoVm = await kafkaRun(kafka.brokers, 2, { url: vm.url, scope: randomUUID() });
+  step("twoVm", twoVm);
   const published = one.published;
   await kafka.stop();
   await vm.stop();

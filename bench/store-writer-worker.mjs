@@ -4,6 +4,7 @@
 import { silentLogger } from "@bitvelocity/common";
 import { KafkaStoreWriter } from "../cloud/dist/ingest/kafka-store-writer.js";
 import { LinkRecords } from "../cloud/dist/ingest/link-records.js";
+import { ingestMigrations } from "../cloud/dist/ingest/migrations.js";
 import { openDatabase } from "../cloud/dist/platform/database.js";
 import { EventBus } from "../cloud/dist/platform/event-bus.js";
 import { createRegistry } from "../cloud/dist/platform/metrics.js";
@@ -31,7 +32,7 @@ const writer = new KafkaStoreWriter({
   bus: new EventBus(),
   edge: (id) => edges.find((e) => e.id === id),
   // One relational file per worker: concurrent SQLite migrations are not locked (PostgreSQL ones are).
-  records: new LinkRecords(await openDatabase(dir, `cloud-${process.pid}.db`)),
+  records: new LinkRecords(await openDatabase(dir, [{ name: "ingest", migrations: ingestMigrations }], `cloud-${process.pid}.db`)),
   registry: createRegistry(),
   logger: silentLogger(),
 });

@@ -22,7 +22,7 @@
  */
 import { BvError, type Logger } from "@bitvelocity/common";
 import { InfluxDB, setLogger, type WriteApi } from "@influxdata/influxdb-client";
-import { toPoints, toReadings } from "./influx-codec.js";
+import { toLines, toReadings } from "./influx-codec.js";
 import {
   BUCKET_MS,
   type CommitResult,
@@ -86,7 +86,6 @@ export class InfluxTelemetryStore implements TelemetryStore {
       minRetryDelay: 200,
       retryJitter: 200,
       maxBufferLines: 100_000,
-      ...(options.scope ? { defaultTags: { scope: options.scope } } : {}),
     });
     this.reader = new VmReader((options.queryUrl ?? options.url).replace(/\/$/, ""), options.timeoutMs ?? 10_000);
   }
@@ -114,7 +113,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
     const stored = new Set<string>();
     const now = Date.now();
     const insertedSeqs: number[] = [];
-    const points = [];
+    const lines: string[] = [];
     for (const r of readings) {
       if (existing.has(r.seq)) continue;
       existing.add(r.seq); // a seq repeated within the batch is a duplicate too
@@ -126,10 +125,10 @@ export class InfluxTelemetryStore implements TelemetryStore {
         stored.add(key);
       }
       insertedSeqs.push(r.seq);
-      points.push(...toPoints(edgeId, r, r.receivedAt ?? now));
+      for (const line of toLines(edgeId, r, r.receivedAt ?? now, this.options.scope)) lines.push(line);
     }
-    if (points.length > 0) {
-      this.writer.writePoints(points);
+    if (lines.length > 0) {
+      this.writer.writeRecords(lines);
       try {
         await this.writer.flush();
       } catch (err) {
