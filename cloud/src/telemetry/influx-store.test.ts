@@ -57,7 +57,12 @@ describe.skipIf(!vm.available)(`line-protocol store${skip}`, () => {
       values: { co2: i, on: i % 2 === 0, mode: i % 3 === 0 ? "auto" : "manual" },
       edgeTimeMs: 1_700_000_000_000 + i * 1000,
     }));
-    for (let i = 0; i < 3; i++) expect((await writer.commitBatch("e", batch)).inserted).toBe(20);
+    expect((await writer.commitBatch("e", batch)).inserted).toBe(20);
+    // The same writer remembers what it wrote lately; a second one rewrites all of it.
+    expect((await writer.commitBatch("e", batch)).duplicates).toBe(20);
+    const second = open({ scope, queryUrl: "http://127.0.0.1:9", forceFlush: false, timeoutMs: 1000 });
+    expect((await second.commitBatch("e", batch)).inserted).toBe(20);
+    await second.close();
     await writer.close();
     const reader = open({ scope });
     // A commit with force_flush makes everything written so far visible to queries.

@@ -57,6 +57,8 @@ export interface InfluxStoreOptions {
 }
 
 const MAX_LIMIT = 100_000;
+/** How many recently written (edge, seq) this store remembers (a few MB). */
+const RECENT_SEQS = 200_000;
 const clampLimit = (limit: number | undefined, fallback: number) => Math.max(1, Math.min(MAX_LIMIT, Math.floor(limit ?? fallback)));
 const selector = (labels: Record<string, string>, name: string) =>
   `{__name__=~${JSON.stringify(name)},${Object.entries(labels)
@@ -68,6 +70,12 @@ export class InfluxTelemetryStore implements TelemetryStore {
   private readonly reader: VmReader;
   private queue: Promise<unknown> = Promise.resolve();
   private pending = 0;
+  /**
+   * (edge, seq) this store wrote lately, oldest first: a replay of a recent batch (a lost Ack) is
+   * reported as duplicates without a query. Best effort only — another process or an older seq is
+   * rewritten and reported as inserted; what is stored is exact either way.
+   */
+  private readonly recent = new Map<string, true>();
   private closed = false;
 
   constructor(private readonly options: InfluxStoreOptions) {
@@ -115,7 +123,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
     const insertedSeqs: number[] = [];
     const lines: string[] = [];
     for (const r of readings) {
-      if (existing.has(r.seq)) continue;
+      if (existing.has(r.seq) || this.recent.has(`${edgeId}\u0000${r.seq}`)) continue;
       existing.add(r.seq); // a seq repeated within the batch is a duplicate too
       // A device's re-sent reading (same device time and values, new seq after an edge crash
       // between commit and PUBACK) is a duplicate, as in the SQLite store.
@@ -135,6 +143,12 @@ export class InfluxTelemetryStore implements TelemetryStore {
         throw new BvError("TELEMETRY_WRITE_FAILED", "transient", `line-protocol write failed: ${(err as Error).message}`, { cause: err });
       }
       if (this.options.forceFlush ?? true) await this.reader.forceFlush();
+      // Remembered only once written: a failed write is re-sent and must be written then.
+      for (const seq of insertedSeqs) this.recent.set(`${edgeId}\u0000${seq}`, true);
+      for (const key of this.recent.keys()) {
+        if (this.recent.size <= RECENT_SEQS) break;
+        this.recent.delete(key);
+      }
     }
     return { inserted: insertedSeqs.length, duplicates: readings.length - insertedSeqs.length, insertedSeqs };
   }
