@@ -9,9 +9,10 @@
  * writer racing the first, rewrites those points and the engine keeps one (VictoriaMetrics with
  * -dedup.minScrapeInterval=1ms keeps one sample per series and millisecond; InfluxDB overwrites).
  * No commit queries the engine first. Rollups are computed at query time from the raw points,
- * so a replay never double counts. What this store cannot do is tell a first write from a
- * rewrite: a commit reports every distinct reading of its batch as inserted (duplicates within
- * the batch, by seq or by device + device time + values, are still dropped). The exact
+ * so a replay never double counts. What this store cannot always do is tell a first write from a
+ * rewrite: duplicates within the batch (by seq or by device + device time + values) and (edge, seq)
+ * this process wrote lately are reported as duplicates; anything else is rewritten and reported
+ * as inserted. The exact
  * guarantees are in docs/edge-sync.md ("The line-protocol store").
  *
  * Batching: one HTTP write per commit (the batch the edge sent). Retry: the client retries
