@@ -134,7 +134,7 @@ Command: \`BENCH_BACKLOG=${BACKLOG} node bench/backlog-drain.mjs\` (also part of
 | edge / cloud RSS at the end | ${cpuAfter.edge.rssMb} MB / ${cpuAfter.cloud.rssMb} MB |
 
 Targets: drain ≥ 100,000 readings/s, live p99 ≤ 1 s while draining. Live latency includes the cloud's per-client
-coalescing window (live.throttle_ms, 250 ms). The cloud commits every batch to its SQLite store (with 1 min and 1 h
+coalescing, which waits only while a client's transport has not drained its previous write (at most live.throttle_ms). The cloud commits every batch to its SQLite store (with 1 min and 1 h
 rollups) before it acknowledges it; the edge deletes readings only on that acknowledgement.`;
 cpuBefore = undefined;
 const file = resultsFile();

@@ -186,6 +186,7 @@ Command: \`${command}\` (load driver, cloud and the watcher process on this one 
 | ingest ack latency (batch sent → committed ack), p50 / p99 | ${quiet.ack} | ${watched.ack} |
 | ticks skipped waiting for credit | ${quiet.creditWaits} | ${watched.creditWaits} |
 | cloud CPU (% of one core) | ${quiet.cpuPct.toFixed(0)} % | ${watched.cpuPct.toFixed(0)} % |
+| cloud CPU per 10,000 readings/s stored (% of one core) | ${((quiet.cpuPct * 10_000) / quiet.storeRate).toFixed(0)} % | ${((watched.cpuPct * 10_000) / watched.storeRate).toFixed(0)} % |
 | cloud RSS | ${quiet.rssMb} MB | ${watched.rssMb} MB |
 | readings delivered to clients | — | ${fan.rate.toFixed(0)} /s (${(fan.rate / ready.ready).toFixed(0)} per client) |
 | delivery latency reading → client, p50 / p95 / p99 (n=${fan.n}) | — | **${fan.p50} / ${fan.p95} / ${fan.p99} ms** |
@@ -194,8 +195,8 @@ Command: \`${command}\` (load driver, cloud and the watcher process on this one 
 How: the driver speaks EdgeSync as the edge (so the simulator and edge agent do not compete for the cores) and keeps
 its credit window; each phase lasts ${PHASE_S} s. Cloud CPU is from /proc (user + system) over the phase; the store rate
 is the slope of \`bv_cloud_readings_stored_total\`. Each watcher subscribes to \`{edge}\` (every reading of the
-${DEVICES} devices) and \`{fleet: true}\`; the cloud coalesces per client and flushes every live.throttle_ms (250 ms),
-so the delivery latency includes up to one window. Latency is sampled on every 10th reading, measured against the
+${DEVICES} devices) and \`{fleet: true}\`; the cloud writes each commit's readings to a client at once while its
+transport keeps up, and coalesces only while the previous write has not drained (at most live.throttle_ms). Latency is sampled on every 10th reading, measured against the
 reading's edge time on the same clock.
 Caveat: the machine is shared by several engineers (load average ${(await import("node:os"))
     .loadavg()[0]

@@ -126,8 +126,8 @@ Command: \`${command}\` (simulator, edge and cloud as separate processes on this
 
 How: the simulator's acked log counts what the broker acknowledged; \`bv_cloud_readings_stored_total\` counts distinct
 readings committed to the cloud store, sampled each second; the steady-state rate is the slope over the middle 60 % of
-the run. Live latency is measured on ${WATCH} watched devices as (socket.io arrival − device timestamp), same clock; it
-includes the cloud's per-client coalescing window (live.throttle_ms, 250 ms by default), so p50 sits near half of it.
+the run. Live latency is measured on ${WATCH} watched devices as (socket.io arrival − device timestamp), same clock; the
+cloud writes to a client at once and coalesces only while its transport has not drained (at most live.throttle_ms).
 Simulator exit code: ${simExit.code}.
 
 Reading the figures: simulator, edge and cloud share this machine's cores (the simulator alone takes a large share), so

@@ -53,16 +53,17 @@ async function storeRate(store, count = (result) => result.inserted) {
   return { n, rate: Math.round(n / s) };
 }
 
-function worker(brokers, topic, groupId, dir) {
+function worker(brokers, topic, groupId, dir, vm) {
   const child = spawn(
     process.execPath,
-    [join(ROOT, "bench/store-writer-worker.mjs"), brokers.join(","), topic, groupId, dir, String(EDGES)],
+    [join(ROOT, "bench/store-writer-worker.mjs"), brokers.join(","), topic, groupId, dir, String(EDGES), ...(vm ? [vm.url, vm.scope] : [])],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
   const state = { child, latest: { inserted: 0, first: 0, last: 0, assignment: [] }, done: undefined };
   state.done = new Promise((resolveDone) => {
+    state.resolveDone = resolveDone;
     createInterface({ input: child.stdout }).on("line", (line) => {
       const msg = JSON.parse(line);
       if (msg.done) resolveDone(msg);
@@ -73,11 +74,11 @@ function worker(brokers, topic, groupId, dir) {
 }
 
 /** Starts the group, waits until its members split the 4 partitions, then publishes N readings and times the commits. */
-async function kafkaRun(brokers, consumers) {
+async function kafkaRun(brokers, consumers, vm) {
   const topic = `bv.bench.${randomUUID()}`;
   const dir = mkdtempSync(join(tmpdir(), "bv-bench-kafka-"));
   const groupId = `bench-${randomUUID()}`;
-  const workers = Array.from({ length: consumers }, () => worker(brokers, topic, groupId, dir));
+  const workers = Array.from({ length: consumers }, () => worker(brokers, topic, groupId, dir, vm));
   const split = Date.now() + 120_000;
   while (Date.now() < split) {
     const sizes = workers.map((w) => w.latest.assignment.length);
@@ -88,13 +89,28 @@ async function kafkaRun(brokers, consumers) {
   const deadline = Date.now() + 300_000;
   while (workers.reduce((n, w) => n + w.latest.inserted, 0) < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   for (const w of workers) w.child.kill("SIGTERM");
+  // A worker that died without its last line still counts what it reported.
+  for (const w of workers) w.child.once("exit", () => setTimeout(() => w.resolveDone?.({ ...w.latest, done: true }), 1000));
   const done = await Promise.all(workers.map((w) => w.done));
   rmSync(dir, { recursive: true, force: true });
   const inserted = done.reduce((n, d) => n + d.inserted, 0);
   const first = Math.min(...done.filter((d) => d.first > 0).map((d) => d.first));
   const last = Math.max(...done.map((d) => d.last));
   const total = Math.round(inserted / ((last - first) / 1000));
-  return { inserted, total, perProcess: done.map((d) => d.inserted), perProcessRate: Math.round(total / consumers), published };
+  // The line-protocol store reports every reading it wrote as inserted: count what VictoriaMetrics holds.
+  const stored = vm ? await vmCount(vm) : inserted;
+  return { inserted, stored, total, perProcess: done.map((d) => d.inserted), perProcessRate: Math.round(total / consumers), published };
+}
+
+/** Distinct readings in a scope: one `bv_seq` sample per reading after VictoriaMetrics' de-duplication. */
+async function vmCount(vm) {
+  await fetch(`${vm.url}/internal/force_flush`);
+  const query = `sum(count_over_time(bv_seq{scope=${JSON.stringify(vm.scope)}}[10y]))`;
+  const res = await fetch(
+    `${vm.url}/api/v1/query?${new URLSearchParams({ query, time: String(T0 / 1000 + 5 * 365 * 86400), nocache: "1" })}`,
+  );
+  const body = await res.json();
+  return Number(body.data?.result?.[0]?.value?.[1] ?? 0);
 }
 
 /** Publishes the workload as the gRPC ingest does (one producer, acks=all); the publisher stores nothing, so count what Kafka acked. */
@@ -113,11 +129,28 @@ async function main() {
   if (!kafka.available || !vm.available) throw new Error("bench/scale-out.mjs needs kcat and victoria-metrics");
   const load = loadavg()[0].toFixed(2);
   const sqliteDir = mkdtempSync(join(tmpdir(), "bv-bench-sqlite-"));
+  const step = (what, value) => process.stderr.write(`${what}: ${JSON.stringify(value)}\n`);
   const sqlite = await storeRate(SqliteTelemetryStore.open(sqliteDir));
+  step("sqlite", sqlite);
   rmSync(sqliteDir, { recursive: true, force: true });
-  const influx = await storeRate(new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: randomUUID() }));
+  // A second copy of the line-protocol store's module (e.g. the previous version's build) to compare in the same sitting.
+  const Before = process.env.BENCH_INFLUX_BEFORE ? (await import(process.env.BENCH_INFLUX_BEFORE)).InfluxTelemetryStore : undefined;
+  const before = Before ? await storeRate(new Before({ url: vm.url, org: "bv", bucket: "bench", scope: randomUUID() })) : undefined;
+  const influxScope = randomUUID();
+  const influx = await storeRate(new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: influxScope }));
+  const influxNoFlush = await storeRate(
+    new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: randomUUID(), forceFlush: false }),
+  );
+  const influxStored = await vmCount({ url: vm.url, scope: influxScope });
+  step("influx", { before, influx, influxNoFlush, influxStored });
   const one = await kafkaRun(kafka.brokers, 1);
+  step("one", one);
   const two = await kafkaRun(kafka.brokers, 2);
+  step("two", two);
+  const oneVm = await kafkaRun(kafka.brokers, 1, { url: vm.url, scope: randomUUID() });
+  step("oneVm", oneVm);
+  const twoVm = await kafkaRun(kafka.brokers, 2, { url: vm.url, scope: randomUUID() });
+  step("twoVm", twoVm);
   const published = one.published;
   await kafka.stop();
   await vm.stop();
@@ -135,17 +168,21 @@ awaited before the next (the way one EdgeSync stream commits).
 | path | figure |
 |---|---|
 | telemetry store, SQLite (default): commitBatch | **${sqlite.rate} readings/s** |
-| telemetry store, InfluxDB line protocol → VictoriaMetrics: commitBatch (dedup check + write + flush) | **${influx.rate} readings/s** = ${influx.rate} points/s (one line-protocol point of 6 fields per reading) |
+${before ? `| telemetry store, line protocol → VictoriaMetrics, before (dedup query + write + force_flush) | **${before.rate} readings/s** |\n` : ""}| telemetry store, line protocol → VictoriaMetrics: commitBatch (write + force_flush, no dedup query) | **${influx.rate} readings/s** = ${influx.rate} points/s (one line-protocol point of 6 fields per reading); ${influxStored} distinct readings stored |
+| telemetry store, line protocol → VictoriaMetrics: commitBatch (write only, force_flush: false) | **${influxNoFlush.rate} readings/s** |
 | gRPC-ingest publisher → Kafka (acks=all), one producer | **${published.rate} readings/s** |
 | store-writer group, 1 consumer process → SQLite | **${one.total} readings/s** (per process ${one.perProcessRate}) |
 | store-writer group, 2 consumer processes → one SQLite file | **${two.total} readings/s** in total, ${two.perProcessRate} per process (split ${two.perProcess.join(" / ")}) |
+| store-writer group, 1 consumer process → VictoriaMetrics | **${oneVm.total} readings/s** (${oneVm.stored} distinct readings stored) |
+| store-writer group, 2 consumer processes → VictoriaMetrics | **${twoVm.total} readings/s** in total = ${(twoVm.total / oneVm.total).toFixed(2)}× one (split ${twoVm.perProcess.join(" / ")}; ${twoVm.stored} distinct readings stored) |
 
 How: store rates are readings inserted ÷ wall time of the sequential commits. For the Kafka path the group first
 joins and splits the topic's 4 partitions, then the workload is published (the publisher row is that step) while
 the writers consume; consumer rates are readings inserted ÷ (last commit − first commit) across the group, so the
 group join is not counted. Two consumer processes
 share one SQLite file (one writer at a time), so their total is bounded by SQLite's single writer; with the
-line-protocol store each would write independently. Every run inserted all ${N} readings exactly once
+line-protocol store each writes independently (force_flush off: history queries see a write within VictoriaMetrics'
+own flush interval, about a second). Every run inserted all ${N} readings exactly once
 (1 consumer: ${one.inserted}, 2 consumers: ${two.inserted}).
 `;
   const file = join(ROOT, "bench/RESULTS.md");

@@ -1,15 +1,20 @@
 // One store-writer process for bench/scale-out.mjs: joins the consumer group, commits to the
-// SQLite telemetry store in BENCH_DIR, and prints its counts as JSON when told to stop (SIGTERM).
+// SQLite telemetry store in BENCH_DIR (or, given a VictoriaMetrics URL and a scope, to the
+// line-protocol store), and prints its counts as JSON when told to stop (SIGTERM).
 import { silentLogger } from "@bitvelocity/common";
 import { KafkaStoreWriter } from "../cloud/dist/ingest/kafka-store-writer.js";
 import { LinkRecords } from "../cloud/dist/ingest/link-records.js";
+import { ingestMigrations } from "../cloud/dist/ingest/migrations.js";
 import { openDatabase } from "../cloud/dist/platform/database.js";
 import { EventBus } from "../cloud/dist/platform/event-bus.js";
 import { createRegistry } from "../cloud/dist/platform/metrics.js";
+import { InfluxTelemetryStore } from "../cloud/dist/telemetry/influx-store.js";
 import { SqliteTelemetryStore } from "../cloud/dist/telemetry/sqlite-store.js";
 
-const [brokers, topic, groupId, dir, edgeCount] = process.argv.slice(2);
-const store = SqliteTelemetryStore.open(dir);
+const [brokers, topic, groupId, dir, edgeCount, vmUrl, scope] = process.argv.slice(2);
+const store = vmUrl
+  ? new InfluxTelemetryStore({ url: vmUrl, org: "bv", bucket: "bench", scope, forceFlush: false })
+  : SqliteTelemetryStore.open(dir);
 let first = 0;
 let last = 0;
 const timed = {
@@ -27,7 +32,7 @@ const writer = new KafkaStoreWriter({
   bus: new EventBus(),
   edge: (id) => edges.find((e) => e.id === id),
   // One relational file per worker: concurrent SQLite migrations are not locked (PostgreSQL ones are).
-  records: new LinkRecords(await openDatabase(dir, `cloud-${process.pid}.db`)),
+  records: new LinkRecords(await openDatabase(dir, [{ name: "ingest", migrations: ingestMigrations }], `cloud-${process.pid}.db`)),
   registry: createRegistry(),
   logger: silentLogger(),
 });

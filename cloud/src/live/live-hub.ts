@@ -1,8 +1,10 @@
 /**
  * Live fan-out to browsers over socket.io, on the cloud's HTTP server. Each socket has a
- * ClientBuffer flushed every `throttleMs`; bus listeners only append to buffers, so ingest never
- * waits on a browser. A socket whose transport is still backed up is skipped at flush time and
- * its buffer stays bounded (oldest readings dropped, counted in bv_cloud_live_dropped_total).
+ * ClientBuffer; bus listeners only append to buffers, so ingest never waits on a browser. When
+ * a buffer is written is the socket's FlushGate's call (flush-gate.ts): at once (end of the
+ * event-loop turn) while the socket's transport keeps up, coalesced while it has not drained the
+ * previous write, for at most `throttleMs`. A socket whose transport is backed up is not written
+ * to and its buffer stays bounded (oldest readings dropped, counted in bv_cloud_live_dropped_total).
  */
 import type { ClientToServerEvents } from "@bitvelocity/api";
 import type { Logger } from "@bitvelocity/common";
@@ -22,6 +24,7 @@ import type { CloudHttpServer } from "../platform/module.js";
 import { originRefusal } from "../platform/origin.js";
 import { ClientBuffer } from "./client-buffer.js";
 import { type ClusterOptions, joinCluster } from "./cluster-bridge.js";
+import { FlushGate } from "./flush-gate.js";
 import type { LiveEmits, LiveServer, LiveSocket, LiveSocketData, RelayEvents, SubscribeReply } from "./live-types.js";
 import { emitArray } from "./shared-encoding.js";
 import { type LiveDirectory, parseTopic, type Topic } from "./subscriptions.js";
@@ -32,6 +35,7 @@ export interface LiveHubOptions {
   /** API tokens (`bvt_…`) authenticate socket.io like they do the REST API. */
   readonly tokens?: ApiTokenStore;
   readonly directory: LiveDirectory;
+  /** The longest a reading waits in a client's buffer while its transport is busy (live.throttle_ms). */
   readonly throttleMs: number;
   readonly maxBuffered: number;
   /** Origins besides the cloud's own whose pages may connect (http.allowed_origins). */
@@ -50,6 +54,20 @@ interface Client {
   readonly socket: LiveSocket;
   readonly buffer: ClientBuffer;
   readonly topics: Set<string>;
+  readonly gate: FlushGate;
+}
+
+/** The parts of engine.io's socket (socket.conn) the gate reads: not in its public typings. */
+interface EngineTransport {
+  readonly writable: boolean;
+  on(event: "ready", listener: () => void): unknown;
+  off(event: "ready", listener: () => void): unknown;
+}
+interface EngineConn {
+  readonly transport: EngineTransport;
+  /** Packets not yet handed to the transport. */
+  readonly writeBuffer?: readonly unknown[];
+  on(event: "upgrade", listener: (transport: EngineTransport) => void): unknown;
 }
 
 type Ack = (reply: SubscribeReply) => void;
@@ -62,7 +80,6 @@ export class LiveHub {
   private readonly dropped: Counter;
   private readonly connected: Gauge;
   private readonly unsubscribers: (() => void)[] = [];
-  private readonly timer: NodeJS.Timeout;
   private leaveCluster: (() => Promise<void>) | undefined;
   private readonly revalidateTimer: NodeJS.Timeout;
 
@@ -101,8 +118,6 @@ export class LiveHub {
       bus.on("commandUpdated", (c) => this.onCommand(c)),
       bus.on("alertUpdated", (a) => this.onAlert(a)),
     );
-    this.timer = setInterval(() => this.flush(), options.throttleMs);
-    this.timer.unref();
     // A logout, a revoked token or an expired session ends the live connection too.
     this.unsubscribers.push(
       options.sessions.onRevoked(() => this.revalidate()),
@@ -140,7 +155,7 @@ export class LiveHub {
   /** Stops the fan-out; closes socket.io (and with it the HTTP server it is attached to). */
   async close(): Promise<void> {
     for (const off of this.unsubscribers.splice(0)) off();
-    clearInterval(this.timer);
+    for (const c of this.clients.values()) c.gate.close();
     clearInterval(this.revalidateTimer);
     await new Promise<void>((resolve) => {
       // socket.io's close returns a promise too, but reports completion through the callback.
@@ -160,7 +175,29 @@ export class LiveHub {
   }
 
   private onConnection(socket: LiveSocket): void {
-    const client: Client = { socket, buffer: new ClientBuffer(this.options.maxBuffered), topics: new Set() };
+    const conn = socket.conn as unknown as EngineConn;
+    const buffer = new ClientBuffer(this.options.maxBuffered);
+    const gate = new FlushGate(
+      {
+        // Not drained: engine.io still holds packets, or the transport is sending the last ones.
+        busy: () => !conn.transport.writable || (conn.writeBuffer?.length ?? 0) > 0,
+        // A browser that does not read backs up engine.io's queue: keep our bounded buffer instead.
+        slow: () => (conn.writeBuffer?.length ?? 0) > SLOW_SOCKET_PACKETS,
+        write: () => this.write(client),
+      },
+      this.options.throttleMs,
+    );
+    const client: Client = { socket, buffer, topics: new Set(), gate };
+    // A transport is writable again ("ready": a websocket's send completed, a polling request
+    // arrived); it is replaced when the connection upgrades from polling to websocket.
+    const onReady = () => gate.drained();
+    let transport = conn.transport;
+    transport.on("ready", onReady);
+    conn.on("upgrade", (next) => {
+      transport.off("ready", onReady);
+      transport = next;
+      transport.on("ready", onReady);
+    });
     this.clients.set(socket.id, client);
     this.connected.set(this.clients.size);
     // The contract types say what a well-behaved client sends; the hub still checks what arrives.
@@ -176,6 +213,8 @@ export class LiveHub {
       }
     });
     socket.on("disconnect", () => {
+      gate.close();
+      transport.off("ready", onReady);
       for (const key of client.topics) this.removeTopic(client, key);
       this.clients.delete(socket.id);
       this.connected.set(this.clients.size);
@@ -201,6 +240,7 @@ export class LiveHub {
     }
     set.add(client);
     this.snapshot(client, topic);
+    client.gate.poke();
     ack?.({ ok: true });
   }
 
@@ -245,6 +285,7 @@ export class LiveHub {
   private onReadings(e: ReadingsCommitted): void {
     if (this.byTopic.size === 0) return;
     const wide = this.targets([`edge:${e.edgeId}`, `site:${e.siteId}`]);
+    const touched = new Set<Client>();
     for (const r of e.readings) {
       const live = { deviceId: r.deviceId, seq: r.seq, ts: r.ts, values: r.values };
       const direct = this.byTopic.get(`device:${r.deviceId}`);
@@ -252,45 +293,54 @@ export class LiveHub {
       for (const c of targets) {
         const dropped = c.buffer.pushReading(live);
         if (dropped > 0) this.dropped.inc(dropped);
+        touched.add(c);
       }
     }
+    for (const c of touched) c.gate.poke();
   }
 
   private onDevice(d: DeviceSummary): void {
-    for (const c of this.targets(["fleet", `device:${d.id}`, `edge:${d.edgeId}`, `site:${d.siteId}`])) c.buffer.pushDevice(d);
+    for (const c of this.targets(["fleet", `device:${d.id}`, `edge:${d.edgeId}`, `site:${d.siteId}`])) {
+      c.buffer.pushDevice(d);
+      c.gate.poke();
+    }
   }
 
   private onEdge(e: EdgeSummary): void {
-    for (const c of this.targets(["fleet", `edge:${e.id}`, `site:${e.siteId}`])) c.buffer.pushEdge(e);
+    for (const c of this.targets(["fleet", `edge:${e.id}`, `site:${e.siteId}`])) {
+      c.buffer.pushEdge(e);
+      c.gate.poke();
+    }
   }
 
   private onCommand(cmd: CommandView): void {
     const siteId = this.options.directory.device(cmd.deviceId)?.siteId;
     const keys = ["fleet", `device:${cmd.deviceId}`, `edge:${cmd.edgeId}`];
     if (siteId) keys.push(`site:${siteId}`);
-    for (const c of this.targets(keys)) c.buffer.pushCommand(cmd);
+    for (const c of this.targets(keys)) {
+      c.buffer.pushCommand(cmd);
+      c.gate.poke();
+    }
   }
 
   /** Alerts go to every signed-in client: the toast and the alert badge show on every page. */
   private onAlert(a: AlertView): void {
-    for (const c of this.clients.values()) c.buffer.pushAlert(a);
+    for (const c of this.clients.values()) {
+      c.buffer.pushAlert(a);
+      c.gate.poke();
+    }
   }
 
-  private flush(): void {
-    for (const c of this.clients.values()) {
-      if (c.buffer.empty) continue;
-      // engine.io's queue of packets not yet handed to the transport: a browser that does not
-      // read backs it up. Keep our bounded buffer instead of growing that one.
-      const queued = (c.socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
-      if (queued > SLOW_SOCKET_PACKETS) continue;
-      const out = c.buffer.drain();
-      if (out.readings.length > 0) emitArray(c.socket, { name: "readings", items: out.readings });
-      // One packet for all changed devices: a fleet screen of 1,000 devices at 1 Hz would
-      // otherwise cost 1,000 packets per client per flush.
-      if (out.devices.length > 0) emitArray(c.socket, { name: "devices", items: out.devices });
-      for (const e of out.edges) c.socket.emit("edge", e);
-      for (const cmd of out.commands) c.socket.emit("command", cmd);
-      for (const a of out.alerts) c.socket.emit("alert", a);
-    }
+  /** Writes one client's buffer (its gate decided it is time). */
+  private write(c: Client): void {
+    if (c.buffer.empty) return;
+    const out = c.buffer.drain();
+    if (out.readings.length > 0) emitArray(c.socket, { name: "readings", items: out.readings });
+    // One packet for all changed devices: a fleet screen of 1,000 devices at 1 Hz would
+    // otherwise cost 1,000 packets per client per flush.
+    if (out.devices.length > 0) emitArray(c.socket, { name: "devices", items: out.devices });
+    for (const e of out.edges) c.socket.emit("edge", e);
+    for (const cmd of out.commands) c.socket.emit("command", cmd);
+    for (const a of out.alerts) c.socket.emit("alert", a);
   }
 }

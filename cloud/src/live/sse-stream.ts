@@ -1,8 +1,9 @@
 /**
  * Server-Sent Events for scripts (`curl -N -H 'Authorization: Bearer bvt_…' …/stream`): one
  * device's readings as `event: reading` lines. Same rules as the socket.io hub: bus listeners
- * only append to a bounded per-client buffer, flushed every `throttleMs` in one write; a client
- * that does not read (write buffer full) is skipped and its oldest readings are dropped.
+ * only append to a bounded per-client buffer, written at once while the client keeps up and
+ * coalesced into one write while the response has not drained (flush-gate.ts, at most `throttleMs`);
+ * a client that does not read (write buffer full) is not written to and its oldest readings are dropped.
  * Format: https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
 import type { ServerResponse } from "node:http";
@@ -10,6 +11,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { EventBus } from "../platform/event-bus.js";
 import type { DeviceSummary, ReadingsCommitted } from "../platform/events.js";
 import { ClientBuffer } from "./client-buffer.js";
+import { FlushGate } from "./flush-gate.js";
 
 export interface SseOptions {
   readonly bus: EventBus;
@@ -24,11 +26,11 @@ interface SseClient {
   readonly res: ServerResponse;
   readonly deviceId: string;
   readonly buffer: ClientBuffer;
+  readonly gate: FlushGate;
 }
 
 export class SseFanout {
   private readonly byDevice = new Map<string, Set<SseClient>>();
-  private readonly timer: NodeJS.Timeout;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribers: (() => void)[];
   private readonly dropped: Counter;
@@ -43,8 +45,6 @@ export class SseFanout {
       options.bus.on("readingsCommitted", (e) => this.onReadings(e)),
       options.bus.on("deviceUpdated", (d) => this.onDevice(d)),
     ];
-    this.timer = setInterval(() => this.flush(), options.throttleMs);
-    this.timer.unref();
     this.heartbeat = setInterval(() => {
       for (const set of this.byDevice.values()) for (const c of set) if (!c.res.writableNeedDrain) c.res.write(": ping\n\n");
     }, options.heartbeatMs ?? 15_000);
@@ -62,7 +62,14 @@ export class SseFanout {
     });
     res.flushHeaders();
     res.write(`retry: 3000\nevent: device\ndata: ${JSON.stringify(device)}\n\n`);
-    const client: SseClient = { res, deviceId: device.id, buffer: new ClientBuffer(this.options.maxBuffered) };
+    const buffer = new ClientBuffer(this.options.maxBuffered);
+    // write() returning false (writableNeedDrain) is Node's back-pressure signal; "drain" ends it.
+    const gate = new FlushGate(
+      { busy: () => res.writableNeedDrain, slow: () => res.writableNeedDrain, write: () => this.write(client) },
+      this.options.throttleMs,
+    );
+    const client: SseClient = { res, deviceId: device.id, buffer, gate };
+    res.on("drain", () => gate.drained());
     let set = this.byDevice.get(device.id);
     if (!set) {
       set = new Set();
@@ -71,6 +78,7 @@ export class SseFanout {
     set.add(client);
     this.clients.set(++this.count);
     res.on("close", () => {
+      gate.close();
       const s = this.byDevice.get(device.id);
       s?.delete(client);
       if (s?.size === 0) this.byDevice.delete(device.id);
@@ -80,9 +88,12 @@ export class SseFanout {
 
   close(): void {
     for (const off of this.unsubscribers.splice(0)) off();
-    clearInterval(this.timer);
     clearInterval(this.heartbeat);
-    for (const set of this.byDevice.values()) for (const c of set) c.res.end();
+    for (const set of this.byDevice.values())
+      for (const c of set) {
+        c.gate.close();
+        c.res.end();
+      }
     this.byDevice.clear();
   }
 
@@ -101,27 +112,27 @@ export class SseFanout {
           replay: e.replay,
         });
         if (n > 0) this.dropped.inc(n);
+        c.gate.poke();
       }
     }
   }
 
   private onDevice(d: DeviceSummary): void {
-    for (const c of this.byDevice.get(d.id) ?? []) c.buffer.pushDevice(d);
+    for (const c of this.byDevice.get(d.id) ?? []) {
+      c.buffer.pushDevice(d);
+      c.gate.poke();
+    }
   }
 
-  private flush(): void {
-    for (const set of this.byDevice.values()) {
-      for (const c of set) {
-        if (c.buffer.empty || c.res.writableNeedDrain) continue;
-        const out = c.buffer.drain();
-        let text = "";
-        for (const r of out.readings) {
-          const edge = r.edgeId ?? "";
-          text += `event: reading\nid: ${edge}:${r.seq}\ndata: ${JSON.stringify(r)}\n\n`;
-        }
-        for (const d of out.devices) text += `event: device\ndata: ${JSON.stringify(d)}\n\n`;
-        c.res.write(text);
-      }
+  private write(c: SseClient): void {
+    if (c.buffer.empty) return;
+    const out = c.buffer.drain();
+    let text = "";
+    for (const r of out.readings) {
+      const edge = r.edgeId ?? "";
+      text += `event: reading\nid: ${edge}:${r.seq}\ndata: ${JSON.stringify(r)}\n\n`;
     }
+    for (const d of out.devices) text += `event: device\ndata: ${JSON.stringify(d)}\n\n`;
+    c.res.write(text);
   }
 }

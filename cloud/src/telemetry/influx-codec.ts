@@ -13,44 +13,47 @@
  * - measurement `bv_text`: one point per text value, with `metric` and `value` as tags and the
  *   reading's `seq` as field: VictoriaMetrics stores numbers only, so text lives in a tag.
  *
+ * Lines are written as strings (toLines), the same lines the client's Point would produce.
+ *
  * Limit (documented in cloud/README.md): two readings of one device from one edge stamped with
  * the same millisecond are one point; the later write wins.
  */
-import { Point } from "@influxdata/influxdb-client";
 import type { NewReading, StoredReading, TelemetryValue } from "./telemetry-store.js";
 import { readingTs } from "./telemetry-store.js";
 
 export const MEASUREMENT = "bv";
 export const TEXT_MEASUREMENT = "bv_text";
 
-export function toPoints(edgeId: string, r: NewReading, receivedAt: number): Point[] {
+// Line protocol escaping (https://docs.influxdata.com/influxdb/v2/reference/syntax/line-protocol/#special-characters):
+// in tag keys, tag values and field keys commas, equals signs and spaces are escaped; line breaks too,
+// the way @influxdata/influxdb-client escapes them.
+const TAG_SPECIAL = /[,= \n\r\t]/;
+const TAG_ESCAPES: Record<string, string> = { ",": "\\,", "=": "\\=", " ": "\\ ", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+const escapeTag = (s: string) => (TAG_SPECIAL.test(s) ? s.replace(/[,= \n\r\t]/g, (c) => TAG_ESCAPES[c] ?? c) : s);
+
+/**
+ * The line-protocol lines of one reading (timestamps in ms): built as strings, not through the
+ * client's Point objects, because encoding is most of a commit's CPU (bench/RESULTS.md). Tags in
+ * sorted order; `scope` is the store's deployment tag, if any. Non-finite numbers have no
+ * line-protocol form and are left out, as the client's Point does.
+ */
+export function toLines(edgeId: string, r: NewReading, receivedAt: number, scope?: string): string[] {
   const ts = readingTs(r);
-  const main = new Point(MEASUREMENT)
-    .tag("device_id", r.deviceId)
-    .tag("device_type", r.deviceType)
-    .tag("edge_id", edgeId)
-    .floatField("seq", r.seq)
-    .floatField("edge_time_ms", r.edgeTimeMs)
-    .floatField("received_at", receivedAt)
-    .timestamp(ts);
-  if (r.deviceTimeMs !== undefined) main.floatField("device_time_ms", r.deviceTimeMs);
-  const points = [main];
-  for (const [metric, value] of Object.entries(r.values)) {
-    if (typeof value === "number") main.floatField(`n_${metric}`, value);
-    else if (typeof value === "boolean") main.booleanField(`b_${metric}`, value);
-    else
-      points.push(
-        new Point(TEXT_MEASUREMENT)
-          .tag("device_id", r.deviceId)
-          .tag("device_type", r.deviceType)
-          .tag("edge_id", edgeId)
-          .tag("metric", metric)
-          .tag("value", value)
-          .floatField("seq", r.seq)
-          .timestamp(ts),
-      );
+  const tags = `,device_id=${escapeTag(r.deviceId)},device_type=${escapeTag(r.deviceType)},edge_id=${escapeTag(edgeId)}`;
+  const scopeTag = scope ? `,scope=${escapeTag(scope)}` : "";
+  let fields = `edge_time_ms=${r.edgeTimeMs},received_at=${receivedAt},seq=${r.seq}`;
+  if (r.deviceTimeMs !== undefined) fields += `,device_time_ms=${r.deviceTimeMs}`;
+  const lines = [""];
+  for (const metric in r.values) {
+    const value = r.values[metric];
+    if (typeof value === "number") {
+      if (Number.isFinite(value)) fields += `,n_${escapeTag(metric)}=${value}`;
+    } else if (typeof value === "boolean") fields += `,b_${escapeTag(metric)}=${value ? "T" : "F"}`;
+    else if (typeof value === "string")
+      lines.push(`${TEXT_MEASUREMENT}${tags},metric=${escapeTag(metric)}${scopeTag},value=${escapeTag(value)} seq=${r.seq} ${ts}`);
   }
-  return points;
+  lines[0] = `${MEASUREMENT}${tags}${scopeTag} ${fields} ${ts}`;
+  return lines;
 }
 
 /** One line of VictoriaMetrics' /api/v1/export (JSON lines). */

@@ -16,12 +16,16 @@ afterAll(async () => {
 });
 
 describe.skipIf(!vm.available)(`line-protocol store${skip}`, () => {
-  telemetryStoreContract("influx line protocol on VictoriaMetrics", { open: async () => open(), keepsSameTimestampReadings: false });
+  telemetryStoreContract("influx line protocol on VictoriaMetrics", {
+    open: async () => open(),
+    keepsSameTimestampReadings: false,
+    recognisesRewrites: false,
+  });
 
   it("refuses with a transient code, and accepts nothing, when the engine is unreachable", async () => {
     const store = open({ url: "http://127.0.0.1:9", maxRetries: 0, timeoutMs: 1000 });
     const r = { seq: 1, deviceId: "d", deviceType: "env-sensor", values: { co2: 1 }, edgeTimeMs: 1_700_000_000_000 };
-    await expect(store.commitBatch("e", [r])).rejects.toMatchObject({ code: "TELEMETRY_UNAVAILABLE" });
+    await expect(store.commitBatch("e", [r])).rejects.toMatchObject({ code: "TELEMETRY_WRITE_FAILED", kind: "transient" });
     expect(await store.check()).toBe(false);
     await store.close();
   });
@@ -40,6 +44,37 @@ describe.skipIf(!vm.available)(`line-protocol store${skip}`, () => {
     expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: "TELEMETRY_BUSY" });
     expect((await store.readings("d", {})).map((x) => x.seq)).toEqual([1, 2]);
     await store.close();
+  });
+
+  it("commits without reading the engine first, and a rewrite leaves one copy with exact rollups", async () => {
+    const scope = randomUUID();
+    // Queries would go to a closed port: a commit that asked the engine first would fail.
+    const writer = open({ scope, queryUrl: "http://127.0.0.1:9", forceFlush: false, timeoutMs: 1000 });
+    const batch = Array.from({ length: 20 }, (_, i) => ({
+      seq: i + 1,
+      deviceId: "d",
+      deviceType: "env-sensor",
+      values: { co2: i, on: i % 2 === 0, mode: i % 3 === 0 ? "auto" : "manual" },
+      edgeTimeMs: 1_700_000_000_000 + i * 1000,
+    }));
+    expect((await writer.commitBatch("e", batch)).inserted).toBe(20);
+    // The same writer remembers what it wrote lately; a second one rewrites all of it.
+    expect((await writer.commitBatch("e", batch)).duplicates).toBe(20);
+    const second = open({ scope, queryUrl: "http://127.0.0.1:9", forceFlush: false, timeoutMs: 1000 });
+    expect((await second.commitBatch("e", batch)).inserted).toBe(20);
+    await second.close();
+    await writer.close();
+    const reader = open({ scope });
+    // A commit with force_flush makes everything written so far visible to queries.
+    await reader.commitBatch("other", [
+      { seq: 1, deviceId: "z", deviceType: "env-sensor", values: { co2: 1 }, edgeTimeMs: 1_700_000_000_000 },
+    ]);
+    const rows = await reader.readings("d", {});
+    expect(rows.map((x) => x.seq)).toEqual(batch.map((x) => x.seq));
+    expect(rows.map((x) => x.values)).toEqual(batch.map((x) => x.values));
+    const [hour] = await reader.series("d", "co2", { resolution: "1h" });
+    expect(hour).toMatchObject({ count: 20, min: 0, max: 19 });
+    await reader.close();
   });
 
   it("two writers committing the same readings concurrently leave one copy of each", async () => {

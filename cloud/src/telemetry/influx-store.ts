@@ -3,11 +3,17 @@
  * @influxdata/influxdb-client to any InfluxDB v2 write API (InfluxDB 2, VictoriaMetrics);
  * history is read from VictoriaMetrics (vm-reader.ts).
  *
- * Idempotence by (edgeId, seq): a commit first asks the engine which seqs of this edge already
- * exist in the batch's time span and writes only the others; a point's identity is its tags and
- * original timestamp (influx-codec.ts), so even a racing second writer rewrites the same points
- * and the engine keeps one. Rollups are computed at query time from the raw points, so a replay
- * never double counts.
+ * Idempotence by writing, not by asking: a reading always becomes the same points — the same
+ * series (measurement and tags: device_id, device_type, edge_id) at the same timestamp (the
+ * reading's own time, influx-codec.ts) — so writing it again, by a replay, a retry or a second
+ * writer racing the first, rewrites those points and the engine keeps one (VictoriaMetrics with
+ * -dedup.minScrapeInterval=1ms keeps one sample per series and millisecond; InfluxDB overwrites).
+ * No commit queries the engine first. Rollups are computed at query time from the raw points,
+ * so a replay never double counts. What this store cannot always do is tell a first write from a
+ * rewrite: duplicates within the batch (by seq or by device + device time + values) and (edge, seq)
+ * this process wrote lately are reported as duplicates; anything else is rewritten and reported
+ * as inserted. The exact
+ * guarantees are in docs/edge-sync.md ("The line-protocol store").
  *
  * Batching: one HTTP write per commit (the batch the edge sent). Retry: the client retries
  * transient failures (429/5xx, network) with exponential backoff and jitter, but the commit
@@ -17,7 +23,7 @@
  */
 import { BvError, type Logger } from "@bitvelocity/common";
 import { InfluxDB, setLogger, type WriteApi } from "@influxdata/influxdb-client";
-import { toPoints, toReadings } from "./influx-codec.js";
+import { toLines, toReadings } from "./influx-codec.js";
 import {
   BUCKET_MS,
   type CommitResult,
@@ -25,7 +31,6 @@ import {
   type NewReading,
   numericValue,
   type Resolution,
-  readingTs,
   type SeriesPoint,
   type StoredReading,
   type TelemetryStore,
@@ -53,6 +58,8 @@ export interface InfluxStoreOptions {
 }
 
 const MAX_LIMIT = 100_000;
+/** How many recently written (edge, seq) this store remembers (a few MB). */
+const RECENT_SEQS = 200_000;
 const clampLimit = (limit: number | undefined, fallback: number) => Math.max(1, Math.min(MAX_LIMIT, Math.floor(limit ?? fallback)));
 const selector = (labels: Record<string, string>, name: string) =>
   `{__name__=~${JSON.stringify(name)},${Object.entries(labels)
@@ -64,6 +71,12 @@ export class InfluxTelemetryStore implements TelemetryStore {
   private readonly reader: VmReader;
   private queue: Promise<unknown> = Promise.resolve();
   private pending = 0;
+  /**
+   * (edge, seq) this store wrote lately, oldest first: a replay of a recent batch (a lost Ack) is
+   * reported as duplicates without a query. Best effort only — another process or an older seq is
+   * rewritten and reported as inserted; what is stored is exact either way.
+   */
+  private readonly recent = new Map<string, true>();
   private closed = false;
 
   constructor(private readonly options: InfluxStoreOptions) {
@@ -82,7 +95,6 @@ export class InfluxTelemetryStore implements TelemetryStore {
       minRetryDelay: 200,
       retryJitter: 200,
       maxBufferLines: 100_000,
-      ...(options.scope ? { defaultTags: { scope: options.scope } } : {}),
     });
     this.reader = new VmReader((options.queryUrl ?? options.url).replace(/\/$/, ""), options.timeoutMs ?? 10_000);
   }
@@ -104,14 +116,15 @@ export class InfluxTelemetryStore implements TelemetryStore {
   }
 
   private async commitNow(edgeId: string, readings: readonly NewReading[]): Promise<CommitResult> {
-    const times = readings.map(readingTs);
-    const existing = await this.existingSeqs(edgeId, Math.min(...times), Math.max(...times) + 1);
-    const stored = await this.storedDeviceTimed(readings);
+    // Only duplicates within the batch are recognised here; across batches the engine's point
+    // identity makes a rewrite harmless (see the header).
+    const existing = new Set<number>();
+    const stored = new Set<string>();
     const now = Date.now();
     const insertedSeqs: number[] = [];
-    const points = [];
+    const lines: string[] = [];
     for (const r of readings) {
-      if (existing.has(r.seq)) continue;
+      if (existing.has(r.seq) || this.recent.has(`${edgeId}\u0000${r.seq}`)) continue;
       existing.add(r.seq); // a seq repeated within the batch is a duplicate too
       // A device's re-sent reading (same device time and values, new seq after an edge crash
       // between commit and PUBACK) is a duplicate, as in the SQLite store.
@@ -121,39 +134,24 @@ export class InfluxTelemetryStore implements TelemetryStore {
         stored.add(key);
       }
       insertedSeqs.push(r.seq);
-      points.push(...toPoints(edgeId, r, r.receivedAt ?? now));
+      for (const line of toLines(edgeId, r, r.receivedAt ?? now, this.options.scope)) lines.push(line);
     }
-    if (points.length > 0) {
-      this.writer.writePoints(points);
+    if (lines.length > 0) {
+      this.writer.writeRecords(lines);
       try {
         await this.writer.flush();
       } catch (err) {
         throw new BvError("TELEMETRY_WRITE_FAILED", "transient", `line-protocol write failed: ${(err as Error).message}`, { cause: err });
       }
       if (this.options.forceFlush ?? true) await this.reader.forceFlush();
-    }
-    return { inserted: insertedSeqs.length, duplicates: readings.length - insertedSeqs.length, insertedSeqs };
-  }
-
-  /** Content keys of what the store holds for the batch's device-timed readings. */
-  private async storedDeviceTimed(readings: readonly NewReading[]): Promise<Set<string>> {
-    const byDevice = new Map<string, number[]>();
-    for (const r of readings)
-      if (r.deviceTimeMs !== undefined) byDevice.set(r.deviceId, [...(byDevice.get(r.deviceId) ?? []), r.deviceTimeMs]);
-    const keys = new Set<string>();
-    for (const [deviceId, times] of byDevice) {
-      for (const s of await this.readings(deviceId, { from: Math.min(...times), to: Math.max(...times) + 1 })) {
-        if (s.deviceTimeMs !== null) keys.add(contentKey(s.deviceId, s.deviceTimeMs, s.values));
+      // Remembered only once written: a failed write is re-sent and must be written then.
+      for (const seq of insertedSeqs) this.recent.set(`${edgeId}\u0000${seq}`, true);
+      for (const key of this.recent.keys()) {
+        if (this.recent.size <= RECENT_SEQS) break;
+        this.recent.delete(key);
       }
     }
-    return keys;
-  }
-
-  private async existingSeqs(edgeId: string, from: number, to: number): Promise<Set<number>> {
-    const series = await this.reader.export(this.sel({ edge_id: edgeId }, "bv_seq"), from, to);
-    const out = new Set<number>();
-    for (const s of series) for (const v of s.values) if (v !== null) out.add(v);
-    return out;
+    return { inserted: insertedSeqs.length, duplicates: readings.length - insertedSeqs.length, insertedSeqs };
   }
 
   async readings(deviceId: string, query: TimeRange & { limit?: number | undefined }): Promise<StoredReading[]> {
