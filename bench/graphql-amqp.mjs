@@ -8,7 +8,7 @@
 // Writes the "GraphQL and AMQP" section of bench/RESULTS.md.
 //
 //   node bench/graphql-amqp.mjs        (after npm run build; RabbitMQ on 127.0.0.1:5672)
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { hashSecret, silentLogger } from "@bitvelocity/common";
@@ -201,7 +201,26 @@ await cloud.stop();
 
 // AMQP: the outbox on SQLite, confirms from the local broker; once per relay depth (confirm
 // batches in flight at once), each with a fresh outbox database and queue.
-const DEPTHS = (process.env.BENCH_AMQP_IN_FLIGHT ?? "1,2,4").split(",").map(Number);
+// BENCH_AMQP_RUNS: "batch x depth" pairs (rows per confirm batch, batches in flight at once).
+const RUNS = (process.env.BENCH_AMQP_RUNS ?? "200x2,1000x1,1000x2,1000x4").split(",").map((r) => {
+  const [batch, depth] = r.split("x").map(Number);
+  return { batch, depth };
+});
+// RabbitMQ's CPU over each AMQP run (its beam.smp process, from /proc; 0 when not on this machine).
+const beamPid = (() => {
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("beam.smp")) return pid;
+    } catch {}
+  }
+  return undefined;
+})();
+const beamTicks = () => {
+  if (!beamPid) return 0;
+  const fields = readFileSync(`/proc/${beamPid}/stat`, "utf8").split(") ")[1].split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+};
+const cores = (ticks, ms) => (beamPid ? `${((ticks * 10) / ms).toFixed(2)} cores` : "not measured");
 // The broker's own ceiling in the same run: the same number of persistent messages published
 // on one confirm channel all at once, without an outbox.
 const rawCeiling = await (async () => {
@@ -213,6 +232,7 @@ const rawCeiling = await (async () => {
   await ch.assertQueue(queue, { durable: true });
   await ch.bindQueue(queue, exchange, "#");
   const t0 = performance.now();
+  const b0 = beamTicks();
   const confirms = [];
   for (let i = 0; i < EVENTS; i++) {
     const body = Buffer.from(JSON.stringify({ id: `raw-${i}`, event: "edgeConnected", at: Date.now(), payload: { n: i } }));
@@ -226,17 +246,18 @@ const rawCeiling = await (async () => {
   }
   await Promise.all(confirms);
   const ms = performance.now() - t0;
+  const beam = beamTicks() - b0;
   await ch.deleteQueue(queue);
   await ch.deleteExchange(exchange);
   await conn.close();
-  return ms;
+  return { ms, beam };
 })();
 const amqpRuns = [];
-for (const depth of DEPTHS) {
-  const exchange = `bv.bench.${process.pid}.${depth}`;
-  const db = await openDatabase(dir, [{ name: "integration", migrations: integrationMigrations }], `amqp-${depth}.db`);
+for (const { batch, depth } of RUNS) {
+  const exchange = `bv.bench.${process.pid}.${batch}x${depth}`;
+  const db = await openDatabase(dir, [{ name: "integration", migrations: integrationMigrations }], `amqp-${batch}x${depth}.db`);
   const publisher = new ConfirmPublisher("amqp://guest:guest@127.0.0.1:5672", exchange, silentLogger());
-  const outbox = new AmqpOutbox(db, publisher, silentLogger(), { pollMs: 100, inFlight: depth });
+  const outbox = new AmqpOutbox(db, publisher, silentLogger(), { pollMs: 100, inFlight: depth, batch });
   const conn = await amqp.connect("amqp://guest:guest@127.0.0.1:5672");
   const ch = await conn.createChannel();
   await ch.assertExchange(exchange, "topic", { durable: true });
@@ -245,11 +266,15 @@ for (const depth of DEPTHS) {
   await ch.bindQueue(queue, exchange, "#");
   outbox.start();
   const a0 = performance.now();
+  const b0 = beamTicks();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < EVENTS; i++) outbox.record("edgeConnected", "fleet.edge-online", { n: i });
   while ((await outbox.pending()) > 0 || (await ch.checkQueue(queue)).messageCount < EVENTS) await new Promise((r) => setTimeout(r, 20));
   const ms = performance.now() - a0;
+  const beam = beamTicks() - b0;
+  const cpu = process.cpuUsage(c0);
   const inQueue = (await ch.checkQueue(queue)).messageCount;
-  amqpRuns.push({ depth, ms, inQueue });
+  amqpRuns.push({ batch, depth, ms, inQueue, beam, node: (cpu.user + cpu.system) / 1000 });
   await outbox.stop();
   await publisher.close();
   await ch.deleteQueue(queue);
@@ -262,17 +287,18 @@ rmSync(dir, { recursive: true, force: true });
 const f = (ms) => `${ms.toFixed(1)} ms`;
 const body = `
 Date: ${new Date().toISOString().slice(0, 10)} · Machine: ${machine()} · Load average at start: ${load} (2 cores shared with other work)
-Command: \`BENCH_GQL_QUERIES=${QUERIES} BENCH_GQL_SUBSCRIBERS=${SUBSCRIBERS} BENCH_GQL_SUB_SECONDS=${SUB_SECONDS} BENCH_AMQP_EVENTS=${EVENTS} BENCH_AMQP_IN_FLIGHT=${DEPTHS.join(",")} node bench/graphql-amqp.mjs\` (cloud in-process on SQLite; RabbitMQ 127.0.0.1:5672)
+Command: \`BENCH_GQL_QUERIES=${QUERIES} BENCH_GQL_SUBSCRIBERS=${SUBSCRIBERS} BENCH_GQL_SUB_SECONDS=${SUB_SECONDS} BENCH_AMQP_EVENTS=${EVENTS} BENCH_AMQP_RUNS=${RUNS.map((r) => `${r.batch}x${r.depth}`).join(",")} node bench/graphql-amqp.mjs\` (cloud in-process on SQLite; RabbitMQ 127.0.0.1:5672)
 
 | figure | value |
 |---|---|
 | GraphQL fleet query, 1,000 devices in two pages of 500 (latest values + active alerts), p50 / p99 (n=${QUERIES}) | **${f(percentile(times, 50))} / ${f(percentile(times, 99))}** |
 | live readings to ${SUBSCRIBERS} graphql-ws subscribers (${LIVE_DEVICES} devices, ${SUBSCRIBERS / LIVE_DEVICES} each; one reading per device per 50 ms for ${SUB_SECONDS} s), send → delivered p50 / p99 / max | **${f(percentile(delivered, 50))} / ${f(percentile(delivered, 99))}** / ${f(delivered.at(-1) ?? 0)} (${delivered.length} of ${expectedDeliveries} deliveries${skipped ? `, ${skipped} ticks without credit` : ""}; whole process ${((liveCpu.user + liveCpu.system) / 10 / liveWallMs).toFixed(0)} % of a core) |
-| RabbitMQ's ceiling in the same run: ${EVENTS} persistent messages on one confirm channel, all in flight, no outbox | **${Math.round((EVENTS / rawCeiling) * 1000)} messages/s** |
-${amqpRuns.map((r) => `| events through the AMQP outbox with publisher confirms (record → confirmed and in the queue), ${r.depth} confirm batch${r.depth > 1 ? "es" : ""} of 200 in flight | **${Math.round((EVENTS / r.ms) * 1000)} events/s** (${EVENTS} in ${f(r.ms)}; ${r.inQueue} in the queue) |`).join("\n")}
+| RabbitMQ's ceiling in the same run: ${EVENTS} persistent messages on one confirm channel, all in flight, no outbox | **${Math.round((EVENTS / rawCeiling.ms) * 1000)} messages/s** (RabbitMQ ${cores(rawCeiling.beam, rawCeiling.ms)}) |
+${amqpRuns.map((r) => `| events through the AMQP outbox with publisher confirms (record → confirmed and in the queue), ${r.depth} confirm batch${r.depth > 1 ? "es" : ""} of ${r.batch} in flight${r.batch === 1000 && r.depth === 2 ? " (the default)" : ""} | **${Math.round((EVENTS / r.ms) * 1000)} events/s** (${EVENTS} in ${f(r.ms)}; ${r.inQueue} in the queue; RabbitMQ ${cores(r.beam, r.ms)}, this process ${((r.node / r.ms) * 1).toFixed(2)} cores) |`).join("\n")}
 
 The GraphQL figure is two HTTP requests per fleet read (each one alert-store query, DataLoader); the AMQP figure
-includes the SQLite outbox write, the confirmed publish in batches of 200 and the mark. The subscribers, the cloud and
+includes the SQLite outbox write, the confirmed publish and the mark. RabbitMQ's CPU is its beam.smp process over the
+run (/proc): one durable queue is one Erlang process, so at about one core the broker itself is the ceiling. The subscribers, the cloud and
 the edge's gRPC stream share one process: a delivery is timed from the batch's write to the subscriber's message.
 `;
 writeFileSync(resultsFile(), replaceSection(readFileSync(resultsFile(), "utf8"), "GraphQL and AMQP", body));

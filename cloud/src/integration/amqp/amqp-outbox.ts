@@ -112,14 +112,15 @@ export class AmqpOutbox {
   }
 
   /**
-   * Publishes pending rows oldest first, keeping up to `inFlight` batches (default 2) waiting for
-   * their confirms at once: with one batch at a time the relay sat idle for a broker round trip
-   * per batch. Rows of a batch in flight are skipped by the next select; a batch's confirmed rows
+   * Publishes pending rows oldest first, keeping up to `inFlight` batches (default 2) of `batch`
+   * rows (default 1,000) waiting for their confirms at once: with one batch at a time the relay sat
+   * idle for a broker round trip per batch, and batches of 200 reached ~80 % of what batches of
+   * 1,000 did (bench/RESULTS.md, "GraphQL and AMQP"). Rows of a batch in flight are skipped by the next select; a batch's confirmed rows
    * are marked as soon as its confirms arrive. The first failure stops new batches, lets the
    * others settle (marking what was confirmed) and is thrown so the relay retries at the next poll.
    */
   private async drain(): Promise<void> {
-    const batch = this.options.batch ?? 200;
+    const batch = this.options.batch ?? 1000;
     const depth = Math.max(1, this.options.inFlight ?? 2);
     const inFlight = new Set<string>();
     const tasks = new Set<Promise<void>>();
