@@ -21,7 +21,11 @@ import { replaceSection } from "./lib.mjs";
 const ROOT = new URL("..", import.meta.url).pathname;
 const N = Number(process.env.BENCH_READINGS ?? 100_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 500);
-const EDGES = 16;
+// Edge ids are the Kafka keys (kafkajs' murmur2 over the topic's 4 partitions): edge-1…edge-16 land 2/7/2/5, so two
+// writers got a quarter and three quarters of the work; edge-1…edge-32 land 9/8/8/7.
+const EDGES = Number(process.env.BENCH_EDGES ?? 32);
+// BENCH_STEPS: which measurements to run (default all): sqlite, influx, kafka-sqlite, kafka-vm.
+const STEPS = new Set((process.env.BENCH_STEPS ?? "sqlite,influx,kafka-sqlite,kafka-vm").split(","));
 const T0 = Date.UTC(2025, 0, 1);
 
 /** N readings as batches per edge: env-sensor, three numeric metrics, 1 s apart per device. */
@@ -130,28 +134,31 @@ async function main() {
   const load = loadavg()[0].toFixed(2);
   const sqliteDir = mkdtempSync(join(tmpdir(), "bv-bench-sqlite-"));
   const step = (what, value) => process.stderr.write(`${what}: ${JSON.stringify(value)}\n`);
-  const sqlite = await storeRate(SqliteTelemetryStore.open(sqliteDir));
+  const skipped = { rate: "not run", n: 0 };
+  const notRun = { total: "not run", perProcess: [], perProcessRate: "—", inserted: "—", stored: "—", published: skipped };
+  const sqlite = STEPS.has("sqlite") ? await storeRate(SqliteTelemetryStore.open(sqliteDir)) : skipped;
   step("sqlite", sqlite);
   rmSync(sqliteDir, { recursive: true, force: true });
   // A second copy of the line-protocol store's module (e.g. the previous version's build) to compare in the same sitting.
   const Before = process.env.BENCH_INFLUX_BEFORE ? (await import(process.env.BENCH_INFLUX_BEFORE)).InfluxTelemetryStore : undefined;
   const before = Before ? await storeRate(new Before({ url: vm.url, org: "bv", bucket: "bench", scope: randomUUID() })) : undefined;
   const influxScope = randomUUID();
-  const influx = await storeRate(new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: influxScope }));
-  const influxNoFlush = await storeRate(
-    new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: randomUUID(), forceFlush: false }),
-  );
-  const influxStored = await vmCount({ url: vm.url, scope: influxScope });
+  const doInflux = STEPS.has("influx");
+  const influx = doInflux ? await storeRate(new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: influxScope })) : skipped;
+  const influxNoFlush = doInflux
+    ? await storeRate(new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: randomUUID(), forceFlush: false }))
+    : skipped;
+  const influxStored = doInflux ? await vmCount({ url: vm.url, scope: influxScope }) : "—";
   step("influx", { before, influx, influxNoFlush, influxStored });
-  const one = await kafkaRun(kafka.brokers, 1);
+  const one = STEPS.has("kafka-sqlite") ? await kafkaRun(kafka.brokers, 1) : notRun;
   step("one", one);
-  const two = await kafkaRun(kafka.brokers, 2);
+  const two = STEPS.has("kafka-sqlite") ? await kafkaRun(kafka.brokers, 2) : notRun;
   step("two", two);
-  const oneVm = await kafkaRun(kafka.brokers, 1, { url: vm.url, scope: randomUUID() });
+  const oneVm = STEPS.has("kafka-vm") ? await kafkaRun(kafka.brokers, 1, { url: vm.url, scope: randomUUID() }) : notRun;
   step("oneVm", oneVm);
-  const twoVm = await kafkaRun(kafka.brokers, 2, { url: vm.url, scope: randomUUID() });
+  const twoVm = STEPS.has("kafka-vm") ? await kafkaRun(kafka.brokers, 2, { url: vm.url, scope: randomUUID() }) : notRun;
   step("twoVm", twoVm);
-  const published = one.published;
+  const published = STEPS.has("kafka-sqlite") ? one.published : oneVm.published;
   await kafka.stop();
   await vm.stop();
 
@@ -159,7 +166,7 @@ async function main() {
   const machine = `${cpus()[0]?.model.trim()}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const body = `
 Date: ${date} · Machine: ${machine} · load average at start: ${load} (a shared machine: figures are indicative; the lead may re-run)
-Command: \`npm run build && BENCH_READINGS=${N} BENCH_BATCH=${BATCH} node bench/scale-out.mjs\` (one run, everything on loopback; Kafka is
+Command: \`npm run build && BENCH_READINGS=${N} BENCH_BATCH=${BATCH} BENCH_EDGES=${EDGES} BENCH_STEPS=${[...STEPS].join(",")} node bench/scale-out.mjs\` (one run, everything on loopback; Kafka is
 kcat's librdkafka mock cluster with 3 brokers, VictoriaMetrics is the Debian package, single node)
 
 Workload: ${N} env-sensor readings (3 numeric metrics each) from ${EDGES} edges, committed in batches of ${BATCH}, each batch
@@ -174,12 +181,14 @@ ${before ? `| telemetry store, line protocol → VictoriaMetrics, before (dedup 
 | store-writer group, 1 consumer process → SQLite | **${one.total} readings/s** (per process ${one.perProcessRate}) |
 | store-writer group, 2 consumer processes → one SQLite file | **${two.total} readings/s** in total, ${two.perProcessRate} per process (split ${two.perProcess.join(" / ")}) |
 | store-writer group, 1 consumer process → VictoriaMetrics | **${oneVm.total} readings/s** (${oneVm.stored} distinct readings stored) |
-| store-writer group, 2 consumer processes → VictoriaMetrics | **${twoVm.total} readings/s** in total = ${(twoVm.total / oneVm.total).toFixed(2)}× one (split ${twoVm.perProcess.join(" / ")}; ${twoVm.stored} distinct readings stored) |
+| store-writer group, 2 consumer processes → VictoriaMetrics | **${twoVm.total} readings/s** in total = ${typeof twoVm.total === "number" ? (twoVm.total / oneVm.total).toFixed(2) : "—"}× one (split ${twoVm.perProcess.join(" / ")}; ${twoVm.stored} distinct readings stored) |
 
 How: store rates are readings inserted ÷ wall time of the sequential commits. For the Kafka path the group first
 joins and splits the topic's 4 partitions, then the workload is published (the publisher row is that step) while
 the writers consume; consumer rates are readings inserted ÷ (last commit − first commit) across the group, so the
-group join is not counted. Two consumer processes
+group join is not counted. Each writer consumes its partitions concurrently and commits offsets every 50 messages or
+1 s (BENCH_WRITER_BEFORE=1 gives the earlier writer: offset committed after every message, one partition at a time).
+Edge ids are the Kafka keys: ${EDGES} edges spread over the 4 partitions as the murmur2 hash puts them. Two consumer processes
 share one SQLite file (one writer at a time), so their total is bounded by SQLite's single writer; with the
 line-protocol store each writes independently (force_flush off: history queries see a write within VictoriaMetrics'
 own flush interval, about a second). Every run inserted all ${N} readings exactly once

@@ -35,6 +35,8 @@ const writer = new KafkaStoreWriter({
   records: new LinkRecords(await openDatabase(dir, [{ name: "ingest", migrations: ingestMigrations }], `cloud-${process.pid}.db`)),
   registry: createRegistry(),
   logger: silentLogger(),
+  // BENCH_WRITER_BEFORE=1: the writer as it was (offset committed after every message, one partition at a time).
+  ...(process.env.BENCH_WRITER_BEFORE ? { commitEvery: 1, partitionsAtOnce: 1 } : {}),
 });
 await writer.start();
 await writer.joined;

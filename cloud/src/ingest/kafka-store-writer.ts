@@ -3,9 +3,14 @@
  * topic to the telemetry store. Batches come from the gRPC ingest (ingest.via = kafka) or
  * straight from edges with the Kafka uplink; both are one protobuf TelemetryBatch keyed by edge id.
  *
- * Exactly once in the store: the offset is committed only after the store commit returned, so a
- * writer that stops or dies mid-stream leaves its uncommitted batches to the next owner of the
- * partition, which commits them again; the store de-duplicates by (edgeId, seq). Several cloud
+ * Exactly once in the store: an offset is committed only after the store commit of its message
+ * returned, so a writer that stops or dies mid-stream leaves its uncommitted batches to the next
+ * owner of the partition, which commits them again; the store de-duplicates by (edgeId, seq).
+ * Offsets are committed every COMMIT_EVERY messages or COMMIT_INTERVAL_MS, not after each message
+ * (one broker round trip per batch was most of a writer's time): a crash re-delivers at most that
+ * many already-stored batches, which the store counts as duplicates. The partitions a writer holds
+ * are consumed concurrently (one batch at a time per partition, so each edge's batches stay in
+ * order): commits to a line-protocol engine overlap instead of queueing behind one another. Several cloud
  * processes in one group share the partitions (the load); a batch is never processed by two
  * members at once for long, and if it is, the store's key still keeps one copy.
  *
@@ -40,7 +45,17 @@ export interface StoreWriterOptions {
   readonly logger: Logger;
   /** Distinguishes writers sharing one registry (tests run several in one process). */
   readonly metricsPrefix?: string;
+  /** Offsets committed after this many handled messages (default COMMIT_EVERY; 1 = after each). */
+  readonly commitEvery?: number;
+  /** Partitions consumed at once (default PARTITIONS_AT_ONCE; 1 = one message at a time). */
+  readonly partitionsAtOnce?: number;
 }
+
+/** Offsets are committed after this many handled messages or this long, whichever comes first. */
+const COMMIT_EVERY = 50;
+const COMMIT_INTERVAL_MS = 1000;
+/** Partitions of the telemetry topic one writer consumes at once. */
+const PARTITIONS_AT_ONCE = 4;
 
 export interface StoreWriterStats {
   messages: number;
@@ -103,7 +118,9 @@ export class KafkaStoreWriter {
     await this.consumer.subscribe({ topic: this.options.settings.telemetryTopic, fromBeginning: true });
     await this.consumer.run({
       autoCommit: true,
-      autoCommitThreshold: 1,
+      autoCommitThreshold: this.options.commitEvery ?? COMMIT_EVERY,
+      autoCommitInterval: COMMIT_INTERVAL_MS,
+      partitionsConsumedConcurrently: this.options.partitionsAtOnce ?? PARTITIONS_AT_ONCE,
       eachMessage: async ({ message }) => this.handle(message),
     });
   }
