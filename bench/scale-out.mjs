@@ -144,7 +144,9 @@ async function main() {
   const before = Before ? await storeRate(new Before({ url: vm.url, org: "bv", bucket: "bench", scope: randomUUID() })) : undefined;
   const influxScope = randomUUID();
   const doInflux = STEPS.has("influx");
-  const influx = doInflux ? await storeRate(new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: influxScope })) : skipped;
+  const influx = doInflux
+    ? await storeRate(new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: influxScope }))
+    : skipped;
   const influxNoFlush = doInflux
     ? await storeRate(new InfluxTelemetryStore({ url: vm.url, org: "bv", bucket: "bench", scope: randomUUID(), forceFlush: false }))
     : skipped;
