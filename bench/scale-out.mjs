@@ -82,6 +82,8 @@ async function kafkaRun(brokers, consumers, vm) {
   const topic = `bv.bench.${randomUUID()}`;
   const dir = mkdtempSync(join(tmpdir(), "bv-bench-kafka-"));
   const groupId = `bench-${randomUUID()}`;
+  // The shared SQLite file is created (schema, WAL mode) before the writers start, so they do not race to set it up.
+  if (!vm) await SqliteTelemetryStore.open(dir).close();
   const workers = Array.from({ length: consumers }, () => worker(brokers, topic, groupId, dir, vm));
   const split = Date.now() + 120_000;
   while (Date.now() < split) {
@@ -92,9 +94,19 @@ async function kafkaRun(brokers, consumers, vm) {
   const published = await publishAll(brokers, topic);
   const deadline = Date.now() + 300_000;
   while (workers.reduce((n, w) => n + w.latest.inserted, 0) < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  for (const w of workers) w.child.kill("SIGTERM");
-  // A worker that died without its last line still counts what it reported.
-  for (const w of workers) w.child.once("exit", () => setTimeout(() => w.resolveDone?.({ ...w.latest, done: true }), 1000));
+  // A worker that died without its last line still counts what it reported; one that does not stop within 10 s of
+  // SIGTERM is killed (and named, so a stuck writer shows in the output instead of hanging the run).
+  for (const w of workers) {
+    const settle = () => setTimeout(() => w.resolveDone?.({ ...w.latest, done: true }), 1000);
+    if (w.child.exitCode !== null || w.child.signalCode !== null) settle();
+    else w.child.once("exit", settle);
+    w.child.kill("SIGTERM");
+    setTimeout(() => {
+      if (w.child.exitCode !== null || w.child.signalCode !== null) return;
+      process.stderr.write(`store-writer ${w.child.pid} did not stop within 10 s of SIGTERM: killed (${JSON.stringify(w.latest)})\n`);
+      w.child.kill("SIGKILL");
+    }, 10_000).unref();
+  }
   const done = await Promise.all(workers.map((w) => w.done));
   rmSync(dir, { recursive: true, force: true });
   const inserted = done.reduce((n, d) => n + d.inserted, 0);
