@@ -7,7 +7,7 @@
 // BENCH_BATCH (readings per batch, default 500).
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -62,7 +62,7 @@ function worker(brokers, topic, groupId, dir, vm) {
     process.execPath,
     [join(ROOT, "bench/store-writer-worker.mjs"), brokers.join(","), topic, groupId, dir, String(EDGES), ...(vm ? [vm.url, vm.scope] : [])],
     {
-      stdio: ["ignore", "pipe", "inherit"],
+      stdio: ["pipe", "pipe", "inherit"],
     },
   );
   const state = { child, latest: { inserted: 0, first: 0, last: 0, assignment: [] }, done: undefined };
@@ -91,9 +91,15 @@ async function kafkaRun(brokers, consumers, vm) {
     if (sizes.every((n) => n > 0) && sizes.reduce((a, b) => a + b, 0) === 4) break;
     await new Promise((r) => setTimeout(r, 200));
   }
+  // The topic is filled first while the writers hold their first commit; then they all start on the backlog at once.
   const published = await publishAll(brokers, topic);
+  const peers = engineTicks();
+  const goAt = Date.now();
+  for (const w of workers) w.child.stdin.write("go\n");
   const deadline = Date.now() + 300_000;
   while (workers.reduce((n, w) => n + w.latest.inserted, 0) < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const drainMs = Math.max(...workers.map((w) => w.latest.last)) - goAt;
+  const peerTicks = engineTicks();
   // A worker that died without its last line still counts what it reported; one that does not stop within 10 s of
   // SIGTERM is killed (and named, so a stuck writer shows in the output instead of hanging the run).
   for (const w of workers) {
@@ -110,12 +116,39 @@ async function kafkaRun(brokers, consumers, vm) {
   const done = await Promise.all(workers.map((w) => w.done));
   rmSync(dir, { recursive: true, force: true });
   const inserted = done.reduce((n, d) => n + d.inserted, 0);
-  const first = Math.min(...done.filter((d) => d.first > 0).map((d) => d.first));
-  const last = Math.max(...done.map((d) => d.last));
-  const total = Math.round(inserted / ((last - first) / 1000));
+  const total = Math.round(inserted / (drainMs / 1000));
   // The line-protocol store reports every reading it wrote as inserted: count what VictoriaMetrics holds.
   const stored = vm ? await vmCount(vm) : inserted;
-  return { inserted, stored, total, perProcess: done.map((d) => d.inserted), perProcessRate: Math.round(total / consumers), published };
+  const cores = (ms) => (ms / drainMs).toFixed(2);
+  return {
+    inserted,
+    stored,
+    total,
+    perProcess: done.map((d) => d.inserted),
+    perProcessRate: Math.round(total / consumers),
+    published,
+    // CPU over the drain, in cores: each writer process, VictoriaMetrics and the Kafka mock (from /proc, this machine).
+    writerCores: done.map((d) => cores(d.cpuMs ?? 0)).join(" + "),
+    vmCores: cores((peerTicks.vm - peers.vm) * 10),
+    kafkaCores: cores((peerTicks.kafka - peers.kafka) * 10),
+  };
+}
+
+/** CPU ticks (1/100 s) used so far by the VictoriaMetrics and kcat processes on this machine, from /proc. */
+function engineTicks() {
+  const sums = { vm: 0, kafka: 0 };
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      const which = cmd.startsWith("victoria-metrics") || cmd.includes("/victoria-metrics") ? "vm" : cmd.startsWith("kcat") ? "kafka" : "";
+      if (!which) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      sums[which] += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return sums;
 }
 
 /** Distinct readings in a scope: one `bv_seq` sample per reading after VictoriaMetrics' de-duplication. */
@@ -192,15 +225,16 @@ awaited before the next (the way one EdgeSync stream commits).
 ${before ? `| telemetry store, line protocol → VictoriaMetrics, before (dedup query + write + force_flush) | **${before.rate} readings/s** |\n` : ""}| telemetry store, line protocol → VictoriaMetrics: commitBatch (write + force_flush, no dedup query) | **${influx.rate} readings/s** = ${influx.rate} points/s (one line-protocol point of 6 fields per reading); ${influxStored} distinct readings stored |
 | telemetry store, line protocol → VictoriaMetrics: commitBatch (write only, force_flush: false) | **${influxNoFlush.rate} readings/s** |
 | gRPC-ingest publisher → Kafka (acks=all), one producer | **${published.rate} readings/s** |
-| store-writer group, 1 consumer process → SQLite | **${one.total} readings/s** (per process ${one.perProcessRate}) |
-| store-writer group, 2 consumer processes → one SQLite file | **${two.total} readings/s** in total, ${two.perProcessRate} per process (split ${two.perProcess.join(" / ")}) |
-| store-writer group, 1 consumer process → VictoriaMetrics | **${oneVm.total} readings/s** (${oneVm.stored} distinct readings stored) |
-| store-writer group, 2 consumer processes → VictoriaMetrics | **${twoVm.total} readings/s** in total = ${typeof twoVm.total === "number" ? (twoVm.total / oneVm.total).toFixed(2) : "—"}× one (split ${twoVm.perProcess.join(" / ")}; ${twoVm.stored} distinct readings stored) |
+| store-writer group, 1 consumer process → SQLite | **${one.total} readings/s** (per process ${one.perProcessRate}; CPU: writer ${one.writerCores ?? "—"} cores, Kafka mock ${one.kafkaCores ?? "—"}) |
+| store-writer group, 2 consumer processes → one SQLite file | **${two.total} readings/s** in total, ${two.perProcessRate} per process (split ${two.perProcess.join(" / ")}; CPU: writers ${two.writerCores ?? "—"} cores, Kafka mock ${two.kafkaCores ?? "—"}) |
+| store-writer group, 1 consumer process → VictoriaMetrics | **${oneVm.total} readings/s** (${oneVm.stored} distinct readings stored; CPU: writer ${oneVm.writerCores ?? "—"} cores, VictoriaMetrics ${oneVm.vmCores ?? "—"}, Kafka mock ${oneVm.kafkaCores ?? "—"}) |
+| store-writer group, 2 consumer processes → VictoriaMetrics | **${twoVm.total} readings/s** in total = ${typeof twoVm.total === "number" ? (twoVm.total / oneVm.total).toFixed(2) : "—"}× one (split ${twoVm.perProcess.join(" / ")}; ${twoVm.stored} distinct readings stored; CPU: writers ${twoVm.writerCores ?? "—"} cores, VictoriaMetrics ${twoVm.vmCores ?? "—"}, Kafka mock ${twoVm.kafkaCores ?? "—"}) |
 
 How: store rates are readings inserted ÷ wall time of the sequential commits. For the Kafka path the group first
-joins and splits the topic's 4 partitions, then the workload is published (the publisher row is that step) while
-the writers consume; consumer rates are readings inserted ÷ (last commit − first commit) across the group, so the
-group join is not counted. Each writer consumes its partitions concurrently and commits offsets every 50 messages or
+joins and splits the topic's 4 partitions, then the whole workload is published (the publisher row is that step)
+while each writer holds its first commit; then all writers start at once on that backlog, and the group's rate is
+readings inserted ÷ (last commit − start), so neither the group join nor the publisher's CPU is counted. CPU figures
+are over the same interval, in cores of this 2-core machine (writers from process.cpuUsage, the engines from /proc). Each writer consumes its partitions concurrently and commits offsets every 50 messages or
 1 s (BENCH_WRITER_BEFORE=1 gives the earlier writer: offset committed after every message, one partition at a time).
 Edge ids are the Kafka keys: ${EDGES} edges spread over the 4 partitions as the murmur2 hash puts them. Two consumer processes
 share one SQLite file (one writer at a time), so their total is bounded by SQLite's single writer; with the

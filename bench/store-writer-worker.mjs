@@ -1,6 +1,7 @@
 // One store-writer process for bench/scale-out.mjs: joins the consumer group, commits to the
 // SQLite telemetry store in BENCH_DIR (or, given a VictoriaMetrics URL and a scope, to the
 // line-protocol store), and prints its counts as JSON when told to stop (SIGTERM).
+import { createInterface } from "node:readline";
 import { silentLogger } from "@bitvelocity/common";
 import { KafkaStoreWriter } from "../cloud/dist/ingest/kafka-store-writer.js";
 import { LinkRecords } from "../cloud/dist/ingest/link-records.js";
@@ -17,8 +18,24 @@ const store = vmUrl
   : SqliteTelemetryStore.open(dir);
 let first = 0;
 let last = 0;
+// Commits wait for "go" on stdin: the bench fills the topic first, so the group drains a backlog and the clock starts
+// for every writer at once. CPU is counted from then.
+let cpuAtGo;
+const gate = new Promise((open) => {
+  createInterface({ input: process.stdin }).on("line", (line) => {
+    if (line !== "go") return;
+    cpuAtGo = process.cpuUsage();
+    open();
+  });
+});
+const cpuMs = () => {
+  if (!cpuAtGo) return 0;
+  const { user, system } = process.cpuUsage(cpuAtGo);
+  return (user + system) / 1000;
+};
 const timed = {
   async commitBatch(edgeId, readings, meta) {
+    await gate;
     const result = await store.commitBatch(edgeId, readings, meta);
     last = Date.now();
     if (first === 0) first = last;
@@ -41,12 +58,15 @@ const writer = new KafkaStoreWriter({
 await writer.start();
 await writer.joined;
 setInterval(
-  () => process.stdout.write(`${JSON.stringify({ inserted: writer.stats.inserted, first, last, assignment: writer.assignment })}\n`),
+  () =>
+    process.stdout.write(
+      `${JSON.stringify({ inserted: writer.stats.inserted, first, last, cpuMs: cpuMs(), assignment: writer.assignment })}\n`,
+    ),
   250,
 );
 process.on("SIGTERM", async () => {
   await writer.stop();
   await store.close();
-  process.stdout.write(`${JSON.stringify({ done: true, ...writer.stats, first, last })}\n`);
+  process.stdout.write(`${JSON.stringify({ done: true, ...writer.stats, first, last, cpuMs: cpuMs() })}\n`);
   process.exit(0);
 });
