@@ -93,7 +93,15 @@ async function startOnce(prepared, mqttPort, device, profile) {
   const child = spawn(process.execPath, [...args, BINS.edge, "--config", prepared.files.edge], {
     cwd: ROOT,
     env: { ...process.env, BV_LOG_LEVEL: "info" },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  // Stopped once it has finished starting (its SIGTERM handler is installed then; a CPU profile is written).
+  const started = new Promise((resolve) => {
+    let out = "";
+    child.stdout.on("data", (c) => {
+      out += c;
+      if (out.includes('"msg":"edge started"')) resolve();
+    });
   });
   let stderr = "";
   child.stderr.on("data", (c) => {
@@ -106,6 +114,7 @@ async function startOnce(prepared, mqttPort, device, profile) {
   ]);
   const ms = performance.now() - t0;
   const { cpuMs, rssMb } = procSample(child.pid);
+  await Promise.race([started, exited]);
   child.kill("SIGTERM");
   await exited;
   if (rc !== 0) throw new Error(`CONNACK refused the device (return code ${rc})`);
