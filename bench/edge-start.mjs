@@ -4,7 +4,8 @@
 // outbox; the measured starts open it, as a restart on a Pi does. No cloud is running: the uplink
 // retries in the background, as at a site whose network is not up yet.
 // Knobs: BENCH_DEVICES (default 1000), BENCH_START_RUNS (default 5), BENCH_START_CPU_PROF=DIR
-// (writes a V8 CPU profile of each measured start into DIR). It prints the figures as JSON; the
+// (writes a V8 CPU profile of each measured start into DIR), BENCH_START_NODE_ARGS (node flags
+// instead of the shipped ones, space-separated; "" for V8's defaults). It prints the figures as JSON; the
 // section "Edge cold start (before/after)" of bench/RESULTS.md compares two commits, so it is written by hand.
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -17,6 +18,8 @@ import { machine, procSample } from "./lib.mjs";
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 5);
 const PROFILE_DIR = process.env.BENCH_START_CPU_PROF;
+const NODE_ARGS =
+  process.env.BENCH_START_NODE_ARGS === undefined ? EDGE_NODE_ARGS : process.env.BENCH_START_NODE_ARGS.split(" ").filter(Boolean);
 
 /** The device types of the demo fleet, N devices spread over them (each type's validator is used). */
 const TYPES = ["env-sensor", "smart-shelf", "cold-chain-tracker", "valve-actuator", "power-meter", "packaging-plc"];
@@ -87,7 +90,7 @@ function connack(port, packet, deadline) {
 }
 
 async function startOnce(prepared, mqttPort, device, profile) {
-  const args = [...EDGE_NODE_ARGS];
+  const args = [...NODE_ARGS];
   if (profile) args.push("--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`);
   const t0 = performance.now();
   const child = spawn(process.execPath, [...args, BINS.edge, "--config", prepared.files.edge], {
@@ -124,7 +127,7 @@ async function startOnce(prepared, mqttPort, device, profile) {
 /** Node itself: spawn → exit of an empty program with the same flags (the floor under any start). */
 async function nodeFloor() {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...EDGE_NODE_ARGS, "-e", "0"], { stdio: "ignore" });
+  const child = spawn(process.execPath, [...NODE_ARGS, "-e", "0"], { stdio: "ignore" });
   await new Promise((resolve) => child.once("exit", resolve));
   return performance.now() - t0;
 }
@@ -159,7 +162,8 @@ const report = {
   machine: machine(),
   loadAverageAtStart: load,
   loadAverageAtEnd: loadavg()[0].toFixed(2),
-  command: `BENCH_DEVICES=${DEVICES} BENCH_START_RUNS=${RUNS} node bench/edge-start.mjs`,
+  command: `BENCH_DEVICES=${DEVICES} BENCH_START_RUNS=${RUNS}${process.env.BENCH_START_NODE_ARGS === undefined ? "" : ` BENCH_START_NODE_ARGS="${NODE_ARGS.join(" ")}"`} node bench/edge-start.mjs`,
+  nodeArgs: NODE_ARGS.join(" "),
   devices: prepared.devices.length,
   startSeconds: runs.map((r) => fmt(r.ms)),
   medianStartSeconds: fmt(median(runs.map((r) => r.ms))),
