@@ -20,6 +20,7 @@ import { type ConnectionGate, connectionGate, type HotBrokerLimits } from "./gat
 import type { GuardedStream } from "./guard/guarded-stream.js";
 import { type BrokerLimitsConfig, type BrokerTlsConfig, defaultBrokerLimits } from "./limits.js";
 import { brokerMetrics } from "./metrics.js";
+import { uncachePacketNumbers } from "./packet-numbers.js";
 import { type AccessPolicy, devicePolicy } from "./policy.js";
 import { startTlsListener } from "./tls.js";
 
@@ -73,6 +74,7 @@ export class MqttBroker implements DeviceGateway {
     });
     const gate = connectionGate(limits, metrics, logger);
     this.gate = gate;
+    uncachePacketNumbers();
     const aedes = await Aedes.createBroker({
       ...hooks,
       // Whatever the policy answers, the connection's slot for this PUBLISH is freed once it has
