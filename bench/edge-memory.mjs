@@ -58,14 +58,24 @@ Target: ≤ 96 MB with 1,000 devices at 1 Hz. Load average when this started: ${
 and readings queue in the edge's memory). RSS is read from /proc/PID/status (VmRSS) of the bv-edge process, with the
 cloud and the simulator as separate processes.
 
-Where the memory goes (heap snapshots and \`process.memoryUsage\` of the edge with 1,000 devices connected): the JS heap
-in use after a full GC is ~40 MB, of which per connected client only ~10 KB (aedes Client, its net.Socket and stream
-states, the mqtt-packet parser, the subscription, the retained \`online\` status, a keepalive timer); external (Buffer)
-memory is ~6 MB. The rest of the RSS is heap V8 keeps for garbage: under a steady stream of small allocations (one
+Where the memory goes (1,000 devices connected, shipped flags; \`/proc/PID/smaps\`, heap snapshots, \`process.memoryUsage\`):
+about 46 MB of the RSS is file-backed, mostly the \`node\` binary itself (20 MB of its code and 10 MB of read-only data
+such as V8's snapshot are touched; ICU data only 1 MB), the same for any Node program. The rest (~50 MB) is anonymous:
+V8's heap (~36 MB in 256 KB pages, ~2 MB of code pages), malloc (~7 MB: SQLite's page cache, OpenSSL, compiler zones) and
+thread stacks. The live JS heap after a full GC is ~16 MB before devices connect (5 MB of it module source text, 3 MB
+code) and ~30 MB with 1,000 connected: ~11 KB per client (aedes Client, its net.Socket, the pre-parser's GuardedStream
+and their stream states, the mqtt-packet parser, the subscription, the retained \`online\` status and will, a keepalive
+timer, ~30 closures). Until this round mqtt-packet (aedes' encoder) also built, on the first CONNACK, a cache of 65,536
+two-byte Buffers for packet ids (~7 MB of heap); the broker turns it off (edge/src/broker/packet-numbers.ts): 106–107 → 98 MB.
+V8 keeps a little heap for garbage beyond that: under a steady stream of small allocations (one
 parse, one validation, one SQLite insert per reading) V8 grows each young-generation semi-space to 16 MB and lets the
 old generation run far ahead of the live data before it collects. \`--max-semi-space-size=1\` caps the first, \`--optimize-for-size\`
 makes V8 collect the old generation sooner; the edge ships with both (its shebang, docker-compose.yml,
-scripts/system.mjs). Compare the CPU column: the smaller heap is paid for with more frequent collections. These flags cannot be set from inside a running process
+scripts/system.mjs, the Pi launcher). Compare the CPU column: the smaller heap is paid for with more frequent collections.
+Tried in this round, not shipped (one run each, load ~3–6): \`--bytecode-old-age=1 --flush-baseline-code\` 96–97 MB,
+\`--heap-growing-percent=20\` 100 MB, \`--single-threaded-gc\` 100 MB, glibc \`MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072\`
+94 MB (beside 98–101 MB for the shipped flags in the same runs): each within the run-to-run noise of a few MB, none measured enough to change
+the Pi unit. These flags cannot be set from inside a running process
 (\`v8.setFlagsFromString\` does not resize the heap), so whatever starts the edge (systemd unit, container) passes them;
 \`--optimize-for-size\` is not allowed in NODE_OPTIONS, only on the command line.
 `;

@@ -4,9 +4,9 @@
  * Every problem is reported at once as `path: message`.
  */
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { BvError } from "./errors.js";
+import { parseYaml } from "./simple-yaml.js";
 
 /** Maps an environment variable to a dotted config path, e.g. `BV_HTTP_PORT` → `http.port`. */
 export type EnvMap = Record<string, string>;

@@ -6,3 +6,4 @@ export * from "./listen.js";
 export * from "./logger.js";
 export * from "./release-manifest.js";
 export * from "./secrets.js";
+export * from "./simple-yaml.js";

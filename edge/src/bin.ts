@@ -4,7 +4,6 @@ import { BvError, ConfigError, hashSecret, parseCli, runMain, waitForShutdown } 
 import { type ConfigDocument, hasConfigPath } from "@bitvelocity/common/edge-config";
 import { loadEdgeConfig } from "./config.js";
 import { startEdge } from "./main.js";
-import { claimEdge } from "./provisioning/claim.js";
 import { credentialOverrides, DEFAULT_CREDENTIALS_FILE, readCredentials } from "./provisioning/credentials-file.js";
 import { RESTART_EXIT_CODE } from "./remote-config/index.js";
 import type { UpdateSettings } from "./update/index.js";
@@ -65,6 +64,7 @@ runMain("bv-edge", async () => {
     if (!cloud || !code) throw new ConfigError(["usage: bv-edge claim --cloud URL --code CODE [--credentials FILE]"]);
     const file = credentialsFile ?? DEFAULT_CREDENTIALS_FILE;
     try {
+      const { claimEdge } = await import("./provisioning/claim.js");
       const pin = cli.values.pin as string | undefined;
       const caFile = cli.values["ca-file"] as string | undefined;
       const c = await claimEdge({

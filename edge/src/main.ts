@@ -11,14 +11,13 @@ import { CompositeGateway } from "./commands/composite-gateway.js";
 import type { DeviceGateway } from "./commands/device-gateway.js";
 import type { EdgeConfig } from "./config.js";
 import { HealthServer } from "./health/index.js";
-import { type LinkHandle, startLink } from "./northbound/index.js";
-import { packageArch } from "./northbound/presence.js";
+import type { LinkHandle } from "./northbound/index.js";
 import { CLOCK_TRUSTED_AFTER_MS, Outbox, type OutboxClock } from "./outbox/index.js";
 import { filteredSink, ReportFilter } from "./pipeline/filter.js";
 import type { DeviceReport } from "./pipeline/report-schema.js";
 import { type ConfigLane, openRemoteConfig, RESTART_EXIT_CODE, type RemoteConfigHooks } from "./remote-config/index.js";
 import { ConnectorHost } from "./southbound/host.js";
-import { Updater, type UpdateSettings } from "./update/index.js";
+import type { Updater, UpdateSettings } from "./update/index.js";
 
 export interface EdgeHandle {
   readonly ports: { readonly mqtt: number; readonly ws: number | null; readonly http: number };
@@ -134,6 +133,9 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
     const { mqtt, ws } = await broker.start();
     await connectors.start();
     if (config.uplink.tls.insecure) logger.warn("uplink.tls.insecure: EdgeSync is plain text; the edge token crosses the network in clear");
+    // The link (gRPC, protobuf) and the updater load once devices can connect: a restart accepts
+    // them sooner, and the readings they send wait in the outbox for the link anyway.
+    const { startLink } = await import("./northbound/index.js");
     link = startLink({
       config: config.uplink,
       edgeId: config.edge_id,
@@ -166,6 +168,7 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
       connected: () => linkHandle.connected(),
     });
     if (options.updates) {
+      const [{ Updater }, { packageArch }] = await Promise.all([import("./update/index.js"), import("./northbound/presence.js")]);
       const updates = new Updater({
         settings: options.updates,
         agentVersion: agentVersion(),

@@ -7,8 +7,8 @@
  * `data_dir` (the remote versions live there) and `devices_file` (a path on the edge). The cloud
  * checks a document with the same schema, over a stand-in for the file.
  */
-import { parse as parseYaml } from "yaml";
 import { formatIssues, mergeConfig } from "../config.js";
+import { parseYaml } from "../simple-yaml.js";
 import { edgeConfigSchema } from "./edge.js";
 
 export type ConfigDocument = Record<string, unknown>;

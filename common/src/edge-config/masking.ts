@@ -4,7 +4,7 @@
  * secret_hash, password, …) and addressed by a path in which list items with an `id` are named by
  * it (`devices[pump-1].secret_hash`), so reordering or inserting devices keeps each one's secret.
  */
-import { isMap, isPair, isScalar, isSeq, parseDocument, visit } from "yaml";
+import { yamlPackage } from "../simple-yaml.js";
 
 export const MASK = "********";
 
@@ -15,11 +15,12 @@ export function isSecretKey(key: string): boolean {
 }
 
 function keyOf(node: unknown): string | undefined {
-  return isScalar(node) ? String(node.value) : undefined;
+  return yamlPackage().isScalar(node) ? String(node.value) : undefined;
 }
 
 /** A readable path for the pair, from its ancestors (Document, maps, pairs, sequences). */
 function pathOf(ancestors: readonly unknown[], key: string): string {
+  const { isMap, isPair, isSeq } = yamlPackage();
   const parts: string[] = [];
   for (let i = 0; i < ancestors.length; i++) {
     const a = ancestors[i];
@@ -38,6 +39,7 @@ function pathOf(ancestors: readonly unknown[], key: string): string {
 
 /** Calls `fn` for every secret scalar of the document with its path; `fn` may replace the value. */
 function eachSecret(yaml: string, fn: (path: string, value: unknown, set: (v: string) => void) => void): string {
+  const { isScalar, parseDocument, visit } = yamlPackage();
   const doc = parseDocument(yaml);
   if (doc.errors.length > 0) return yaml;
   visit(doc, {
@@ -57,7 +59,7 @@ function eachSecret(yaml: string, fn: (path: string, value: unknown, set: (v: st
 
 /** The document with every secret value replaced by MASK (invalid YAML is returned as written: it holds no parsed secret). */
 export function maskSecrets(yaml: string): string {
-  if (parseDocument(yaml).errors.length > 0) return yaml;
+  if (yamlPackage().parseDocument(yaml).errors.length > 0) return yaml;
   let changed = false;
   const out = eachSecret(yaml, (_path, value, set) => {
     if (value !== null && value !== "") {

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hashSecret, isBvError, silentLogger } from "@bitvelocity/common";
@@ -9,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { PresenceChange } from "../commands/device-gateway.js";
 import { Outbox } from "../outbox/outbox.js";
 import { MqttBroker } from "./broker.js";
+import { aedesPacketModule } from "./packet-numbers.js";
 
 const SECRETS = { "env-1": "secret-one", "env-2": "secret-two", "valve-1": "secret-valve" };
 const devices = [
@@ -150,6 +152,17 @@ describe("MqttBroker telemetry", () => {
       deviceTimeMs: ts,
     });
     expect(await metric("bv_edge_readings_accepted_total")).toBe(1);
+  });
+
+  it("writes packet ids without mqtt-packet's cache of 65,536 buffers (the PUBACK still carries its id)", async () => {
+    const c = client("env-1");
+    await connected(c);
+    const payload = JSON.stringify({ values: { temperature: 20, co2: 500 } });
+    for (let i = 0; i < 3; i++) await c.publishAsync("bv/env-1/telemetry", payload, { qos: 1 });
+    expect(stored()).toHaveLength(3);
+    expect(aedesPacketModule().writeToStream.cacheNumbers).toBe(false);
+    const numbers = createRequire(import.meta.resolve("aedes"))("mqtt-packet/numbers.js") as { cache: Record<number, Buffer> };
+    expect(Object.keys(numbers.cache)).toHaveLength(0);
   });
 
   it("sends each PUBACK only after its group commit (counts rows at PUBACK time)", async () => {

@@ -11,7 +11,7 @@ import { BvError, closeServer, listen } from "@bitvelocity/common";
 import { type CommandMessage, type CommandResultMessage, encodeCommand, topicFor } from "@bitvelocity/devices";
 import { Aedes, type Client } from "aedes";
 import type { Registry } from "prom-client";
-import { createWebSocketStream, WebSocketServer } from "ws";
+import type { WebSocketServer } from "ws";
 import type { DeviceGateway, DeviceInfo, PresenceChange } from "../commands/device-gateway.js";
 import type { DeviceConfig } from "../config.js";
 import type { ReadingSink } from "../pipeline/sink.js";
@@ -20,6 +20,7 @@ import { type ConnectionGate, connectionGate, type HotBrokerLimits } from "./gat
 import type { GuardedStream } from "./guard/guarded-stream.js";
 import { type BrokerLimitsConfig, type BrokerTlsConfig, defaultBrokerLimits } from "./limits.js";
 import { brokerMetrics } from "./metrics.js";
+import { uncachePacketNumbers } from "./packet-numbers.js";
 import { type AccessPolicy, devicePolicy } from "./policy.js";
 import { startTlsListener } from "./tls.js";
 
@@ -73,6 +74,7 @@ export class MqttBroker implements DeviceGateway {
     });
     const gate = connectionGate(limits, metrics, logger);
     this.gate = gate;
+    uncachePacketNumbers();
     const aedes = await Aedes.createBroker({
       ...hooks,
       // Whatever the policy answers, the connection's slot for this PUBLISH is freed once it has
@@ -116,6 +118,8 @@ export class MqttBroker implements DeviceGateway {
 
     let ws: number | null = null;
     if (this.options.wsPort !== null) {
+      // Loaded once the MQTT listener accepts: devices over TCP do not wait for the WebSocket library.
+      const { createWebSocketStream, WebSocketServer } = await import("ws");
       this.http = createHttpServer((_req, res) => {
         res.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket only\n");
       });

@@ -10,7 +10,6 @@ import { createReadStream, createWriteStream, mkdirSync, readFileSync, statSync 
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { dirname } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { BvError } from "@bitvelocity/common";
 
 export interface DownloadOptions {
@@ -59,9 +58,38 @@ export async function download(o: DownloadOptions): Promise<DownloadResult> {
   return { resumedFrom: append ? have : 0, bytes };
 }
 
+/**
+ * Copies the response into the part file. When the response is cut (or aborted), what arrived is
+ * still written before the error is reported, so the retry's Range starts after it: a pipeline
+ * would destroy the file stream with its buffered writes, and the part could be left shorter
+ * than what was received, even empty.
+ */
 async function write(o: DownloadOptions, res: IncomingMessage, append: boolean): Promise<number> {
   const out = createWriteStream(o.file, { flags: append ? "a" : "w", mode: 0o640 });
-  await (o.signal ? pipeline(res, out, { signal: o.signal }) : pipeline(res, out));
+  let cut: unknown;
+  const onAbort = () => res.destroy(new BvError("UPDATE_DOWNLOAD_FAILED", "transient", "download aborted"));
+  o.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      out.once("error", reject);
+      out.once("finish", resolve);
+      const stop = (err: unknown) => {
+        if (cut !== undefined) return;
+        cut = err;
+        res.unpipe(out);
+        out.end();
+      };
+      res.on("error", stop);
+      res.once("close", () => {
+        if (!res.complete) stop(new BvError("UPDATE_DOWNLOAD_FAILED", "transient", "download cut before its end"));
+      });
+      res.pipe(out);
+      if (o.signal?.aborted) onAbort();
+    });
+  } finally {
+    o.signal?.removeEventListener("abort", onAbort);
+  }
+  if (cut !== undefined) throw cut;
   return partSize(o.file);
 }
 
