@@ -28,6 +28,11 @@ export interface IngestServerOptions {
   readonly logger: Logger;
 }
 
+/** HTTP/2 window for a full credit window of the largest batches (bounded by HTTP/2's 2^31 - 1). */
+export function flowControlWindow(limits: IngestLimits): number {
+  return Math.min(2 ** 31 - 1, Math.max(65_535, Math.ceil(limits.credit * limits.maxBatchBytes * 1.1)));
+}
+
 export class IngestServer implements SessionHost {
   readonly bus: EventBus;
   readonly store: ReadingCommitter;
@@ -59,6 +64,12 @@ export class IngestServer implements SessionHost {
     const keepaliveMs = options.keepaliveMs ?? 20_000;
     this.server = new Server({
       "grpc.max_receive_message_length": maxMessage,
+      // The HTTP/2 receive window (per stream and per connection) holds the edge's whole credit
+      // window: with the 64 KiB default an edge waits for a WINDOW_UPDATE inside every batch, and
+      // none comes while a commit blocks the event loop, so batches never queue behind a commit.
+      // grpc-js reads this option only on the client; patches/@grpc+grpc-js+*.patch adds it to the
+      // server (grpc/grpc-node#3058 upstream).
+      "grpc-node.flow_control_window": flowControlWindow(options.limits),
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.keepalive_time_ms": keepaliveMs,
       "grpc.keepalive_timeout_ms": keepaliveMs,
