@@ -185,6 +185,21 @@ describe("EdgeSync telemetry", () => {
     expect((await readings("env-4")).map((r) => r.seq)).toEqual([50]);
   });
 
+  it("ends a stream that sends a batch over the byte limit with RESOURCE_EXHAUSTED, after acking the batch before it", async () => {
+    const l = link();
+    l.hello();
+    await l.next("welcome");
+    l.batch(1, [reading(70, "env-7", { co2: 400 })]);
+    l.batch(
+      2,
+      Array.from({ length: 40 }, (_, i) => reading(71 + i, "env-7", { co2: 400 }, { deviceType: "x".repeat(30_000) })),
+    );
+    expect((await l.next("ack")).ack.batchId).toBe(1);
+    expect((await l.closed)?.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(l.inbox.some((m) => m.kind?.$case === "ack")).toBe(false);
+    expect((await readings("env-7")).map((r) => r.seq)).toEqual([70]);
+  });
+
   it("keeps the latest value per metric by timestamp when older readings are replayed later", async () => {
     const l = link();
     l.hello();

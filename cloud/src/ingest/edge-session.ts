@@ -15,21 +15,20 @@ import {
   type EdgeMessage,
   type Hello,
   Lane,
-  type RejectedReading,
   type TelemetryBatch,
   TelemetryBatch as TelemetryBatchCodec,
 } from "@bitvelocity/proto";
 import { type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
 import type { CommandRequested, CommandState, EdgeConfigRequested, ReleaseOffered } from "../platform/events.js";
+import { type CommittedBatch, commitBatches } from "./batch-commit.js";
 import { BatchGroups } from "./batch-groups.js";
-import { cloudDeadLetter, preview } from "./dead-letters.js";
+import { preview } from "./dead-letters.js";
 import type { DeviceGate } from "./device-gate.js";
 import type { CredentialLookup } from "./edge-credentials.js";
 import type { IngestMetrics } from "./ingest-metrics.js";
 import type { LinkRecords, NewDeadLetter } from "./link-records.js";
-import type { CommitOutcome, EdgeCredential, IngestLimits, ReadingCommitter, ValidReading } from "./ports.js";
-import { checkReading } from "./reading-validator.js";
+import type { EdgeCredential, IngestLimits, ReadingCommitter, ValidReading } from "./ports.js";
 
 export interface SessionHost {
   readonly bus: EventBus;
@@ -40,6 +39,8 @@ export interface SessionHost {
   readonly gate: DeviceGate;
   readonly logger: Logger;
   lookup(edgeId: string): CredentialLookup;
+  /** Bytes of the message the batch arrived in, when known. */
+  messageBytes(batch: TelemetryBatch): number | undefined;
   /** Makes this the edge's live session; returns the one it replaced. */
   attach(session: EdgeSession): void;
   detach(session: EdgeSession): boolean;
@@ -62,13 +63,6 @@ const LANE_NAMES: Partial<Record<Lane, string>> = {
 
 function laneName(lane: Lane): string {
   return LANE_NAMES[lane] ?? "telemetry";
-}
-
-/** A batch after validation: what is committed, and what is refused with its reason. */
-interface CheckedBatch {
-  readonly batch: TelemetryBatch;
-  readonly valid: ValidReading[];
-  readonly rejected: RejectedReading[];
 }
 
 function parseJson(text: string): unknown {
@@ -382,6 +376,10 @@ export class EdgeSession {
     const { maxBatchReadings, maxBatchBytes } = this.host.limits;
     if (batch.readings.length > maxBatchReadings)
       return `batch ${batch.batchId} has ${batch.readings.length} readings; the limit is ${maxBatchReadings}`;
+    // The message that carried the batch is a few bytes larger than the batch: within the limit,
+    // so is the batch; only a message over it is measured exactly.
+    const carried = this.host.messageBytes(batch);
+    if (carried !== undefined && carried <= maxBatchBytes) return undefined;
     const bytes = TelemetryBatchCodec.encode(batch).finish().length;
     return bytes > maxBatchBytes ? `batch ${batch.batchId} has ${bytes} bytes; the limit is ${maxBatchBytes}` : undefined;
   }
@@ -393,35 +391,10 @@ export class EdgeSession {
    * edge sends the batches again on its next stream, and the cloud de-duplicates them.
    */
   private async commitGroup(edge: EdgeCredential, batches: readonly TelemetryBatch[]): Promise<void> {
-    const receivedAt = Date.now();
-    const checked: CheckedBatch[] = [];
-    let results: CommitOutcome[];
+    let committed: CommittedBatch[];
     const timer = this.host.metrics.commitSeconds.startTimer();
     try {
-      const letters: NewDeadLetter[] = [];
-      for (const batch of batches) {
-        const anchors = await this.anchorsFor(edge.id, batch);
-        const refusals = await this.refusalsFor(edge.id, batch);
-        const valid: ValidReading[] = [];
-        const rejected: RejectedReading[] = [];
-        for (const r of batch.readings) {
-          // A device of another edge (or undeclared, by policy): never stored, dead-lettered with the reason.
-          const refusal = refusals.get(r.deviceId);
-          const result =
-            refusal === undefined
-              ? checkReading(r, receivedAt, (bootId) => anchors.get(bootId))
-              : { ok: false as const, seq: r.seq, reason: refusal };
-          if (result.ok) valid.push(result.reading);
-          else {
-            rejected.push({ seq: result.seq, reason: result.reason });
-            letters.push(cloudDeadLetter(r, result.reason, receivedAt));
-          }
-        }
-        checked.push({ batch, valid, rejected });
-      }
-      // Poison readings are stored with their reason before the Ack tells the edge to drop them.
-      if (letters.length > 0) await this.recordDeadLetters(edge.id, letters);
-      results = await this.commit(edge.id, checked);
+      committed = await commitBatches(this.host, edge.id, batches, (letters) => this.recordDeadLetters(edge.id, letters));
     } catch (err) {
       timer();
       this.host.metrics.batches.inc({ result: "store-error" }, batches.length);
@@ -431,8 +404,7 @@ export class EdgeSession {
     }
     timer();
     this.host.metrics.groupBatches.observe(batches.length);
-    for (const [i, { batch, valid, rejected }] of checked.entries()) {
-      const result = results[i]!;
+    for (const { batch, valid, rejected, result } of committed) {
       this.host.metrics.stored.inc(result.inserted);
       this.host.metrics.duplicates.inc(result.duplicates);
       this.host.metrics.rejected.inc(rejected.length);
@@ -441,38 +413,6 @@ export class EdgeSession {
       this.write({ kind: { $case: "credit", credit: { batches: 1 } } });
       if (result.inserted > 0) this.emitCommitted(edge, valid, result.insertedSeqs, batch.replay);
     }
-  }
-
-  private async commit(edgeId: string, checked: readonly CheckedBatch[]): Promise<CommitOutcome[]> {
-    const { store } = this.host;
-    if (store.commitBatches)
-      return store.commitBatches(
-        edgeId,
-        checked.map((c) => c.valid),
-      );
-    const results: CommitOutcome[] = [];
-    for (const c of checked) results.push(await store.commitBatch(edgeId, c.valid, { replay: c.batch.replay }));
-    return results;
-  }
-
-  /** Why each device of the batch this edge may not report is refused (absent: allowed). */
-  private async refusalsFor(edgeId: string, batch: TelemetryBatch): Promise<Map<string, string | undefined>> {
-    const refusals = new Map<string, string | undefined>();
-    for (const r of batch.readings) {
-      // An invalid id is refused by checkReading; it never reaches the ownership table.
-      if (refusals.has(r.deviceId) || !isValidDeviceId(r.deviceId)) continue;
-      refusals.set(r.deviceId, await this.host.gate.check(edgeId, r.deviceId, "reading"));
-    }
-    return refusals;
-  }
-
-  /** Anchors of the boots whose unsynchronised readings are in the batch. */
-  private async anchorsFor(edgeId: string, batch: TelemetryBatch): Promise<Map<string, number | undefined>> {
-    const anchors = new Map<string, number | undefined>();
-    for (const r of batch.readings) {
-      if (!r.clockSynced && !anchors.has(r.bootId)) anchors.set(r.bootId, await this.host.records.bootAnchor(edgeId, r.bootId));
-    }
-    return anchors;
   }
 
   private async recordDeadLetters(edgeId: string, letters: readonly NewDeadLetter[]): Promise<void> {
