@@ -3,16 +3,19 @@
 // of a device publishing meanwhile (live first: it must not wait behind the backlog), and the
 // disk bytes the edge wrote. Edge and cloud are separate processes. Writes the section "Backlog
 // drain" of bench/RESULTS.md. Usage: node bench/backlog-drain.mjs
+// BENCH_CPU_PROF=DIR runs edge and cloud with --cpu-prof into DIR (then `node bench/store-profile.mjs --top FILE`).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { prepareSystem, ROOT, startCloud, startEdge } from "../scripts/system.mjs";
+import { EDGE_NODE_ARGS, prepareSystem, ROOT, startCloud, startEdge } from "../scripts/system.mjs";
 import { percentile, procSample, replaceSection, resultsFile, watchLive } from "./lib.mjs";
 
 const { Outbox } = await import(join(ROOT, "edge/dist/outbox/index.js"));
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
 const LIVE_HZ = 10;
+const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const profileArgs = (name) => (PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
 
 function metric(text, name) {
   let total;
@@ -66,7 +69,7 @@ const fillStarted = performance.now();
 }
 const fillSeconds = (performance.now() - fillStarted) / 1000;
 
-const cloud = startCloud(prepared);
+const cloud = startCloud(prepared, { nodeArgs: profileArgs("cloud") });
 const cp = await cloud.ready;
 const base = `http://127.0.0.1:${cp.http}`;
 const latencies = [];
@@ -74,7 +77,7 @@ const socket = await watchLive(base, prepared.secrets.adminPassword, (r, now) =>
   if (r.deviceId === liveDevice.deviceId) latencies.push(now - r.ts);
 });
 
-const edge = startEdge(prepared, cp.grpc);
+const edge = startEdge(prepared, cp.grpc, { nodeArgs: [...EDGE_NODE_ARGS, ...profileArgs("edge")] });
 const ep = await edge.ready;
 const edgeWritesBefore = writeBytes(edge.child.pid);
 await new Promise((r) => setTimeout(r, 300));

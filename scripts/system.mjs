@@ -171,10 +171,11 @@ export function prepareSystem({
   return { dir, files, secrets: s, devices, scenario };
 }
 
-export function startCloud(prepared, { env = {}, inheritOutput = false } = {}) {
+export function startCloud(prepared, { env = {}, inheritOutput = false, nodeArgs = [] } = {}) {
   return spawnService({
     name: "cloud",
     bin: BINS.cloud,
+    nodeArgs,
     args: ["--config", prepared.files.cloud],
     env: { BV_ADMIN_PASSWORD: prepared.secrets.adminPassword, ...env },
     listeners: ["http", "grpc"],

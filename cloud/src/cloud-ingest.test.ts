@@ -1,7 +1,9 @@
 /** EdgeSync ingest against a real grpc-js client, checked through the real REST API. */
+import { connect } from "node:http2";
 import { CommandStatus } from "@bitvelocity/proto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { flowControlWindow } from "./ingest/ingest-server.js";
 import { EdgeLink, reading, startTestCloud, type TestCloud, waitFor } from "./test-support.js";
 
 let t: TestCloud;
@@ -183,6 +185,21 @@ describe("EdgeSync telemetry", () => {
     expect((await readings("env-4")).map((r) => r.seq)).toEqual([50]);
   });
 
+  it("ends a stream that sends a batch over the byte limit with RESOURCE_EXHAUSTED, after acking the batch before it", async () => {
+    const l = link();
+    l.hello();
+    await l.next("welcome");
+    l.batch(1, [reading(70, "env-7", { co2: 400 })]);
+    l.batch(
+      2,
+      Array.from({ length: 40 }, (_, i) => reading(71 + i, "env-7", { co2: 400 }, { deviceType: "x".repeat(30_000) })),
+    );
+    expect((await l.next("ack")).ack.batchId).toBe(1);
+    expect((await l.closed)?.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(l.inbox.some((m) => m.kind?.$case === "ack")).toBe(false);
+    expect((await readings("env-7")).map((r) => r.seq)).toEqual([70]);
+  });
+
   it("keeps the latest value per metric by timestamp when older readings are replayed later", async () => {
     const l = link();
     l.hello();
@@ -193,6 +210,57 @@ describe("EdgeSync telemetry", () => {
     await l.next("ack");
     const body = (await (await t.api("/api/devices/env-5", token)).json()) as { device: { latest: Record<string, unknown> } };
     expect(body.device.latest.temperature).toEqual({ value: 25, ts: 1_750_000_100_000 });
+    l.end();
+    await l.closed;
+  });
+});
+
+describe("EdgeSync throughput", () => {
+  it("advertises an HTTP/2 receive window that holds the whole credit window of largest batches", async () => {
+    const session = connect(`http://${t.grpcAddress}`);
+    try {
+      const settings = await new Promise<{ initialWindowSize?: number }>((resolve, reject) => {
+        session.once("remoteSettings", resolve);
+        session.once("error", reject);
+      });
+      const window = flowControlWindow({ credit: 4, maxBatchReadings: 50, maxBatchBytes: 1024 * 1024 });
+      expect(window).toBeGreaterThan(4 * 1024 * 1024);
+      expect(settings.initialWindowSize).toBe(window);
+      // The connection window is raised too (a WINDOW_UPDATE right after the SETTINGS).
+      await waitFor(async () => (session.state.remoteWindowSize ?? 0) >= window);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("commits batches that arrive during a commit together, acking each one in order after its commit", async () => {
+    const groupsBefore = await metric("bv_cloud_ingest_group_batches_count");
+    const l = link();
+    l.hello();
+    await l.next("welcome");
+    for (let b = 0; b < 4; b++)
+      l.batch(
+        40 + b,
+        Array.from({ length: 50 }, (_, i) => reading(1000 + b * 50 + i, "env-6", { co2: 400 + i })),
+      );
+    // The last batch repeats seqs of the first: acked, stored once.
+    l.batch(44, [reading(1000, "env-6", { co2: 999 }), reading(1200, "env-6", { co2: 401 })]);
+    for (let b = 0; b < 5; b++) {
+      const { ack } = await l.next("ack");
+      expect(ack.batchId).toBe(40 + b);
+      // Acked only after the commit: every reading of the batch is readable by then.
+      const stored = new Set((await readings("env-6")).map((r) => r.seq));
+      expect(ack.seqs.every((seq) => stored.has(seq))).toBe(true);
+    }
+    const rows = await readings("env-6");
+    expect(rows).toHaveLength(201);
+    expect(rows.find((r) => r.seq === 1000)?.values).toEqual({ co2: 400 });
+    const series = (await (await t.api("/api/devices/env-6/series?metric=co2&resolution=1h", token)).json()) as {
+      points: { count: number }[];
+    };
+    expect(series.points.reduce((n, p) => n + p.count, 0)).toBe(201);
+    // Fewer transactions than batches: at least two of the five shared one.
+    expect((await metric("bv_cloud_ingest_group_batches_count")) - groupsBefore).toBeLessThan(5);
     l.end();
     await l.closed;
   });

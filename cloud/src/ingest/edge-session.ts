@@ -1,8 +1,10 @@
 /**
  * One EdgeSync stream (the link contract in docs and DESIGN.md §6): Hello → Welcome, then
- * batches processed strictly in order (one queue, never concurrently), each committed to the
- * telemetry store before its Ack and Credit are written.
+ * messages processed strictly in order (one queue, never concurrently). Telemetry batches that
+ * arrive while a commit runs are committed together in the next transaction (batch-groups.ts);
+ * each batch's Ack and Credit are written only after the transaction that holds it commits.
  */
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { errorMessage, type Logger, verifySecret } from "@bitvelocity/common";
 import { isValidDeviceId } from "@bitvelocity/devices";
 import {
@@ -13,20 +15,20 @@ import {
   type EdgeMessage,
   type Hello,
   Lane,
-  type Reading,
-  type RejectedReading,
   type TelemetryBatch,
   TelemetryBatch as TelemetryBatchCodec,
 } from "@bitvelocity/proto";
 import { type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
 import type { CommandRequested, CommandState, EdgeConfigRequested, ReleaseOffered } from "../platform/events.js";
+import { type CommittedBatch, commitBatches } from "./batch-commit.js";
+import { BatchGroups } from "./batch-groups.js";
+import { preview } from "./dead-letters.js";
 import type { DeviceGate } from "./device-gate.js";
 import type { CredentialLookup } from "./edge-credentials.js";
 import type { IngestMetrics } from "./ingest-metrics.js";
 import type { LinkRecords, NewDeadLetter } from "./link-records.js";
 import type { EdgeCredential, IngestLimits, ReadingCommitter, ValidReading } from "./ports.js";
-import { checkReading } from "./reading-validator.js";
 
 export interface SessionHost {
   readonly bus: EventBus;
@@ -37,6 +39,8 @@ export interface SessionHost {
   readonly gate: DeviceGate;
   readonly logger: Logger;
   lookup(edgeId: string): CredentialLookup;
+  /** Bytes of the message the batch arrived in, when known. */
+  messageBytes(batch: TelemetryBatch): number | undefined;
   /** Makes this the edge's live session; returns the one it replaced. */
   attach(session: EdgeSession): void;
   detach(session: EdgeSession): boolean;
@@ -61,34 +65,6 @@ function laneName(lane: Lane): string {
   return LANE_NAMES[lane] ?? "telemetry";
 }
 
-const PREVIEW_CHARS = 512;
-
-/** Dead-letter payloads are shown, not executed: a bounded, printable preview. */
-function preview(payload: Uint8Array): string {
-  const text = Buffer.from(payload.subarray(0, PREVIEW_CHARS * 2)).toString("utf8");
-  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
-}
-
-/** A reading the cloud refused, as a dead letter (also used by the Kafka store-writer). */
-export function cloudDeadLetter(r: Reading, reason: string, receivedAtMs: number): NewDeadLetter {
-  const values: Record<string, unknown> = {};
-  for (const [name, v] of Object.entries(r.values)) {
-    const kind = v?.kind;
-    values[name] = kind?.$case === "number" ? kind.number : kind?.$case === "flag" ? kind.flag : kind?.$case === "text" ? kind.text : null;
-  }
-  return {
-    source: "cloud",
-    ref: r.seq,
-    deviceId: r.deviceId,
-    seq: r.seq,
-    topic: null,
-    reason,
-    payloadPreview: preview(Buffer.from(JSON.stringify({ deviceType: r.deviceType, values }))),
-    timeMs: r.edgeTimeMs,
-    receivedAtMs,
-  };
-}
-
 function parseJson(text: string): unknown {
   if (text === "") return null;
   try {
@@ -101,6 +77,7 @@ function parseJson(text: string): unknown {
 export class EdgeSession {
   private state: "awaiting-hello" | "open" | "closed" = "awaiting-hello";
   private queue: Promise<void> = Promise.resolve();
+  private readonly groups = new BatchGroups();
   private edge: EdgeCredential | undefined;
 
   constructor(
@@ -165,6 +142,12 @@ export class EdgeSession {
     return true;
   }
 
+  /** Queues a task behind everything received so far; batches received later go after it. */
+  private enqueue(task: () => Promise<void>): void {
+    this.groups.close();
+    this.queue = this.queue.then(task);
+  }
+
   private write(msg: CloudMessage): void {
     if (this.state === "closed") return;
     this.call.write(msg);
@@ -197,7 +180,7 @@ export class EdgeSession {
     if (msg.controlId) {
       // A control-lane message: acknowledged by id once stored (the edge keeps it until then).
       const controlId = msg.controlId;
-      this.queue = this.queue.then(() => this.processControl(msg, controlId));
+      this.enqueue(() => this.processControl(msg, controlId));
       return;
     }
     switch (kind?.$case) {
@@ -205,8 +188,16 @@ export class EdgeSession {
         this.fail(status.INVALID_ARGUMENT, "Hello may only be sent once per stream");
         return;
       case "batch": {
-        const batch = kind.batch;
-        this.queue = this.queue.then(() => this.processBatch(batch));
+        // Joins the group waiting behind the running commit, or opens (and queues) a new one.
+        const group = this.groups.add(kind.batch);
+        if (group)
+          this.queue = this.queue.then(async () => {
+            // A commit blocks the event loop: batches that reached the socket meanwhile are
+            // delivered only after it. One turn of the loop lets them join this group.
+            await nextTurn();
+            this.groups.close(group);
+            return this.processGroup(group);
+          });
         return;
       }
       case "commandResult":
@@ -246,7 +237,7 @@ export class EdgeSession {
       case "presence": {
         const p = kind.presence;
         // Queued behind the Hello's device claims, and only for a device this edge may speak for.
-        this.queue = this.queue.then(async () => {
+        this.enqueue(async () => {
           const refusal = isValidDeviceId(p.deviceId) ? await this.host.gate.check(edgeId, p.deviceId, "presence") : "invalid device id";
           if (refusal !== undefined || this.state !== "open") return;
           this.host.bus.emit("devicePresenceChanged", {
@@ -314,14 +305,14 @@ export class EdgeSession {
     // The boot's anchor, measured here: readings this boot stamps while unsynchronised are
     // re-stamped from it (uptime is monotonic, whatever the edge's wall clock says).
     const anchorMs = serverTimeMs - hello.uptimeMs;
-    this.queue = this.queue.then(() =>
+    this.enqueue(() =>
       this.host.records.saveBoot(edge.id, hello.bootId, anchorMs, serverTimeMs).catch((err: unknown) => {
         this.host.logger.error({ err, edgeId: edge.id }, "could not store the boot's clock anchor");
       }),
     );
     // The Hello's devices are claimed (or refused, when another edge owns them) before anything
     // this stream sends next is processed; the fleet learns only the ones this edge owns.
-    this.queue = this.queue.then(() => this.declareDevices(edge, hello, serverTimeMs, clockOffsetMs));
+    this.enqueue(() => this.declareDevices(edge, hello, serverTimeMs, clockOffsetMs));
     this.host.attach(this);
     this.host.metrics.streams.inc({ outcome: "welcomed" });
     const { credit, maxBatchReadings, maxBatchBytes } = this.host.limits;
@@ -363,79 +354,65 @@ export class EdgeSession {
     });
   }
 
-  private async processBatch(batch: TelemetryBatch): Promise<void> {
+  /** One group of batches (batch-groups.ts): an oversize batch ends the stream, after the ones before it are acked. */
+  private async processGroup(group: readonly TelemetryBatch[]): Promise<void> {
     if (this.state !== "open" || !this.edge) return;
-    const { maxBatchReadings, maxBatchBytes } = this.host.limits;
-    const bytes = TelemetryBatchCodec.encode(batch).finish().length;
-    if (batch.readings.length > maxBatchReadings || bytes > maxBatchBytes) {
-      this.host.metrics.batches.inc({ result: "oversize" });
-      this.fail(
-        status.RESOURCE_EXHAUSTED,
-        `batch ${batch.batchId} has ${batch.readings.length} readings / ${bytes} bytes; the limits are ${maxBatchReadings} / ${maxBatchBytes}`,
-      );
-      return;
+    let refusal: string | undefined;
+    let batches = group;
+    for (const [i, batch] of group.entries()) {
+      refusal = this.oversize(batch);
+      if (refusal === undefined) continue;
+      batches = group.slice(0, i);
+      break;
     }
-    const receivedAt = Date.now();
-    const edge = this.edge;
-    const valid: ValidReading[] = [];
-    const rejected: RejectedReading[] = [];
-    const letters: NewDeadLetter[] = [];
-    let result: { inserted: number; duplicates: number; insertedSeqs: number[] };
+    if (batches.length > 0) await this.commitGroup(this.edge, batches);
+    if (refusal !== undefined && this.state === "open") {
+      this.host.metrics.batches.inc({ result: "oversize" });
+      this.fail(status.RESOURCE_EXHAUSTED, refusal);
+    }
+  }
+
+  private oversize(batch: TelemetryBatch): string | undefined {
+    const { maxBatchReadings, maxBatchBytes } = this.host.limits;
+    if (batch.readings.length > maxBatchReadings)
+      return `batch ${batch.batchId} has ${batch.readings.length} readings; the limit is ${maxBatchReadings}`;
+    // The message that carried the batch is a few bytes larger than the batch: within the limit,
+    // so is the batch; only a message over it is measured exactly.
+    const carried = this.host.messageBytes(batch);
+    if (carried !== undefined && carried <= maxBatchBytes) return undefined;
+    const bytes = TelemetryBatchCodec.encode(batch).finish().length;
+    return bytes > maxBatchBytes ? `batch ${batch.batchId} has ${bytes} bytes; the limit is ${maxBatchBytes}` : undefined;
+  }
+
+  /**
+   * Validates every batch of the group, records their poison readings, commits the valid ones in
+   * one transaction (when the store offers it; else batch by batch, in order), then acks each
+   * batch and grants its credit. A failure acks nothing of the group and ends the stream: the
+   * edge sends the batches again on its next stream, and the cloud de-duplicates them.
+   */
+  private async commitGroup(edge: EdgeCredential, batches: readonly TelemetryBatch[]): Promise<void> {
+    let committed: CommittedBatch[];
     const timer = this.host.metrics.commitSeconds.startTimer();
     try {
-      const anchors = await this.anchorsFor(edge.id, batch);
-      const refusals = await this.refusalsFor(edge.id, batch);
-      for (const r of batch.readings) {
-        // A device of another edge (or undeclared, by policy): never stored, dead-lettered with the reason.
-        const refusal = refusals.get(r.deviceId);
-        const checked =
-          refusal === undefined
-            ? checkReading(r, receivedAt, (bootId) => anchors.get(bootId))
-            : { ok: false as const, seq: r.seq, reason: refusal };
-        if (checked.ok) valid.push(checked.reading);
-        else {
-          rejected.push({ seq: checked.seq, reason: checked.reason });
-          letters.push(cloudDeadLetter(r, checked.reason, receivedAt));
-        }
-      }
-      // Poison readings are stored with their reason before the Ack tells the edge to drop them.
-      if (letters.length > 0) await this.recordDeadLetters(edge.id, letters);
-      result = await this.host.store.commitBatch(edge.id, valid, { replay: batch.replay });
+      committed = await commitBatches(this.host, edge.id, batches, (letters) => this.recordDeadLetters(edge.id, letters));
     } catch (err) {
       timer();
-      this.host.metrics.batches.inc({ result: "store-error" });
+      this.host.metrics.batches.inc({ result: "store-error" }, batches.length);
       this.host.logger.error({ err, edgeId: edge.id }, "telemetry commit failed");
       this.fail(status.UNAVAILABLE, `telemetry store unavailable: ${errorMessage(err)}`);
       return;
     }
     timer();
-    this.host.metrics.stored.inc(result.inserted);
-    this.host.metrics.duplicates.inc(result.duplicates);
-    this.host.metrics.rejected.inc(rejected.length);
-    this.host.metrics.batches.inc({ result: "acked" });
-    this.write({ kind: { $case: "ack", ack: { batchId: batch.batchId, lane: batch.lane, seqs: valid.map((r) => r.seq), rejected } } });
-    this.write({ kind: { $case: "credit", credit: { batches: 1 } } });
-    if (result.inserted > 0) this.emitCommitted(edge, valid, result.insertedSeqs, batch.replay);
-  }
-
-  /** Why each device of the batch this edge may not report is refused (absent: allowed). */
-  private async refusalsFor(edgeId: string, batch: TelemetryBatch): Promise<Map<string, string | undefined>> {
-    const refusals = new Map<string, string | undefined>();
-    for (const r of batch.readings) {
-      // An invalid id is refused by checkReading; it never reaches the ownership table.
-      if (refusals.has(r.deviceId) || !isValidDeviceId(r.deviceId)) continue;
-      refusals.set(r.deviceId, await this.host.gate.check(edgeId, r.deviceId, "reading"));
+    this.host.metrics.groupBatches.observe(batches.length);
+    for (const { batch, valid, rejected, result } of committed) {
+      this.host.metrics.stored.inc(result.inserted);
+      this.host.metrics.duplicates.inc(result.duplicates);
+      this.host.metrics.rejected.inc(rejected.length);
+      this.host.metrics.batches.inc({ result: "acked" });
+      this.write({ kind: { $case: "ack", ack: { batchId: batch.batchId, lane: batch.lane, seqs: valid.map((r) => r.seq), rejected } } });
+      this.write({ kind: { $case: "credit", credit: { batches: 1 } } });
+      if (result.inserted > 0) this.emitCommitted(edge, valid, result.insertedSeqs, batch.replay);
     }
-    return refusals;
-  }
-
-  /** Anchors of the boots whose unsynchronised readings are in the batch. */
-  private async anchorsFor(edgeId: string, batch: TelemetryBatch): Promise<Map<string, number | undefined>> {
-    const anchors = new Map<string, number | undefined>();
-    for (const r of batch.readings) {
-      if (!r.clockSynced && !anchors.has(r.bootId)) anchors.set(r.bootId, await this.host.records.bootAnchor(edgeId, r.bootId));
-    }
-    return anchors;
   }
 
   private async recordDeadLetters(edgeId: string, letters: readonly NewDeadLetter[]): Promise<void> {

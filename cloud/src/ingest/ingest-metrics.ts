@@ -7,6 +7,7 @@ export interface IngestMetrics {
   readonly rejected: Counter;
   readonly batches: Counter<"result">;
   readonly commitSeconds: Histogram;
+  readonly groupBatches: Histogram;
   readonly edgesConnected: Gauge;
   readonly streams: Counter<"outcome">;
   readonly gaps: Counter;
@@ -34,8 +35,14 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     }),
     commitSeconds: new Histogram({
       name: "bv_cloud_ingest_commit_seconds",
-      help: "Time to commit one batch to the telemetry store",
+      help: "Time to validate and commit one group of batches (one transaction) to the telemetry store",
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    groupBatches: new Histogram({
+      name: "bv_cloud_ingest_group_batches",
+      help: "Telemetry batches committed together in one transaction (group commit)",
+      buckets: [1, 2, 4, 8, 16],
       registers,
     }),
     edgesConnected: new Gauge({ name: "bv_cloud_edges_connected", help: "Edges with a live EdgeSync stream", registers }),

@@ -3,7 +3,7 @@
  * replaces the old one), and forwards `commandRequested` events to the edge's stream.
  */
 import { isAddressInUse, type Logger, portInUseError, verifySecret } from "@bitvelocity/common";
-import { type CloudMessage, type EdgeMessage, EdgeSyncService } from "@bitvelocity/proto";
+import { type CloudMessage, type EdgeMessage, EdgeSyncService, type TelemetryBatch } from "@bitvelocity/proto";
 import { Server, ServerCredentials, type ServerDuplexStream, status } from "@grpc/grpc-js";
 import type { EventBus } from "../platform/event-bus.js";
 import type { CloudTls } from "../platform/tls.js";
@@ -28,6 +28,26 @@ export interface IngestServerOptions {
   readonly logger: Logger;
 }
 
+/** HTTP/2 window for a full credit window of the largest batches (bounded by HTTP/2's 2^31 - 1). */
+export function flowControlWindow(limits: IngestLimits): number {
+  return Math.min(2 ** 31 - 1, Math.max(65_535, Math.ceil(limits.credit * limits.maxBatchBytes * 1.1)));
+}
+
+/** EdgeSync, with the size of each batch's message noted as it is decoded. */
+function measuredService(sizes: WeakMap<TelemetryBatch, number>): typeof EdgeSyncService {
+  const sync = EdgeSyncService.sync;
+  return {
+    sync: {
+      ...sync,
+      requestDeserialize: (value: Buffer): EdgeMessage => {
+        const msg = sync.requestDeserialize(value);
+        if (msg.kind?.$case === "batch") sizes.set(msg.kind.batch, value.length);
+        return msg;
+      },
+    },
+  };
+}
+
 export class IngestServer implements SessionHost {
   readonly bus: EventBus;
   readonly store: ReadingCommitter;
@@ -41,6 +61,8 @@ export class IngestServer implements SessionHost {
   private readonly sessions = new Map<string, EdgeSession>();
   private readonly all = new Set<EdgeSession>();
   private readonly unsubscribe: () => void;
+  /** Bytes of the EdgeMessage each received batch came in (a batch is never re-encoded to be measured). */
+  private readonly wireBytes = new WeakMap<TelemetryBatch, number>();
 
   constructor(options: IngestServerOptions) {
     this.bus = options.bus;
@@ -59,11 +81,17 @@ export class IngestServer implements SessionHost {
     const keepaliveMs = options.keepaliveMs ?? 20_000;
     this.server = new Server({
       "grpc.max_receive_message_length": maxMessage,
+      // The HTTP/2 receive window (per stream and per connection) holds the edge's whole credit
+      // window: with the 64 KiB default an edge waits for a WINDOW_UPDATE inside every batch, and
+      // none comes while a commit blocks the event loop, so batches never queue behind a commit.
+      // grpc-js reads this option only on the client; patches/@grpc+grpc-js+*.patch adds it to the
+      // server (grpc/grpc-node#3058 upstream).
+      "grpc-node.flow_control_window": flowControlWindow(options.limits),
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.keepalive_time_ms": keepaliveMs,
       "grpc.keepalive_timeout_ms": keepaliveMs,
     });
-    this.server.addService(EdgeSyncService, {
+    this.server.addService(measuredService(this.wireBytes), {
       sync: (call: ServerDuplexStream<EdgeMessage, CloudMessage>) => {
         const session = new EdgeSession(call, this);
         this.all.add(session);
@@ -85,6 +113,10 @@ export class IngestServer implements SessionHost {
       offConfig();
       offReleases();
     };
+  }
+
+  messageBytes(batch: TelemetryBatch): number | undefined {
+    return this.wireBytes.get(batch);
   }
 
   lookup(edgeId: string): CredentialLookup {

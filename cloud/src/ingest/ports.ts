@@ -19,12 +19,17 @@ export interface CommitMeta {
   readonly replay?: boolean;
 }
 
+export interface CommitOutcome {
+  readonly inserted: number;
+  readonly duplicates: number;
+  /** Seqs of the rows inserted (not the duplicates). */
+  readonly insertedSeqs: number[];
+}
+
 export interface ReadingCommitter {
-  commitBatch(
-    edgeId: string,
-    readings: readonly ValidReading[],
-    meta?: CommitMeta,
-  ): Promise<{ inserted: number; duplicates: number; insertedSeqs: number[] }>;
+  commitBatch(edgeId: string, readings: readonly ValidReading[], meta?: CommitMeta): Promise<CommitOutcome>;
+  /** Several batches of one edge in one transaction (group commit), one outcome per batch; optional. */
+  commitBatches?(edgeId: string, batches: readonly (readonly ValidReading[])[]): Promise<CommitOutcome[]>;
 }
 
 export interface EdgeCredential {

@@ -33,3 +33,70 @@ describe("SqliteTelemetryStore on disk", () => {
     }
   });
 });
+
+describe("SqliteTelemetryStore group commit", () => {
+  const T0 = Date.UTC(2025, 0, 1);
+  const r = (seq: number, device: string, co2: number, patch: { deviceTimeMs?: number; edgeTimeMs?: number } = {}) => ({
+    seq,
+    deviceId: device,
+    deviceType: "env-sensor",
+    values: { co2, door: co2 % 2 === 0 },
+    edgeTimeMs: T0 + seq * 1000,
+    ...patch,
+  });
+  // Over the 500-row chunk, with duplicates inside a batch, across batches and against stored rows,
+  // and a device's re-sent reading (same device time and values, new seq) inside one chunk.
+  const batches = [
+    Array.from({ length: 700 }, (_, i) => r(i + 1, `d-${i % 7}`, 400 + (i % 90))),
+    [r(5, "d-5", 1), r(701, "d-1", 500), r(701, "d-1", 501), r(702, "d-2", 600, { deviceTimeMs: T0 + 5 })],
+    [r(703, "d-2", 600, { deviceTimeMs: T0 + 5 }), r(704, "d-3", 700), ...Array.from({ length: 600 }, (_, i) => r(800 + i, "d-4", i))],
+  ];
+
+  it("commits several batches in one transaction exactly as one commit per batch would", async () => {
+    const dirs = [mkdtempSync(join(tmpdir(), "bv-telemetry-")), mkdtempSync(join(tmpdir(), "bv-telemetry-"))];
+    try {
+      const grouped = SqliteTelemetryStore.open(dirs[0]!);
+      const single = SqliteTelemetryStore.open(dirs[1]!);
+      await grouped.commitBatch("e", [r(3, "d-3", 403), r(900, "d-4", 100)]);
+      await single.commitBatch("e", [r(3, "d-3", 403), r(900, "d-4", 100)]);
+      const results = await grouped.commitBatches("e", batches);
+      const expected = [];
+      for (const b of batches) expected.push(await single.commitBatch("e", b));
+      expect(results).toEqual(expected);
+      expect(results.map((x) => x.inserted)).toEqual([699, 2, 600]);
+      expect(results[1]?.insertedSeqs).toEqual([701, 702]);
+      for (let d = 0; d < 7; d++) {
+        for (const metric of ["co2", "door"])
+          for (const resolution of ["1m", "1h"] as const)
+            expect(await grouped.series(`d-${d}`, metric, { resolution })).toEqual(await single.series(`d-${d}`, metric, { resolution }));
+        expect(await grouped.latest(`d-${d}`)).toEqual(await single.latest(`d-${d}`));
+        expect((await grouped.readings(`d-${d}`, { limit: 10_000 })).map((x) => [x.seq, x.values])).toEqual(
+          (await single.readings(`d-${d}`, { limit: 10_000 })).map((x) => [x.seq, x.values]),
+        );
+      }
+      const hour = await grouped.series("d-4", "co2", { resolution: "1h" });
+      // seq 900 was stored before the group: 599 of the last batch's 600 are new.
+      expect(hour.reduce((n, p) => n + p.count, 0)).toBe(1 + 100 + 599);
+      await grouped.close();
+      await single.close();
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it("commits nothing of the group when the transaction fails", async () => {
+    const d = mkdtempSync(join(tmpdir(), "bv-telemetry-"));
+    try {
+      const store = SqliteTelemetryStore.open(d);
+      // A value SQLite cannot bind fails the second batch after the first chunk (500 rows) was inserted.
+      const bad = [{ ...r(2000, "d-1", 1), deviceType: {} as unknown as string }];
+      const first = Array.from({ length: 600 }, (_, i) => r(1000 + i, "d-1", i));
+      await expect(store.commitBatches("e", [first, bad])).rejects.toThrow();
+      expect(await store.readings("d-1", {})).toEqual([]);
+      expect(await store.series("d-1", "co2", { resolution: "1m" })).toEqual([]);
+      await store.close();
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});

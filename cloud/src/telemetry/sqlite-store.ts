@@ -2,7 +2,7 @@
  * The embedded TelemetryStore: better-sqlite3 on `{data_dir}/telemetry.db` (WAL). Raw readings
  * are keyed by (edge_id, seq) and inserted with INSERT OR IGNORE; rollup_1m / rollup_1h and the
  * per-metric latest table are updated in the same transaction, only for rows actually inserted,
- * so replays never double count. A reading is also a duplicate when the same device already has a
+ * so replays never double count (the write side is sqlite-commit.ts). A reading is also a duplicate when the same device already has a
  * row with the same device time and values under another seq: the device re-sent a QoS 1 PUBLISH
  * that the edge had committed but could not acknowledge (killed between commit and PUBACK), and
  * the edge gave the copy a new seq. Readings without a device time carry no such identity.
@@ -10,14 +10,13 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import SqliteDatabase from "better-sqlite3";
+import { type CommitBatches, prepareCommit } from "./sqlite-commit.js";
 import {
   BUCKET_MS,
   type CommitResult,
   type LatestValues,
   type NewReading,
-  numericValue,
   type Resolution,
-  readingTs,
   type SeriesPoint,
   type StoredReading,
   type TelemetryStore,
@@ -40,36 +39,6 @@ CREATE TABLE IF NOT EXISTS rollup_1h (device_id TEXT NOT NULL, metric TEXT NOT N
 CREATE TABLE IF NOT EXISTS latest (device_id TEXT NOT NULL, metric TEXT NOT NULL, value_json TEXT NOT NULL,
   ts INTEGER NOT NULL, PRIMARY KEY (device_id, metric)) WITHOUT ROWID;
 `;
-
-const rollupUpsert = (table: string) => `
-INSERT INTO ${table} (device_id, metric, bucket, min, max, sum, count) VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
-  min = min(${table}.min, excluded.min), max = max(${table}.max, excluded.max),
-  sum = ${table}.sum + excluded.sum, count = ${table}.count + excluded.count`;
-
-interface Bucket {
-  deviceId: string;
-  metric: string;
-  bucket: number;
-  min: number;
-  max: number;
-  sum: number;
-  count: number;
-}
-
-/** Folds a value into the batch's aggregate for its (device, metric, bucket). */
-function fold(buckets: Map<string, Bucket>, deviceId: string, metric: string, bucket: number, n: number): void {
-  const key = `${deviceId}\u0000${metric}\u0000${bucket}`;
-  const b = buckets.get(key);
-  if (!b) {
-    buckets.set(key, { deviceId, metric, bucket, min: n, max: n, sum: n, count: 1 });
-    return;
-  }
-  if (n < b.min) b.min = n;
-  if (n > b.max) b.max = n;
-  b.sum += n;
-  b.count++;
-}
 
 interface ReadingRow {
   edge_id: string;
@@ -95,7 +64,7 @@ function range(query: TimeRange): [number, number] {
 
 export class SqliteTelemetryStore implements TelemetryStore {
   private readonly db: SqliteDatabase.Database;
-  private readonly commitTx: SqliteDatabase.Transaction<(edgeId: string, readings: readonly NewReading[]) => CommitResult>;
+  private readonly commitTx: SqliteDatabase.Transaction<CommitBatches>;
 
   constructor(file: string) {
     this.db = new SqliteDatabase(file);
@@ -104,61 +73,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     // (in WAL mode NORMAL may roll back the last commits after an OS crash); one fsync per batch.
     this.db.pragma("synchronous = FULL");
     this.db.exec(SCHEMA);
-    const insert = this.db.prepare(
-      `INSERT OR IGNORE INTO readings (edge_id, seq, device_id, device_type, ts, device_time_ms, edge_time_ms, received_at, values_json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    // Served by readings_by_device_ts: ts is the device time whenever there is one.
-    const sameReading = this.db.prepare(
-      "SELECT 1 FROM readings WHERE device_id = ? AND ts = ? AND device_time_ms = ? AND values_json = ? LIMIT 1",
-    );
-    const up1m = this.db.prepare(rollupUpsert("rollup_1m"));
-    const up1h = this.db.prepare(rollupUpsert("rollup_1h"));
-    const upLatest = this.db.prepare(
-      `INSERT INTO latest (device_id, metric, value_json, ts) VALUES (?, ?, ?, ?)
-       ON CONFLICT (device_id, metric) DO UPDATE SET value_json = excluded.value_json, ts = excluded.ts
-       WHERE excluded.ts >= latest.ts`,
-    );
-    // Rollups and latest values are folded in memory per batch (one upsert per device, metric
-    // and bucket, not per reading), and only for rows actually inserted: replays never double count.
-    this.commitTx = this.db.transaction((edgeId: string, readings: readonly NewReading[]): CommitResult => {
-      const now = Date.now();
-      const insertedSeqs: number[] = [];
-      const minute = new Map<string, Bucket>();
-      const hour = new Map<string, Bucket>();
-      const latest = new Map<string, { deviceId: string; metric: string; value: TelemetryValue; ts: number }>();
-      for (const r of readings) {
-        const ts = readingTs(r);
-        const valuesJson = JSON.stringify(r.values);
-        if (r.deviceTimeMs != null && sameReading.get(r.deviceId, ts, r.deviceTimeMs, valuesJson)) continue;
-        const info = insert.run(
-          edgeId,
-          r.seq,
-          r.deviceId,
-          r.deviceType,
-          ts,
-          r.deviceTimeMs ?? null,
-          r.edgeTimeMs,
-          r.receivedAt ?? now,
-          valuesJson,
-        );
-        if (info.changes === 0) continue;
-        insertedSeqs.push(r.seq);
-        for (const [metric, value] of Object.entries(r.values)) {
-          const key = `${r.deviceId}\u0000${metric}`;
-          const current = latest.get(key);
-          if (!current || ts >= current.ts) latest.set(key, { deviceId: r.deviceId, metric, value, ts });
-          const n = numericValue(value);
-          if (n === undefined) continue;
-          fold(minute, r.deviceId, metric, ts - (ts % BUCKET_MS["1m"]), n);
-          fold(hour, r.deviceId, metric, ts - (ts % BUCKET_MS["1h"]), n);
-        }
-      }
-      for (const l of latest.values()) upLatest.run(l.deviceId, l.metric, JSON.stringify(l.value), l.ts);
-      for (const b of minute.values()) up1m.run(b.deviceId, b.metric, b.bucket, b.min, b.max, b.sum, b.count);
-      for (const b of hour.values()) up1h.run(b.deviceId, b.metric, b.bucket, b.min, b.max, b.sum, b.count);
-      return { inserted: insertedSeqs.length, duplicates: readings.length - insertedSeqs.length, insertedSeqs };
-    });
+    this.commitTx = prepareCommit(this.db);
   }
 
   static open(dataDir: string, fileName = "telemetry.db"): SqliteTelemetryStore {
@@ -167,7 +82,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async commitBatch(edgeId: string, readings: readonly NewReading[]): Promise<CommitResult> {
-    return this.commitTx.immediate(edgeId, readings);
+    return this.commitTx.immediate(edgeId, [readings])[0]!;
+  }
+
+  /** Several batches of one edge in one transaction (group commit): one result per batch, in order. */
+  async commitBatches(edgeId: string, batches: readonly (readonly NewReading[])[]): Promise<CommitResult[]> {
+    return this.commitTx.immediate(edgeId, batches);
   }
 
   async readings(deviceId: string, query: TimeRange & { limit?: number | undefined }): Promise<StoredReading[]> {

@@ -59,6 +59,12 @@ export type LatestValues = Record<string, { value: TelemetryValue; ts: number }>
 export interface TelemetryStore {
   /** Atomic and idempotent by (edgeId, seq) in any arrival order; rollups count inserted rows only. */
   commitBatch(edgeId: string, readings: readonly NewReading[]): Promise<CommitResult>;
+  /**
+   * Several batches of one edge in one transaction (group commit): all or none, one result per
+   * batch in order, as if each were committed by commitBatch in turn. Optional: ingest commits
+   * batch by batch where a store has no such transaction.
+   */
+  commitBatches?(edgeId: string, batches: readonly (readonly NewReading[])[]): Promise<CommitResult[]>;
   /** Readings of a device ordered by ts, then edge and seq. */
   readings(deviceId: string, query: TimeRange & { limit?: number | undefined }): Promise<StoredReading[]>;
   /** Numeric (and boolean as 0/1) values of one metric, bucketed by resolution. */
