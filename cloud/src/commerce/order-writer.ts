@@ -6,11 +6,20 @@
 import type { Kysely, Transaction } from "kysely";
 import type { OutboxRelay } from "../platform/event-outbox.js";
 import { appendEvent } from "../platform/event-outbox.js";
+import { PrecompiledInsert } from "../platform/precompiled.js";
 import type { EventStore, StoredEvent } from "./event-store.js";
 import { applyEvent, type OrderEvent, type OrderState, timelineOf } from "./order.js";
 import type { Projections } from "./projections.js";
 import { needsLabel } from "./shipping.js";
 import type { CommerceTables } from "./tables.js";
+
+/** The saga's schedule, written with every order event: see platform/precompiled.ts. */
+const SAGA_UPSERT = new PrecompiledInsert(
+  'insert into "commerce_sagas" ("order_id", "status", "attempts", "next_run_at", "updated_at")',
+  5,
+  ' on conflict ("order_id") do update set "status" = excluded."status", "attempts" = excluded."attempts", ' +
+    '"next_run_at" = excluded."next_run_at", "updated_at" = excluded."updated_at"',
+);
 
 export type SagaSchedule = { status: "active" | "waiting" | "done"; nextRunAt: number; attempts?: number };
 
@@ -58,12 +67,7 @@ export class OrderWriter {
           .onConflict((oc) => oc.column("order_id").doNothing())
           .execute();
       const plan = schedule(after);
-      const row = { status: plan.status, attempts: plan.attempts ?? 0, next_run_at: plan.nextRunAt, updated_at: now };
-      await tx
-        .insertInto("commerce_sagas")
-        .values({ order_id: state.id, ...row })
-        .onConflict((oc) => oc.column("order_id").doUpdateSet(row))
-        .execute();
+      await SAGA_UPSERT.insert(tx, [[state.id, plan.status, plan.attempts ?? 0, plan.nextRunAt, now]]);
       return after;
     });
     this.relay.kick();
