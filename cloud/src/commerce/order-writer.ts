@@ -3,9 +3,10 @@
  * announce (through the transactional outbox) and the saga's schedule — all in one transaction,
  * so a crash leaves either all of them or none. Optimistic concurrency comes from the event store.
  */
-import type { Kysely, Transaction } from "kysely";
+import { type Kysely, PostgresAdapter, type Transaction } from "kysely";
 import type { OutboxRelay } from "../platform/event-outbox.js";
 import { appendEvent } from "../platform/event-outbox.js";
+import { GroupCommit } from "../platform/group-commit.js";
 import { PrecompiledInsert } from "../platform/precompiled.js";
 import type { EventStore, StoredEvent } from "./event-store.js";
 import { applyEvent, type OrderEvent, type OrderState, timelineOf } from "./order.js";
@@ -32,17 +33,25 @@ export class OrderWriter {
   /** Set when a carrier is configured: a confirmed order with physical goods then owes a label. */
   labels: LabelQueue | undefined;
 
+  private readonly group: GroupCommit<CommerceTables>;
+
   constructor(
-    private readonly db: Kysely<CommerceTables>,
+    db: Kysely<CommerceTables>,
     private readonly store: EventStore,
     private readonly projections: Projections,
     private readonly relay: Pick<OutboxRelay, "kick">,
-  ) {}
+  ) {
+    // Writes of one event-loop turn (the saga steps of concurrent orders) share a commit, each in
+    // its own savepoint: a conflict in one order fails that order's write only (group-commit.ts).
+    // SQLite has one connection, so one group at a time; PostgreSQL runs a few side by side.
+    this.group = new GroupCommit(db, { concurrency: db.getExecutor().adapter instanceof PostgresAdapter ? 4 : 1 });
+  }
 
   /**
    * Appends the events `build` returns after `state` (which must be the stream's latest fold),
    * with whatever else `build` wrote in the same transaction. Throws ConcurrencyError if another
-   * writer got there first (the transaction rolls back, `build`'s writes included).
+   * writer got there first (the write rolls back, `build`'s writes included). The transaction may
+   * carry other orders' writes of the same turn (group commit); each is rolled back on its own.
    */
   async write(
     state: OrderState,
@@ -52,7 +61,7 @@ export class OrderWriter {
   ): Promise<OrderState> {
     const labels = this.labels;
     let owesLabel = false;
-    const next = await this.db.transaction().execute(async (tx) => {
+    const next = await this.group.run(async (tx) => {
       const events = await build(tx);
       const stored = await this.store.append(tx, state.id, state.version, events, now);
       const after = stored.reduce((s, e) => applyEvent(s, e.data, e.version, e.at), state);
