@@ -1,8 +1,8 @@
 /**
- * The order writer's group commit on SQLite and PostgreSQL: writes of one event-loop turn share a
- * transaction, each in its own savepoint, so a conflict or a refused step in one order fails that
+ * The order writer on SQLite and PostgreSQL: a conflict or a refused step in one order fails that
  * order's write only — its events, read-model rows and stock changes are gone — while the other
- * orders' writes of the same turn commit.
+ * orders' writes of the same turn commit. On SQLite those writes share one transaction (group
+ * commit, each in its own savepoint); on PostgreSQL each has its own.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";

@@ -33,25 +33,33 @@ export class OrderWriter {
   /** Set when a carrier is configured: a confirmed order with physical goods then owes a label. */
   labels: LabelQueue | undefined;
 
-  private readonly group: GroupCommit<CommerceTables>;
+  /** SQLite only: see the constructor. */
+  private readonly group: GroupCommit<CommerceTables> | undefined;
 
   constructor(
-    db: Kysely<CommerceTables>,
+    private readonly db: Kysely<CommerceTables>,
     private readonly store: EventStore,
     private readonly projections: Projections,
     private readonly relay: Pick<OutboxRelay, "kick">,
   ) {
-    // Writes of one event-loop turn (the saga steps of concurrent orders) share a commit, each in
-    // its own savepoint: a conflict in one order fails that order's write only (group-commit.ts).
-    // SQLite has one connection, so one group at a time; PostgreSQL runs a few side by side.
-    this.group = new GroupCommit(db, { concurrency: db.getExecutor().adapter instanceof PostgresAdapter ? 4 : 1 });
+    // On SQLite the writes of one event-loop turn (the saga steps of concurrent orders) share a
+    // commit, each in its own savepoint: a conflict in one order fails that order's write only
+    // (group-commit.ts). On PostgreSQL each write keeps its own transaction: there a group holds
+    // the hot stock row's lock until its commit and serialises the pool behind it, which measured
+    // slower than a transaction per write (bench/RESULTS.md).
+    this.group = db.getExecutor().adapter instanceof PostgresAdapter ? undefined : new GroupCommit(db, { concurrency: 1 });
+  }
+
+  private transaction<T>(work: (tx: Transaction<CommerceTables>) => Promise<T>): Promise<T> {
+    return this.group ? this.group.run(work) : this.db.transaction().execute(work);
   }
 
   /**
    * Appends the events `build` returns after `state` (which must be the stream's latest fold),
    * with whatever else `build` wrote in the same transaction. Throws ConcurrencyError if another
-   * writer got there first (the write rolls back, `build`'s writes included). The transaction may
-   * carry other orders' writes of the same turn (group commit); each is rolled back on its own.
+   * writer got there first (the write rolls back, `build`'s writes included). On SQLite the
+   * transaction may carry other orders' writes of the same turn (group commit); each is rolled
+   * back on its own.
    */
   async write(
     state: OrderState,
@@ -61,7 +69,7 @@ export class OrderWriter {
   ): Promise<OrderState> {
     const labels = this.labels;
     let owesLabel = false;
-    const next = await this.group.run(async (tx) => {
+    const next = await this.transaction(async (tx) => {
       const events = await build(tx);
       const stored = await this.store.append(tx, state.id, state.version, events, now);
       const after = stored.reduce((s, e) => applyEvent(s, e.data, e.version, e.at), state);

@@ -10,7 +10,8 @@
  * on PostgreSQL a flush of its log), so N units in one transaction cost far less than N
  * transactions (bench/RESULTS.md, "Commerce checkout: separate processes, precompiled statements").
  * At most `concurrency` groups run at once (1 on SQLite, whose one connection serialises writers
- * anyway; a few on PostgreSQL's pool); units queued meanwhile form the next group.
+ * anyway); units queued meanwhile form the next group. Savepoints work the same on PostgreSQL,
+ * but there a group holds every row lock it took (a hot stock row) until its commit.
  */
 import type { Kysely, Transaction } from "kysely";
 import { Precompiled } from "./precompiled.js";
