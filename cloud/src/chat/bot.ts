@@ -152,10 +152,28 @@ export class ChatBot {
    */
   private async toOrder(o: { orderId: string; siteId: string; placedBy?: string }, clientId: string, text: string): Promise<void> {
     const id = `order:${o.orderId}`;
+    // The events of one order arrive together (one relay drain): the first makes the room, the
+    // others wait for it instead of each making it again.
+    const inFlight = this.complete.has(id) ? undefined : this.making.get(id);
+    if (inFlight) await inFlight.catch(() => undefined);
     if (this.complete.has(id)) {
       await this.chat.post(id, clientId, text);
       return;
     }
+    const making = this.makeOrderRoom(id, o);
+    this.making.set(id, making);
+    try {
+      await making;
+    } finally {
+      if (this.making.get(id) === making) this.making.delete(id);
+    }
+    await this.chat.post(id, clientId, text);
+  }
+
+  /** Order rooms being made now, by room id. */
+  private readonly making = new Map<string, Promise<void>>();
+
+  private async makeOrderRoom(id: string, o: { orderId: string; siteId: string; placedBy?: string }): Promise<void> {
     let owner = o.placedBy;
     if (owner === undefined) {
       const room = await this.chat.store.room(id);
@@ -164,6 +182,5 @@ export class ChatBot {
     this.remember(
       await this.chat.store.ensureRoom({ id, kind: "order", name: `Order ${o.orderId}`, siteId: o.siteId, ...(owner ? { owner } : {}) }),
     );
-    await this.chat.post(id, clientId, text);
   }
 }

@@ -7,6 +7,7 @@
 import type { ChatMessage, RoomKind } from "@bitvelocity/api";
 import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import type { Database } from "../platform/database.js";
+import { Precompiled } from "../platform/precompiled.js";
 import type { ChatTables } from "./tables.js";
 
 export interface RoomRow {
@@ -71,6 +72,15 @@ export interface PostResult {
   readonly message: ChatMessage;
   readonly created: boolean;
 }
+
+/** A message's two writes (the bot posts six per order), written out: see platform/precompiled.ts. */
+const NEXT_SEQ = new Precompiled<{ last_seq: number | string }>(
+  'update "chat_rooms" set "last_seq" = "last_seq" + 1 where "id" = ? returning "last_seq"',
+);
+const INSERT_MESSAGE = new Precompiled<{ seq: number | string }>(
+  'insert into "chat_messages" ("room_id", "seq", "rev", "client_id", "author", "kind", "text", "mentions", "created_at", "edited_at", "deleted") ' +
+    'values (?, ?, ?, ?, ?, ?, ?, ?, ?, null, 0) on conflict ("room_id", "author", "client_id") do nothing returning "seq"',
+);
 
 export class ChatStore {
   private readonly db: Kysely<ChatTables>;
@@ -244,12 +254,17 @@ export class ChatStore {
       edited_at: null,
       deleted: 0,
     };
-    const inserted = await trx
-      .insertInto("chat_messages")
-      .values(row)
-      .onConflict((oc) => oc.columns(["room_id", "author", "client_id"]).doNothing())
-      .returning("seq")
-      .executeTakeFirst();
+    const inserted = await INSERT_MESSAGE.first(trx, [
+      row.room_id,
+      row.seq,
+      row.rev,
+      row.client_id,
+      row.author,
+      row.kind,
+      row.text,
+      row.mentions,
+      row.created_at,
+    ]);
     if (inserted) return { message: toMessage(row), created: true };
     await trx
       .updateTable("chat_rooms")
@@ -329,12 +344,7 @@ export class ChatStore {
   }
 
   private async nextSeq(trx: Transaction<ChatTables>, roomId: string): Promise<number> {
-    const row = await trx
-      .updateTable("chat_rooms")
-      .set((eb) => ({ last_seq: eb("last_seq", "+", 1) }))
-      .where("id", "=", roomId)
-      .returning("last_seq")
-      .executeTakeFirst();
+    const row = await NEXT_SEQ.first(trx, [roomId]);
     if (!row) throw new Error(`unknown room ${roomId}`);
     return Number(row.last_seq);
   }

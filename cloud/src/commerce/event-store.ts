@@ -7,6 +7,7 @@
  */
 import { BvError } from "@bitvelocity/common";
 import type { Kysely, Transaction } from "kysely";
+import { Precompiled, PrecompiledInsert } from "../platform/precompiled.js";
 import type { CommerceTables } from "./tables.js";
 
 export interface StoredEvent<E = unknown> {
@@ -29,6 +30,12 @@ export function isUniqueViolation(err: unknown): boolean {
   return code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "23505";
 }
 
+/** The append and the stream read, written out (every saga step runs them): see platform/precompiled.ts. */
+const APPEND = new PrecompiledInsert('insert into "commerce_events" ("stream_id", "version", "type", "data_json", "at")', 5);
+const LOAD = new Precompiled<CommerceTables["commerce_events"]>(
+  'select "stream_id", "version", "type", "data_json", "at" from "commerce_events" where "stream_id" = ? order by "version"',
+);
+
 export class EventStore {
   constructor(private readonly db: Kysely<CommerceTables>) {}
 
@@ -46,10 +53,10 @@ export class EventStore {
     const stored = events.map((e, i) => ({ streamId, version: expectedVersion + i + 1, type: e.type, data: e, at }));
     if (stored.length === 0) return [];
     try {
-      await tx
-        .insertInto("commerce_events")
-        .values(stored.map((e) => ({ stream_id: streamId, version: e.version, type: e.type, data_json: JSON.stringify(e.data), at })))
-        .execute();
+      await APPEND.insert(
+        tx,
+        stored.map((e) => [streamId, e.version, e.type, JSON.stringify(e.data), at]),
+      );
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConcurrencyError(streamId, expectedVersion);
       throw err;
@@ -58,7 +65,7 @@ export class EventStore {
   }
 
   async load<E>(streamId: string, db: Kysely<CommerceTables> | Transaction<CommerceTables> = this.db): Promise<StoredEvent<E>[]> {
-    const rows = await db.selectFrom("commerce_events").selectAll().where("stream_id", "=", streamId).orderBy("version").execute();
+    const rows = await LOAD.rows(db, [streamId]);
     return rows.map((r) => ({
       streamId: r.stream_id,
       version: r.version,

@@ -12,6 +12,7 @@ import type { StockLevel } from "@bitvelocity/api";
 import { BvError } from "@bitvelocity/common";
 import { type Kysely, sql, type Transaction } from "kysely";
 import { ValidationError } from "../platform/errors.js";
+import { Precompiled, PrecompiledInsert } from "../platform/precompiled.js";
 import type { CommerceTables } from "./tables.js";
 
 type Db = Kysely<CommerceTables> | Transaction<CommerceTables>;
@@ -43,6 +44,22 @@ export class StockWouldGoNegative extends BvError {
     );
   }
 }
+
+/** The stock changes every checkout makes, written out: see platform/precompiled.ts. */
+const RESERVE = new Precompiled(
+  'update "commerce_stock" set "reserved" = "reserved" + ?, "updated_at" = ? where "sku" = ? and "location" = ? and "on_hand" - "reserved" >= ?',
+);
+const HOLD = new PrecompiledInsert(
+  'insert into "commerce_reservations" ("id", "order_id", "sku", "location", "quantity", "state", "expires_at", "created_at")',
+  8,
+);
+const RESERVATIONS_OF = new Precompiled<CommerceTables["commerce_reservations"]>(
+  'select "id", "order_id", "sku", "location", "quantity", "state", "expires_at", "created_at" from "commerce_reservations" where "order_id" = ?',
+);
+const TAKE_HELD = new Precompiled('update "commerce_reservations" set "state" = \'committed\' where "id" = ? and "state" = \'held\'');
+const SELL = new Precompiled(
+  'update "commerce_stock" set "on_hand" = "on_hand" - ?, "reserved" = "reserved" - ?, "updated_at" = ? where "sku" = ? and "location" = ?',
+);
 
 export class Inventory {
   constructor(private readonly db: Kysely<CommerceTables>) {}
@@ -160,14 +177,8 @@ export class Inventory {
     // Lines in SKU order: two orders locking the same rows lock them in the same order (no deadlock on PostgreSQL).
     const sorted = [...lines].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
     for (const line of sorted) {
-      const updated = await tx
-        .updateTable("commerce_stock")
-        .set({ reserved: sql`reserved + ${line.quantity}`, updated_at: now })
-        .where("sku", "=", line.sku)
-        .where("location", "=", location)
-        .where(sql<boolean>`on_hand - reserved >= ${line.quantity}`)
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) !== 1) {
+      const updated = await RESERVE.changes(tx, [line.quantity, now, line.sku, location, line.quantity]);
+      if (updated !== 1) {
         const level = await this.level(line.sku, location, tx);
         return {
           ok: false,
@@ -176,19 +187,7 @@ export class Inventory {
         };
       }
       const id = `res_${randomUUID()}`;
-      await tx
-        .insertInto("commerce_reservations")
-        .values({
-          id,
-          order_id: orderId,
-          sku: line.sku,
-          location,
-          quantity: line.quantity,
-          state: "held",
-          expires_at: expiresAt,
-          created_at: now,
-        })
-        .execute();
+      await HOLD.insert(tx, [[id, orderId, line.sku, location, line.quantity, "held", expiresAt, now]]);
       reservations.push({ id, sku: line.sku, quantity: line.quantity });
     }
     return { ok: true, reservations };
@@ -206,22 +205,11 @@ export class Inventory {
 
   /** Turns the order's held reservations into sold stock; false (and nothing changed) if any is no longer held. */
   async commit(tx: Transaction<CommerceTables>, orderId: string, now: number): Promise<boolean> {
-    const held = await tx.selectFrom("commerce_reservations").selectAll().where("order_id", "=", orderId).execute();
+    const held = await RESERVATIONS_OF.rows(tx, [orderId]);
     if (held.length === 0 || held.some((r) => r.state !== "held")) return false;
     for (const r of held) {
-      const moved = await tx
-        .updateTable("commerce_reservations")
-        .set({ state: "committed" })
-        .where("id", "=", r.id)
-        .where("state", "=", "held")
-        .executeTakeFirst();
-      if (Number(moved.numUpdatedRows) !== 1) return false;
-      await tx
-        .updateTable("commerce_stock")
-        .set({ on_hand: sql`on_hand - ${r.quantity}`, reserved: sql`reserved - ${r.quantity}`, updated_at: now })
-        .where("sku", "=", r.sku)
-        .where("location", "=", r.location)
-        .execute();
+      if ((await TAKE_HELD.changes(tx, [r.id])) !== 1) return false;
+      await SELL.changes(tx, [r.quantity, r.quantity, now, r.sku, r.location]);
     }
     return true;
   }

@@ -96,6 +96,7 @@ export function commerceModule(ports: CommercePorts = {}): CommerceModule {
       for (const off of p.off) off();
       await p.services.labels?.stop();
       await p.services.saga.stop();
+      p.services.payments.close();
     },
     get services() {
       return get().services;

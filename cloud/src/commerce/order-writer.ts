@@ -3,14 +3,24 @@
  * announce (through the transactional outbox) and the saga's schedule — all in one transaction,
  * so a crash leaves either all of them or none. Optimistic concurrency comes from the event store.
  */
-import type { Kysely, Transaction } from "kysely";
+import { type Kysely, PostgresAdapter, type Transaction } from "kysely";
 import type { OutboxRelay } from "../platform/event-outbox.js";
 import { appendEvent } from "../platform/event-outbox.js";
+import { GroupCommit } from "../platform/group-commit.js";
+import { PrecompiledInsert } from "../platform/precompiled.js";
 import type { EventStore, StoredEvent } from "./event-store.js";
 import { applyEvent, type OrderEvent, type OrderState, timelineOf } from "./order.js";
 import type { Projections } from "./projections.js";
 import { needsLabel } from "./shipping.js";
 import type { CommerceTables } from "./tables.js";
+
+/** The saga's schedule, written with every order event: see platform/precompiled.ts. */
+const SAGA_UPSERT = new PrecompiledInsert(
+  'insert into "commerce_sagas" ("order_id", "status", "attempts", "next_run_at", "updated_at")',
+  5,
+  ' on conflict ("order_id") do update set "status" = excluded."status", "attempts" = excluded."attempts", ' +
+    '"next_run_at" = excluded."next_run_at", "updated_at" = excluded."updated_at"',
+);
 
 export type SagaSchedule = { status: "active" | "waiting" | "done"; nextRunAt: number; attempts?: number };
 
@@ -23,17 +33,33 @@ export class OrderWriter {
   /** Set when a carrier is configured: a confirmed order with physical goods then owes a label. */
   labels: LabelQueue | undefined;
 
+  /** SQLite only: see the constructor. */
+  private readonly group: GroupCommit<CommerceTables> | undefined;
+
   constructor(
     private readonly db: Kysely<CommerceTables>,
     private readonly store: EventStore,
     private readonly projections: Projections,
     private readonly relay: Pick<OutboxRelay, "kick">,
-  ) {}
+  ) {
+    // On SQLite the writes of one event-loop turn (the saga steps of concurrent orders) share a
+    // commit, each in its own savepoint: a conflict in one order fails that order's write only
+    // (group-commit.ts). On PostgreSQL each write keeps its own transaction: there a group holds
+    // the hot stock row's lock until its commit and serialises the pool behind it, which measured
+    // slower than a transaction per write (bench/RESULTS.md).
+    this.group = db.getExecutor().adapter instanceof PostgresAdapter ? undefined : new GroupCommit(db, { concurrency: 1 });
+  }
+
+  private transaction<T>(work: (tx: Transaction<CommerceTables>) => Promise<T>): Promise<T> {
+    return this.group ? this.group.run(work) : this.db.transaction().execute(work);
+  }
 
   /**
    * Appends the events `build` returns after `state` (which must be the stream's latest fold),
    * with whatever else `build` wrote in the same transaction. Throws ConcurrencyError if another
-   * writer got there first (the transaction rolls back, `build`'s writes included).
+   * writer got there first (the write rolls back, `build`'s writes included). On SQLite the
+   * transaction may carry other orders' writes of the same turn (group commit); each is rolled
+   * back on its own.
    */
   async write(
     state: OrderState,
@@ -43,7 +69,7 @@ export class OrderWriter {
   ): Promise<OrderState> {
     const labels = this.labels;
     let owesLabel = false;
-    const next = await this.db.transaction().execute(async (tx) => {
+    const next = await this.transaction(async (tx) => {
       const events = await build(tx);
       const stored = await this.store.append(tx, state.id, state.version, events, now);
       const after = stored.reduce((s, e) => applyEvent(s, e.data, e.version, e.at), state);
@@ -58,12 +84,7 @@ export class OrderWriter {
           .onConflict((oc) => oc.column("order_id").doNothing())
           .execute();
       const plan = schedule(after);
-      const row = { status: plan.status, attempts: plan.attempts ?? 0, next_run_at: plan.nextRunAt, updated_at: now };
-      await tx
-        .insertInto("commerce_sagas")
-        .values({ order_id: state.id, ...row })
-        .onConflict((oc) => oc.column("order_id").doUpdateSet(row))
-        .execute();
+      await SAGA_UPSERT.insert(tx, [[state.id, plan.status, plan.attempts ?? 0, plan.nextRunAt, now]]);
       return after;
     });
     this.relay.kick();

@@ -1,7 +1,7 @@
 /**
  * The payment provider, over HTTP, behind cockatiel's policies (a maintained resilience library,
  * not a hand-written breaker): retry(breaker(timeout(call))).
- * - timeout: every call is aborted after `timeoutMs` (aggressive: the fetch's signal is aborted);
+ * - timeout: every call is aborted after `timeoutMs` (aggressive: the request's signal is aborted);
  * - retry with exponential backoff: every provider call is idempotent by its key, so a transient
  *   failure (5xx, timeout, connection refused) is retried a few times;
  * - circuit breaker: after `breakerFailures` consecutive transient failures the circuit opens and
@@ -14,6 +14,7 @@ import { BvError } from "@bitvelocity/common";
 import { BrokenCircuitError, CircuitState, TaskCancelledError } from "cockatiel";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { providerPolicy } from "../platform/resilience.js";
+import { ProviderHttp, type ProviderResponse } from "./provider-http.js";
 
 export interface PaymentsOptions {
   readonly url: string;
@@ -58,10 +59,13 @@ export class PaymentsClient {
   private readonly calls: Counter<"op" | "outcome">;
   private readonly listeners = new Set<(state: BreakerStateName) => void>();
 
+  private readonly http: ProviderHttp;
+
   constructor(
     private readonly options: PaymentsOptions,
     registry: Registry,
   ) {
+    this.http = new ProviderHttp(options.url);
     const resilience = providerPolicy((err) => err instanceof TransientProviderError, options);
     this.breaker = resilience.breaker;
     this.policy = resilience.policy;
@@ -84,6 +88,11 @@ export class PaymentsClient {
         this.set(breaker.state);
       },
     });
+  }
+
+  /** Closes the provider connections kept alive between calls. */
+  close(): void {
+    this.http.close();
   }
 
   get state(): BreakerStateName {
@@ -118,19 +127,14 @@ export class PaymentsClient {
   private async call<T>(op: string, body: Record<string, unknown>): Promise<T> {
     try {
       const result = await this.policy.execute(async ({ signal }) => {
-        let res: Response;
+        let res: ProviderResponse;
         try {
-          res = await fetch(`${this.options.url}/${op}`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify(body),
-            signal,
-          });
+          res = await this.http.post(op, body, signal);
         } catch (err) {
           if (signal.aborted) throw new TaskCancelledError();
           throw new TransientProviderError(`payment provider unreachable: ${(err as Error).message}`, { cause: err });
         }
-        const text = await res.text();
+        const text = res.text;
         if (res.status >= 500) throw new TransientProviderError(`payment provider answered ${res.status}`);
         if (res.status >= 400) throw new PaymentRefused(res.status, `payment provider refused ${op}: ${res.status} ${text.slice(0, 200)}`);
         return JSON.parse(text) as T;

@@ -7,6 +7,7 @@
 import type { Order, OrderStatus, SalesDay, TimelineEntry } from "@bitvelocity/api";
 import { type Kysely, sql, type Transaction } from "kysely";
 import { NotFoundError } from "../platform/errors.js";
+import { PrecompiledInsert } from "../platform/precompiled.js";
 import type { EventStore, StoredEvent } from "./event-store.js";
 import { applyEvent, emptyOrder, fold, type OrderEvent, type OrderState, timelineOf } from "./order.js";
 import type { CommerceTables } from "./tables.js";
@@ -45,6 +46,36 @@ function orderOf(r: ViewRow): Order {
   };
 }
 
+/** The two writes every order event makes, written out: see platform/precompiled.ts. */
+const VIEW_COLUMNS = [
+  "order_id",
+  "site_id",
+  "placed_by",
+  "status",
+  "subtotal_minor",
+  "tax_minor",
+  "total_minor",
+  "currency",
+  "lines_json",
+  "reason",
+  "placed_at",
+  "updated_at",
+  "version",
+  "label_status",
+  "tracking_number",
+] as const satisfies readonly (keyof ViewRow)[];
+const VIEW_UPSERT = new PrecompiledInsert(
+  `insert into "commerce_order_view" (${VIEW_COLUMNS.map((c) => `"${c}"`).join(", ")})`,
+  VIEW_COLUMNS.length,
+  ` on conflict ("order_id") do update set ${VIEW_COLUMNS.slice(1)
+    .map((c) => `"${c}" = excluded."${c}"`)
+    .join(", ")}`,
+);
+const TIMELINE_INSERT = new PrecompiledInsert(
+  'insert into "commerce_order_timeline" ("order_id", "version", "type", "at", "step", "status", "detail")',
+  7,
+);
+
 export class Projections {
   constructor(
     private readonly db: Kysely<CommerceTables>,
@@ -55,33 +86,32 @@ export class Projections {
   async apply(tx: Db, state: OrderState, added: readonly StoredEvent<OrderEvent>[]): Promise<void> {
     const placed = state.placed;
     if (!placed || added.length === 0) return;
-    const row: ViewRow = {
-      order_id: state.id,
-      site_id: placed.siteId,
-      placed_by: placed.placedBy,
-      status: state.status,
-      subtotal_minor: placed.subtotalMinor,
-      tax_minor: placed.taxMinor,
-      total_minor: placed.totalMinor,
-      currency: placed.currency,
-      lines_json: JSON.stringify(placed.lines),
-      reason: state.reason,
-      placed_at: state.placedAt,
-      updated_at: state.updatedAt,
-      version: state.version,
-      label_status: state.label.status,
-      tracking_number: state.label.trackingNumber,
-    };
-    const { order_id: _id, ...changes } = row;
-    await tx
-      .insertInto("commerce_order_view")
-      .values(row)
-      .onConflict((oc) => oc.column("order_id").doUpdateSet(changes))
-      .execute();
-    await tx
-      .insertInto("commerce_order_timeline")
-      .values(added.map((e) => ({ order_id: state.id, version: e.version, type: e.type, at: e.at, ...timelineOf(e.data) })))
-      .execute();
+    await VIEW_UPSERT.insert(tx, [
+      [
+        state.id,
+        placed.siteId,
+        placed.placedBy,
+        state.status,
+        placed.subtotalMinor,
+        placed.taxMinor,
+        placed.totalMinor,
+        placed.currency,
+        JSON.stringify(placed.lines),
+        state.reason,
+        state.placedAt,
+        state.updatedAt,
+        state.version,
+        state.label.status,
+        state.label.trackingNumber,
+      ],
+    ]);
+    await TIMELINE_INSERT.insert(
+      tx,
+      added.map((e) => {
+        const t = timelineOf(e.data);
+        return [state.id, e.version, e.type, e.at, t.step, t.status, t.detail];
+      }),
+    );
     for (const e of added) {
       if (e.data.type !== "OrderConfirmed") continue;
       const day = new Date(e.at).toISOString().slice(0, 10);
