@@ -135,7 +135,12 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
     if (config.uplink.tls.insecure) logger.warn("uplink.tls.insecure: EdgeSync is plain text; the edge token crosses the network in clear");
     // The link (gRPC, protobuf) and the updater load once devices can connect: a restart accepts
     // them sooner, and the readings they send wait in the outbox for the link anyway.
-    const { startLink } = await import("./northbound/index.js");
+    // The updater's modules load with the link's: nothing may await between startLink and the
+    // updater's onSession below, or a session opened meanwhile would miss its release offers.
+    const [{ startLink }, updateModules] = await Promise.all([
+      import("./northbound/index.js"),
+      options.updates ? Promise.all([import("./update/index.js"), import("./northbound/presence.js")]) : undefined,
+    ]);
     link = startLink({
       config: config.uplink,
       edgeId: config.edge_id,
@@ -167,8 +172,8 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
       post: (configReport) => linkHandle.post({ kind: "configReport", configReport }),
       connected: () => linkHandle.connected(),
     });
-    if (options.updates) {
-      const [{ Updater }, { packageArch }] = await Promise.all([import("./update/index.js"), import("./northbound/presence.js")]);
+    if (options.updates && updateModules) {
+      const [{ Updater }, { packageArch }] = updateModules;
       const updates = new Updater({
         settings: options.updates,
         agentVersion: agentVersion(),
