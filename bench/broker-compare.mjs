@@ -7,7 +7,8 @@
 // (default 10), BENCH_CMP_SECONDS (default 10), BENCH_QUICK=1 (5 clients, 2 s: the CI smoke test),
 // BENCH_CMP_CPU_PROF=DIR (the edge runs with `node --cpu-prof` and writes its profile into DIR at
 // exit; summarise it with `node bench/profile-top.mjs DIR/*.cpuprofile`), BENCH_CMP_EDGE_NODE_ARGS (JSON
-// array of Node flags for the edge instead of the shipped ones, e.g. '["--max-semi-space-size=8"]').
+// array of Node flags for the edge instead of the shipped ones, e.g. '["--max-semi-space-size=8"]'),
+// BENCH_CMP_EDGE_OUTBOX (JSON merged into the edge's `outbox` settings, e.g. '{"commit_interval_ms":2}').
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -22,6 +23,7 @@ const CLIENTS = Number(process.env.BENCH_CMP_CLIENTS ?? (QUICK ? 5 : 50));
 const WINDOW = Number(process.env.BENCH_CMP_WINDOW ?? 10);
 const SECONDS = Number(process.env.BENCH_CMP_SECONDS ?? (QUICK ? 2 : 10));
 const CPU_PROF = process.env.BENCH_CMP_CPU_PROF;
+const OUTBOX = process.env.BENCH_CMP_EDGE_OUTBOX ? JSON.parse(process.env.BENCH_CMP_EDGE_OUTBOX) : undefined;
 const EDGE_ARGS = process.env.BENCH_CMP_EDGE_NODE_ARGS ? JSON.parse(process.env.BENCH_CMP_EDGE_NODE_ARGS) : EDGE_NODE_ARGS;
 
 function freePort() {
@@ -104,6 +106,7 @@ async function startEdgeBroker(dir) {
     // The per-device message-rate limit (100/s by default, an abuse guard) would measure itself, not the broker.
     edgeOverrides: {
       mqtt: { host: "127.0.0.1", port: 0, ws_port: 0, limits: { message_rate_per_s: 1_000_000, message_burst: 1_000_000 } },
+      ...(OUTBOX ? { outbox: OUTBOX } : {}),
     },
   });
   // No cloud: the broker and its durable outbox are measured, not the uplink (readings stay queued).

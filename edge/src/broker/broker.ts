@@ -17,12 +17,24 @@ import type { DeviceConfig } from "../config.js";
 import type { ReadingSink } from "../pipeline/sink.js";
 import { DeviceDirectory } from "./directory.js";
 import { type ConnectionGate, connectionGate, type HotBrokerLimits } from "./gate.js";
+import type { DirectPublish } from "./guard/direct.js";
 import type { GuardedStream } from "./guard/guarded-stream.js";
 import { type BrokerLimitsConfig, type BrokerTlsConfig, defaultBrokerLimits } from "./limits.js";
 import { brokerMetrics } from "./metrics.js";
 import { uncachePacketNumbers } from "./packet-numbers.js";
 import { type AccessPolicy, devicePolicy } from "./policy.js";
 import { startTlsListener } from "./tls.js";
+
+/** aedes' per-client keepalive (lib/handlers/connect.js), refreshed on every packet it handles. */
+interface AedesKeepalive {
+  _keepaliveInterval: number;
+  _keepaliveTimer: NodeJS.Timeout | null;
+}
+
+/** A PUBLISH on the direct route is a packet too [MQTT-3.1.2-24]: the keepalive starts again. */
+function refreshKeepalive(client: AedesKeepalive): void {
+  if (client._keepaliveInterval > 0) client._keepaliveTimer?.refresh();
+}
 
 export interface BrokerOptions {
   readonly host: string;
@@ -92,9 +104,19 @@ export class MqttBroker implements DeviceGateway {
       maxTopicLevels: limits.max_topic_levels + 1,
     });
     this.aedes = aedes;
+    const direct = hooks.direct;
+    // A topic someone subscribes to goes through aedes, which routes it; aedes' subscriptions live
+    // in its emitter's matcher (mqemitter's Qlobber).
+    const matcher = (aedes as unknown as { mq: { _matcher: { match(topic: string): unknown[] } } }).mq._matcher;
+    const publish: DirectPublish | undefined = direct && {
+      takes: (clientId, topic) => direct.takes(clientId, topic) && matcher.match(topic).length === 0,
+      handle: direct.handle,
+    };
     const accept = (stream: Socket | Duplex, remote: string | undefined, identity?: string) => {
       const guarded = gate.admit(stream, remote, identity);
-      if (guarded) aedes.handle(guarded);
+      if (!guarded) return;
+      const client = aedes.handle(guarded) as unknown as AedesKeepalive;
+      if (publish) guarded.route({ publish, activity: () => refreshKeepalive(client) });
     };
     aedes.on("publish", (packet, client: Client | null) => {
       if (client && packet.retain) (client.conn as unknown as Partial<GuardedStream>).publishSettled?.();

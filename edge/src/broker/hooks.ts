@@ -7,11 +7,19 @@
 
 import type { Logger } from "@bitvelocity/common";
 import { verifySecret } from "@bitvelocity/common";
-import { type CommandResultMessage, decodeCommandResult, isFilterWithinDevice, type ParsedTopic, parseTopic } from "@bitvelocity/devices";
+import {
+  type CommandResultMessage,
+  type DeviceType,
+  decodeCommandResult,
+  isFilterWithinDevice,
+  type ParsedTopic,
+  parseTopic,
+} from "@bitvelocity/devices";
 import type { AedesOptions, AuthenticateError, Client, PublishPacket, Subscription } from "aedes";
 import { normalizeTelemetry } from "../pipeline/normalize.js";
 import { type ReadingSink, whenQueued } from "../pipeline/sink.js";
 import type { DeviceDirectory } from "./directory.js";
+import type { DirectPublish } from "./guard/direct.js";
 import type { BrokerMetrics } from "./metrics.js";
 
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3 (Table 3.1).
@@ -39,7 +47,7 @@ function authError(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
-export function createHooks(deps: HookDeps): Hooks {
+export function createHooks(deps: HookDeps): Hooks & { readonly direct: DirectPublish } {
   const { directory, sink, metrics, logger } = deps;
   const now = deps.now ?? Date.now;
 
@@ -84,6 +92,39 @@ export function createHooks(deps: HookDeps): Hooks {
     return new Error(message);
   };
 
+  /** A device's telemetry, committed to the outbox (or dead-lettered) before `done`. */
+  const telemetry = (deviceId: string, deviceType: DeviceType, topicName: string, payload: Buffer, done: (err: Error | null) => void) => {
+    const normalized = normalizeTelemetry(deviceId, deviceType, topicName, payload);
+    if (normalized.ok) {
+      const reading = normalized.reading;
+      // A full commit queue is not the device's fault: the reading waits here (its slot in the
+      // broker's window stays taken, so the device's socket stays paused) and is appended again.
+      whenQueued(
+        () => sink.append(reading),
+        () => {
+          metrics.readingsAccepted.inc();
+          done(null);
+        },
+        // Not acknowledged: the device is disconnected and retries; nothing acked is lost.
+        (err) => {
+          logger.warn({ err, deviceId }, "reading not committed; disconnecting the device");
+          done(err);
+        },
+        busy,
+      );
+    } else {
+      logger.debug({ deviceId, reason: normalized.deadLetter.reason }, "telemetry dead-lettered");
+      // Acknowledged once recorded, so the device does not retry a poison message forever.
+      const deadLetter = normalized.deadLetter;
+      whenQueued(
+        () => sink.deadLetter(deadLetter),
+        () => done(null),
+        (err) => done(err),
+        busy,
+      );
+    }
+  };
+
   const authorizePublish: Hooks["authorizePublish"] = (client: Client | null, packet: PublishPacket, done) => {
     const topic = topicOf(packet.topic);
     if (!client) {
@@ -106,38 +147,8 @@ export function createHooks(deps: HookDeps): Hooks {
         else metrics.commandResultsInvalid.inc();
         return done(null);
       }
-      case "telemetry": {
-        const normalized = normalizeTelemetry(client.id, device.type, packet.topic, payload);
-        if (normalized.ok) {
-          const reading = normalized.reading;
-          // A full commit queue is not the device's fault: the reading waits here (its slot in the
-          // broker's window stays taken, so the device's socket stays paused) and is appended again.
-          whenQueued(
-            () => sink.append(reading),
-            () => {
-              metrics.readingsAccepted.inc();
-              done(null);
-            },
-            // Not acknowledged: aedes disconnects the client, which retries; nothing acked is lost.
-            (err) => {
-              logger.warn({ err, deviceId: client.id }, "reading not committed; disconnecting the device");
-              done(err);
-            },
-            busy,
-          );
-        } else {
-          logger.debug({ deviceId: client.id, reason: normalized.deadLetter.reason }, "telemetry dead-lettered");
-          // Acknowledged once recorded, so the device does not retry a poison message forever.
-          const deadLetter = normalized.deadLetter;
-          whenQueued(
-            () => sink.deadLetter(deadLetter),
-            () => done(null),
-            (err) => done(err),
-            busy,
-          );
-        }
-        return;
-      }
+      case "telemetry":
+        return telemetry(client.id, device.type, packet.topic, payload, done);
     }
   };
 
@@ -148,5 +159,23 @@ export function createHooks(deps: HookDeps): Hooks {
     done(null, null);
   };
 
-  return { authenticate, authorizePublish, authorizeSubscribe };
+  /**
+   * A device's own telemetry, handled straight from the pre-parser's frame (guard/direct.ts): the
+   * same checks and the same commit as `authorizePublish`, without aedes.
+   */
+  const direct: DirectPublish = {
+    takes(clientId, topicName) {
+      const topic = topicOf(topicName);
+      return topic?.kind === "telemetry" && topic.deviceId === clientId && directory.get(clientId) !== undefined;
+    },
+    handle(clientId, topicName, payload, done) {
+      const device = directory.get(clientId);
+      // Removed from the configuration while this PUBLISH waited: refused as aedes would.
+      if (!device) return done(deny("publish", `${clientId} is not a configured device`));
+      directory.seen(clientId, now());
+      telemetry(clientId, device.type, topicName, payload, done);
+    },
+  };
+
+  return { authenticate, authorizePublish, authorizeSubscribe, direct };
 }

@@ -5,9 +5,13 @@
  * (same pre-parser, same limits); it is chosen in code, never by configuration.
  */
 import type { AedesOptions } from "aedes";
+import type { DirectPublish } from "./guard/direct.js";
 import { createHooks, type HookDeps } from "./hooks.js";
 
-export type BrokerHooks = Required<Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe">>;
+/** aedes' hooks, and optionally the PUBLISHes the policy handles without aedes (guard/direct.ts). */
+export type BrokerHooks = Required<Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe">> & {
+  readonly direct?: DirectPublish;
+};
 
 export type AccessPolicy = (deps: HookDeps) => BrokerHooks;
 

@@ -1,7 +1,11 @@
 /**
- * The group-commit queue: appends wait in memory until the next commit, which runs
- * `commitIntervalMs` after the first of them, or at once when `batchSize` are queued. The commit
- * itself (one transaction, one fsync) is the outbox's; this only collects and times.
+ * The group-commit queue: appends wait in memory until the next commit. Commits start at most
+ * once per `commitIntervalMs` (one fsync per window): an append after a quiet window is committed
+ * at the end of this turn of the event loop (with everything else read in it), otherwise when the
+ * window since the last commit has passed, or at once when `batchSize` are queued. Under load the
+ * commits follow each other back to back, each taking what arrived during the last; at a trickle
+ * a reading waits at most one window. The commit itself (one transaction, one fsync) is the
+ * outbox's; this only collects and times.
  */
 import { BvError } from "@bitvelocity/common";
 import type { ReadingRow } from "./schema.js";
@@ -24,6 +28,9 @@ export interface CommitQueueOptions {
 export class CommitQueue {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  /** When the last commit took its batch (ms, monotonic). */
+  private lastCommit = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   constructor(
@@ -43,18 +50,19 @@ export class CommitQueue {
     }
     return new Promise<number>((resolve, reject) => {
       this.queue.push(item({ resolve, reject }));
+      if (this.immediate) return;
       if (this.queue.length >= this.options.batchSize) {
         this.schedule(0);
       } else if (!this.timer) {
-        this.schedule(this.options.commitIntervalMs);
+        this.schedule(this.lastCommit + this.options.commitIntervalMs - performance.now());
       }
     });
   }
 
   /** Everything queued, in order; the queue is empty afterwards and the commit timer stopped. */
   take(): Pending[] {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.unschedule();
+    this.lastCommit = performance.now();
     if (this.closed) return [];
     const batch = this.queue;
     this.queue = [];
@@ -71,7 +79,16 @@ export class CommitQueue {
   }
 
   private schedule(ms: number): void {
+    this.unschedule();
+    // setTimeout(0) waits a millisecond; setImmediate runs once this turn's I/O is handled.
+    if (ms <= 0) this.immediate = setImmediate(() => this.commit());
+    else this.timer = setTimeout(() => this.commit(), ms);
+  }
+
+  private unschedule(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.commit(), ms);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The durable outbox (DESIGN.md §3 promises 1, 2, 4, 7). Appends queue in memory
- * (commit-queue.ts); a group commit writes everything queued in ONE transaction (one fsync) every
- * `commitIntervalMs`, or at once when the queue reaches `batchSize`, and only then resolves each
+ * (commit-queue.ts); a group commit writes everything queued in ONE transaction (one fsync), at
+ * most once per `commitIntervalMs` (at once when the queue reaches `batchSize`), and only then resolves each
  * append with its seq (group-commit.ts). So a resolved append is on disk: the broker acknowledges
  * a PUBLISH only after that. The budget, the lanes' policies and TTLs are applied inside the same
  * transaction (retention.ts); gap records, dead letters and command results wait in the control
@@ -134,7 +134,7 @@ export class Outbox implements OutboxReader {
       dir: options.dir,
       commitIntervalMs: options.commitIntervalMs ?? 10,
       maxPending: options.maxPending ?? 5000,
-      batchSize: options.batchSize ?? 1000,
+      batchSize: options.batchSize ?? 64,
       bootId: options.bootId,
       clock,
       budgetBytes: options.budgetBytes ?? 256 * 1024 * 1024,

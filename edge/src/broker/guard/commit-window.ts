@@ -23,13 +23,15 @@ export class CommitWindow {
     this.used++;
   }
 
-  /** Gives back `n` slots and wakes the connections that waited for room. */
+  /**
+   * Gives back `n` slots and wakes the connections that waited for room, oldest first, while room
+   * is left (a woken connection takes what its own limits allow; one that finds no room waits
+   * again, at the end). Waking only as many as there is room for keeps a release O(1) when many
+   * connections wait, as they do under a flood.
+   */
   release(n = 1): void {
     this.used = Math.max(0, this.used - n);
-    if (this.waiting.length === 0 || this.used >= this.size) return;
-    const wake = this.waiting;
-    this.waiting = [];
-    for (const fn of wake) fn();
+    while (this.waiting.length > 0 && this.used < this.size) (this.waiting.shift() as () => void)();
   }
 
   /** Calls `fn` once, at the next release that leaves room. */

@@ -9,6 +9,7 @@
 import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import type { CommitWindow } from "./commit-window.js";
+import { type DirectRoute, type PublishParts, pubacks, publishParts } from "./direct.js";
 import { type Frame, FrameReader } from "./frame-reader.js";
 import { OutboundTracker } from "./outbound-tracker.js";
 import {
@@ -31,7 +32,7 @@ export interface GuardOptions extends CheckOptions {
   /** Per client id; reading pauses while the client is over its rate. */
   readonly messageRate: TokenBuckets;
   /**
-   * PUBLISHes (any QoS) passed to aedes whose handling has not finished (`publishHandled`), per
+   * PUBLISHes (any QoS) passed on (to aedes or the direct route) whose handling has not finished, per
    * connection; beyond it reading pauses until commits land.
    */
   readonly maxUncommitted: number;
@@ -69,6 +70,19 @@ export class GuardedStream extends Duplex {
   private waitingOn: string | undefined;
   /** The device id named by a verified TLS client certificate (read by the device policy). */
   certIdentity: string | undefined;
+  /** Set by the broker: PUBLISHes handled without aedes (direct.ts). */
+  private direct: DirectRoute | undefined;
+  /** aedes accepted the CONNECT (its CONNACK went out with code 0): the direct route may be used. */
+  private accepted = false;
+  /** PUBLISHes passed to aedes not yet handled, and QoS 1 ids among them whose PUBACK aedes has not written. */
+  private viaAedes = 0;
+  private readonly aedesAcks = new Set<number>();
+  /** PUBLISHes on the direct route not yet committed. */
+  private viaDirect = 0;
+  /** The direct route decided for the PUBLISH just admitted (admitPublish → pass). */
+  private admitted: PublishParts | undefined;
+  /** Direct PUBACKs to write at the end of this tick, as one buffer. */
+  private acks: number[] = [];
 
   constructor(
     private readonly socket: Stream,
@@ -81,6 +95,11 @@ export class GuardedStream extends Duplex {
     socket.on("end", () => this.push(null));
     socket.on("close", () => this.onClose());
     socket.on("error", (err: Error) => this.destroy(err));
+  }
+
+  /** Lets the access policy handle its PUBLISHes without aedes once the connection is accepted. */
+  route(direct: DirectRoute): void {
+    this.direct = direct;
   }
 
   /** Remote address of the underlying socket, for logs and limits. */
@@ -149,6 +168,7 @@ export class GuardedStream extends Duplex {
     // CONNACK is the first packet aedes writes [MQTT-3.2.0-1]; 3.1.1 CONNACK is 4 bytes.
     if (bytes[0] !== 0x20 || bytes[1] !== 0x02 || !this.connect) return;
     if (bytes[3] !== 0) return;
+    this.accepted = true;
     const present = this.options.sessions.connected(this.connect.clientId, this.connect.clean, this.now());
     // MQTT 3.1 has no session present flag: the byte is reserved there.
     bytes[2] = present && this.connect.version === 4 ? 1 : 0;
@@ -223,8 +243,65 @@ export class GuardedStream extends Duplex {
   }
 
   private pass(frame: Frame): void {
-    if (frame.type === PUBLISH && frame.flags & 0x01) this.retainedPending++;
+    if (frame.type === PUBLISH) {
+      const direct = this.admitted;
+      this.admitted = undefined;
+      if (direct) {
+        this.sendDirect(frame, direct);
+        return;
+      }
+      this.viaAedes++;
+      if (frame.flags & 0x01) this.retainedPending++;
+      if ((frame.flags & 0x06) === 0x02)
+        this.aedesAcks.add(frame.bytes.readUInt16BE(frame.bodyStart + 2 + frame.bytes.readUInt16BE(frame.bodyStart)));
+    }
     if (!this.push(frame.bytes)) this.wantsData = false;
+  }
+
+  /**
+   * The direct route (direct.ts): the policy commits the reading; the PUBACK follows, with the
+   * others of this tick in one write. aedes sees no packet, so its keepalive is refreshed here.
+   */
+  private sendDirect(frame: Frame, parts: PublishParts): void {
+    const direct = this.direct as DirectRoute;
+    direct.activity();
+    this.viaDirect++;
+    const clientId = (this.connect as ConnectInfo).clientId;
+    direct.publish.handle(clientId, parts.topic, frame.bytes.subarray(parts.payloadStart), (err) => {
+      this.viaDirect--;
+      if (err) {
+        this.destroy(err);
+        return;
+      }
+      if (parts.id !== undefined && !this.destroyed) {
+        this.acks.push(parts.id);
+        if (this.acks.length === 1) process.nextTick(() => this.writeAcks());
+      }
+      this.freeSlot();
+    });
+  }
+
+  private writeAcks(): void {
+    const ids = this.acks;
+    this.acks = [];
+    if (this.destroyed) return;
+    this.socket.write(pubacks(ids));
+    for (const id of ids) this.acked(id);
+  }
+
+  /**
+   * Which route the PUBLISH takes: direct when the policy takes it; undefined for aedes. PUBLISHes
+   * keep their order across routes (and so do their PUBACKs [MQTT-4.6.0-2]): a PUBLISH for the other
+   * route waits until those on this one are handled. Returns false when it has to wait.
+   */
+  private routeOf(frame: Frame): PublishParts | undefined | false {
+    let parts: PublishParts | undefined;
+    if (this.direct && this.accepted && (frame.flags & 0x05) === 0 /* QoS 0 or 1, not retained */) {
+      const p = publishParts(frame);
+      if (this.direct.publish.takes((this.connect as ConnectInfo).clientId, p.topic)) parts = p;
+    }
+    if (parts) return this.viaAedes > 0 || this.aedesAcks.size > 0 ? false : parts;
+    return this.viaDirect > 0 ? false : undefined;
   }
 
   /** Reading pauses while aedes is full or the waiting bytes exceed one maximum packet (at least 64 KiB). */
@@ -251,6 +328,11 @@ export class GuardedStream extends Duplex {
    * committed, or refused). Frees its slot; the next waiting PUBLISH may pass.
    */
   publishHandled(): void {
+    if (this.viaAedes > 0) this.viaAedes--;
+    this.freeSlot();
+  }
+
+  private freeSlot(): void {
     if (this.released || this.uncommitted === 0) return;
     this.uncommitted--;
     this.options.commitWindow.release();
@@ -312,6 +394,9 @@ export class GuardedStream extends Duplex {
       }
       return false;
     }
+    // After the window: a connection woken for room finds out cheaply whether it still has to wait.
+    const route = this.routeOf(frame);
+    if (route === false) return false; // woken when the other route's PUBLISHes are handled
     if (!this.options.messageRate.take((this.connect as ConnectInfo).clientId)) {
       this.pausedBy("rate");
       clearTimeout(this.throttle);
@@ -321,10 +406,16 @@ export class GuardedStream extends Duplex {
     if (id !== undefined) this.inflight.add(id);
     this.uncommitted++;
     window.take();
+    this.admitted = route;
     return true;
   }
 
   private acked(id: number): void {
+    if (this.aedesAcks.delete(id) && this.aedesAcks.size === 0 && this.held.length > 0) {
+      this.inflight.delete(id);
+      this.drain();
+      return;
+    }
     if (!this.inflight.delete(id)) return;
     if (this.held.length > 0 && this.inflight.size < this.options.maxInflight) this.drain();
   }
