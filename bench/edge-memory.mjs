@@ -12,14 +12,14 @@ const LOAD_AT_START = (await import("node:os")).loadavg()[0].toFixed(1);
 const COUNTS = (process.env.BENCH_MEMORY_DEVICES ?? "12,1000").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_MEMORY_SECONDS ?? 25);
 
-async function measure(devices, nodeArgs) {
+async function measure(devices, nodeArgs, env = {}) {
   const prepared = prepareSystem({
     dir: mkdtempSync(join(tmpdir(), "bv-mem-")),
     scenarioOverrides: { fleets: [{ type: "env-sensor", count: devices, id_prefix: "env-", interval_ms: 1000 }] },
   });
   const cloud = startCloud(prepared);
   const cp = await cloud.ready;
-  const edge = startEdge(prepared, cp.grpc, { nodeArgs });
+  const edge = startEdge(prepared, cp.grpc, { nodeArgs, env });
   const ep = await edge.ready;
   const idle = procSample(edge.child.pid);
   const sim = startSim(prepared, ep.mqtt, { args: ["--quiet"] });
@@ -33,26 +33,39 @@ async function measure(devices, nodeArgs) {
 }
 
 // V8 defaults, only the young-generation cap, and the flags the edge ships with.
+// BENCH_MEMORY_EXTRA=1 adds a variant with glibc's malloc limited to two arenas; BENCH_MEMORY_REPEAT
+// measures each variant that many times, interleaved (the median is reported, every run listed).
 const VARIANTS = [
   { name: "V8 defaults", args: [] },
   { name: "`--max-semi-space-size=1`", args: ["--max-semi-space-size=1"] },
   { name: `\`${EDGE_NODE_ARGS.join(" ")}\` (as shipped)`, args: EDGE_NODE_ARGS },
+  ...(process.env.BENCH_MEMORY_EXTRA === "1"
+    ? [{ name: "as shipped, with `MALLOC_ARENA_MAX=2`", args: EDGE_NODE_ARGS, env: { MALLOC_ARENA_MAX: "2" } }]
+    : []),
 ];
+const REPEAT = Number(process.env.BENCH_MEMORY_REPEAT ?? 1);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 for (const devices of COUNTS) {
-  const results = [];
-  for (const v of VARIANTS) results.push(await measure(devices, v.args));
+  const runs = VARIANTS.map(() => []);
+  for (let r = 0; r < REPEAT; r++) {
+    for (const [i, v] of VARIANTS.entries()) runs[i].push(await measure(devices, v.args, v.env));
+  }
+  const results = runs.map((ms) => {
+    const m = ms.find((x) => x.loaded === median(ms.map((y) => y.loaded)));
+    return { ...m, all: ms.map((x) => x.loaded) };
+  });
   rows.push({ devices, results });
 }
 const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 const body = `Date: ${new Date().toISOString().slice(0, 10)} · Machine: ${machine}
-Command: \`BENCH_MEMORY_DEVICES=${COUNTS.join(",")} BENCH_MEMORY_SECONDS=${SECONDS} node bench/edge-memory.mjs\` (also part of \`npm run bench\`)
+Command: \`BENCH_MEMORY_DEVICES=${COUNTS.join(",")} BENCH_MEMORY_SECONDS=${SECONDS}${REPEAT > 1 ? ` BENCH_MEMORY_REPEAT=${REPEAT}` : ""}${process.env.BENCH_MEMORY_EXTRA === "1" ? " BENCH_MEMORY_EXTRA=1" : ""} node bench/edge-memory.mjs\` (also part of \`npm run bench\`)
 
 RSS of the edge after start (before devices) → after ${SECONDS} s of traffic, and the edge's CPU over the traffic:
 
 | devices connected (env-sensor, 1 Hz, QoS 1) | ${VARIANTS.map((v) => v.name).join(" | ")} |
 |---|${VARIANTS.map(() => "---").join("|")}|
-${rows.map((r) => `| ${r.devices} | ${r.results.map((m) => `${m.idle} → **${m.loaded} MB**, CPU ${m.cpu} %`).join(" | ")} |`).join("\n")}
+${rows.map((r) => `| ${r.devices} | ${r.results.map((m) => `${m.idle} → **${m.loaded} MB**, CPU ${m.cpu} %${REPEAT > 1 ? ` (runs: ${m.all.join(", ")} MB)` : ""}`).join(" | ")} |`).join("\n")}
 
 Target: ≤ 96 MB with 1,000 devices at 1 Hz. Load average when this started: ${LOAD_AT_START} (on a busy machine commits slow down
 and readings queue in the edge's memory). RSS is read from /proc/PID/status (VmRSS) of the bv-edge process, with the

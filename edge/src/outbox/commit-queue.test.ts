@@ -1,0 +1,52 @@
+// Commit pacing: at most one commit per window, a reading after a quiet window committed at once,
+// and an early commit when a batch's worth waits.
+import { describe, expect, it } from "vitest";
+import { CommitQueue, type Pending } from "./commit-queue.js";
+
+const WINDOW_MS = 200;
+
+function queue(batchSize = 64) {
+  const commits: number[] = [];
+  const started = performance.now();
+  const q: CommitQueue = new CommitQueue(
+    { commitIntervalMs: WINDOW_MS, maxPending: 10_000, batchSize },
+    () => {
+      commits.push(performance.now() - started);
+      for (const item of q.take()) item.resolve(0);
+    },
+    () => undefined,
+  );
+  const add = () =>
+    q.add(
+      (settle) =>
+        ({ kind: "dead", input: { deviceId: "d", topic: "t", payload: new Uint8Array(), reason: "r" }, label: "l", ...settle }) as Pending,
+    );
+  return { q, add, commits, started };
+}
+
+describe("CommitQueue pacing", () => {
+  it("commits a reading after a quiet window at once, and the next no sooner than one window later", async () => {
+    const { add, commits } = queue();
+    await add();
+    expect(commits).toHaveLength(1);
+    expect(commits[0]).toBeLessThan(WINDOW_MS / 2);
+    await add();
+    expect(commits).toHaveLength(2);
+    expect((commits[1] as number) - (commits[0] as number)).toBeGreaterThanOrEqual(WINDOW_MS - 5);
+  });
+
+  it("takes everything that arrived during the window in one commit", async () => {
+    const { add, commits } = queue();
+    await add();
+    await Promise.all(Array.from({ length: 10 }, () => add()));
+    expect(commits).toHaveLength(2);
+  });
+
+  it("commits early, without waiting for the window, once a batch's worth waits", async () => {
+    const { add, commits } = queue(8);
+    await add();
+    await Promise.all(Array.from({ length: 8 }, () => add()));
+    expect(commits).toHaveLength(2);
+    expect((commits[1] as number) - (commits[0] as number)).toBeLessThan(WINDOW_MS / 2);
+  });
+});
