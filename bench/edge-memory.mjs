@@ -35,14 +35,17 @@ async function measure(devices, nodeArgs, env = {}) {
 // V8 defaults, only the young-generation cap, and the flags the edge ships with.
 // BENCH_MEMORY_EXTRA=1 adds a variant with glibc's malloc limited to two arenas; BENCH_MEMORY_REPEAT
 // measures each variant that many times, interleaved (the median is reported, every run listed).
-const VARIANTS = [
-  { name: "V8 defaults", args: [] },
-  { name: "`--max-semi-space-size=1`", args: ["--max-semi-space-size=1"] },
-  { name: `\`${EDGE_NODE_ARGS.join(" ")}\` (as shipped)`, args: EDGE_NODE_ARGS },
-  ...(process.env.BENCH_MEMORY_EXTRA === "1"
-    ? [{ name: "as shipped, with `MALLOC_ARENA_MAX=2`", args: EDGE_NODE_ARGS, env: { MALLOC_ARENA_MAX: "2" } }]
-    : []),
-];
+// BENCH_MEMORY_VARIANTS (JSON: [{ "name", "args", "env"? }]) replaces the list below.
+const VARIANTS = process.env.BENCH_MEMORY_VARIANTS
+  ? JSON.parse(process.env.BENCH_MEMORY_VARIANTS)
+  : [
+      { name: "V8 defaults", args: [] },
+      { name: "`--max-semi-space-size=1`", args: ["--max-semi-space-size=1"] },
+      { name: `\`${EDGE_NODE_ARGS.join(" ")}\` (as shipped)`, args: EDGE_NODE_ARGS },
+      ...(process.env.BENCH_MEMORY_EXTRA === "1"
+        ? [{ name: "as shipped, with `MALLOC_ARENA_MAX=2`", args: EDGE_NODE_ARGS, env: { MALLOC_ARENA_MAX: "2" } }]
+        : []),
+    ];
 const REPEAT = Number(process.env.BENCH_MEMORY_REPEAT ?? 1);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
