@@ -95,7 +95,21 @@ export function createHooks(deps: HookDeps): Hooks & { readonly direct: DirectPu
   /** A device's telemetry, committed to the outbox (or dead-lettered) before `done`. */
   const telemetry = (deviceId: string, deviceType: DeviceType, topicName: string, payload: Buffer, done: (err: Error | null) => void) => {
     const normalized = normalizeTelemetry(deviceId, deviceType, topicName, payload);
-    if (normalized.ok) {
+    if (normalized.ok && sink.appendNow) {
+      sink.appendNow(
+        normalized.reading,
+        (err) => {
+          if (!err) {
+            metrics.readingsAccepted.inc();
+            return done(null);
+          }
+          // Not acknowledged: the device is disconnected and retries; nothing acked is lost.
+          logger.warn({ err, deviceId }, "reading not committed; disconnecting the device");
+          done(err);
+        },
+        busy,
+      );
+    } else if (normalized.ok) {
       const reading = normalized.reading;
       // A full commit queue is not the device's fault: the reading waits here (its slot in the
       // broker's window stays taken, so the device's socket stays paused) and is appended again.

@@ -49,4 +49,27 @@ describe("CommitQueue pacing", () => {
     expect(commits).toHaveLength(2);
     expect((commits[1] as number) - (commits[0] as number)).toBeLessThan(WINDOW_MS / 2);
   });
+
+  it("offers without a promise: the refusal comes back at once, nothing queued", async () => {
+    const refused: string[] = [];
+    const q = new CommitQueue(
+      { commitIntervalMs: WINDOW_MS, maxPending: 1, batchSize: 64 },
+      () => undefined,
+      () => refused.push("busy"),
+    );
+    const item = (): Pending => ({
+      kind: "dead",
+      input: { deviceId: "d", topic: "t", payload: new Uint8Array(), reason: "r" },
+      label: "l",
+      resolve: () => undefined,
+      reject: () => undefined,
+    });
+    expect(q.offer(item())).toBeUndefined();
+    expect(q.offer(item())?.code).toBe("OUTBOX_BUSY");
+    expect(q.length).toBe(1);
+    expect(refused).toEqual(["busy"]);
+    q.take();
+    q.close();
+    expect(q.offer(item())?.code).toBe("OUTBOX_CLOSED");
+  });
 });

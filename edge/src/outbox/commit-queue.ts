@@ -11,6 +11,9 @@ import { BvError } from "@bitvelocity/common";
 import type { ReadingRow } from "./schema.js";
 import type { DeadLetterInput } from "./types.js";
 
+/** How long an append refused by a full commit queue waits before it is tried again. */
+export const BUSY_RETRY_MS = 10;
+
 type Settle = { resolve: (seq: number) => void; reject: (err: Error) => void };
 
 /** An append waiting for its commit: a reading, or a dead letter refused at the edge. */
@@ -43,20 +46,38 @@ export class CommitQueue {
 
   /** Queues an append; the promise settles when its commit does. */
   add(item: (settle: Settle) => Pending): Promise<number> {
-    if (this.closed) return Promise.reject(new BvError("OUTBOX_CLOSED", "transient", "the outbox is closed"));
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    return new Promise<number>((resolve, reject) => this.enqueue(item({ resolve, reject })));
+  }
+
+  /**
+   * `add` without a promise, for the broker's hot path: the item's own `resolve`/`reject` settle it.
+   * Returns the refusal (`OUTBOX_CLOSED`, `OUTBOX_BUSY`) instead of queueing, synchronously.
+   */
+  offer(item: Pending): BvError | undefined {
+    const refused = this.refusal();
+    if (!refused) this.enqueue(item);
+    return refused;
+  }
+
+  private refusal(): BvError | undefined {
+    if (this.closed) return new BvError("OUTBOX_CLOSED", "transient", "the outbox is closed");
     if (this.queue.length >= this.options.maxPending) {
       this.onBusy();
-      return Promise.reject(new BvError("OUTBOX_BUSY", "transient", `${this.queue.length} appends already wait for a commit`));
+      return new BvError("OUTBOX_BUSY", "transient", `${this.queue.length} appends already wait for a commit`);
     }
-    return new Promise<number>((resolve, reject) => {
-      this.queue.push(item({ resolve, reject }));
-      if (this.immediate) return;
-      if (this.queue.length >= this.options.batchSize) {
-        this.schedule(0);
-      } else if (!this.timer) {
-        this.schedule(this.lastCommit + this.options.commitIntervalMs - performance.now());
-      }
-    });
+    return undefined;
+  }
+
+  private enqueue(item: Pending): void {
+    this.queue.push(item);
+    if (this.immediate) return;
+    if (this.queue.length >= this.options.batchSize) {
+      this.schedule(0);
+    } else if (!this.timer) {
+      this.schedule(this.lastCommit + this.options.commitIntervalMs - performance.now());
+    }
   }
 
   /** Everything queued, in order; the queue is empty afterwards and the commit timer stopped. */

@@ -15,7 +15,7 @@ import type Database from "better-sqlite3";
 import { Registry } from "prom-client";
 import { Alarms } from "./alarms.js";
 import { CLOCK_TRUSTED_AFTER_MS, type OutboxClock, systemClock } from "./clock.js";
-import { CommitQueue, type Pending } from "./commit-queue.js";
+import { BUSY_RETRY_MS, CommitQueue, type Pending } from "./commit-queue.js";
 import { ControlQueue } from "./control.js";
 import { Counts } from "./counts.js";
 import { openDatabase, type Statements, statements } from "./database.js";
@@ -159,6 +159,32 @@ export class Outbox implements OutboxReader {
 
   /** Queues a reading; resolves with its seq once the group commit holding it is on disk. */
   append(reading: NewReading): Promise<number> {
+    const row = this.rowOf(reading);
+    return this.queue.add((settle) => ({ kind: "reading", row, ...settle }));
+  }
+
+  /**
+   * `append` without promises (ReadingSink.appendNow): `done(null, seq)` once committed; a full
+   * commit queue is waited out here (`onBusy` told each time), any other refusal is `done(err)`.
+   */
+  appendNow(reading: NewReading, done: (err: Error | null, seq: number) => void, onBusy?: () => void): void {
+    const item: Pending = {
+      kind: "reading",
+      row: this.rowOf(reading),
+      resolve: (seq) => done(null, seq),
+      reject: (err) => done(err, 0),
+    };
+    const offer = (): void => {
+      const refused = this.queue.offer(item);
+      if (!refused) return;
+      if (refused.code !== "OUTBOX_BUSY") return done(refused, 0);
+      onBusy?.();
+      setTimeout(offer, BUSY_RETRY_MS);
+    };
+    offer();
+  }
+
+  private rowOf(reading: NewReading): Omit<ReadingRow, "seq"> {
     const now = Math.round(this.options.clock.now());
     const valuesJson = JSON.stringify(reading.values);
     const row: Omit<ReadingRow, "seq"> = {
@@ -173,7 +199,7 @@ export class Outbox implements OutboxReader {
       clock_synced: now > CLOCK_TRUSTED_AFTER_MS ? 1 : 0,
       bytes: recordBytes(reading.deviceId, reading.deviceType, valuesJson, this.options.bootId),
     };
-    return this.queue.add((settle) => ({ kind: "reading", row, ...settle }));
+    return row;
   }
 
   /** Queues a dead letter (a message refused at the edge); resolves once it is committed. */

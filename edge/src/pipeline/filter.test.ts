@@ -1,3 +1,4 @@
+import { BvError } from "@bitvelocity/common";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import type { NewReading } from "../outbox/types.js";
@@ -106,5 +107,38 @@ describe("report strategies", () => {
     expect(await sink.append(reading({ voltage: 230 }))).toBe(0);
     expect(await sink.append(reading({ voltage: 230 }, "other-device"))).toBe(2);
     expect(stored.map((s) => s.values)).toEqual([{ voltage: 230 }, { voltage: 230 }]);
+  });
+
+  it("without promises (appendNow) it filters once and waits out a full commit queue without filtering again", async () => {
+    const r = rig({ strategy: "on_change" });
+    const stored: NewReading[] = [];
+    let busyOnce = true;
+    let busyTold = 0;
+    const sink = filteredSink(r.filter, {
+      // A sink without appendNow: the filtered sink falls back to append, retrying OUTBOX_BUSY.
+      append: async (x) => {
+        if (busyOnce) {
+          busyOnce = false;
+          throw new BvError("OUTBOX_BUSY", "transient", "full");
+        }
+        stored.push(x);
+        return stored.length;
+      },
+      deadLetter: async () => undefined,
+    });
+    const appendNow = (x: NewReading) =>
+      new Promise<number>((resolve, reject) =>
+        sink.appendNow?.(
+          x,
+          (err, seq) => (err ? reject(err) : resolve(seq)),
+          () => {
+            busyTold++;
+          },
+        ),
+      );
+    expect(await appendNow(reading({ voltage: 231 }))).toBe(1);
+    expect(busyTold).toBe(1);
+    expect(await appendNow(reading({ voltage: 231 }))).toBe(0);
+    expect(stored.map((s) => s.values)).toEqual([{ voltage: 231 }]);
   });
 });

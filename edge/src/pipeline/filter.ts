@@ -104,6 +104,17 @@ export function filteredSink(filter: ReportFilter, next: ReadingSink): ReadingSi
       if (!kept) return Promise.resolve(0);
       return new Promise((resolve, reject) => whenQueued(() => next.append(kept), resolve, reject));
     },
+    appendNow: (reading, done, onBusy) => {
+      const kept = filter.apply(reading);
+      if (!kept) return done(null, 0);
+      if (next.appendNow) return next.appendNow(kept, done, onBusy);
+      whenQueued(
+        () => next.append(kept),
+        (seq) => done(null, seq),
+        (err) => done(err, 0),
+        onBusy,
+      );
+    },
     deadLetter: (input) => next.deadLetter(input),
   };
 }

@@ -1,5 +1,6 @@
 /** Where sources (the MQTT broker, connectors) hand readings: the outbox, or anything with its shape. */
 import { isBvError } from "@bitvelocity/common";
+import { BUSY_RETRY_MS } from "../outbox/commit-queue.js";
 import type { DeadLetterInput, NewReading } from "../outbox/types.js";
 
 export interface ReadingSink {
@@ -10,10 +11,15 @@ export interface ReadingSink {
   append(reading: NewReading): Promise<number>;
   /** Resolves once the refused message is durably recorded. */
   deadLetter(input: DeadLetterInput): Promise<void>;
+  /**
+   * `append` without promises, for the broker's hot path (a promise and its reactions per reading
+   * are measurable garbage there): `done(null, seq)` once committed, `done(err)` if refused for any
+   * reason other than a full commit queue, which is waited out inside (`onBusy` told each time).
+   */
+  appendNow?(reading: NewReading, done: (err: Error | null, seq: number) => void, onBusy?: () => void): void;
 }
 
-/** How long an append refused by a full commit queue waits before it is tried again. */
-export const BUSY_RETRY_MS = 10;
+export { BUSY_RETRY_MS } from "../outbox/commit-queue.js";
 
 /**
  * Runs a sink operation until the commit queue takes it: an `OUTBOX_BUSY` refusal is retried
