@@ -177,7 +177,10 @@ export class Outbox implements OutboxReader {
     const offer = (): void => {
       const refused = this.queue.offer(item);
       if (!refused) return;
-      if (refused.code !== "OUTBOX_BUSY") return done(refused, 0);
+      if (refused.code !== "OUTBOX_BUSY") {
+        done(refused, 0);
+        return;
+      }
       onBusy?.();
       setTimeout(offer, BUSY_RETRY_MS);
     };

@@ -106,8 +106,14 @@ export function filteredSink(filter: ReportFilter, next: ReadingSink): ReadingSi
     },
     appendNow: (reading, done, onBusy) => {
       const kept = filter.apply(reading);
-      if (!kept) return done(null, 0);
-      if (next.appendNow) return next.appendNow(kept, done, onBusy);
+      if (!kept) {
+        done(null, 0);
+        return;
+      }
+      if (next.appendNow) {
+        next.appendNow(kept, done, onBusy);
+        return;
+      }
       whenQueued(
         () => next.append(kept),
         (seq) => done(null, seq),
