@@ -5,7 +5,10 @@
 // retries in the background, as at a site whose network is not up yet.
 // Knobs: BENCH_DEVICES (default 1000), BENCH_START_RUNS (default 5), BENCH_START_CPU_PROF=DIR
 // (writes a V8 CPU profile of each measured start into DIR), BENCH_START_NODE_ARGS (node flags
-// instead of the shipped ones, space-separated; "" for V8's defaults). It prints the figures as JSON; the
+// instead of the shipped ones, space-separated; "" for V8's defaults), BENCH_START_RUNNER (the command
+// that runs Node instead of this Node, space-separated: e.g. "chroot /srv/arm64-root /usr/bin/node" for
+// an arm64 root filesystem under qemu-user, with this repository and the temp dir bind-mounted at the
+// same paths and its better-sqlite3 built for arm64). It prints the figures as JSON; the
 // section "Edge cold start (before/after)" of bench/RESULTS.md compares two commits, so it is written by hand.
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -18,6 +21,7 @@ import { machine, procSample } from "./lib.mjs";
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 5);
 const PROFILE_DIR = process.env.BENCH_START_CPU_PROF;
+const [RUNNER, ...RUNNER_ARGS] = (process.env.BENCH_START_RUNNER ?? process.execPath).split(" ").filter(Boolean);
 const NODE_ARGS =
   process.env.BENCH_START_NODE_ARGS === undefined ? EDGE_NODE_ARGS : process.env.BENCH_START_NODE_ARGS.split(" ").filter(Boolean);
 
@@ -93,7 +97,7 @@ async function startOnce(prepared, mqttPort, device, profile) {
   const args = [...NODE_ARGS];
   if (profile) args.push("--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`);
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...args, BINS.edge, "--config", prepared.files.edge], {
+  const child = spawn(RUNNER, [...RUNNER_ARGS, ...args, BINS.edge, "--config", prepared.files.edge], {
     cwd: ROOT,
     env: { ...process.env, BV_LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -127,7 +131,7 @@ async function startOnce(prepared, mqttPort, device, profile) {
 /** Node itself: spawn → exit of an empty program with the same flags (the floor under any start). */
 async function nodeFloor() {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...NODE_ARGS, "-e", "0"], { stdio: "ignore" });
+  const child = spawn(RUNNER, [...RUNNER_ARGS, ...NODE_ARGS, "-e", "0"], { stdio: "ignore" });
   await new Promise((resolve) => child.once("exit", resolve));
   return performance.now() - t0;
 }
@@ -162,7 +166,7 @@ const report = {
   machine: machine(),
   loadAverageAtStart: load,
   loadAverageAtEnd: loadavg()[0].toFixed(2),
-  command: `BENCH_DEVICES=${DEVICES} BENCH_START_RUNS=${RUNS}${process.env.BENCH_START_NODE_ARGS === undefined ? "" : ` BENCH_START_NODE_ARGS="${NODE_ARGS.join(" ")}"`} node bench/edge-start.mjs`,
+  command: `BENCH_DEVICES=${DEVICES} BENCH_START_RUNS=${RUNS}${process.env.BENCH_START_NODE_ARGS === undefined ? "" : ` BENCH_START_NODE_ARGS="${NODE_ARGS.join(" ")}"`}${process.env.BENCH_START_RUNNER ? ` BENCH_START_RUNNER="${process.env.BENCH_START_RUNNER}"` : ""} node bench/edge-start.mjs`,
   nodeArgs: NODE_ARGS.join(" "),
   devices: prepared.devices.length,
   startSeconds: runs.map((r) => fmt(r.ms)),
