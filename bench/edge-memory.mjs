@@ -12,14 +12,14 @@ const LOAD_AT_START = (await import("node:os")).loadavg()[0].toFixed(1);
 const COUNTS = (process.env.BENCH_MEMORY_DEVICES ?? "12,1000").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_MEMORY_SECONDS ?? 25);
 
-async function measure(devices, nodeArgs, env = {}) {
+async function measure(devices, nodeArgs, env = {}, bin = undefined) {
   const prepared = prepareSystem({
     dir: mkdtempSync(join(tmpdir(), "bv-mem-")),
     scenarioOverrides: { fleets: [{ type: "env-sensor", count: devices, id_prefix: "env-", interval_ms: 1000 }] },
   });
   const cloud = startCloud(prepared);
   const cp = await cloud.ready;
-  const edge = startEdge(prepared, cp.grpc, { nodeArgs, env });
+  const edge = startEdge(prepared, cp.grpc, { nodeArgs, env, ...(bin ? { bin } : {}) });
   const ep = await edge.ready;
   const idle = procSample(edge.child.pid);
   const sim = startSim(prepared, ep.mqtt, { args: ["--quiet"] });
@@ -35,7 +35,7 @@ async function measure(devices, nodeArgs, env = {}) {
 // V8 defaults, only the young-generation cap, and the flags the edge ships with.
 // BENCH_MEMORY_EXTRA=1 adds a variant with glibc's malloc limited to two arenas; BENCH_MEMORY_REPEAT
 // measures each variant that many times, interleaved (the median is reported, every run listed).
-// BENCH_MEMORY_VARIANTS (JSON: [{ "name", "args", "env"? }]) replaces the list below.
+// BENCH_MEMORY_VARIANTS (JSON: [{ "name", "args", "env"?, "bin"? }]) replaces the list below.
 const VARIANTS = process.env.BENCH_MEMORY_VARIANTS
   ? JSON.parse(process.env.BENCH_MEMORY_VARIANTS)
   : [
@@ -52,7 +52,7 @@ const rows = [];
 for (const devices of COUNTS) {
   const runs = VARIANTS.map(() => []);
   for (let r = 0; r < REPEAT; r++) {
-    for (const [i, v] of VARIANTS.entries()) runs[i].push(await measure(devices, v.args, v.env));
+    for (const [i, v] of VARIANTS.entries()) runs[i].push(await measure(devices, v.args, v.env, v.bin));
   }
   const results = runs.map((ms) => {
     const m = ms.find((x) => x.loaded === median(ms.map((y) => y.loaded)));

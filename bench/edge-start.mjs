@@ -8,7 +8,8 @@
 // instead of the shipped ones, space-separated; "" for V8's defaults), BENCH_START_RUNNER (the command
 // that runs Node instead of this Node, space-separated: e.g. "chroot /srv/arm64-root /usr/bin/node" for
 // an arm64 root filesystem under qemu-user, with this repository and the temp dir bind-mounted at the
-// same paths and its better-sqlite3 built for arm64). It prints the figures as JSON; the
+// same paths and its better-sqlite3 built for arm64), BENCH_START_BIN (the program, default the bundled
+// agent edge/dist/bundle/bin.js; edge/dist/bin.js is tsc's unbundled output). It prints the figures as JSON; the
 // section "Edge cold start (before/after)" of bench/RESULTS.md compares two commits, so it is written by hand.
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -21,6 +22,7 @@ import { machine, procSample } from "./lib.mjs";
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 5);
 const PROFILE_DIR = process.env.BENCH_START_CPU_PROF;
+const BIN = process.env.BENCH_START_BIN ?? BINS.edge;
 const [RUNNER, ...RUNNER_ARGS] = (process.env.BENCH_START_RUNNER ?? process.execPath).split(" ").filter(Boolean);
 const NODE_ARGS =
   process.env.BENCH_START_NODE_ARGS === undefined ? EDGE_NODE_ARGS : process.env.BENCH_START_NODE_ARGS.split(" ").filter(Boolean);
@@ -97,7 +99,7 @@ async function startOnce(prepared, mqttPort, device, profile) {
   const args = [...NODE_ARGS];
   if (profile) args.push("--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`);
   const t0 = performance.now();
-  const child = spawn(RUNNER, [...RUNNER_ARGS, ...args, BINS.edge, "--config", prepared.files.edge], {
+  const child = spawn(RUNNER, [...RUNNER_ARGS, ...args, BIN, "--config", prepared.files.edge], {
     cwd: ROOT,
     env: { ...process.env, BV_LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -166,7 +168,7 @@ const report = {
   machine: machine(),
   loadAverageAtStart: load,
   loadAverageAtEnd: loadavg()[0].toFixed(2),
-  command: `BENCH_DEVICES=${DEVICES} BENCH_START_RUNS=${RUNS}${process.env.BENCH_START_NODE_ARGS === undefined ? "" : ` BENCH_START_NODE_ARGS="${NODE_ARGS.join(" ")}"`}${process.env.BENCH_START_RUNNER ? ` BENCH_START_RUNNER="${process.env.BENCH_START_RUNNER}"` : ""} node bench/edge-start.mjs`,
+  command: `BENCH_DEVICES=${DEVICES} BENCH_START_RUNS=${RUNS}${process.env.BENCH_START_NODE_ARGS === undefined ? "" : ` BENCH_START_NODE_ARGS="${NODE_ARGS.join(" ")}"`}${process.env.BENCH_START_RUNNER ? ` BENCH_START_RUNNER="${process.env.BENCH_START_RUNNER}"` : ""}${process.env.BENCH_START_BIN ? ` BENCH_START_BIN=${process.env.BENCH_START_BIN}` : ""} node bench/edge-start.mjs`,
   nodeArgs: NODE_ARGS.join(" "),
   devices: prepared.devices.length,
   startSeconds: runs.map((r) => fmt(r.ms)),

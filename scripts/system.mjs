@@ -12,7 +12,8 @@ import { parse, stringify } from "yaml";
 export const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const BINS = {
   cloud: join(ROOT, "cloud/dist/bin.js"),
-  edge: join(ROOT, "edge/dist/bin.js"),
+  // What bv-edge runs (edge/bundle.mjs); BV_EDGE_BIN=edge/dist/bin.js runs tsc's output (readable profiles).
+  edge: process.env.BV_EDGE_BIN ? resolve(ROOT, process.env.BV_EDGE_BIN) : join(ROOT, "edge/dist/bundle/bin.js"),
   sim: join(ROOT, "firmware-sim/dist/bin.js"),
 };
 
@@ -190,10 +191,10 @@ export function startCloud(prepared, { env = {}, inheritOutput = false, nodeArgs
  */
 export const EDGE_NODE_ARGS = ["--max-semi-space-size=1", "--optimize-for-size"];
 
-export function startEdge(prepared, grpcPort, { env = {}, inheritOutput = false, nodeArgs = EDGE_NODE_ARGS } = {}) {
+export function startEdge(prepared, grpcPort, { env = {}, inheritOutput = false, nodeArgs = EDGE_NODE_ARGS, bin = BINS.edge } = {}) {
   return spawnService({
     name: "edge",
-    bin: BINS.edge,
+    bin,
     nodeArgs,
     args: ["--config", prepared.files.edge],
     env: { BV_CLOUD_URL: `127.0.0.1:${grpcPort}`, BV_EDGE_TOKEN: prepared.secrets.edgeToken, ...env },

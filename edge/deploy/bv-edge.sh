@@ -57,4 +57,7 @@ fi
 # A release that carries its own Node runtime (the +node builds) runs on it.
 if [ -x "$APP/node/bin/node" ]; then NODE="$APP/node/bin/node"; fi
 export BV_EDGE_RELEASES_DIR="$RELEASES"
-exec "$NODE" @V8_FLAGS@ "$APP/dist/bin.js" "$@"
+# The bundled agent (dist/bundle, edge/bundle.mjs); releases built before it have only dist/bin.js.
+program="$APP/dist/bundle/bin.js"
+[ -f "$program" ] || program="$APP/dist/bin.js"
+exec "$NODE" @V8_FLAGS@ "$program" "$@"

@@ -70,6 +70,7 @@ const cacheDir = process.env.BV_DEPLOY_CACHE ?? (isWritable("/var/cache") ? "/va
 mkdirSync(cacheDir, { recursive: true });
 mkdirSync(values.out, { recursive: true });
 if (!existsSync(join(root, "edge", "dist", "bin.js"))) fail("edge is not built: run npm run build first");
+if (!existsSync(join(root, "edge", "dist", "bundle", "bin.js"))) fail("edge is not bundled: run npm run build first (edge/bundle.mjs)");
 
 const stage = mkdtempSync(join(tmpdir(), `bv-edge-${arch}-`));
 try {
