@@ -39,6 +39,8 @@ describe("decodeTelemetry", () => {
     expect(problems('{"values":{"pressure":1}}')).toEqual(["values.pressure: unknown metric for device type env-sensor"]);
     expect(problems('{"ts":true,"values":{"temperature":1}}')[0]).toMatch(/^ts:/);
     expect(problems(JSON.stringify({ values: { temperature: 1 }, pad: "x".repeat(MAX_TELEMETRY_BYTES) }))[0]).toMatch(/exceeds/);
+    // The limit is in UTF-8 bytes: 6,000 three-byte characters are 18,000 bytes, not 6,000 units.
+    expect(problems(JSON.stringify({ values: { temperature: 1 }, pad: "€".repeat(6000) }))[0]).toMatch(/18\d{3} bytes exceeds/);
   });
 
   it("lists every problem at once", () => {

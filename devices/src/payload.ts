@@ -21,9 +21,12 @@ export interface TelemetryPayload {
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; problems: ValueProblem[] };
 
+/** One decoder for every payload given as bytes (creating one per message costs more than decoding). */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 function parseJson(bytes: Uint8Array | string): Decoded<unknown> {
   try {
-    const text = typeof bytes === "string" ? bytes : new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    const text = typeof bytes === "string" ? bytes : utf8.decode(bytes);
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {
     return { ok: false, problems: [{ path: "", message: `not valid UTF-8 JSON: ${(err as Error).message}` }] };
@@ -44,7 +47,9 @@ function parseTime(v: unknown): Decoded<number> {
  * device type's profile.
  */
 export function decodeTelemetry(type: DeviceType, bytes: Uint8Array | string): Decoded<TelemetryPayload> {
-  const size = typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.byteLength;
+  // A string of n UTF-16 units is at most 3n UTF-8 bytes: count them only when that could be too many.
+  const size =
+    typeof bytes !== "string" ? bytes.byteLength : bytes.length * 3 <= MAX_TELEMETRY_BYTES ? bytes.length : Buffer.byteLength(bytes);
   if (size > MAX_TELEMETRY_BYTES) {
     return { ok: false, problems: [{ path: "", message: `payload of ${size} bytes exceeds ${MAX_TELEMETRY_BYTES}` }] };
   }
@@ -55,18 +60,24 @@ export function decodeTelemetry(type: DeviceType, bytes: Uint8Array | string): D
     return { ok: false, problems: [{ path: "", message: `expected a JSON object, got ${describe(body)}` }] };
   }
   const record = body as Record<string, unknown>;
-  const problems: ValueProblem[] = [];
+  let timeProblem: ValueProblem[] | undefined;
   let deviceTimeMs: number | undefined;
   let deviceClockUnset = false;
-  if (record.ts !== undefined) {
-    const t = parseTime(record.ts);
-    if (!t.ok) problems.push(...t.problems);
-    else if (t.value < PLAUSIBLE_EPOCH_MS) deviceClockUnset = true;
-    else deviceTimeMs = t.value;
+  const ts = record.ts;
+  if (ts !== undefined) {
+    // Once per reading: the common case (a number) without the result object.
+    const t = typeof ts === "number" && Number.isFinite(ts) && ts >= 0 ? Math.round(ts) : parseTime(ts);
+    if (typeof t !== "number" && !t.ok) timeProblem = t.problems;
+    else {
+      const ms = typeof t === "number" ? t : t.value;
+      if (ms < PLAUSIBLE_EPOCH_MS) deviceClockUnset = true;
+      else deviceTimeMs = ms;
+    }
   }
   const checked = validateValues(type, record.values);
-  if ("problems" in checked) problems.push(...checked.problems);
-  if (problems.length > 0 || !("values" in checked)) return { ok: false, problems };
+  if (timeProblem || "problems" in checked) {
+    return { ok: false, problems: [...(timeProblem ?? []), ...("problems" in checked ? checked.problems : [])] };
+  }
   return {
     ok: true,
     value:

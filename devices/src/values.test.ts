@@ -31,6 +31,19 @@ describe("validateValues", () => {
     expect("problems" in validateValues(valve, { position: Number.NaN })).toBe(true);
   });
 
+  it("checks numbers at and beyond both ends of a range, and only a value's own keys", () => {
+    const env = deviceType("env-sensor") as DeviceType;
+    const temperature = env.metrics.find((m) => m.name === "temperature") as { min: number; max: number };
+    for (const ok of [temperature.min, temperature.max, 0, -0]) expect(validateValues(env, { temperature: ok })).toHaveProperty("values");
+    for (const bad of [temperature.min - 0.001, temperature.max + 0.001, Number.POSITIVE_INFINITY, Number.NaN, null]) {
+      expect(validateValues(env, { temperature: bad })).toHaveProperty("problems");
+    }
+    const inherited = Object.assign(Object.create({ pressure: 1 }), { humidity: 40 });
+    expect(validateValues(env, inherited)).toEqual({ values: { humidity: 40 } });
+    // A JSON "__proto__" key is an own key like any other: refused as an unknown metric.
+    expect(validateValues(env, JSON.parse('{"__proto__":{"x":1},"humidity":40}'))).toHaveProperty("problems");
+  });
+
   it("names what was expected and what came, also for a value with no content", () => {
     const result = validateValues(valve, { position: undefined });
     const messages = "problems" in result ? result.problems.map((p) => p.message) : [];

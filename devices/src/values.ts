@@ -57,26 +57,52 @@ function checkParam(def: ParamDef, v: unknown, path: string): ValueProblem | und
   }
 }
 
-/** Validates metric values against a device type: unknown metrics, wrong types, out of range. */
+/** Each device type's metrics by name, built on first use (the catalog's types are fixed objects). */
+const metricIndex = new WeakMap<DeviceType, Map<string, MetricDef>>();
+function metricsOf(type: DeviceType): Map<string, MetricDef> {
+  let index = metricIndex.get(type);
+  if (!index) {
+    index = new Map(type.metrics.map((m) => [m.name, m]));
+    metricIndex.set(type, index);
+  }
+  return index;
+}
+
+function withProblem(problems: ValueProblem[] | undefined, p: ValueProblem): ValueProblem[] {
+  if (!problems) return [p];
+  problems.push(p);
+  return problems;
+}
+
+/**
+ * Validates metric values against a device type: unknown metrics, wrong types, out of range. Valid
+ * values are returned as they came (the same object: every key of it is a checked metric); nothing
+ * is allocated unless a value is refused — this runs once per reading on the edge and the cloud.
+ */
 export function validateValues(type: DeviceType, values: unknown): { values: MetricValues } | { problems: ValueProblem[] } {
   if (typeof values !== "object" || values === null || Array.isArray(values)) {
     return { problems: [{ path: "values", message: `expected an object of metric values, got ${describe(values)}` }] };
   }
-  const entries = Object.entries(values as Record<string, unknown>);
-  if (entries.length === 0) return { problems: [{ path: "values", message: "no metric values" }] };
-  const problems: ValueProblem[] = [];
-  const out: MetricValues = {};
-  for (const [name, v] of entries) {
-    const def = type.metrics.find((m) => m.name === name);
+  const defs = metricsOf(type);
+  const record = values as Record<string, unknown>;
+  let problems: ValueProblem[] | undefined;
+  let count = 0;
+  for (const name in record) {
+    if (!Object.hasOwn(record, name)) continue;
+    count++;
+    const def = defs.get(name);
     if (!def) {
-      problems.push({ path: `values.${name}`, message: `unknown metric for device type ${type.type}` });
+      problems = withProblem(problems, { path: `values.${name}`, message: `unknown metric for device type ${type.type}` });
       continue;
     }
+    const v = record[name];
+    // The common case inline: a finite number within the range of a number metric.
+    if (def.type === "number" && typeof v === "number" && Number.isFinite(v) && !(v < (def.min ?? v)) && !(v > (def.max ?? v))) continue;
     const p = checkMetric(def, v, `values.${name}`);
-    if (p) problems.push(p);
-    else out[name] = v as MetricValue;
+    if (p) problems = withProblem(problems, p);
   }
-  return problems.length > 0 ? { problems } : { values: out };
+  if (count === 0) return { problems: [{ path: "values", message: "no metric values" }] };
+  return problems ? { problems } : { values: record as MetricValues };
 }
 
 export function findCommand(type: DeviceType, name: string): CommandDef | undefined {

@@ -168,23 +168,22 @@ export class Outbox implements OutboxReader {
    * commit queue is waited out here (`onBusy` told each time), any other refusal is `done(err)`.
    */
   appendNow(reading: NewReading, done: (err: Error | null, seq: number) => void, onBusy?: () => void): void {
-    const item: Pending = {
-      kind: "reading",
-      row: this.rowOf(reading),
-      resolve: (seq) => done(null, seq),
-      reject: (err) => done(err, 0),
-    };
-    const offer = (): void => {
-      const refused = this.queue.offer(item);
-      if (!refused) return;
-      if (refused.code !== "OUTBOX_BUSY") {
-        done(refused, 0);
-        return;
-      }
-      onBusy?.();
-      setTimeout(offer, BUSY_RETRY_MS);
-    };
-    offer();
+    const item = new DirectAppend(this.rowOf(reading), done);
+    const refused = this.queue.offer(item);
+    if (refused) this.offerLater(item, refused, done, onBusy);
+  }
+
+  /** A refused `appendNow`: a full commit queue is waited out (offered again), anything else ends it. */
+  private offerLater(item: Pending, refused: BvError, done: (err: Error | null, seq: number) => void, onBusy?: () => void): void {
+    if (refused.code !== "OUTBOX_BUSY") {
+      done(refused, 0);
+      return;
+    }
+    onBusy?.();
+    setTimeout(() => {
+      const again = this.queue.offer(item);
+      if (again) this.offerLater(item, again, done, onBusy);
+    }, BUSY_RETRY_MS);
   }
 
   private rowOf(reading: NewReading): Omit<ReadingRow, "seq"> {
@@ -431,5 +430,20 @@ function guard(listener: () => void): void {
     listener();
   } catch {
     // A listener (the drainer) must not break the commit path; it logs its own errors.
+  }
+}
+
+/** An `appendNow` waiting for its commit: settled through its methods, no closures per reading. */
+class DirectAppend {
+  readonly kind = "reading";
+  constructor(
+    readonly row: Omit<ReadingRow, "seq">,
+    private readonly done: (err: Error | null, seq: number) => void,
+  ) {}
+  resolve(seq: number): void {
+    this.done(null, seq);
+  }
+  reject(err: Error): void {
+    this.done(err, 0);
   }
 }

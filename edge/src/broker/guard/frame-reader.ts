@@ -16,6 +16,10 @@ export interface Frame {
 
 export type FrameError = "malformed_length" | "packet_too_large";
 
+const NEED_MORE = -1;
+const MALFORMED = -2;
+const TOO_LARGE = -3;
+
 export class FrameReader {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -31,33 +35,44 @@ export class FrameReader {
     let offset = 0;
     for (;;) {
       const header = this.header(buf, offset);
-      if (header === undefined) break;
-      if (typeof header === "string") return header;
-      const total = header.headerLength + header.remaining;
+      if (header === NEED_MORE) break;
+      if (header === MALFORMED) return "malformed_length";
+      if (header === TOO_LARGE) return "packet_too_large";
+      const headerLength = header & 7;
+      const total = headerLength + (header - headerLength) / 8;
       if (buf.length - offset < total) break;
       const first = buf[offset] as number;
-      frames.push({ type: first >> 4, flags: first & 0x0f, bytes: buf.subarray(offset, offset + total), bodyStart: header.headerLength });
+      frames.push({ type: first >> 4, flags: first & 0x0f, bytes: buf.subarray(offset, offset + total), bodyStart: headerLength });
       offset += total;
     }
-    buf = buf.subarray(offset);
-    this.pending = buf.length > 0 ? [buf] : [];
-    this.pendingBytes = buf.length;
+    if (offset === buf.length) {
+      this.pending = [];
+      this.pendingBytes = 0;
+    } else {
+      buf = buf.subarray(offset);
+      this.pending = [buf];
+      this.pendingBytes = buf.length;
+    }
     return frames;
   }
 
-  private header(buf: Buffer, offset: number): { headerLength: number; remaining: number } | FrameError | undefined {
-    if (buf.length - offset < 2) return undefined;
+  /**
+   * The fixed header at offset as one number, remaining length × 8 + header length (2–5 bytes), so
+   * that no object is made per packet; or NEED_MORE, MALFORMED, TOO_LARGE.
+   */
+  private header(buf: Buffer, offset: number): number {
+    if (buf.length - offset < 2) return NEED_MORE;
     let remaining = 0;
     for (let i = 0; i < 4; i++) {
       const b = buf[offset + 1 + i];
-      if (b === undefined) return undefined;
+      if (b === undefined) return NEED_MORE;
       remaining += (b & 0x7f) * 128 ** i;
       if ((b & 0x80) === 0) {
         const headerLength = 2 + i;
-        if (headerLength + remaining > this.maxPacketSize) return "packet_too_large";
-        return { headerLength, remaining };
+        if (headerLength + remaining > this.maxPacketSize) return TOO_LARGE;
+        return remaining * 8 + headerLength;
       }
     }
-    return "malformed_length";
+    return MALFORMED;
   }
 }
