@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { verifySecret } from "@bitvelocity/common";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-// The real CLI as built (`npm test` builds before it runs the tests).
-const bin = resolve(import.meta.dirname, "../dist/bin.js");
+// The real CLI as built and shipped: the bundle (edge/bundle.mjs; `npm test` builds before it runs the tests).
+const bin = resolve(import.meta.dirname, "../dist/bundle/bin.js");
 let dir: string;
 
 beforeAll(() => {
@@ -92,5 +92,22 @@ describe("bv-edge CLI", () => {
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
+  });
+});
+
+describe("the bundle", () => {
+  it("starts with the shipped V8 flags and leaves native, lazy and shared modules to node_modules", () => {
+    const dir = resolve(import.meta.dirname, "../dist/bundle");
+    expect(readFileSync(bin, "utf8").split("\n")[0]).toBe("#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size");
+    const code = readdirSync(dir)
+      .filter((f) => f.endsWith(".js"))
+      .map((f) => readFileSync(join(dir, f), "utf8"))
+      .join("\n");
+    // Imported by name at run time, not inlined.
+    for (const name of ["better-sqlite3", "node-opcua-client", "kafkajs", "ws"]) expect(code).toMatch(new RegExp(`["']${name}["']`));
+    // mqtt-packet's number cache is switched off by the broker on the copy aedes requires; an inlined
+    // second copy (its writeToStream defines the switch) would keep its cache on for aedes.
+    expect(code).not.toMatch(/defineProperty\([\w$]+,\s*["']cacheNumbers["']/);
+    expect(code).not.toContain("Misspelled option"); // better-sqlite3's own code (lib/database.js)
   });
 });
