@@ -3,10 +3,11 @@
  * (QoS 1/2 messages unacknowledged or waiting for an offline persistent session), and removal of
  * an expired session's subscriptions, queue, will and inbound QoS 2 state.
  */
-import { createRequire } from "node:module";
+// aedes-persistence is CommonJS (module.exports is the factory) whose typings declare an ES default
+// export; the default import is module.exports in Node and in the bundle (edge/bundle.mjs) alike.
+import aedesPersistence from "aedes-persistence";
 
-// aedes-persistence is CommonJS whose typings declare an ES default export; require it as aedes does.
-const memory = createRequire(import.meta.url)("aedes-persistence") as () => unknown;
+const memory = aedesPersistence as unknown as () => unknown;
 
 interface ClientRef {
   readonly id: string;
