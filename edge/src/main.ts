@@ -50,13 +50,20 @@ function reportPolicies(config: EdgeConfig): Map<string, DeviceReport> {
   return reports;
 }
 
+/**
+ * The version of the package this agent came in: the nearest package.json of @bitvelocity/edge above
+ * this module (dist/main.js, or a chunk of the bundle in dist/bundle/).
+ */
 function agentVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
+  for (const up of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "@bitvelocity/edge") return pkg.version ?? "0.0.0";
+    } catch {
+      // not there: look one folder further up
+    }
   }
+  return "0.0.0";
 }
 
 export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = {}): Promise<EdgeHandle> {

@@ -34,7 +34,11 @@ export function buildRelease(dir: string, version: string, options: { crash?: bo
   const pkg = JSON.parse(readFileSync(join(EDGE, "package.json"), "utf8")) as Record<string, unknown>;
   writeFileSync(join(app, "package.json"), `${JSON.stringify({ ...pkg, version }, null, 2)}\n`);
   symlinkSync(join(ROOT, "node_modules"), join(app, "node_modules"));
-  if (options.crash) writeFileSync(join(app, "dist/bin.js"), 'console.error("broken build"); process.exit(3);\n');
+  // The launcher runs the bundle (dist/bundle/bin.js) and falls back to dist/bin.js: both crash.
+  if (options.crash) {
+    for (const program of ["dist/bin.js", "dist/bundle/bin.js"])
+      writeFileSync(join(app, program), 'console.error("broken build"); process.exit(3);\n');
+  }
   writeFileSync(
     join(stage, "DEBIAN/control"),
     `Package: bv-edge\nVersion: ${version}\nArchitecture: amd64\nMaintainer: test <t@example.com>\nDescription: test build\n`,
