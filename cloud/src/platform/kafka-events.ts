@@ -48,6 +48,15 @@ export class KafkaEventTransport {
         resolve();
       });
     });
+    // A new group starts at the topic's end, resolved when it first fetches; an event published between
+    // the join and that fetch would be skipped. start() returns after the first fetch, so every event
+    // published after it reaches this node.
+    const fetched = new Promise<void>((resolve) => {
+      const off = this.consumer.on(this.consumer.events.FETCH, () => {
+        off();
+        resolve();
+      });
+    });
     await this.consumer.run({
       eachMessage: async ({ message }) => {
         let event: OutboxEvent;
@@ -65,6 +74,7 @@ export class KafkaEventTransport {
       },
     });
     await joined;
+    await fetched;
   }
 
   async publish(events: readonly OutboxEvent[]): Promise<void> {
