@@ -19,7 +19,7 @@ async function measure(devices, nodeArgs, env = {}, bin = undefined) {
   });
   const cloud = startCloud(prepared);
   const cp = await cloud.ready;
-  const edge = startEdge(prepared, cp.grpc, { nodeArgs, env, ...(bin ? { bin } : {}) });
+  const edge = startEdge(prepared, cp.grpc, { nodeArgs, env, bin });
   const ep = await edge.ready;
   const idle = procSample(edge.child.pid);
   const sim = startSim(prepared, ep.mqtt, { args: ["--quiet"] });

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-export const EXTERNAL = [
+const EXTERNAL = [
   "better-sqlite3",
   "serialport",
   "@serialport/*",
@@ -32,7 +32,7 @@ export const EXTERNAL = [
 
 const outdir = here("./dist/bundle");
 rmSync(outdir, { recursive: true, force: true });
-const result = await build({
+await build({
   entryPoints: [here("./dist/bin.js")],
   outdir,
   bundle: true,
@@ -45,8 +45,5 @@ const result = await build({
   external: EXTERNAL,
   // CommonJS dependencies inside an ES module bundle call require() for Node's built-ins.
   banner: { js: "import { createRequire as __bvRequire } from 'node:module'; const require = __bvRequire(import.meta.url);" },
-  metafile: true,
   logLevel: "warning",
 });
-const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
-if (process.argv.includes("--verbose")) console.log(`edge/dist/bundle: ${(bytes / 1e6).toFixed(2)} MB`);

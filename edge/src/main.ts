@@ -67,6 +67,7 @@ function agentVersion(): string {
 }
 
 export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = {}): Promise<EdgeHandle> {
+  const version = agentVersion();
   const logger = options.logger ?? createLogger("edge");
   let restarting = false;
   // A configuration change that needs a restart, and an agent update that switched releases, end the agent the same way.
@@ -152,7 +153,7 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
       config: config.uplink,
       edgeId: config.edge_id,
       siteId: config.site_id,
-      agentVersion: agentVersion(),
+      agentVersion: version,
       bootId,
       clockSynced: () => clock.now() > CLOCK_TRUSTED_AFTER_MS,
       clock,
@@ -183,7 +184,7 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
       const [{ Updater }, { packageArch }] = updateModules;
       const updates = new Updater({
         settings: options.updates,
-        agentVersion: agentVersion(),
+        agentVersion: version,
         arch: packageArch(),
         logger: logger.child({ name: "edge:update" }),
         post: (updateReport) => linkHandle.post({ kind: "updateReport", updateReport }),

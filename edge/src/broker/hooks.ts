@@ -92,38 +92,30 @@ export function createHooks(deps: HookDeps): Hooks & { readonly direct: DirectPu
     return new Error(message);
   };
 
+  /** A reading's commit ended: counted and acknowledged, or not acknowledged (the device is disconnected and retries; nothing acked is lost). */
+  const settleReading = (err: Error | null, deviceId: string, done: (err: Error | null) => void): void => {
+    if (!err) {
+      metrics.readingsAccepted.inc();
+      done(null);
+      return;
+    }
+    logger.warn({ err, deviceId }, "reading not committed; disconnecting the device");
+    done(err);
+  };
+
   /** A device's telemetry, committed to the outbox (or dead-lettered) before `done`. */
   const telemetry = (deviceId: string, deviceType: DeviceType, topicName: string, payload: Buffer, done: (err: Error | null) => void) => {
     const normalized = normalizeTelemetry(deviceId, deviceType, topicName, payload);
     if (normalized.ok && sink.appendNow) {
-      sink.appendNow(
-        normalized.reading,
-        (err) => {
-          if (!err) {
-            metrics.readingsAccepted.inc();
-            return done(null);
-          }
-          // Not acknowledged: the device is disconnected and retries; nothing acked is lost.
-          logger.warn({ err, deviceId }, "reading not committed; disconnecting the device");
-          done(err);
-        },
-        busy,
-      );
+      sink.appendNow(normalized.reading, (err) => settleReading(err, deviceId, done), busy);
     } else if (normalized.ok) {
       const reading = normalized.reading;
       // A full commit queue is not the device's fault: the reading waits here (its slot in the
       // broker's window stays taken, so the device's socket stays paused) and is appended again.
       whenQueued(
         () => sink.append(reading),
-        () => {
-          metrics.readingsAccepted.inc();
-          done(null);
-        },
-        // Not acknowledged: the device is disconnected and retries; nothing acked is lost.
-        (err) => {
-          logger.warn({ err, deviceId }, "reading not committed; disconnecting the device");
-          done(err);
-        },
+        () => settleReading(null, deviceId, done),
+        (err) => settleReading(err, deviceId, done),
         busy,
       );
     } else {
