@@ -23,6 +23,7 @@ import { type BrokerLimitsConfig, type BrokerTlsConfig, defaultBrokerLimits } fr
 import { brokerMetrics } from "./metrics.js";
 import { uncachePacketNumbers } from "./packet-numbers.js";
 import { type AccessPolicy, devicePolicy } from "./policy.js";
+import { type SubscriptionMatcher, unsubscribedCheck } from "./subscribers.js";
 import { startTlsListener } from "./tls.js";
 
 /** aedes' per-client keepalive (lib/handlers/connect.js), refreshed on every packet it handles. */
@@ -107,9 +108,9 @@ export class MqttBroker implements DeviceGateway {
     const direct = hooks.direct;
     // A topic someone subscribes to goes through aedes, which routes it; aedes' subscriptions live
     // in its emitter's matcher (mqemitter's Qlobber).
-    const matcher = (aedes as unknown as { mq: { _matcher: { match(topic: string): unknown[] } } }).mq._matcher;
+    const unsubscribed = unsubscribedCheck((aedes as unknown as { mq: { _matcher: SubscriptionMatcher } }).mq._matcher);
     const publish: DirectPublish | undefined = direct && {
-      takes: (clientId, topic) => direct.takes(clientId, topic) && matcher.match(topic).length === 0,
+      takes: (clientId, topic) => direct.takes(clientId, topic) && unsubscribed(topic),
       handle: direct.handle,
     };
     const accept = (stream: Socket | Duplex, remote: string | undefined, identity?: string) => {

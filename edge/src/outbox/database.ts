@@ -19,8 +19,20 @@ export function openDatabase(path: string, tuning: DatabaseTuning): Database.Dat
 
 type Stmt<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
 
+const READING_COLUMNS =
+  "(lane, device_id, device_type, values_json, device_time_ms, edge_time_ms, boot_id, uptime_ms, clock_synced, bytes)";
+/** Parameters per reading row, in READING_COLUMNS order. */
+export const READING_PARAMS = 10;
+/**
+ * Rows per multi-row INSERT, largest first: a group commit inserts its readings in statements of
+ * these sizes. One statement of 128 rows costs about two thirds of 128 one-row statements in
+ * better-sqlite3 (fewer statement steps and calls into the addon; bench/RESULTS.md).
+ */
+export const INSERT_CHUNKS = [128, 16, 4, 1] as const;
+
 export interface Statements {
-  readonly insert: Stmt;
+  /** `insertRows.get(n)`: an INSERT of n readings (n from INSERT_CHUNKS). */
+  readonly insertRows: ReadonlyMap<number, Stmt>;
   readonly insertDead: Stmt;
   readonly trimDead: Stmt;
   readonly peekAll: Stmt<[number, number, number], ReadingRow>;
@@ -37,9 +49,11 @@ export interface Statements {
 
 export function statements(db: Database.Database): Statements {
   return {
-    insert: db.prepare(
-      `INSERT INTO readings (lane, device_id, device_type, values_json, device_time_ms, edge_time_ms, boot_id, uptime_ms, clock_synced, bytes)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertRows: new Map(
+      INSERT_CHUNKS.map((n) => [
+        n,
+        db.prepare(`INSERT INTO readings ${READING_COLUMNS} VALUES ${Array(n).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`),
+      ]),
     ),
     insertDead: db.prepare("INSERT INTO dead_letters (time_ms, device_id, topic, payload, reason, seq) VALUES (?, ?, ?, ?, ?, ?)"),
     trimDead: db.prepare("DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?"),

@@ -9,7 +9,7 @@ import type Database from "better-sqlite3";
 import type { Pending } from "./commit-queue.js";
 import type { ControlQueue } from "./control.js";
 import type { Counts } from "./counts.js";
-import type { Statements } from "./database.js";
+import { INSERT_CHUNKS, READING_PARAMS, type Statements } from "./database.js";
 import type { OutboxMetrics } from "./metrics.js";
 import type { Admission, Retention } from "./retention.js";
 import type { Lane } from "./types.js";
@@ -45,28 +45,15 @@ export function commitBatch(parts: CommitParts, batch: readonly Pending[], now: 
       const admission = incoming.size > 0 ? retention.admit(incoming) : new Map<Lane, Admission>();
       const dropped = new Map<Lane, number[]>();
       let dead = 0;
+      // Readings to store, by their index in the batch; inserted after the loop, in batch order.
+      const stored: number[] = [];
       batch.forEach((item, i) => {
         if (item.kind === "reading") {
           const lane = item.row.lane as Lane;
           const decision = admission.get(lane) ?? "store";
           admitted[i] = decision;
           if (decision === "store") {
-            const r = item.row;
-            // Positional parameters: binding by name costs a property lookup per column.
-            seqs[i] = Number(
-              stmts.insert.run(
-                r.lane,
-                r.device_id,
-                r.device_type,
-                r.values_json,
-                r.device_time_ms,
-                r.edge_time_ms,
-                r.boot_id,
-                r.uptime_ms,
-                r.clock_synced,
-                r.bytes,
-              ).lastInsertRowid,
-            );
+            stored.push(i);
             written += item.row.bytes;
           } else if (decision === "drop") {
             const list = dropped.get(lane) ?? [];
@@ -81,6 +68,7 @@ export function commitBatch(parts: CommitParts, batch: readonly Pending[], now: 
           dead++;
         }
       });
+      insertReadings(stmts, batch, stored, seqs);
       for (const [lane, indexes] of dropped) {
         const range = retention.recordDropped(lane, indexes.length, now);
         indexes.forEach((index, k) => {
@@ -94,6 +82,42 @@ export function commitBatch(parts: CommitParts, batch: readonly Pending[], now: 
     throw err;
   }
   return { seqs, admitted, written };
+}
+
+/** Reusable parameter arrays, one per statement size: no array of 1,280 values allocated per commit. */
+const paramsBySize = new Map<number, unknown[]>(INSERT_CHUNKS.map((n) => [n, new Array(n * READING_PARAMS)]));
+
+/**
+ * Inserts the readings at `indexes` of the batch, in that order, in multi-row statements, and sets
+ * their seqs. The table's seq is AUTOINCREMENT and nothing else inserts into it during the
+ * transaction, so one statement's rows get consecutive seqs ending at its last insert rowid.
+ */
+function insertReadings(stmts: Statements, batch: readonly Pending[], indexes: readonly number[], seqs: number[]): void {
+  let next = 0;
+  while (next < indexes.length) {
+    const left = indexes.length - next;
+    const n = INSERT_CHUNKS.find((size) => size <= left) as number;
+    const params = paramsBySize.get(n) as unknown[];
+    let p = 0;
+    for (let k = 0; k < n; k++) {
+      const r = (batch[indexes[next + k] as number] as Extract<Pending, { kind: "reading" }>).row;
+      params[p++] = r.lane;
+      params[p++] = r.device_id;
+      params[p++] = r.device_type;
+      params[p++] = r.values_json;
+      params[p++] = r.device_time_ms;
+      params[p++] = r.edge_time_ms;
+      params[p++] = r.boot_id;
+      params[p++] = r.uptime_ms;
+      params[p++] = r.clock_synced;
+      params[p++] = r.bytes;
+    }
+    const info = (stmts.insertRows.get(n) as Database.Statement).run(params);
+    if (info.changes !== n) throw new Error(`outbox insert stored ${info.changes} of ${n} readings`);
+    const last = Number(info.lastInsertRowid);
+    for (let k = 0; k < n; k++) seqs[indexes[next + k] as number] = last - n + 1 + k;
+    next += n;
+  }
 }
 
 export interface SettleResult {

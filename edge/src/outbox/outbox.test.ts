@@ -41,6 +41,32 @@ describe("Outbox", () => {
     outbox.close();
   });
 
+  it("gives every reading of a large group commit its own seq, in append order, across the multi-row inserts", async () => {
+    // 149 readings = statements of 128 + 16 + 4 + 1 rows, with a dead letter and the alarm lane in between.
+    const outbox = Outbox.open({ dir, bootId: "b", batchSize: 1000, maxPending: 1000 });
+    const appends: Promise<number>[] = [];
+    let deadLetter: Promise<void> | undefined;
+    for (let i = 0; i < 149; i++) {
+      appends.push(outbox.append({ ...reading(i), ...(i % 10 === 0 ? { lane: "alarm" as const } : {}) }));
+      if (i === 70) deadLetter = outbox.deadLetter({ deviceId: "dev-0", topic: "t", payload: new Uint8Array([1]), reason: "bad" });
+    }
+    const seqs = await Promise.all(appends);
+    await deadLetter;
+    const first = seqs[0] as number;
+    expect(seqs).toEqual(seqs.map((_, i) => first + i));
+    const peeked = outbox.peek({ limit: 1000, maxBytes: 1e9 });
+    expect(peeked.map((r) => r.seq)).toEqual(seqs);
+    expect(peeked.map((r) => r.values.temperature)).toEqual(seqs.map((_, i) => i));
+    expect(peeked.filter((r) => r.lane === "alarm").map((r) => r.values.temperature)).toEqual([
+      0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140,
+    ]);
+    expect(outbox.stats().readings).toBe(149);
+    expect(outbox.stats().deadLetters).toBe(1);
+    // The next commit continues after them.
+    expect(await outbox.append(reading(149))).toBe(first + 149);
+    outbox.close();
+  });
+
   it("marks readings taken with an unsynchronised clock", async () => {
     const outbox = Outbox.open({ dir, bootId: "b", clock: { now: () => 5_000, uptimeMs: () => 1 } });
     await outbox.append({ ...reading(1), deviceTimeMs: 99 });
