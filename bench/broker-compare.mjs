@@ -8,7 +8,8 @@
 // BENCH_CMP_CPU_PROF=DIR (the edge runs with `node --cpu-prof` and writes its profile into DIR at
 // exit; summarise it with `node bench/profile-top.mjs DIR/*.cpuprofile`), BENCH_CMP_EDGE_NODE_ARGS (JSON
 // array of Node flags for the edge instead of the shipped ones, e.g. '["--max-semi-space-size=8"]'),
-// BENCH_CMP_EDGE_OUTBOX (JSON merged into the edge's `outbox` settings, e.g. '{"commit_interval_ms":2}').
+// BENCH_CMP_EDGE_OUTBOX (JSON merged into the edge's `outbox` settings, e.g. '{"commit_interval_ms":2}'),
+// BENCH_CMP_EDGE_LIMITS (JSON merged into the edge's `mqtt.limits`, e.g. '{"max_uncommitted_total":300}').
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -24,6 +25,7 @@ const WINDOW = Number(process.env.BENCH_CMP_WINDOW ?? 10);
 const SECONDS = Number(process.env.BENCH_CMP_SECONDS ?? (QUICK ? 2 : 10));
 const CPU_PROF = process.env.BENCH_CMP_CPU_PROF;
 const OUTBOX = process.env.BENCH_CMP_EDGE_OUTBOX ? JSON.parse(process.env.BENCH_CMP_EDGE_OUTBOX) : undefined;
+const LIMITS = process.env.BENCH_CMP_EDGE_LIMITS ? JSON.parse(process.env.BENCH_CMP_EDGE_LIMITS) : {};
 const EDGE_ARGS = process.env.BENCH_CMP_EDGE_NODE_ARGS ? JSON.parse(process.env.BENCH_CMP_EDGE_NODE_ARGS) : EDGE_NODE_ARGS;
 
 function freePort() {
@@ -99,20 +101,21 @@ export async function startMosquitto(dir) {
   };
 }
 
-async function startEdgeBroker(dir) {
+/** The edge as a broker (no cloud); `bin` runs another build of bv-edge (a before/after comparison). */
+export async function startEdgeBroker(dir, bin = undefined) {
   const prepared = prepareSystem({
     dir,
     scenarioOverrides: { fleets: [{ type: "env-sensor", count: CLIENTS, id_prefix: "env-", interval_ms: 1000 }] },
     // The per-device message-rate limit (100/s by default, an abuse guard) would measure itself, not the broker.
     edgeOverrides: {
-      mqtt: { host: "127.0.0.1", port: 0, ws_port: 0, limits: { message_rate_per_s: 1_000_000, message_burst: 1_000_000 } },
+      mqtt: { host: "127.0.0.1", port: 0, ws_port: 0, limits: { message_rate_per_s: 1_000_000, message_burst: 1_000_000, ...LIMITS } },
       ...(OUTBOX ? { outbox: OUTBOX } : {}),
     },
   });
   // No cloud: the broker and its durable outbox are measured, not the uplink (readings stay queued).
   const unreachable = await freePort();
   const nodeArgs = CPU_PROF ? [...EDGE_ARGS, "--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : EDGE_ARGS;
-  const edge = startEdge(prepared, unreachable, { nodeArgs });
+  const edge = startEdge(prepared, unreachable, { nodeArgs, bin });
   const ports = await edge.ready;
   const accepted = async () => {
     const text = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text();
@@ -186,7 +189,7 @@ function runLoad(broker, qos) {
   };
 }
 
-async function measure(broker, qos) {
+export async function measure(broker, qos) {
   const load = runLoad(broker, qos);
   // The same window as the load's own: from its "measuring" to its "done".
   await load.phase("measuring");

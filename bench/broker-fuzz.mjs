@@ -9,7 +9,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import mqtt from "mqtt";
 import { conformance, fuzz, machine, ROOT, startOpenBroker } from "./broker-lib.mjs";
-import { replaceSection } from "./lib.mjs";
+import { replaceSection, resultsFile } from "./lib.mjs";
 
 const TARGET = Number(process.env.BENCH_FUZZ_PACKETS ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_FUZZ_SECONDS ?? 900);
@@ -87,7 +87,7 @@ Mutations (fast-check): bit flips, byte sets, inserts, deletes, truncation, spli
 | good client: QoS 1 messages sent / received, disconnects | ${sent} / ${new Set(received).size}, ${goodDrops} |
 | findings | ${findings.length === 0 ? "none" : findings.length} |
 ${findings.length > 0 ? `\n${findings.map((f) => `- ${f.split("\n")[0]}`).join("\n")}\n` : ""}`;
-const file = join(ROOT, "bench/RESULTS.md");
+const file = resultsFile();
 writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Broker fuzzing", body));
 process.stdout.write(`${body}\n`);
 process.exit(findings.length > 0 ? 1 : 0);

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { machine, ROOT } from "./broker-lib.mjs";
-import { procSample, replaceSection } from "./lib.mjs";
+import { procSample, replaceSection, resultsFile } from "./lib.mjs";
 
 const N = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 10_000);
 const limit = Number(execFileSync("sh", ["-c", "ulimit -n"]).toString().trim());
@@ -66,7 +66,7 @@ Command: \`node bench/broker-idle.mjs\` (BENCH_IDLE_CONNECTIONS=${N}; \`ulimit -
 
 Default limits are lower (\`mqtt.limits.max_connections\` 2000, \`connect_rate_per_s\` 200 per address); the run raises both.
 `;
-const file = join(ROOT, "bench/RESULTS.md");
+const file = resultsFile();
 writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Broker idle connections", body));
 process.stdout.write(`${body}\n`);
 process.exit(0);

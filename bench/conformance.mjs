@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { conformance, machine, ROOT, startOpenBroker } from "./broker-lib.mjs";
-import { replaceSection } from "./lib.mjs";
+import { replaceSection, resultsFile } from "./lib.mjs";
 
 const { failures, loadVectors, runTest, runVectors, table, tally } = await conformance();
 const tests = loadVectors(join(ROOT, "test/conformance/mqtt"));
@@ -78,7 +78,7 @@ ${process.env.BENCH_AEDES2_DIR ? `Plain aedes 2 beta crashed (uncaught exception
 
 Edge broker failures (3.1/3.1.1): ${failures(brokers[0].results.filter((r) => r.test.ver !== 5)).length}, all listed in test-artifacts/mqtt-conformance.md by the CI test.
 `;
-const file = join(ROOT, "bench/RESULTS.md");
+const file = resultsFile();
 writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "MQTT conformance", body));
 process.stdout.write(`${body}\n`);
 process.exit(0);

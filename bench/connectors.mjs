@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { BINS, prepareSystem, ROOT, spawnService, startCloud, startEdge } from "../scripts/system.mjs";
-import { procSample, replaceSection } from "./lib.mjs";
+import { BINS, prepareSystem, spawnService, startCloud, startEdge } from "../scripts/system.mjs";
+import { procSample, replaceSection, resultsFile } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_CONNECTOR_SECONDS ?? 30);
 const ITEMS = Number(process.env.BENCH_OPCUA_ITEMS ?? 1000);
@@ -139,6 +139,6 @@ end. Simulator (bv-sim plc / bv-sim meter) and cloud run as separate processes o
 shared with other engineers' builds and tests while this ran: treat CPU figures as upper bounds. node-opcua-client is
 imported only when an OPC UA connector is configured, so the baseline row is the edge without it.
 `;
-const file = join(ROOT, "bench/RESULTS.md");
+const file = resultsFile();
 writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Edge connectors", body));
 process.stdout.write(`${body}\n`);

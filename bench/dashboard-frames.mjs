@@ -10,7 +10,7 @@ import { cpus, type as osType, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { prepareSystem, ROOT, startCloud, startEdge, startSim } from "../scripts/system.mjs";
-import { percentile, replaceSection } from "./lib.mjs";
+import { percentile, replaceSection, resultsFile } from "./lib.mjs";
 
 const SERIES = Number(process.env.BENCH_FRAMES_SERIES ?? 20);
 const INTERVAL = Number(process.env.BENCH_FRAMES_INTERVAL_MS ?? 1000);
@@ -93,7 +93,7 @@ requestAnimationFrame callbacks for ${SECONDS} s while readings stream in over s
 second per device and redraws at most once per animation frame. A steady 60 fps is a 16.7 ms interval.
 Caveat: the machine is shared and Chromium renders in software here; the simulator, edge and cloud run beside it.
 `;
-    const file = join(ROOT, "bench/RESULTS.md");
+    const file = resultsFile();
     writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Dashboard rendering", body));
     process.stdout.write(`${body}\n`);
   } finally {

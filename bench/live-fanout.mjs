@@ -14,7 +14,7 @@ import { createInterface } from "node:readline";
 import { EdgeSyncClient } from "@bitvelocity/proto";
 import { credentials } from "@grpc/grpc-js";
 import { prepareSystem, ROOT, startCloud } from "../scripts/system.mjs";
-import { percentile, procSample, replaceSection } from "./lib.mjs";
+import { percentile, procSample, replaceSection, resultsFile } from "./lib.mjs";
 
 const DEVICES = Number(process.env.BENCH_FANOUT_DEVICES ?? 1000);
 const CLIENTS = Number(process.env.BENCH_FANOUT_CLIENTS ?? 100);
@@ -205,7 +205,7 @@ Caveat: the machine is shared by several engineers (load average ${(await import
     )} at the end of the run) and the watchers parse ~${(DEVICES * ready.ready) / 1000}k readings/s on the same cores as the cloud, so CPU and latency
 figures are upper bounds.
 `;
-  const file = join(ROOT, "bench/RESULTS.md");
+  const file = resultsFile();
   writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Live fan-out", body));
   process.stdout.write(`${body}\n`);
 }

@@ -16,7 +16,7 @@ import { kafkaCluster, victoriaMetrics } from "@bitvelocity/common/test-services
 import { KafkaTelemetryPublisher } from "../cloud/dist/ingest/kafka-publisher.js";
 import { InfluxTelemetryStore } from "../cloud/dist/telemetry/influx-store.js";
 import { SqliteTelemetryStore } from "../cloud/dist/telemetry/sqlite-store.js";
-import { replaceSection } from "./lib.mjs";
+import { replaceSection, resultsFile } from "./lib.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const N = Number(process.env.BENCH_READINGS ?? 100_000);
@@ -242,7 +242,7 @@ line-protocol store each writes independently (force_flush off: history queries 
 own flush interval, about a second). Every run inserted all ${N} readings exactly once
 (1 consumer: ${one.inserted}, 2 consumers: ${two.inserted}).
 `;
-  const file = join(ROOT, "bench/RESULTS.md");
+  const file = resultsFile();
   writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Scale-out engines", body));
   console.log(body);
 }
