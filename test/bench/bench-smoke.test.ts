@@ -74,4 +74,17 @@ describe("bench harness (quick mode)", () => {
     },
     60_000,
   );
+
+  it("edge CPU per reading: the edge alone under the flood, CPU per committed reading reported", async () => {
+    const { file } = scratchResults();
+    const run = await bench("edge-flood.mjs", { BENCH_RESULTS: file, BENCH_FLOOD_ROUNDS: "1", BENCH_FLOOD_QOS: "0,1" });
+    expect(run.code, run.stderr).toBe(0);
+    const text = section(readFileSync(file, "utf8"), "Edge CPU per reading");
+    for (const qos of [0, 1]) {
+      const row = new RegExp(`\\| QoS ${qos} \\| \\*\\*([\\d.]+) µs\\*\\* .*?\\| ([\\d,]+)/s`).exec(text);
+      expect(row, text).not.toBeNull();
+      expect(Number(row![1])).toBeGreaterThan(0);
+      expect(Number(row![2]!.replaceAll(",", ""))).toBeGreaterThan(0);
+    }
+  }, 60_000);
 });
