@@ -12,7 +12,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { ROOT } from "../scripts/system.mjs";
 import { measure, startEdgeBroker } from "./broker-compare.mjs";
-import { machine, replaceSection, resultsFile } from "./lib.mjs";
+import { machine, median, replaceSection, resultsFile } from "./lib.mjs";
 
 const BINS = (process.env.BENCH_FLOOD_BINS ?? "edge/dist/bundle/bin.js").split(",").map((entry) => {
   const [name, path] = entry.includes("=") ? entry.split("=") : [undefined, entry];
@@ -43,10 +43,6 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const f = (v) => Math.round(v).toLocaleString("en-US");
 const rows = [];
 for (const bin of BINS.map((b) => b.name)) {

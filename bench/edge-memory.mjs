@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { EDGE_NODE_ARGS, prepareSystem, startCloud, startEdge, startSim } from "../scripts/system.mjs";
-import { procSample, replaceSection, resultsFile } from "./lib.mjs";
+import { median, procSample, replaceSection, resultsFile } from "./lib.mjs";
 
 const LOAD_AT_START = (await import("node:os")).loadavg()[0].toFixed(1);
 
@@ -47,7 +47,6 @@ const VARIANTS = process.env.BENCH_MEMORY_VARIANTS
         : []),
     ];
 const REPEAT = Number(process.env.BENCH_MEMORY_REPEAT ?? 1);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 for (const devices of COUNTS) {
   const runs = VARIANTS.map(() => []);

@@ -17,7 +17,7 @@ import { connect, createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINS, EDGE_NODE_ARGS, prepareSystem, ROOT } from "../scripts/system.mjs";
-import { machine, procSample } from "./lib.mjs";
+import { machine, median, procSample } from "./lib.mjs";
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 5);
@@ -137,11 +137,6 @@ async function nodeFloor() {
   await new Promise((resolve) => child.once("exit", resolve));
   return performance.now() - t0;
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
 
 const load = loadavg()[0].toFixed(2);
 const mqttPort = await freePort();

@@ -32,6 +32,12 @@ export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** The middle value (the upper one of an even count): always one of the values measured. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
 /** Replaces (or appends) the `## title` section of a Markdown document. */
 export function replaceSection(doc, title, body) {
   const heading = `## ${title}`;

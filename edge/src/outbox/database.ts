@@ -19,10 +19,22 @@ export function openDatabase(path: string, tuning: DatabaseTuning): Database.Dat
 
 type Stmt<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
 
-const READING_COLUMNS =
-  "(lane, device_id, device_type, values_json, device_time_ms, edge_time_ms, boot_id, uptime_ms, clock_synced, bytes)";
-/** Parameters per reading row, in READING_COLUMNS order. */
-export const READING_PARAMS = 10;
+/** The columns a reading is inserted with, in the order of the statement's parameters. */
+const READING_COLUMNS = [
+  "lane",
+  "device_id",
+  "device_type",
+  "values_json",
+  "device_time_ms",
+  "edge_time_ms",
+  "boot_id",
+  "uptime_ms",
+  "clock_synced",
+  "bytes",
+] as const;
+/** Parameters per reading row. */
+export const READING_PARAMS = READING_COLUMNS.length;
+const READING_PLACEHOLDERS = `(${READING_COLUMNS.map(() => "?").join(", ")})`;
 /**
  * Rows per multi-row INSERT, largest first: a group commit inserts its readings in statements of
  * these sizes. One statement of 128 rows costs about two thirds of 128 one-row statements in
@@ -52,7 +64,7 @@ export function statements(db: Database.Database): Statements {
     insertRows: new Map(
       INSERT_CHUNKS.map((n) => [
         n,
-        db.prepare(`INSERT INTO readings ${READING_COLUMNS} VALUES ${Array(n).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`),
+        db.prepare(`INSERT INTO readings (${READING_COLUMNS.join(", ")}) VALUES ${Array(n).fill(READING_PLACEHOLDERS).join(", ")}`),
       ]),
     ),
     insertDead: db.prepare("INSERT INTO dead_letters (time_ms, device_id, topic, payload, reason, seq) VALUES (?, ?, ?, ?, ?, ?)"),

@@ -101,6 +101,7 @@ function insertReadings(stmts: Statements, batch: readonly Pending[], indexes: r
     let p = 0;
     for (let k = 0; k < n; k++) {
       const r = (batch[indexes[next + k] as number] as Extract<Pending, { kind: "reading" }>).row;
+      // In database.ts' READING_COLUMNS order, written out: a loop over the names costs a keyed lookup per column.
       params[p++] = r.lane;
       params[p++] = r.device_id;
       params[p++] = r.device_type;
