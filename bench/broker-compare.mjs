@@ -102,7 +102,7 @@ export async function startMosquitto(dir) {
 }
 
 /** The edge as a broker (no cloud); `bin` runs another build of bv-edge (a before/after comparison). */
-export async function startEdgeBroker(dir, bin = undefined) {
+export async function startEdgeBroker(dir, bin = undefined, edgeArgs = EDGE_ARGS) {
   const prepared = prepareSystem({
     dir,
     scenarioOverrides: { fleets: [{ type: "env-sensor", count: CLIENTS, id_prefix: "env-", interval_ms: 1000 }] },
@@ -114,7 +114,7 @@ export async function startEdgeBroker(dir, bin = undefined) {
   });
   // No cloud: the broker and its durable outbox are measured, not the uplink (readings stay queued).
   const unreachable = await freePort();
-  const nodeArgs = CPU_PROF ? [...EDGE_ARGS, "--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : EDGE_ARGS;
+  const nodeArgs = CPU_PROF ? [...edgeArgs, "--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : edgeArgs;
   const edge = startEdge(prepared, unreachable, { nodeArgs, bin });
   const ports = await edge.ready;
   const accepted = async () => {

@@ -16,6 +16,7 @@ import { CLOCK_TRUSTED_AFTER_MS, Outbox, type OutboxClock } from "./outbox/index
 import { filteredSink, ReportFilter } from "./pipeline/filter.js";
 import type { DeviceReport } from "./pipeline/report-schema.js";
 import { type ConfigLane, openRemoteConfig, RESTART_EXIT_CODE, type RemoteConfigHooks } from "./remote-config/index.js";
+import { HeapModeController } from "./runtime/heap-mode.js";
 import { ConnectorHost } from "./southbound/host.js";
 import type { Updater, UpdateSettings } from "./update/index.js";
 
@@ -93,6 +94,13 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
   collectDefaultMetrics({ register: registry });
   registry.setDefaultLabels({ edge_id: config.edge_id });
 
+  // Adaptive only in an agent started compact (the shipped flags): a process started otherwise keeps its own choice.
+  const heapMode = new HeapModeController({
+    adaptive: config.memory.adaptive_heap && process.execArgv.includes("--optimize-for-size"),
+    rssLimitMb: config.memory.rss_limit_mb,
+    registry,
+    logger: logger.child({ name: "edge:memory" }),
+  });
   const clock = options.clock ?? { now: () => Date.now(), uptimeMs: () => performance.now() };
   const outboxLogger = logger.child({ name: "edge:outbox" });
   const lane = (l: EdgeConfig["outbox"]["lanes"]["telemetry"]) => ({ policy: l.policy, ttlMs: l.ttl_hours * 3_600_000 });
@@ -128,6 +136,7 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
   let health: HealthServer | undefined;
   let updater: Updater | undefined;
   const stop = async (): Promise<void> => {
+    heapMode.stop();
     updater?.stop();
     remote.lane.stop();
     await broker.stop();

@@ -107,6 +107,16 @@ export const edgeConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** How the agent trades memory for CPU (edge/src/runtime/heap-mode.ts, ADR 012). */
+    memory: z
+      .object({
+        /** While busy (event loop ≥ 80 %) and under rss_limit_mb, V8's heap may grow for throughput; else it stays compact. */
+        adaptive_heap: z.boolean().default(true),
+        /** The RSS at which a busy agent goes back to a compact heap. */
+        rss_limit_mb: z.number().int().min(32).max(65_536).default(160),
+      })
+      .strict()
+      .prefault({}),
     devices_file: z.string().min(1).optional(),
     devices: devicesSchema.default([]),
     uplink: uplinkSchema,

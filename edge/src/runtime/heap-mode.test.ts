@@ -1,0 +1,120 @@
+import { execFileSync } from "node:child_process";
+import { silentLogger } from "@bitvelocity/common";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { BUSY_SAMPLES, HeapModeController, HeapModePolicy, heapFlags, IDLE_SAMPLES, REENTER_BELOW } from "./heap-mode.js";
+
+const busy = (rssMb = 80) => ({ utilization: 0.95, rssMb });
+const idle = (rssMb = 80) => ({ utilization: 0.1, rssMb });
+
+describe("HeapModePolicy", () => {
+  it("goes busy after consecutive busy samples, and back after consecutive idle ones", () => {
+    const p = new HeapModePolicy(160);
+    for (let i = 1; i < BUSY_SAMPLES; i++) expect(p.next(busy())).toBeUndefined();
+    expect(p.next(idle())).toBeUndefined(); // the run is broken: start again
+    for (let i = 1; i < BUSY_SAMPLES; i++) p.next(busy());
+    expect(p.next(busy())).toBe("busy");
+    expect(p.mode).toBe("busy");
+    for (let i = 1; i < IDLE_SAMPLES; i++) expect(p.next(idle())).toBeUndefined();
+    expect(p.next({ utilization: 0.6, rssMb: 80 })).toBeUndefined(); // between the thresholds: neither
+    for (let i = 1; i < IDLE_SAMPLES; i++) p.next(idle());
+    expect(p.next(idle())).toBe("idle");
+    expect(p.mode).toBe("compact");
+  });
+
+  it("leaves busy at the RSS limit and stays compact until the RSS is well under it", () => {
+    const p = new HeapModePolicy(100);
+    for (let i = 0; i < BUSY_SAMPLES; i++) p.next(busy(90));
+    expect(p.mode).toBe("busy");
+    expect(p.next(busy(100))).toBe("rss");
+    expect(p.mode).toBe("compact");
+    for (let i = 0; i < 10; i++) expect(p.next(busy(100 * REENTER_BELOW + 1))).toBeUndefined();
+    // Busy all along: the first sample with room enough goes busy again.
+    expect(p.next(busy(100 * REENTER_BELOW - 1))).toBe("busy");
+  });
+
+  it("never goes busy at or over the limit", () => {
+    const p = new HeapModePolicy(100);
+    for (let i = 0; i < 10; i++) expect(p.next(busy(100))).toBeUndefined();
+  });
+});
+
+describe("HeapModeController", () => {
+  const spin = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+  };
+  const turn = () => new Promise((r) => setTimeout(r, 0));
+
+  it("sets V8's flags from the event loop's load and counts the changes", async () => {
+    const registry = new Registry();
+    const set: string[] = [];
+    const c = new HeapModeController({
+      adaptive: true,
+      rssLimitMb: 65_536,
+      registry,
+      logger: silentLogger(),
+      sampleMs: 40,
+      setFlags: (f) => set.push(f),
+    });
+    try {
+      // Block the loop most of each sample period: utilization near 1.
+      for (let i = 0; i < 10 && c.mode === "compact"; i++) {
+        spin(60);
+        await turn();
+      }
+      expect(c.mode).toBe("busy");
+      expect(set).toEqual([heapFlags("busy")]);
+      await new Promise((r) => setTimeout(r, 40 * (IDLE_SAMPLES + 4)));
+      expect(c.mode).toBe("compact");
+      expect(set).toEqual([heapFlags("busy"), heapFlags("compact")]);
+      const text = await registry.metrics();
+      expect(text).toMatch(/bv_edge_heap_mode_changes_total\{reason="busy"\} 1/);
+      expect(text).toMatch(/bv_edge_heap_mode_changes_total\{reason="idle"\} 1/);
+      expect(text).toMatch(/bv_edge_heap_busy 0/);
+    } finally {
+      c.stop();
+    }
+  });
+
+  it("does not sample when not adaptive", async () => {
+    const set: string[] = [];
+    const c = new HeapModeController({
+      adaptive: false,
+      rssLimitMb: 160,
+      registry: new Registry(),
+      logger: silentLogger(),
+      sampleMs: 10,
+      setFlags: (f) => set.push(f),
+    });
+    spin(50);
+    await new Promise((r) => setTimeout(r, 50));
+    c.stop();
+    expect(c.mode).toBe("compact");
+    expect(set).toEqual([]);
+  });
+});
+
+describe("the flags in a running V8", () => {
+  it("take effect after start: busy runs far fewer full collections for the same work", () => {
+    // A child process started as the agent is (compact), the same allocation twice: before and after the flags change.
+    const script = `
+      const { PerformanceObserver, constants } = require("node:perf_hooks");
+      const { setFlagsFromString } = require("node:v8");
+      let major = 0;
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++; }).observe({ entryTypes: ["gc"] });
+      const keep = [];
+      function work() { for (let n = 0; n < 6000; n++) { const a = []; for (let i = 0; i < 500; i++) a.push({ i, s: "x" + i }); keep.push(a); if (keep.length > 400) keep.shift(); } }
+      const count = (then) => setTimeout(() => { const m = major; major = 0; then(m); }, 20);
+      work();
+      count((compact) => {
+        setFlagsFromString(${JSON.stringify(heapFlags("busy"))});
+        work();
+        count((busy) => process.stdout.write(JSON.stringify({ compact, busy })));
+      });`;
+    const out = execFileSync(process.execPath, ["--max-semi-space-size=1", "--optimize-for-size", "-e", script], { encoding: "utf8" });
+    const { compact, busy } = JSON.parse(out) as { compact: number; busy: number };
+    expect(compact).toBeGreaterThan(4);
+    expect(busy * 2).toBeLessThanOrEqual(compact);
+  });
+});
