@@ -47,7 +47,7 @@ const BUNDLED_NODE = {
   },
 };
 /** The V8 flags the edge ships with (edge/bin): small young generation, optimise for size. */
-const V8_FLAGS = "--max-semi-space-size=1 --optimize-for-size";
+const V8_FLAGS = "--max-semi-space-size=1 --optimize-for-size --v8-pool-size=1";
 
 const { values } = parseArgs({
   options: {
