@@ -61,7 +61,9 @@ describe.skipIf(missing)("the bv-edge systemd unit", () => {
     const body = readFileSync(installedUnit(false), "utf8");
     // The launcher follows releases/current (agent updates) and runs Node with the V8 flags.
     expect(body).toMatch(/^ExecStart=\/usr\/bin\/bv-edge --config \/etc\/bv-edge\/edge\.yaml$/m);
-    expect(fill(readFileSync(join(deploy, "bv-edge.sh"), "utf8"))).toMatch(/^exec "\$NODE" --max-semi-space-size=1 --optimize-for-size --v8-pool-size=1 /m);
+    expect(fill(readFileSync(join(deploy, "bv-edge.sh"), "utf8"))).toMatch(
+      /^exec "\$NODE" --max-semi-space-size=1 --optimize-for-size --v8-pool-size=1 /m,
+    );
     expect(body).toMatch(/^Restart=on-failure$/m);
     expect(body).toMatch(/^User=bv-edge$/m);
     expect(body).toMatch(/^SupplementaryGroups=dialout$/m);
