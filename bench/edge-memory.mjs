@@ -92,7 +92,7 @@ readable traces.
 V8 keeps a little heap for garbage beyond that: under a steady stream of small allocations (one
 parse, one validation, one SQLite insert per reading) V8 grows each young-generation semi-space to 16 MB and lets the
 old generation run far ahead of the live data before it collects. \`--max-semi-space-size=1\` caps the first, \`--optimize-for-size\`
-makes V8 collect the old generation sooner; the edge ships with both (its shebang, docker-compose.yml,
+makes V8 collect the old generation sooner (while the agent is not busy: ADR 012), \`--v8-pool-size=1\` keeps one V8 helper thread; the edge ships with all three (its shebang, docker-compose.yml,
 scripts/system.mjs, the Pi launcher). Compare the CPU column: the smaller heap is paid for with more frequent collections.
 Tried in this round, not shipped (one run each, load ~3–6): \`--bytecode-old-age=1 --flush-baseline-code\` 96–97 MB,
 \`--heap-growing-percent=20\` 100 MB, \`--single-threaded-gc\` 100 MB, glibc \`MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072\`
