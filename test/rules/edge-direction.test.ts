@@ -9,7 +9,8 @@
  * - `northbound/` reads the outbox through its reader interface and never reaches back to the
  *   pipeline or the sources;
  * - `commands/` (the device-gateway port and the router) and `health/` are used by others and
- *   import none of the chain; nor does `provisioning/` (the claim client and the credentials file).
+ *   import none of the chain; nor does `provisioning/` (the claim client and the credentials file),
+ *   nor `runtime/` (the process's own V8 heap mode).
  * Folders may read `config.ts` (the program's config schema); only the root files (main, bin,
  * index) compose folders. Tests and test helpers may cross, to compose real peers.
  */
@@ -35,6 +36,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "remote-config": ["northbound"],
   /** Agent releases from the cloud: listens on the uplink, restarts through the same exit path as remote-config. */
   update: ["northbound", "remote-config"],
+  /** The process itself (V8 heap mode from load and RSS): imports no edge folder, main.ts wires it. */
+  runtime: [],
 };
 /** Packages a folder must not import (the wire format belongs to the uplinks). */
 const FORBIDDEN_PACKAGES: Readonly<Record<string, readonly string[]>> = {
