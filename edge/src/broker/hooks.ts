@@ -104,10 +104,17 @@ export function createHooks(deps: HookDeps): Hooks & { readonly direct: DirectPu
   };
 
   /** A device's telemetry, committed to the outbox (or dead-lettered) before `done`. */
-  const telemetry = (deviceId: string, deviceType: DeviceType, topicName: string, payload: Buffer, done: (err: Error | null) => void) => {
+  const telemetry = (
+    deviceId: string,
+    deviceType: DeviceType,
+    topicName: string,
+    payload: Buffer,
+    awaited: boolean,
+    done: (err: Error | null) => void,
+  ) => {
     const normalized = normalizeTelemetry(deviceId, deviceType, topicName, payload);
     if (normalized.ok && sink.appendNow) {
-      sink.appendNow(normalized.reading, (err) => settleReading(err, deviceId, done), busy);
+      sink.appendNow(normalized.reading, (err) => settleReading(err, deviceId, done), busy, awaited);
     } else if (normalized.ok) {
       const reading = normalized.reading;
       // A full commit queue is not the device's fault: the reading waits here (its slot in the
@@ -154,7 +161,7 @@ export function createHooks(deps: HookDeps): Hooks & { readonly direct: DirectPu
         return done(null);
       }
       case "telemetry":
-        return telemetry(client.id, device.type, packet.topic, payload, done);
+        return telemetry(client.id, device.type, packet.topic, payload, packet.qos > 0, done);
     }
   };
 
@@ -174,12 +181,12 @@ export function createHooks(deps: HookDeps): Hooks & { readonly direct: DirectPu
       const topic = topicOf(topicName);
       return topic?.kind === "telemetry" && topic.deviceId === clientId && directory.get(clientId) !== undefined;
     },
-    handle(clientId, topicName, payload, done) {
+    handle(clientId, topicName, payload, awaited, done) {
       const device = directory.get(clientId);
       // Removed from the configuration while this PUBLISH waited: refused as aedes would.
       if (!device) return done(deny("publish", `${clientId} is not a configured device`));
       directory.seen(clientId, now());
-      telemetry(clientId, device.type, topicName, payload, done);
+      telemetry(clientId, device.type, topicName, payload, awaited, done);
     },
   };
 

@@ -2,7 +2,9 @@
  * The group-commit queue: appends wait in memory until the next commit. Commits start at most
  * once per `commitIntervalMs` (one fsync per window): an append after a quiet window is committed
  * at the end of this turn of the event loop (with everything else read in it), otherwise when the
- * window since the last commit has passed, or at once when `batchSize` are queued. Under load the
+ * window since the last commit has passed, or at once when `batchSize` are queued or
+ * `awaitedBatchSize` of them are awaited (a device waits for their PUBACK: a smaller group
+ * returns its acknowledgements sooner, and the device sends its next reading sooner). Under load the
  * commits follow each other back to back, each taking what arrived during the last; at a trickle
  * a reading waits at most one window. The commit itself (one transaction, one fsync) is the
  * outbox's; this only collects and times.
@@ -14,7 +16,7 @@ import type { DeadLetterInput } from "./types.js";
 /** How long an append refused by a full commit queue waits before it is tried again. */
 export const BUSY_RETRY_MS = 10;
 
-type Settle = { resolve: (seq: number) => void; reject: (err: Error) => void };
+type Settle = { resolve: (seq: number) => void; reject: (err: Error) => void; readonly awaited?: boolean };
 
 /** An append waiting for its commit: a reading, or a dead letter refused at the edge. */
 export type Pending =
@@ -26,10 +28,13 @@ export interface CommitQueueOptions {
   readonly maxPending: number;
   /** Queue length that triggers a commit without waiting for the window. */
   readonly batchSize: number;
+  /** Awaited appends (`Pending.awaited`) that trigger a commit without waiting for the window. */
+  readonly awaitedBatchSize: number;
 }
 
 export class CommitQueue {
   private queue: Pending[] = [];
+  private awaited = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   /** When the last commit took its batch (ms, monotonic). */
@@ -72,8 +77,9 @@ export class CommitQueue {
 
   private enqueue(item: Pending): void {
     this.queue.push(item);
+    if (item.awaited) this.awaited++;
     if (this.immediate) return;
-    if (this.queue.length >= this.options.batchSize) {
+    if (this.queue.length >= this.options.batchSize || this.awaited >= this.options.awaitedBatchSize) {
       this.schedule(0);
     } else if (!this.timer) {
       this.schedule(this.lastCommit + this.options.commitIntervalMs - performance.now());
@@ -87,6 +93,7 @@ export class CommitQueue {
     if (this.closed) return [];
     const batch = this.queue;
     this.queue = [];
+    this.awaited = 0;
     return batch;
   }
 

@@ -1,7 +1,8 @@
 /**
  * The durable outbox (DESIGN.md §3 promises 1, 2, 4, 7). Appends queue in memory
  * (commit-queue.ts); a group commit writes everything queued in ONE transaction (one fsync), at
- * most once per `commitIntervalMs` (at once when the queue reaches `batchSize`), and only then resolves each
+ * most once per `commitIntervalMs` (at once when the queue reaches `batchSize`, or `awaitedBatchSize`
+ * appends a device waits for), and only then resolves each
  * append with its seq (group-commit.ts). So a resolved append is on disk: the broker acknowledges
  * a PUBLISH only after that. The budget, the lanes' policies and TTLs are applied inside the same
  * transaction (retention.ts); gap records, dead letters and command results wait in the control
@@ -47,6 +48,8 @@ export interface OutboxOptions {
   readonly maxPending?: number;
   /** Queue length that triggers a commit without waiting for the window. */
   readonly batchSize?: number;
+  /** Awaited appends (a device waits for a PUBACK) that trigger a commit without waiting for the window. */
+  readonly awaitedBatchSize?: number;
   readonly bootId: string;
   readonly clock?: OutboxClock;
   readonly registry?: Registry;
@@ -135,6 +138,7 @@ export class Outbox implements OutboxReader {
       commitIntervalMs: options.commitIntervalMs ?? 10,
       maxPending: options.maxPending ?? 5000,
       batchSize: options.batchSize ?? 64,
+      awaitedBatchSize: options.awaitedBatchSize ?? 32,
       bootId: options.bootId,
       clock,
       budgetBytes: options.budgetBytes ?? 256 * 1024 * 1024,
@@ -167,8 +171,8 @@ export class Outbox implements OutboxReader {
    * `append` without promises (ReadingSink.appendNow): `done(null, seq)` once committed; a full
    * commit queue is waited out here (`onBusy` told each time), any other refusal is `done(err)`.
    */
-  appendNow(reading: NewReading, done: (err: Error | null, seq: number) => void, onBusy?: () => void): void {
-    const item = new DirectAppend(this.rowOf(reading), done);
+  appendNow(reading: NewReading, done: (err: Error | null, seq: number) => void, onBusy?: () => void, awaited = false): void {
+    const item = new DirectAppend(this.rowOf(reading), done, awaited);
     const refused = this.queue.offer(item);
     if (refused) this.offerLater(item, refused, done, onBusy);
   }
@@ -439,6 +443,7 @@ class DirectAppend {
   constructor(
     readonly row: Omit<ReadingRow, "seq">,
     private readonly done: (err: Error | null, seq: number) => void,
+    readonly awaited: boolean,
   ) {}
   resolve(seq: number): void {
     this.done(null, seq);

@@ -104,14 +104,14 @@ export function filteredSink(filter: ReportFilter, next: ReadingSink): ReadingSi
       if (!kept) return Promise.resolve(0);
       return new Promise((resolve, reject) => whenQueued(() => next.append(kept), resolve, reject));
     },
-    appendNow: (reading, done, onBusy) => {
+    appendNow: (reading, done, onBusy, awaited) => {
       const kept = filter.apply(reading);
       if (!kept) {
         done(null, 0);
         return;
       }
       if (next.appendNow) {
-        next.appendNow(kept, done, onBusy);
+        next.appendNow(kept, done, onBusy, awaited);
         return;
       }
       whenQueued(

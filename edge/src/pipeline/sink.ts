@@ -15,8 +15,9 @@ export interface ReadingSink {
    * `append` without promises, for the broker's hot path (a promise and its reactions per reading
    * are measurable garbage there): `done(null, seq)` once committed, `done(err)` if refused for any
    * reason other than a full commit queue, which is waited out inside (`onBusy` told each time).
+   * `awaited`: a device waits for this commit (a QoS 1 PUBACK); such appends start a commit sooner.
    */
-  appendNow?(reading: NewReading, done: (err: Error | null, seq: number) => void, onBusy?: () => void): void;
+  appendNow?(reading: NewReading, done: (err: Error | null, seq: number) => void, onBusy?: () => void, awaited?: boolean): void;
 }
 
 export { BUSY_RETRY_MS } from "../outbox/commit-queue.js";

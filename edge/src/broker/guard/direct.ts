@@ -11,8 +11,11 @@ import type { Frame } from "./frame-reader.js";
 export interface DirectPublish {
   /** Whether a PUBLISH of `clientId` on `topic` is handled here rather than by aedes. */
   takes(clientId: string, topic: string): boolean;
-  /** Handles it; `done(null)` once committed (or dead-lettered), `done(err)` closes the connection. */
-  handle(clientId: string, topic: string, payload: Buffer, done: (err: Error | null) => void): void;
+  /**
+   * Handles it; `done(null)` once committed (or dead-lettered), `done(err)` closes the connection.
+   * `awaited`: the device waits for this commit (a QoS 1 PUBACK is owed).
+   */
+  handle(clientId: string, topic: string, payload: Buffer, awaited: boolean, done: (err: Error | null) => void): void;
 }
 
 /** The connection's direct route: the policy's, and aedes' keepalive to refresh on each packet it does not see. */

@@ -267,7 +267,7 @@ export class GuardedStream extends Duplex {
     direct.activity();
     this.viaDirect++;
     const clientId = (this.connect as ConnectInfo).clientId;
-    direct.publish.handle(clientId, parts.topic, frame.bytes.subarray(parts.payloadStart), (err) => {
+    direct.publish.handle(clientId, parts.topic, frame.bytes.subarray(parts.payloadStart), parts.id !== undefined, (err) => {
       this.viaDirect--;
       if (err) {
         this.destroy(err);
