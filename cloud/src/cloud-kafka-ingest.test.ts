@@ -140,10 +140,9 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
       await check.close();
     } finally {
       await publisher.stop();
-      for (const w of writers) {
-        await w.writer.stop().catch(() => undefined);
-        await w.store.close();
-      }
+      // All at once: one leaving starts a rebalance the next would have to wait out.
+      await Promise.all(writers.map((w) => w.writer.stop().catch(() => undefined)));
+      for (const w of writers) await w.store.close();
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
     }

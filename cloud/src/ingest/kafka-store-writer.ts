@@ -73,6 +73,7 @@ export class KafkaStoreWriter {
   assignment: number[] = [];
   readonly stats: StoreWriterStats = { messages: 0, inserted: 0, duplicates: 0, rejected: 0, invalidMessages: 0 };
   private readonly consumer: Consumer;
+  private readonly rebalanceTimeoutMs: number;
   private readonly readings: Counter<"result">;
   private readonly messages: Counter<"result">;
 
@@ -83,11 +84,12 @@ export class KafkaStoreWriter {
     });
     this.resolveJoined = resolveJoined;
     const { settings } = options;
+    this.rebalanceTimeoutMs = Math.max(settings.sessionTimeoutMs, 10_000);
     this.consumer = createKafka(settings, options.logger).consumer({
       groupId: settings.groupId,
       sessionTimeout: settings.sessionTimeoutMs,
       heartbeatInterval: Math.max(100, Math.floor(settings.sessionTimeoutMs / 10)),
-      rebalanceTimeout: Math.max(settings.sessionTimeoutMs, 10_000),
+      rebalanceTimeout: this.rebalanceTimeoutMs,
       allowAutoTopicCreation: true,
       // How long a fetch waits for data when the topic is idle: bounds stop() and idle latency.
       maxWaitTimeInMs: 500,
@@ -125,9 +127,25 @@ export class KafkaStoreWriter {
     });
   }
 
-  /** Leaves the group; the offsets of completed messages are committed first. */
+  /**
+   * Leaves the group; the offsets of completed messages are committed first. kafkajs' disconnect
+   * can wait forever when it comes during a rebalance (another writer joining or leaving at the
+   * same moment), so the wait is bounded by the rebalance timeout: after it the group's session
+   * timeout removes this member, and the messages it had not committed go to the others again
+   * (the store drops them as duplicates by edge and seq).
+   */
   async stop(): Promise<void> {
-    await this.consumer.disconnect();
+    const limitMs = this.rebalanceTimeoutMs + 2_000;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), limitMs);
+    });
+    try {
+      if (await Promise.race([this.consumer.disconnect().then(() => false), gaveUp]))
+        this.options.logger.warn({ limitMs }, "store-writer did not leave its group in time (a rebalance held it); stopped waiting");
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async handle(message: KafkaMessage): Promise<void> {
