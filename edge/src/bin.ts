@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size --v8-pool-size=1
+#!/usr/bin/env -S node --max-semi-space-size=8 --v8-pool-size=1
 /** `bv-edge --config FILE` runs the edge agent; `bv-edge hash-secret` hashes a secret read from stdin. */
 import { BvError, ConfigError, hashSecret, parseCli, runMain, waitForShutdown } from "@bitvelocity/common";
 import { type ConfigDocument, hasConfigPath } from "@bitvelocity/common/edge-config";

@@ -16,7 +16,7 @@ import { CLOCK_TRUSTED_AFTER_MS, Outbox, type OutboxClock } from "./outbox/index
 import { filteredSink, ReportFilter } from "./pipeline/filter.js";
 import type { DeviceReport } from "./pipeline/report-schema.js";
 import { type ConfigLane, openRemoteConfig, RESTART_EXIT_CODE, type RemoteConfigHooks } from "./remote-config/index.js";
-import { HeapModeController } from "./runtime/heap-mode.js";
+import { HeapModeController, launchedByAgent } from "./runtime/heap-mode.js";
 import { ConnectorHost } from "./southbound/host.js";
 import type { Updater, UpdateSettings } from "./update/index.js";
 
@@ -94,9 +94,9 @@ export async function startEdge(fileConfig: EdgeConfig, options: StartOptions = 
   collectDefaultMetrics({ register: registry });
   registry.setDefaultLabels({ edge_id: config.edge_id });
 
-  // Adaptive only in an agent started compact (the shipped flags): a process started otherwise keeps its own choice.
+  // Adaptive only in an agent started by its launchers (runtime/heap-mode.ts): a process started otherwise keeps its own choice.
   const heapMode = new HeapModeController({
-    adaptive: config.memory.adaptive_heap && process.execArgv.includes("--optimize-for-size"),
+    adaptive: config.memory.adaptive_heap && launchedByAgent(),
     rssLimitMb: config.memory.rss_limit_mb,
     registry,
     logger: logger.child({ name: "edge:memory" }),

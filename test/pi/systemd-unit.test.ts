@@ -16,7 +16,7 @@ const template = readFileSync(join(deploy, "bv-edge.service"), "utf8");
 const fill = (text: string) =>
   text
     .replaceAll("@NODE@", "/usr/bin/node")
-    .replaceAll("@V8_FLAGS@", "--max-semi-space-size=1 --optimize-for-size --v8-pool-size=1")
+    .replaceAll("@V8_FLAGS@", "--max-semi-space-size=8 --v8-pool-size=1")
     .replaceAll("@APP@", "/usr/lib/bv-edge");
 
 /**
@@ -61,9 +61,7 @@ describe.skipIf(missing)("the bv-edge systemd unit", () => {
     const body = readFileSync(installedUnit(false), "utf8");
     // The launcher follows releases/current (agent updates) and runs Node with the V8 flags.
     expect(body).toMatch(/^ExecStart=\/usr\/bin\/bv-edge --config \/etc\/bv-edge\/edge\.yaml$/m);
-    expect(fill(readFileSync(join(deploy, "bv-edge.sh"), "utf8"))).toMatch(
-      /^exec "\$NODE" --max-semi-space-size=1 --optimize-for-size --v8-pool-size=1 /m,
-    );
+    expect(fill(readFileSync(join(deploy, "bv-edge.sh"), "utf8"))).toMatch(/^exec "\$NODE" --max-semi-space-size=8 --v8-pool-size=1 /m);
     expect(body).toMatch(/^Restart=on-failure$/m);
     expect(body).toMatch(/^User=bv-edge$/m);
     expect(body).toMatch(/^SupplementaryGroups=dialout$/m);

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { silentLogger } from "@bitvelocity/common";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { BUSY_SAMPLES, HeapModeController, HeapModePolicy, heapFlags, IDLE_SAMPLES, REENTER_BELOW } from "./heap-mode.js";
+import { BUSY_SAMPLES, HeapModeController, HeapModePolicy, heapFlags, IDLE_SAMPLES, launchedByAgent, REENTER_BELOW } from "./heap-mode.js";
 
 const busy = (rssMb = 80) => ({ utilization: 0.95, rssMb });
 const idle = (rssMb = 80) => ({ utilization: 0.1, rssMb });
@@ -64,10 +64,11 @@ describe("HeapModeController", () => {
         await turn();
       }
       expect(c.mode).toBe("busy");
-      expect(set).toEqual([heapFlags("busy")]);
+      // Compact at start (the launchers do not pass --optimize-for-size), then busy.
+      expect(set).toEqual([heapFlags("compact"), heapFlags("busy")]);
       await new Promise((r) => setTimeout(r, 40 * (IDLE_SAMPLES + 4)));
       expect(c.mode).toBe("compact");
-      expect(set).toEqual([heapFlags("busy"), heapFlags("compact")]);
+      expect(set).toEqual([heapFlags("compact"), heapFlags("busy"), heapFlags("compact")]);
       const text = await registry.metrics();
       expect(text).toMatch(/bv_edge_heap_mode_changes_total\{reason="busy"\} 1/);
       expect(text).toMatch(/bv_edge_heap_mode_changes_total\{reason="idle"\} 1/);
@@ -93,7 +94,16 @@ describe("HeapModeController", () => {
     expect(c.mode).toBe("compact");
     expect(set).toEqual([]);
   });
+
+  it("is adaptive only in a process started by the agent's launchers", () => {
+    expect(launchedByAgent(["--max-semi-space-size=4", "--v8-pool-size=1"])).toBe(true);
+    expect(launchedByAgent([])).toBe(false);
+    expect(launchedByAgent(["--inspect"])).toBe(false);
+  });
 });
+
+/** The launchers' flags (bin.ts' shebang, the Pi unit, compose, scripts/system.mjs). */
+const LAUNCH_FLAGS = ["--max-semi-space-size=8", "--v8-pool-size=1"];
 
 describe("the flags in a running V8", () => {
   it("take effect after start: busy runs far fewer full collections for the same work", () => {
@@ -112,9 +122,36 @@ describe("the flags in a running V8", () => {
         work();
         count((busy) => process.stdout.write(JSON.stringify({ compact, busy })));
       });`;
-    const out = execFileSync(process.execPath, ["--max-semi-space-size=1", "--optimize-for-size", "-e", script], { encoding: "utf8" });
+    const out = execFileSync(
+      process.execPath,
+      [...LAUNCH_FLAGS, "-e", `require("node:v8").setFlagsFromString(${JSON.stringify(heapFlags("compact"))});${script}`],
+      {
+        encoding: "utf8",
+      },
+    );
     const { compact, busy } = JSON.parse(out) as { compact: number; busy: number };
     expect(compact).toBeGreaterThan(4);
+    expect(busy * 2).toBeLessThanOrEqual(compact);
+  });
+
+  it("keep the young generation small while compact and let it grow while busy (up to the launchers' cap)", () => {
+    // Scavenges for the same allocation (a queue of survivors, as uncommitted readings are), compact then busy.
+    const script = `
+      const { PerformanceObserver, constants } = require("node:perf_hooks");
+      const { setFlagsFromString } = require("node:v8");
+      let minor = 0;
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++; }).observe({ entryTypes: ["gc"] });
+      function work() { let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ i, s: "x" + i }); if (keep.length > 2000) keep = []; } }
+      const count = (then) => setTimeout(() => { const m = minor; minor = 0; then(m); }, 20);
+      setFlagsFromString(${JSON.stringify(heapFlags("compact"))});
+      work();
+      count((compact) => {
+        setFlagsFromString(${JSON.stringify(heapFlags("busy"))});
+        work();
+        count((busy) => process.stdout.write(JSON.stringify({ compact, busy })));
+      });`;
+    const out = execFileSync(process.execPath, [...LAUNCH_FLAGS, "-e", script], { encoding: "utf8" });
+    const { compact, busy } = JSON.parse(out) as { compact: number; busy: number };
     expect(busy * 2).toBeLessThanOrEqual(compact);
   });
 });

@@ -12,7 +12,15 @@
  *   reaches the limit, or after `IDLE_SAMPLES` samples under `IDLE_UTILIZATION`.
  *
  * V8 reads both flags at every collection, so they can change in a running process
- * (`v8.setFlagsFromString`; heap-mode.test.ts checks that the change takes effect).
+ * (`v8.setFlagsFromString`; heap-mode.test.ts checks that the change takes effect). The young
+ * generation's cap is fixed when V8 starts, and `--optimize-for-size` on the command line pins it
+ * to its smallest (1 MB semi-spaces: under a flood a scavenge every few milliseconds, each copying
+ * the readings still waiting for their commit). So the launchers (bin.ts, the Pi unit, compose)
+ * pass only `--max-semi-space-size=8` and `--v8-pool-size=1`, and the controller sets compact
+ * itself at start. How far V8 grows the young generation under that cap is read at every
+ * scavenge (`--semi-space-growth-factor`): compact keeps it where it is, busy lets it double. V8
+ * does not shrink it again while the agent allocates more than ~1 MB/s, so after a busy spell at a
+ * large site the young generation may stay grown (up to 16 MB, within `memory.rss_limit_mb`).
  */
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
@@ -77,13 +85,24 @@ export interface HeapModeOptions {
   readonly setFlags?: (flags: string) => void;
 }
 
-// The agent starts compact: its command line carries `--optimize-for-size` (bin.ts, the Pi unit).
+/**
+ * Whether this process was started by one of the agent's launchers, which cap the young generation
+ * (`--max-semi-space-size`) and leave the rest of the heap to this controller. A process started
+ * otherwise (a test runner, a developer's `node`) keeps its own choice.
+ */
+export function launchedByAgent(execArgv: readonly string[] = process.execArgv): boolean {
+  return execArgv.some((a) => a.startsWith("--max-semi-space-size"));
+}
 
-/** V8's flags for a mode (`--heap-growing-percent=0` is V8's default: no fixed growth). */
+/**
+ * V8's flags for a mode (`--heap-growing-percent=0` is V8's default: no fixed growth). Compact
+ * keeps the young generation where it is (`--semi-space-growth-factor=1`: V8 may not double it);
+ * busy lets V8 double it, up to the launchers' `--max-semi-space-size`, as its survivors ask.
+ */
 export function heapFlags(mode: HeapMode): string {
   return mode === "busy"
-    ? `--no-optimize-for-size --heap-growing-percent=${BUSY_GROWTH_PERCENT}`
-    : "--optimize-for-size --heap-growing-percent=0";
+    ? `--no-optimize-for-size --heap-growing-percent=${BUSY_GROWTH_PERCENT} --semi-space-growth-factor=2`
+    : "--optimize-for-size --heap-growing-percent=0 --semi-space-growth-factor=1";
 }
 
 /** Samples the event loop and the RSS every second and sets V8's heap growth for the mode. */
@@ -108,6 +127,8 @@ export class HeapModeController {
       registers: [options.registry],
     });
     if (options.adaptive) {
+      // Start compact (the command line does not say so: see the header).
+      (options.setFlags ?? setFlagsFromString)(heapFlags("compact"));
       this.timer = setInterval(() => this.sample(), options.sampleMs ?? 1000);
       this.timer.unref();
     }
