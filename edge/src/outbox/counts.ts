@@ -1,6 +1,7 @@
 /**
  * The outbox's running counts, kept in memory so that stats and metrics never scan the tables;
- * re-read from the database after anything that deletes in bulk (eviction, recovery).
+ * counted down by a commit's evictions (they know what they deleted), re-read from the database
+ * after anything else that deletes in bulk (TTL expiry, recovery).
  */
 import type { Statements } from "./database.js";
 import type { OutboxMetrics } from "./metrics.js";
@@ -21,6 +22,13 @@ export class Counts {
     this.readings = totals.n;
     this.bytes = totals.b;
     if (withDeadLetters) this.deadLetters = stmts.deadCount.get()?.n ?? 0;
+    this.refreshOldest(stmts);
+  }
+
+  /** A commit's evictions deleted these readings: counted down without scanning the table. */
+  countEvicted(stmts: Statements, deleted: { readonly count: number; readonly bytes: number }): void {
+    this.readings -= deleted.count;
+    this.bytes -= deleted.bytes;
     this.refreshOldest(stmts);
   }
 

@@ -83,6 +83,8 @@ export class Outbox implements OutboxReader {
   private retention!: Retention;
   /** Gap records written by the transaction in progress; counted once it commits. */
   private txGaps: GapRecordInput[] = [];
+  /** Readings (and their record bytes) the transaction's evictions deleted. */
+  private txEvicted = { count: 0, bytes: 0 };
   private inFlight: (seq: number) => boolean = () => false;
   private commitCount = 0;
   private readonly path: string;
@@ -155,7 +157,11 @@ export class Outbox implements OutboxReader {
       db,
       this.control,
       { budgetBytes: this.options.budgetBytes, lanes: this.options.lanes },
-      (gap) => this.txGaps.push(gap),
+      (gap, stored) => {
+        this.txGaps.push(gap);
+        this.txEvicted.count += stored.count;
+        this.txEvicted.bytes += stored.bytes;
+      },
       (seq) => this.inFlight(seq),
     );
     this.counts.reload(this.stmts, true);
@@ -251,11 +257,13 @@ export class Outbox implements OutboxReader {
 
   private commit(batch: Pending[]): CommitOutcome {
     this.txGaps = [];
+    this.txEvicted = { count: 0, bytes: 0 };
     try {
       const parts = { db: this.db, stmts: this.stmts, retention: this.retention, control: this.control };
       return commitBatch(parts, batch, this.options.clock.now());
     } catch (err) {
       this.txGaps = [];
+      this.txEvicted = { count: 0, bytes: 0 };
       throw err;
     }
   }
@@ -266,7 +274,7 @@ export class Outbox implements OutboxReader {
     if (refused > 0) {
       this.alarms.raise("OUTBOX_FULL", "at the byte budget: refusing readings of lanes with policy reject (devices keep and retry them)");
     } else if (added > 0) this.alarms.clear("OUTBOX_FULL");
-    if (evicted > 0) this.counts.reload(this.stmts);
+    if (evicted > 0) this.counts.countEvicted(this.stmts, this.txEvicted);
     // Re-measure the disk bytes per record byte now and then (three pragmas).
     if (evicted > 0 || ++this.commitCount % 64 === 0) this.retention.measure(this.counts.bytes);
     if (added > 0) for (const listener of this.listeners) guard(listener);

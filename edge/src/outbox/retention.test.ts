@@ -84,6 +84,9 @@ describe("Outbox budget and lane policies", () => {
     expect(all.every((g) => g.reason === "budget" && g.fromTimeMs <= g.toTimeMs)).toBe(true);
     expect(stats.evictedReadings).toBe(missing.length);
     expect(stats.gaps).toBe(all.length);
+    // The running counts (counted down by each eviction, not re-read) are what the table holds.
+    expect(stats.readings).toBe(stored.size);
+    expect(stats.bytes).toBe(outbox.peek({ limit: 100_000, maxBytes: 1e12 }).reduce((n, r) => n + r.bytes, 0));
     outbox.close();
   });
 
@@ -95,6 +98,7 @@ describe("Outbox budget and lane policies", () => {
     const all = gaps(outbox);
     const missing = accepted.filter((s) => !stored.includes(s));
     expect(missing.length).toBeGreaterThan(0);
+    expect(outbox.stats().readings).toBe(stored.length);
     expect(stored[0]).toBe(accepted[0]);
     expect(missing.every((s) => inGap(s, all, "telemetry"))).toBe(true);
     expect(all.reduce((n, g) => n + g.count, 0)).toBe(missing.length);

@@ -30,6 +30,7 @@ const EVICTION_ORDER: readonly Exclude<Lane, "control">[] = ["telemetry", "alarm
 /** After an eviction, free this much below the budget, so that not every commit evicts. */
 const HEADROOM = 0.05;
 const SCAN_CHUNK = 2000;
+const NONE_STORED = { count: 0, bytes: 0 } as const;
 
 interface VictimRow {
   seq: number;
@@ -49,13 +50,15 @@ export class Retention {
     private readonly db: Database.Database,
     private readonly control: ControlQueue,
     private readonly options: RetentionOptions,
-    private readonly onEvicted: (gap: GapRecordInput) => void,
+    /** A gap record; `stored` is what it deleted from the readings table (none for drop-newest). */
+    private readonly onEvicted: (gap: GapRecordInput, stored: { readonly count: number; readonly bytes: number }) => void,
     private readonly isProtected: (seq: number) => boolean = () => false,
   ) {
     this.effectiveBudget = options.budgetBytes;
     this.stmts = {
       scan: db.prepare("SELECT seq, lane, bytes, edge_time_ms, clock_synced FROM readings WHERE seq > ? ORDER BY seq LIMIT ?"),
-      delete: db.prepare("DELETE FROM readings WHERE seq = ?"),
+      // A run's seqs in one statement: every reading between its first and last is the run's (see evictWhile).
+      deleteRun: db.prepare("DELETE FROM readings WHERE seq BETWEEN ? AND ?"),
       // Index readings_by_lane: the lane's oldest reading without scanning the other lanes.
       firstOfLane: db.prepare<[string], VictimRow>(
         "SELECT seq, lane, bytes, edge_time_ms, clock_synced FROM readings WHERE lane = ? ORDER BY seq LIMIT 1",
@@ -114,7 +117,10 @@ export class Retention {
   /** Accounts for readings accepted but dropped (drop-newest): their seqs are reserved, a gap records them. */
   recordDropped(lane: Lane, count: number, timeMs: number): { first: number; last: number } {
     const range = reserveSeqs(this.db, count);
-    this.gap({ lane, firstSeq: range.first, lastSeq: range.last, count, fromTimeMs: timeMs, toTimeMs: timeMs, reason: "budget" });
+    this.gap(
+      { lane, firstSeq: range.first, lastSeq: range.last, count, fromTimeMs: timeMs, toTimeMs: timeMs, reason: "budget" },
+      NONE_STORED,
+    );
     return range;
   }
 
@@ -164,23 +170,29 @@ export class Retention {
    * Deletes the lane's readings from the oldest while `take` says so, skipping readings in flight
    * (they may be committed by the cloud right now). Each run of consecutive seqs becomes one gap
    * record, so every seq inside a gap range is missing: a kept reading of another lane, or one in
-   * flight, ends the run.
+   * flight, ends the run. A run is deleted with one range statement when it closes: the scan saw
+   * every reading inside it, and each was the run's (nothing else writes inside the transaction).
    */
   private evictWhile(lane: Lane, take: (row: VictimRow) => boolean, reason: GapRecordInput["reason"]): number {
     let removed = 0;
-    let run: { first: VictimRow; last: VictimRow; count: number } | undefined;
+    let run: { first: VictimRow; last: VictimRow; count: number; bytes: number } | undefined;
     const close = (): void => {
       if (!run) return;
-      const { first, last, count } = run;
-      this.gap({
-        lane,
-        firstSeq: first.seq,
-        lastSeq: last.seq,
-        count,
-        fromTimeMs: first.edge_time_ms,
-        toTimeMs: last.edge_time_ms,
-        reason,
-      });
+      const { first, last, count, bytes } = run;
+      const deleted = this.stmts.deleteRun.run(first.seq, last.seq).changes;
+      if (deleted !== count) throw new Error(`outbox eviction deleted ${deleted} readings of a run of ${count}`);
+      this.gap(
+        {
+          lane,
+          firstSeq: first.seq,
+          lastSeq: last.seq,
+          count,
+          fromTimeMs: first.edge_time_ms,
+          toTimeMs: last.edge_time_ms,
+          reason,
+        },
+        { count, bytes },
+      );
       run = undefined;
     };
     // Rows before the lane's oldest belong to other lanes and would only be skipped.
@@ -200,12 +212,12 @@ export class Retention {
           stop = true;
           break;
         }
-        this.stmts.delete.run(row.seq);
         removed++;
         if (run) {
           run.last = row;
           run.count++;
-        } else run = { first: row, last: row, count: 1 };
+          run.bytes += row.bytes;
+        } else run = { first: row, last: row, count: 1, bytes: row.bytes };
       }
       if (stop) break;
     }
@@ -213,8 +225,8 @@ export class Retention {
     return removed;
   }
 
-  private gap(gap: GapRecordInput): void {
+  private gap(gap: GapRecordInput, stored: { readonly count: number; readonly bytes: number }): void {
     this.control.appendGap(gap);
-    this.onEvicted(gap);
+    this.onEvicted(gap, stored);
   }
 }
