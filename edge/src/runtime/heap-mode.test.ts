@@ -64,11 +64,10 @@ describe("HeapModeController", () => {
         await turn();
       }
       expect(c.mode).toBe("busy");
-      // Compact at start (the launchers do not pass --optimize-for-size), then busy.
-      expect(set).toEqual([heapFlags("compact"), heapFlags("busy")]);
+      expect(set).toEqual([heapFlags("busy")]);
       await new Promise((r) => setTimeout(r, 40 * (IDLE_SAMPLES + 4)));
       expect(c.mode).toBe("compact");
-      expect(set).toEqual([heapFlags("compact"), heapFlags("busy"), heapFlags("compact")]);
+      expect(set).toEqual([heapFlags("busy"), heapFlags("compact")]);
       const text = await registry.metrics();
       expect(text).toMatch(/bv_edge_heap_mode_changes_total\{reason="busy"\} 1/);
       expect(text).toMatch(/bv_edge_heap_mode_changes_total\{reason="idle"\} 1/);

@@ -16,8 +16,8 @@
  * generation's cap is fixed when V8 starts, and `--optimize-for-size` on the command line pins it
  * to its smallest (1 MB semi-spaces: under a flood a scavenge every few milliseconds, each copying
  * the readings still waiting for their commit). So the launchers (bin.ts, the Pi unit, compose)
- * pass only `--max-semi-space-size=8` and `--v8-pool-size=1`, and the controller sets compact
- * itself at start. How far V8 grows the young generation under that cap is read at every
+ * pass only `--max-semi-space-size=8` and `--v8-pool-size=1`, and the agent sets compact itself
+ * before it loads anything else (start-compact.ts, bin.ts' first import). How far V8 grows the young generation under that cap is read at every
  * scavenge (`--semi-space-growth-factor`): compact keeps it where it is, busy lets it double. V8
  * does not shrink it again while the agent allocates more than ~1 MB/s, so after a busy spell at a
  * large site the young generation may stay grown (up to 16 MB, within `memory.rss_limit_mb`).
@@ -26,16 +26,16 @@ import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import type { Logger } from "@bitvelocity/common";
 import { Counter, Gauge, type Registry } from "prom-client";
+import { type HeapMode, heapFlags } from "./heap-flags.js";
 
-export const BUSY_GROWTH_PERCENT = 100;
+export { BUSY_GROWTH_PERCENT, type HeapMode, heapFlags, launchedByAgent } from "./heap-flags.js";
+
 export const BUSY_UTILIZATION = 0.8;
 export const BUSY_SAMPLES = 2;
 export const IDLE_UTILIZATION = 0.5;
 export const IDLE_SAMPLES = 5;
 /** After the RSS limit ended a busy spell, busy waits until the RSS is this far under the limit. */
 export const REENTER_BELOW = 0.85;
-
-export type HeapMode = "compact" | "busy";
 
 export interface HeapSample {
   /** Event-loop utilization since the previous sample, 0–1. */
@@ -85,26 +85,6 @@ export interface HeapModeOptions {
   readonly setFlags?: (flags: string) => void;
 }
 
-/**
- * Whether this process was started by one of the agent's launchers, which cap the young generation
- * (`--max-semi-space-size`) and leave the rest of the heap to this controller. A process started
- * otherwise (a test runner, a developer's `node`) keeps its own choice.
- */
-export function launchedByAgent(execArgv: readonly string[] = process.execArgv): boolean {
-  return execArgv.some((a) => a.startsWith("--max-semi-space-size"));
-}
-
-/**
- * V8's flags for a mode (`--heap-growing-percent=0` is V8's default: no fixed growth). Compact
- * keeps the young generation where it is (`--semi-space-growth-factor=1`: V8 may not double it);
- * busy lets V8 double it, up to the launchers' `--max-semi-space-size`, as its survivors ask.
- */
-export function heapFlags(mode: HeapMode): string {
-  return mode === "busy"
-    ? `--no-optimize-for-size --heap-growing-percent=${BUSY_GROWTH_PERCENT} --semi-space-growth-factor=2`
-    : "--optimize-for-size --heap-growing-percent=0 --semi-space-growth-factor=1";
-}
-
 /** Samples the event loop and the RSS every second and sets V8's heap growth for the mode. */
 export class HeapModeController {
   private readonly policy: HeapModePolicy;
@@ -127,8 +107,6 @@ export class HeapModeController {
       registers: [options.registry],
     });
     if (options.adaptive) {
-      // Start compact (the command line does not say so: see the header).
-      (options.setFlags ?? setFlagsFromString)(heapFlags("compact"));
       this.timer = setInterval(() => this.sample(), options.sampleMs ?? 1000);
       this.timer.unref();
     }
