@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=8 --v8-pool-size=1
 /** `bv-edge --config FILE` runs the edge agent; `bv-edge hash-secret` hashes a secret read from stdin. */
-// First: V8's heap flags before anything else is loaded (ADR 012).
+// First: V8's heap flags before the agent reads its configuration (ADR 012).
 import "./runtime/start-compact.js";
 import { BvError, ConfigError, hashSecret, parseCli, runMain, waitForShutdown } from "@bitvelocity/common";
 import { type ConfigDocument, hasConfigPath } from "@bitvelocity/common/edge-config";

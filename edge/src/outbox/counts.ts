@@ -5,6 +5,7 @@
  */
 import type { Statements } from "./database.js";
 import type { OutboxMetrics } from "./metrics.js";
+import type { Deleted } from "./retention.js";
 import type { GapRecordInput } from "./types.js";
 
 export class Counts {
@@ -26,7 +27,7 @@ export class Counts {
   }
 
   /** A commit's evictions deleted these readings: counted down without scanning the table. */
-  countEvicted(stmts: Statements, deleted: { readonly count: number; readonly bytes: number }): void {
+  countEvicted(stmts: Statements, deleted: Deleted): void {
     this.readings -= deleted.count;
     this.bytes -= deleted.bytes;
     this.refreshOldest(stmts);

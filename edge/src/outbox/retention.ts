@@ -30,7 +30,12 @@ const EVICTION_ORDER: readonly Exclude<Lane, "control">[] = ["telemetry", "alarm
 /** After an eviction, free this much below the budget, so that not every commit evicts. */
 const HEADROOM = 0.05;
 const SCAN_CHUNK = 2000;
-const NONE_STORED = { count: 0, bytes: 0 } as const;
+/** Readings an eviction deleted from the readings table, and their record bytes. */
+export interface Deleted {
+  readonly count: number;
+  readonly bytes: number;
+}
+const NONE_STORED: Deleted = { count: 0, bytes: 0 };
 
 interface VictimRow {
   seq: number;
@@ -51,7 +56,7 @@ export class Retention {
     private readonly control: ControlQueue,
     private readonly options: RetentionOptions,
     /** A gap record; `stored` is what it deleted from the readings table (none for drop-newest). */
-    private readonly onEvicted: (gap: GapRecordInput, stored: { readonly count: number; readonly bytes: number }) => void,
+    private readonly onEvicted: (gap: GapRecordInput, stored: Deleted) => void,
     private readonly isProtected: (seq: number) => boolean = () => false,
   ) {
     this.effectiveBudget = options.budgetBytes;
@@ -225,7 +230,7 @@ export class Retention {
     return removed;
   }
 
-  private gap(gap: GapRecordInput, stored: { readonly count: number; readonly bytes: number }): void {
+  private gap(gap: GapRecordInput, stored: Deleted): void {
     this.control.appendGap(gap);
     this.onEvicted(gap, stored);
   }

@@ -1,6 +1,6 @@
 /**
  * The V8 flags of the agent's two heap modes (heap-mode.ts has the why). No imports but Node's:
- * start-compact.ts applies the compact ones before the agent loads anything else.
+ * start-compact.ts applies the compact ones before the agent reads its configuration.
  */
 
 export const BUSY_GROWTH_PERCENT = 100;

@@ -104,53 +104,47 @@ describe("HeapModeController", () => {
 /** The launchers' flags (bin.ts' shebang, the Pi unit, compose, scripts/system.mjs). */
 const LAUNCH_FLAGS = ["--max-semi-space-size=8", "--v8-pool-size=1"];
 
+/**
+ * In a child process started as the agent is (the launchers' flags, then compact), collections of
+ * `kind` for the same `work` (JS source of a function body; `keep` is an array it may hold on to
+ * across both runs) while compact, then while busy.
+ */
+function collections(kind: "MAJOR" | "MINOR", work: string): { compact: number; busy: number } {
+  const script = `
+    const { PerformanceObserver, constants } = require("node:perf_hooks");
+    const { setFlagsFromString } = require("node:v8");
+    let seen = 0;
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_${kind}) seen++; }).observe({ entryTypes: ["gc"] });
+    const keep = [];
+    function work() { ${work} }
+    const count = (then) => setTimeout(() => { const m = seen; seen = 0; then(m); }, 20);
+    setFlagsFromString(${JSON.stringify(heapFlags("compact"))});
+    work();
+    count((compact) => {
+      setFlagsFromString(${JSON.stringify(heapFlags("busy"))});
+      work();
+      count((busy) => process.stdout.write(JSON.stringify({ compact, busy })));
+    });`;
+  return JSON.parse(execFileSync(process.execPath, [...LAUNCH_FLAGS, "-e", script], { encoding: "utf8" }));
+}
+
 describe("the flags in a running V8", () => {
   it("take effect after start: busy runs far fewer full collections for the same work", () => {
-    // A child process started as the agent is (compact), the same allocation twice: before and after the flags change.
-    const script = `
-      const { PerformanceObserver, constants } = require("node:perf_hooks");
-      const { setFlagsFromString } = require("node:v8");
-      let major = 0;
-      new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++; }).observe({ entryTypes: ["gc"] });
-      const keep = [];
-      function work() { for (let n = 0; n < 6000; n++) { const a = []; for (let i = 0; i < 500; i++) a.push({ i, s: "x" + i }); keep.push(a); if (keep.length > 400) keep.shift(); } }
-      const count = (then) => setTimeout(() => { const m = major; major = 0; then(m); }, 20);
-      work();
-      count((compact) => {
-        setFlagsFromString(${JSON.stringify(heapFlags("busy"))});
-        work();
-        count((busy) => process.stdout.write(JSON.stringify({ compact, busy })));
-      });`;
-    const out = execFileSync(
-      process.execPath,
-      [...LAUNCH_FLAGS, "-e", `require("node:v8").setFlagsFromString(${JSON.stringify(heapFlags("compact"))});${script}`],
-      {
-        encoding: "utf8",
-      },
+    // The same allocation twice, a sliding window of survivors: before and after the flags change.
+    const { compact, busy } = collections(
+      "MAJOR",
+      `for (let n = 0; n < 6000; n++) { const a = []; for (let i = 0; i < 500; i++) a.push({ i, s: "x" + i }); keep.push(a); if (keep.length > 400) keep.shift(); }`,
     );
-    const { compact, busy } = JSON.parse(out) as { compact: number; busy: number };
     expect(compact).toBeGreaterThan(4);
     expect(busy * 2).toBeLessThanOrEqual(compact);
   });
 
   it("keep the young generation small while compact and let it grow while busy (up to the launchers' cap)", () => {
-    // Scavenges for the same allocation (a queue of survivors, as uncommitted readings are), compact then busy.
-    const script = `
-      const { PerformanceObserver, constants } = require("node:perf_hooks");
-      const { setFlagsFromString } = require("node:v8");
-      let minor = 0;
-      new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++; }).observe({ entryTypes: ["gc"] });
-      function work() { let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ i, s: "x" + i }); if (keep.length > 2000) keep = []; } }
-      const count = (then) => setTimeout(() => { const m = minor; minor = 0; then(m); }, 20);
-      setFlagsFromString(${JSON.stringify(heapFlags("compact"))});
-      work();
-      count((compact) => {
-        setFlagsFromString(${JSON.stringify(heapFlags("busy"))});
-        work();
-        count((busy) => process.stdout.write(JSON.stringify({ compact, busy })));
-      });`;
-    const out = execFileSync(process.execPath, [...LAUNCH_FLAGS, "-e", script], { encoding: "utf8" });
-    const { compact, busy } = JSON.parse(out) as { compact: number; busy: number };
+    // Scavenges for the same allocation (a queue of survivors, as uncommitted readings are).
+    const { compact, busy } = collections(
+      "MINOR",
+      `for (let i = 0; i < 2e6; i++) { keep.push({ i, s: "x" + i }); if (keep.length > 2000) keep.length = 0; }`,
+    );
     expect(busy * 2).toBeLessThanOrEqual(compact);
   });
 });

@@ -17,8 +17,9 @@
  * to its smallest (1 MB semi-spaces: under a flood a scavenge every few milliseconds, each copying
  * the readings still waiting for their commit). So the launchers (bin.ts, the Pi unit, compose)
  * pass only `--max-semi-space-size=8` and `--v8-pool-size=1`, and the agent sets compact itself
- * before it loads anything else (start-compact.ts, bin.ts' first import). How far V8 grows the young generation under that cap is read at every
- * scavenge (`--semi-space-growth-factor`): compact keeps it where it is, busy lets it double. V8
+ * before it reads its configuration (start-compact.ts, bin.ts' first import). How far V8 grows
+ * the young generation under that cap is read at every scavenge (`--semi-space-growth-factor`):
+ * compact keeps it where it is, busy lets it double. V8
  * does not shrink it again while the agent allocates more than ~1 MB/s, so after a busy spell at a
  * large site the young generation may stay grown (up to 16 MB, within `memory.rss_limit_mb`).
  */
