@@ -3,6 +3,7 @@
 // of a device publishing meanwhile (live first: it must not wait behind the backlog), and the
 // disk bytes the edge wrote. Edge and cloud are separate processes. Writes the section "Backlog
 // drain" of bench/RESULTS.md. Usage: node bench/backlog-drain.mjs
+// BENCH_BACKLOG_BATCH=N sets the edge's uplink.backlog_batch_readings (default: the shipped 4000).
 // BENCH_CPU_PROF=DIR runs edge and cloud with --cpu-prof into DIR (then `node bench/store-profile.mjs --top FILE`).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -14,6 +15,8 @@ import { percentile, procSample, replaceSection, resultsFile, watchLive } from "
 const { Outbox } = await import(join(ROOT, "edge/dist/outbox/index.js"));
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
 const LIVE_HZ = 10;
+// Readings per backlog batch (uplink.backlog_batch_readings); unset: the shipped default.
+const BACKLOG_BATCH = process.env.BENCH_BACKLOG_BATCH ? Number(process.env.BENCH_BACKLOG_BATCH) : undefined;
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const profileArgs = (name) => (PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
 
@@ -38,7 +41,10 @@ const dir = mkdtempSync(join(tmpdir(), "bv-bench-drain-"));
 const prepared = prepareSystem({
   dir,
   scenarioOverrides: { fleets: [{ type: "env-sensor", count: 201, id_prefix: "env-", interval_ms: 1000 }] },
-  edgeOverrides: { uplink: { url: "127.0.0.1:0", max_batch_readings: 1000, max_batch_bytes: 512 * 1024 }, outbox: { budget_mb: 1024 } },
+  edgeOverrides: {
+    uplink: { url: "127.0.0.1:0", ...(BACKLOG_BATCH ? { backlog_batch_readings: BACKLOG_BATCH } : {}) },
+    outbox: { budget_mb: 1024 },
+  },
 });
 const [liveDevice, ...backlogDevices] = prepared.devices;
 
@@ -129,7 +135,7 @@ Command: \`BENCH_BACKLOG=${BACKLOG} node bench/backlog-drain.mjs\` (also part of
 | figure | value |
 |---|---|
 | backlog written into the outbox (durable group commits, FULL) | ${BACKLOG} readings in ${fillSeconds.toFixed(1)} s = ${Math.round(BACKLOG / fillSeconds)} readings/s |
-| drain edge → cloud store (batches of 1,000, credit window 4), middle 80 % | **${Math.round(rate)} readings/s** |
+| drain edge → cloud store (backlog batches of ${(BACKLOG_BATCH ?? 4000).toLocaleString("en")} readings, credit window 4), middle 80 % | **${Math.round(rate)} readings/s** |
 | whole backlog drained in | ${drainSeconds.toFixed(1)} s (${stored} readings stored in the cloud) |
 | live device at ${LIVE_HZ} Hz during the drain, publish → socket.io, p50 / p99 (n=${latencies.length} of ${published}) | **${percentile(latencies, 50)} ms / ${percentile(latencies, 99)} ms** |
 | edge disk bytes written during the drain (deletes, WAL, checkpoints) | ${(edgeWritten / 1e6).toFixed(0)} MB = ${(((edgeWritten / BACKLOG) * 1e6) / 1e6).toFixed(0)} MB per million readings drained |

@@ -22,7 +22,7 @@ describe("loadCloudConfig", () => {
     expect(c.grpc).toEqual({ host: "0.0.0.0", port: 50051, insecure: false });
     expect(c.ingest).toEqual({
       credit: 4,
-      max_batch_readings: 1000,
+      max_batch_readings: 4000,
       max_batch_bytes: 1048576,
       keepalive_ms: 20_000,
       via: "direct",

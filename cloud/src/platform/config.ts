@@ -142,7 +142,8 @@ export const cloudConfigSchema = z
     ingest: z
       .strictObject({
         credit: z.number().int().min(1).max(1000).default(4),
-        max_batch_readings: z.number().int().min(1).max(100_000).default(1000),
+        /** Per batch; an edge's backlog batches (uplink.backlog_batch_readings, 4000) fit, its live ones are smaller. */
+        max_batch_readings: z.number().int().min(1).max(100_000).default(4000),
         max_batch_bytes: z
           .number()
           .int()
@@ -163,7 +164,7 @@ export const cloudConfigSchema = z
       })
       .default({
         credit: 4,
-        max_batch_readings: 1000,
+        max_batch_readings: 4000,
         max_batch_bytes: 1024 * 1024,
         keepalive_ms: 20_000,
         via: "direct",

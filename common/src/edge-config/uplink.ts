@@ -39,6 +39,18 @@ export const uplinkSchema = z
       .min(1024)
       .max(16 * 1024 * 1024)
       .default(256 * 1024),
+    /**
+     * Bounds of a backlog batch (readings kept through an outage, sent after the link returns),
+     * tightened by the cloud's limits. Larger than a live batch: a drain commits fewer, bigger
+     * transactions in the cloud (bench/RESULTS.md, "Backlog drain"). Under Kafka's default 1 MB message.
+     */
+    backlog_batch_readings: z.number().int().min(1).max(10_000).default(4000),
+    backlog_batch_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(768 * 1024),
     backoff_initial_ms: z.number().int().min(10).default(500),
     backoff_max_ms: z.number().int().min(100).default(30_000),
     /** gRPC keepalive ping interval; a half-open link is detected within about twice this. */

@@ -176,7 +176,14 @@ export class Drainer {
     const window = state.inFlight.size + state.session.available();
     const backlogSlots = Math.max(1, Math.floor(window * this.replayShare));
     if (live.length === 0 || this.inFlightOf(state, "backlog") < backlogSlots) {
-      const backlog = read({ lane: "telemetry", afterSeq: state.cursor.backlog, upToSeq: state.boundary });
+      // Bigger batches than live (uplink.backlog_batch_*): fewer, bigger commits in the cloud.
+      const backlog = this.options.outbox.peek({
+        limit: limits.backlogReadings ?? limits.maxReadings,
+        maxBytes: limits.backlogBytes ?? limits.maxBytes,
+        lane: "telemetry",
+        afterSeq: state.cursor.backlog,
+        upToSeq: state.boundary,
+      });
       if (backlog.length > 0) return { stream: "backlog", readings: backlog };
     }
     return live.length > 0 ? { stream: "live", readings: live } : undefined;

@@ -17,7 +17,7 @@ import { commandStatusLabel, linkMetrics } from "./metrics.js";
 import { buildHello, forwardPresence } from "./presence.js";
 import type { UplinkConfig } from "./schema.js";
 import { buildStatus, DrainRate, startStatusReports } from "./status.js";
-import type { ControlMessage, IncomingConfigUpdate, UplinkSession } from "./uplink.js";
+import { type ControlMessage, configuredLimits, type IncomingConfigUpdate, type UplinkSession } from "./uplink.js";
 
 export interface LinkDeps {
   config: UplinkConfig;
@@ -71,7 +71,7 @@ export function startLink(deps: LinkDeps): LinkHandle {
           control: grpc,
           config: config.kafka,
           edgeId: deps.edgeId,
-          limits: { maxReadings: config.max_batch_readings, maxBytes: config.max_batch_bytes },
+          limits: configuredLimits(config),
           logger,
         })
       : grpc;

@@ -78,7 +78,7 @@ describe("gRPC link: telemetry", () => {
   });
 
   it("live first: after an outage new readings flow at once while the backlog drains, flagged as replay; alarms go first", async () => {
-    rig = await startRig({ credit: 4 }, { max_batch_readings: 100 });
+    rig = await startRig({ credit: 4 }, { max_batch_readings: 100, backlog_batch_readings: 100 });
     const r = rig;
     await waitFor(() => r.link.connected());
     const port = r.cloud.port;
@@ -112,6 +112,27 @@ describe("gRPC link: telemetry", () => {
     expect(Math.max(...latencies)).toBeLessThan(500);
     expect(backlog.every((s) => arrival(s).replay)).toBe(true);
     expect(await r.metric("bv_edge_uplink_batches_sent_total", { stream: "backlog" })).toBeGreaterThanOrEqual(60);
+  });
+
+  it("sends the backlog in backlog-sized batches and live readings in live-sized ones, both within the cloud's limits", async () => {
+    rig = await startRig({ credit: 4, maxBatchReadings: 300 }, { max_batch_readings: 50, backlog_batch_readings: 1000 });
+    const r = rig;
+    await waitFor(() => r.link.connected());
+    const port = r.cloud.port;
+    await r.cloud.stop();
+    await waitFor(() => !r.link.connected(), 5_000, "link down");
+    const backlog = await r.append(1500);
+    r.cloud = await TestCloud.start({ token: TOKEN, port, credit: 4, maxBatchReadings: 300 });
+    await waitFor(() => r.link.connected(), 5_000, "reconnected");
+    const live = await r.append(400);
+    await waitFor(() => r.outbox.stats().readings === 0, 15_000, "drained");
+    const sizes = (replay: boolean) => r.cloud.batches.filter((b) => b.replay === replay).map((b) => b.readings.length);
+    // The backlog: the cloud's 300 binds (the edge's own bound is 1,000); live: the edge's 50.
+    expect(sizes(true).reduce((a, b) => a + b, 0)).toBe(backlog.length);
+    expect(Math.max(...sizes(true))).toBe(300);
+    expect(sizes(false).reduce((a, b) => a + b, 0)).toBe(live.length);
+    expect(Math.max(...sizes(false))).toBeLessThanOrEqual(50);
+    expect(new Set([...backlog, ...live].filter((s) => r.cloud.committed.has(s))).size).toBe(1900);
   });
 
   it("does not retry fast when the token is refused, logs it once, keeps trying, and never logs the token", async () => {

@@ -28,6 +28,38 @@ export interface OutgoingBatch {
 export interface BatchLimits {
   readonly maxReadings: number;
   readonly maxBytes: number;
+  /** A backlog batch's bounds (uplink.backlog_batch_*); a live batch's when absent. */
+  readonly backlogReadings?: number;
+  readonly backlogBytes?: number;
+}
+
+/** The edge's configured limits for its uplink sessions. */
+export function configuredLimits(config: {
+  readonly max_batch_readings: number;
+  readonly max_batch_bytes: number;
+  readonly backlog_batch_readings: number;
+  readonly backlog_batch_bytes: number;
+}): BatchLimits {
+  return {
+    maxReadings: config.max_batch_readings,
+    maxBytes: config.max_batch_bytes,
+    backlogReadings: config.backlog_batch_readings,
+    backlogBytes: config.backlog_batch_bytes,
+  };
+}
+
+/** Our limits within the peer's (`tighten(ours, theirs)` for each bound), live and backlog alike. */
+export function limitsWithin(
+  ours: BatchLimits,
+  theirs: { readonly maxReadings: number; readonly maxBytes: number },
+  tighten: (ours: number, theirs: number) => number,
+): BatchLimits {
+  return {
+    maxReadings: tighten(ours.maxReadings, theirs.maxReadings),
+    maxBytes: tighten(ours.maxBytes, theirs.maxBytes),
+    backlogReadings: tighten(ours.backlogReadings ?? ours.maxReadings, theirs.maxReadings),
+    backlogBytes: tighten(ours.backlogBytes ?? ours.maxBytes, theirs.maxBytes),
+  };
 }
 
 /** A command as the cloud sent it; parameters are still raw JSON (untrusted input). */

@@ -7,7 +7,7 @@ import { BvError, type Logger } from "@bitvelocity/common";
 import { EdgeSyncClient, type Hello } from "@bitvelocity/proto";
 import type { ChannelOptions } from "@grpc/grpc-js";
 import type { UplinkConfig } from "../schema.js";
-import type { OpenResult, Uplink } from "../uplink.js";
+import { configuredLimits, type OpenResult, type Uplink } from "../uplink.js";
 import { GrpcSession } from "./session.js";
 import { channelCredentials } from "./tls.js";
 
@@ -56,7 +56,7 @@ export function grpcUplink(options: GrpcUplinkOptions): Uplink {
       const session = new GrpcSession({
         client,
         hello,
-        limits: { maxReadings: config.max_batch_readings, maxBytes: config.max_batch_bytes },
+        limits: configuredLimits(config),
         welcomeTimeoutMs,
         logger,
       });

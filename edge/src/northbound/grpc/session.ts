@@ -14,16 +14,17 @@ import {
   type Welcome,
 } from "@bitvelocity/proto";
 import { type ClientDuplexStream, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
-import type {
-  BatchLimits,
-  ControlMessage,
-  IncomingCommand,
-  IncomingConfigUpdate,
-  OpenResult,
-  OutgoingBatch,
-  SendResult,
-  SessionFailure,
-  UplinkSession,
+import {
+  type BatchLimits,
+  type ControlMessage,
+  type IncomingCommand,
+  type IncomingConfigUpdate,
+  limitsWithin,
+  type OpenResult,
+  type OutgoingBatch,
+  type SendResult,
+  type SessionFailure,
+  type UplinkSession,
 } from "../uplink.js";
 import { toControlMessage } from "./control.js";
 import { tighter, toProtoLane, toProtoReading } from "./convert.js";
@@ -226,10 +227,7 @@ export class GrpcSession implements UplinkSession {
   private onWelcome(welcome: Welcome): void {
     clearTimeout(this.welcomeTimer);
     this.welcomed = true;
-    this.limits = {
-      maxReadings: tighter(this.options.limits.maxReadings, welcome.maxBatchReadings),
-      maxBytes: tighter(this.options.limits.maxBytes, welcome.maxBatchBytes),
-    };
+    this.limits = limitsWithin(this.options.limits, { maxReadings: welcome.maxBatchReadings, maxBytes: welcome.maxBatchBytes }, tighter);
     this.credits = welcome.credit;
     this.resolveOpened({ status: "open", session: this });
   }

@@ -4,7 +4,7 @@
  * is configured, so a gRPC-only edge never loads it.
  */
 import { BvError, type Logger } from "@bitvelocity/common";
-import type { OpenResult, Uplink } from "../uplink.js";
+import { type BatchLimits, limitsWithin, type OpenResult, type Uplink } from "../uplink.js";
 import type { KafkaUplinkConfig } from "./schema.js";
 import { KafkaSession } from "./session.js";
 
@@ -13,7 +13,7 @@ export interface KafkaUplinkOptions {
   readonly control: Uplink;
   readonly config: KafkaUplinkConfig;
   readonly edgeId: string;
-  readonly limits: { readonly maxReadings: number; readonly maxBytes: number };
+  readonly limits: BatchLimits;
   readonly logger: Logger;
 }
 
@@ -54,10 +54,7 @@ export function kafkaUplink(options: KafkaUplinkOptions): Uplink {
           topic: config.topic,
           maxInFlight: config.max_in_flight,
           requestTimeoutMs: config.request_timeout_ms,
-          limits: {
-            maxReadings: Math.min(options.limits.maxReadings, control.limits.maxReadings),
-            maxBytes: Math.min(options.limits.maxBytes, control.limits.maxBytes),
-          },
+          limits: limitsWithin(options.limits, control.limits, Math.min),
         });
         return { status: "open", session };
       } catch (err) {
