@@ -47,8 +47,8 @@ export interface Statements {
   readonly insertRows: ReadonlyMap<number, Stmt>;
   readonly insertDead: Stmt;
   readonly trimDead: Stmt;
-  readonly peekAll: Stmt<[number, number, number], ReadingRow>;
-  readonly peekLane: Stmt<[string, number, number, number], ReadingRow>;
+  readonly peekAll: Stmt<[number, number, number], PeekedRow>;
+  readonly peekLane: Stmt<[string, number, number, number], PeekedRow>;
   readonly select: Stmt<[number], ReadingRow>;
   readonly delete: Stmt;
   readonly sizeOfRange: Stmt<[number, number], { n: number; b: number }>;
@@ -69,10 +69,14 @@ export function statements(db: Database.Database): Statements {
     ),
     insertDead: db.prepare("INSERT INTO dead_letters (time_ms, device_id, topic, payload, reason, seq) VALUES (?, ?, ?, ?, ?, ?)"),
     trimDead: db.prepare("DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?"),
-    peekAll: db.prepare<[number, number, number], ReadingRow>("SELECT * FROM readings WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"),
-    peekLane: db.prepare<[string, number, number, number], ReadingRow>(
-      "SELECT * FROM readings WHERE lane = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-    ),
+    peekAll: db
+      .prepare<[number, number, number], PeekedRow>(`SELECT ${PEEK_COLUMNS} FROM readings WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`)
+      .raw(true),
+    peekLane: db
+      .prepare<[string, number, number, number], PeekedRow>(
+        `SELECT ${PEEK_COLUMNS} FROM readings WHERE lane = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
+      )
+      .raw(true),
     select: db.prepare<[number], ReadingRow>("SELECT * FROM readings WHERE seq = ?"),
     delete: db.prepare("DELETE FROM readings WHERE seq = ? RETURNING bytes"),
     sizeOfRange: db.prepare<[number, number], { n: number; b: number }>(
@@ -86,19 +90,42 @@ export function statements(db: Database.Database): Statements {
   };
 }
 
-export function toStored(row: ReadingRow): StoredReading {
+/**
+ * A peeked reading as better-sqlite3 returns it in raw mode: an array in PEEK_COLUMNS' order. The
+ * drainer reads thousands a batch; an array per row instead of an object per row halves the read
+ * (bench/RESULTS.md, "Backlog drain").
+ */
+export type PeekedRow = [
+  seq: number,
+  lane: string,
+  deviceId: string,
+  deviceType: string,
+  valuesJson: string,
+  deviceTimeMs: number | null,
+  edgeTimeMs: number,
+  bootId: string,
+  uptimeMs: number,
+  clockSynced: number,
+  bytes: number,
+];
+/** Where a PeekedRow holds the reading's stored size. */
+export const PEEKED_BYTES = 10;
+const PEEK_COLUMNS = "seq, lane, device_id, device_type, values_json, device_time_ms, edge_time_ms, boot_id, uptime_ms, clock_synced, bytes";
+
+export function toStored(row: PeekedRow): StoredReading {
+  const [seq, lane, deviceId, deviceType, valuesJson, deviceTimeMs, edgeTimeMs, bootId, uptimeMs, clockSynced, bytes] = row;
   return {
-    seq: row.seq,
-    lane: row.lane as Lane,
-    deviceId: row.device_id,
-    deviceType: row.device_type,
-    values: JSON.parse(row.values_json) as StoredReading["values"],
-    ...(row.device_time_ms === null ? {} : { deviceTimeMs: row.device_time_ms }),
-    edgeTimeMs: row.edge_time_ms,
-    bootId: row.boot_id,
-    uptimeMs: row.uptime_ms,
-    clockSynced: row.clock_synced === 1,
-    bytes: row.bytes,
+    seq,
+    lane: lane as Lane,
+    deviceId,
+    deviceType,
+    values: JSON.parse(valuesJson) as StoredReading["values"],
+    ...(deviceTimeMs === null ? {} : { deviceTimeMs }),
+    edgeTimeMs,
+    bootId,
+    uptimeMs,
+    clockSynced: clockSynced === 1,
+    bytes,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import type Database from "better-sqlite3";
 import type { Counts } from "./counts.js";
-import { runs, type Statements, toStored } from "./database.js";
+import { PEEKED_BYTES, runs, type Statements, toStored } from "./database.js";
 import { MAX_DEAD_LETTERS } from "./group-commit.js";
 import type { PeekOptions, StoredReading } from "./types.js";
 
@@ -18,8 +18,9 @@ export function peekReadings(stmts: Statements, options: PeekOptions): StoredRea
   let bytes = 0;
   for (const row of rows) {
     // Always return at least one reading, so one large reading cannot stall the queue.
-    if (out.length > 0 && bytes + row.bytes > options.maxBytes) break;
-    bytes += row.bytes;
+    const size = row[PEEKED_BYTES];
+    if (out.length > 0 && bytes + size > options.maxBytes) break;
+    bytes += size;
     out.push(toStored(row));
   }
   return out;
