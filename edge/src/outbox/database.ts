@@ -110,7 +110,8 @@ export type PeekedRow = [
 ];
 /** Where a PeekedRow holds the reading's stored size. */
 export const PEEKED_BYTES = 10;
-const PEEK_COLUMNS = "seq, lane, device_id, device_type, values_json, device_time_ms, edge_time_ms, boot_id, uptime_ms, clock_synced, bytes";
+const PEEK_COLUMNS =
+  "seq, lane, device_id, device_type, values_json, device_time_ms, edge_time_ms, boot_id, uptime_ms, clock_synced, bytes";
 
 export function toStored(row: PeekedRow): StoredReading {
   const [seq, lane, deviceId, deviceType, valuesJson, deviceTimeMs, edgeTimeMs, bootId, uptimeMs, clockSynced, bytes] = row;
