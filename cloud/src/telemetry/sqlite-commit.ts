@@ -69,28 +69,41 @@ class MultiRow {
   }
 }
 
-interface Bucket {
-  deviceId: string;
-  metric: string;
-  bucket: number;
+interface Aggregate {
   min: number;
   max: number;
   sum: number;
   count: number;
 }
 
-/** Folds a value into the transaction's aggregate for its (device, metric, bucket). */
-function fold(buckets: Map<string, Bucket>, deviceId: string, metric: string, bucket: number, n: number): void {
-  const key = `${deviceId}\u0000${metric}\u0000${bucket}`;
-  const b = buckets.get(key);
+/** What one transaction folds for one (device, metric): its latest value and its aggregates by bucket. */
+interface Series {
+  value: TelemetryValue;
+  ts: number;
+  readonly minute: Map<number, Aggregate>;
+  readonly hour: Map<number, Aggregate>;
+}
+
+/** Folds a value into the aggregate of its bucket. */
+function fold(buckets: Map<number, Aggregate>, bucket: number, n: number): void {
+  const b = buckets.get(bucket);
   if (!b) {
-    buckets.set(key, { deviceId, metric, bucket, min: n, max: n, sum: n, count: 1 });
+    buckets.set(bucket, { min: n, max: n, sum: n, count: 1 });
     return;
   }
   if (n < b.min) b.min = n;
   if (n > b.max) b.max = n;
   b.sum += n;
   b.count++;
+}
+
+/** The series of (device, metric), created with the first value; nested maps, no key strings per value. */
+function seriesOf(devices: Map<string, Map<string, Series>>, deviceId: string, metric: string, value: TelemetryValue, ts: number): Series {
+  let metrics = devices.get(deviceId);
+  if (!metrics) devices.set(deviceId, (metrics = new Map()));
+  let series = metrics.get(metric);
+  if (!series) metrics.set(metric, (series = { value, ts, minute: new Map(), hour: new Map() }));
+  return series;
 }
 
 /** A reading waiting in the current chunk, with what its insert needs. */
@@ -128,9 +141,7 @@ export function prepareCommit(db: SqliteDatabase.Database): SqliteDatabase.Trans
   return db.transaction((edgeId: string, batches: readonly (readonly NewReading[])[]): CommitResult[] => {
     const now = Date.now();
     const insertedSeqs: number[][] = batches.map(() => []);
-    const minute = new Map<string, Bucket>();
-    const hour = new Map<string, Bucket>();
-    const latest = new Map<string, { deviceId: string; metric: string; value: TelemetryValue; ts: number }>();
+    const devices = new Map<string, Map<string, Series>>();
     let pending: Pending[] = [];
     let params: unknown[] = [];
     let identities = new Set<string>();
@@ -142,15 +153,18 @@ export function prepareCommit(db: SqliteDatabase.Database): SqliteDatabase.Trans
         // The first row of a seq in the chunk is the one inserted; a later copy was ignored.
         if (!returned.delete(p.reading.seq)) continue;
         insertedSeqs[p.batch]!.push(p.reading.seq);
-        const r = p.reading;
-        for (const [metric, value] of Object.entries(r.values)) {
-          const key = `${r.deviceId}\u0000${metric}`;
-          const current = latest.get(key);
-          if (!current || p.ts >= current.ts) latest.set(key, { deviceId: r.deviceId, metric, value, ts: p.ts });
+        const { reading: r, ts } = p;
+        for (const metric in r.values) {
+          const value = r.values[metric]!;
+          const series = seriesOf(devices, r.deviceId, metric, value, ts);
+          if (ts >= series.ts) {
+            series.value = value;
+            series.ts = ts;
+          }
           const n = numericValue(value);
           if (n === undefined) continue;
-          fold(minute, r.deviceId, metric, p.ts - (p.ts % BUCKET_MS["1m"]), n);
-          fold(hour, r.deviceId, metric, p.ts - (p.ts % BUCKET_MS["1h"]), n);
+          fold(series.minute, ts - (ts % BUCKET_MS["1m"]), n);
+          fold(series.hour, ts - (ts % BUCKET_MS["1h"]), n);
         }
       }
       pending = [];
@@ -176,16 +190,17 @@ export function prepareCommit(db: SqliteDatabase.Database): SqliteDatabase.Trans
     flush();
 
     const latestRows: unknown[] = [];
-    for (const l of latest.values()) latestRows.push(l.deviceId, l.metric, JSON.stringify(l.value), l.ts);
+    const minuteRows: unknown[] = [];
+    const hourRows: unknown[] = [];
+    for (const [deviceId, metrics] of devices)
+      for (const [metric, series] of metrics) {
+        latestRows.push(deviceId, metric, JSON.stringify(series.value), series.ts);
+        for (const [bucket, b] of series.minute) minuteRows.push(deviceId, metric, bucket, b.min, b.max, b.sum, b.count);
+        for (const [bucket, b] of series.hour) hourRows.push(deviceId, metric, bucket, b.min, b.max, b.sum, b.count);
+      }
     upLatest.run(latestRows);
-    for (const [buckets, up] of [
-      [minute, up1m],
-      [hour, up1h],
-    ] as const) {
-      const rows: unknown[] = [];
-      for (const b of buckets.values()) rows.push(b.deviceId, b.metric, b.bucket, b.min, b.max, b.sum, b.count);
-      up.run(rows);
-    }
+    up1m.run(minuteRows);
+    up1h.run(hourRows);
     return batches.map((readings, batch) => {
       const seqs = insertedSeqs[batch]!;
       return { inserted: seqs.length, duplicates: readings.length - seqs.length, insertedSeqs: seqs };
