@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { EDGE_NODE_ARGS, prepareSystem, ROOT, startCloud, startEdge } from "../scripts/system.mjs";
+import { CLOUD_NODE_ARGS, EDGE_NODE_ARGS, prepareSystem, ROOT, startCloud, startEdge } from "../scripts/system.mjs";
 import { percentile, procSample, replaceSection, resultsFile, watchLive } from "./lib.mjs";
 
 const { Outbox } = await import(join(ROOT, "edge/dist/outbox/index.js"));
@@ -75,7 +75,7 @@ const fillStarted = performance.now();
 }
 const fillSeconds = (performance.now() - fillStarted) / 1000;
 
-const cloud = startCloud(prepared, { nodeArgs: profileArgs("cloud") });
+const cloud = startCloud(prepared, { nodeArgs: [...CLOUD_NODE_ARGS, ...profileArgs("cloud")] });
 const cp = await cloud.ready;
 const base = `http://127.0.0.1:${cp.http}`;
 const latencies = [];

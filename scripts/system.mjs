@@ -172,7 +172,14 @@ export function prepareSystem({
   return { dir, files, secrets: s, devices, scenario };
 }
 
-export function startCloud(prepared, { env = {}, inheritOutput = false, nodeArgs = [] } = {}) {
+/**
+ * V8 flags the cloud runs with (cloud/bin/bv-cloud.js, cloud/src/bin.ts, docker-compose.yml): a
+ * young generation that may grow to 64 MB semi-spaces, so the readings of a group commit die young
+ * instead of being copied by every scavenge (bench/RESULTS.md, "Backlog drain").
+ */
+export const CLOUD_NODE_ARGS = ["--max-semi-space-size=64"];
+
+export function startCloud(prepared, { env = {}, inheritOutput = false, nodeArgs = CLOUD_NODE_ARGS } = {}) {
   return spawnService({
     name: "cloud",
     bin: BINS.cloud,

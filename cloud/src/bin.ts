@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 /** `bv-cloud --config FILE`: start the cloud, stop cleanly on SIGINT/SIGTERM. */
 import { parseCli, runMain, waitForShutdown } from "@bitvelocity/common";
 import { startCloud } from "./main.js";
