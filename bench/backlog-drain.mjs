@@ -3,7 +3,7 @@
 // of a device publishing meanwhile (live first: it must not wait behind the backlog), and the
 // disk bytes the edge wrote. Edge and cloud are separate processes. Writes the section "Backlog
 // drain" of bench/RESULTS.md. Usage: node bench/backlog-drain.mjs
-// BENCH_BACKLOG_BATCH=N sets the edge's uplink.backlog_batch_readings (default: the shipped 4000).
+// BENCH_BACKLOG_BATCH=N sets the edge's uplink.backlog_batch_readings (default: the shipped 3000).
 // BENCH_CPU_PROF=DIR runs edge and cloud with --cpu-prof into DIR (then `node bench/store-profile.mjs --top FILE`).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -135,7 +135,7 @@ Command: \`BENCH_BACKLOG=${BACKLOG} node bench/backlog-drain.mjs\` (also part of
 | figure | value |
 |---|---|
 | backlog written into the outbox (durable group commits, FULL) | ${BACKLOG} readings in ${fillSeconds.toFixed(1)} s = ${Math.round(BACKLOG / fillSeconds)} readings/s |
-| drain edge → cloud store (backlog batches of ${(BACKLOG_BATCH ?? 4000).toLocaleString("en")} readings, credit window 4), middle 80 % | **${Math.round(rate)} readings/s** |
+| drain edge → cloud store (backlog batches of ${(BACKLOG_BATCH ?? 3000).toLocaleString("en")} readings, credit window 4), middle 80 % | **${Math.round(rate)} readings/s** |
 | whole backlog drained in | ${drainSeconds.toFixed(1)} s (${stored} readings stored in the cloud) |
 | live device at ${LIVE_HZ} Hz during the drain, publish → socket.io, p50 / p99 (n=${latencies.length} of ${published}) | **${percentile(latencies, 50)} ms / ${percentile(latencies, 99)} ms** |
 | edge disk bytes written during the drain (deletes, WAL, checkpoints) | ${(edgeWritten / 1e6).toFixed(0)} MB = ${(((edgeWritten / BACKLOG) * 1e6) / 1e6).toFixed(0)} MB per million readings drained |

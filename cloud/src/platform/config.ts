@@ -142,7 +142,7 @@ export const cloudConfigSchema = z
     ingest: z
       .strictObject({
         credit: z.number().int().min(1).max(1000).default(4),
-        /** Per batch; an edge's backlog batches (uplink.backlog_batch_readings, 4000) fit, its live ones are smaller. */
+        /** Per batch; an edge's backlog batches (uplink.backlog_batch_readings, 3000) fit, its live ones are smaller. */
         max_batch_readings: z.number().int().min(1).max(100_000).default(4000),
         max_batch_bytes: z
           .number()

@@ -44,7 +44,7 @@ export const uplinkSchema = z
      * tightened by the cloud's limits. Larger than a live batch: a drain commits fewer, bigger
      * transactions in the cloud (bench/RESULTS.md, "Backlog drain"). Under Kafka's default 1 MB message.
      */
-    backlog_batch_readings: z.number().int().min(1).max(10_000).default(4000),
+    backlog_batch_readings: z.number().int().min(1).max(10_000).default(3000),
     backlog_batch_bytes: z
       .number()
       .int()
