@@ -48,17 +48,16 @@ export function configuredLimits(config: {
   };
 }
 
-/** Our limits within the peer's (`tighten(ours, theirs)` for each bound), live and backlog alike. */
-export function limitsWithin(
-  ours: BatchLimits,
-  theirs: { readonly maxReadings: number; readonly maxBytes: number },
-  tighten: (ours: number, theirs: number) => number,
-): BatchLimits {
+/**
+ * Our limits within the peer's (`tighten(ours, theirs)` for each bound), live and backlog alike:
+ * the cloud's Welcome bounds every batch; the Kafka uplink's control session has backlog bounds of its own.
+ */
+export function limitsWithin(ours: BatchLimits, theirs: BatchLimits, tighten: (ours: number, theirs: number) => number): BatchLimits {
   return {
     maxReadings: tighten(ours.maxReadings, theirs.maxReadings),
     maxBytes: tighten(ours.maxBytes, theirs.maxBytes),
-    backlogReadings: tighten(ours.backlogReadings ?? ours.maxReadings, theirs.maxReadings),
-    backlogBytes: tighten(ours.backlogBytes ?? ours.maxBytes, theirs.maxBytes),
+    backlogReadings: tighten(ours.backlogReadings ?? ours.maxReadings, theirs.backlogReadings ?? theirs.maxReadings),
+    backlogBytes: tighten(ours.backlogBytes ?? ours.maxBytes, theirs.backlogBytes ?? theirs.maxBytes),
   };
 }
 
