@@ -100,9 +100,15 @@ function fold(buckets: Map<number, Aggregate>, bucket: number, n: number): void 
 /** The series of (device, metric), created with the first value; nested maps, no key strings per value. */
 function seriesOf(devices: Map<string, Map<string, Series>>, deviceId: string, metric: string, value: TelemetryValue, ts: number): Series {
   let metrics = devices.get(deviceId);
-  if (!metrics) devices.set(deviceId, (metrics = new Map()));
+  if (!metrics) {
+    metrics = new Map();
+    devices.set(deviceId, metrics);
+  }
   let series = metrics.get(metric);
-  if (!series) metrics.set(metric, (series = { value, ts, minute: new Map(), hour: new Map() }));
+  if (!series) {
+    series = { value, ts, minute: new Map(), hour: new Map() };
+    metrics.set(metric, series);
+  }
   return series;
 }
 
