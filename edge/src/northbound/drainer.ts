@@ -162,8 +162,9 @@ export class Drainer {
   /** Alarm first; then live and backlog telemetry, the backlog within its share while live waits. */
   private nextBatch(state: SessionState): { stream: Stream; readings: StoredReading[] } | undefined {
     const { limits } = state.session;
-    const base = { limit: limits.maxReadings, maxBytes: limits.maxBytes };
-    const read = (options: Omit<PeekOptions, "limit" | "maxBytes">): StoredReading[] => this.options.outbox.peek({ ...base, ...options });
+    const liveBounds = { limit: limits.maxReadings, maxBytes: limits.maxBytes };
+    const read = (options: Omit<PeekOptions, "limit" | "maxBytes">, bounds = liveBounds): StoredReading[] =>
+      this.options.outbox.peek({ ...bounds, ...options });
     const alarm = read({ lane: "alarm", afterSeq: state.cursor.alarm });
     if (alarm.length > 0) return { stream: "alarm", readings: alarm };
     let live = read({ lane: "telemetry", afterSeq: state.cursor.live });
@@ -177,13 +178,8 @@ export class Drainer {
     const backlogSlots = Math.max(1, Math.floor(window * this.replayShare));
     if (live.length === 0 || this.inFlightOf(state, "backlog") < backlogSlots) {
       // Bigger batches than live (uplink.backlog_batch_*): fewer, bigger commits in the cloud.
-      const backlog = this.options.outbox.peek({
-        limit: limits.backlogReadings ?? limits.maxReadings,
-        maxBytes: limits.backlogBytes ?? limits.maxBytes,
-        lane: "telemetry",
-        afterSeq: state.cursor.backlog,
-        upToSeq: state.boundary,
-      });
+      const backlogBounds = { limit: limits.backlogReadings, maxBytes: limits.backlogBytes };
+      const backlog = read({ lane: "telemetry", afterSeq: state.cursor.backlog, upToSeq: state.boundary }, backlogBounds);
       if (backlog.length > 0) return { stream: "backlog", readings: backlog };
     }
     return live.length > 0 ? { stream: "live", readings: live } : undefined;

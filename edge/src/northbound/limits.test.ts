@@ -11,7 +11,8 @@ describe("batch limits", () => {
   });
 
   it("keeps every bound within the cloud's Welcome, where 0 means the cloud sets none", () => {
-    expect(limitsWithin(ours, { maxReadings: 1000, maxBytes: 0 }, tighter)).toEqual({
+    const welcome = { maxReadings: 1000, maxBytes: 0, backlogReadings: 1000, backlogBytes: 0 };
+    expect(limitsWithin(ours, welcome, tighter)).toEqual({
       maxReadings: 500,
       maxBytes: 262_144,
       backlogReadings: 1000,
@@ -20,7 +21,8 @@ describe("batch limits", () => {
   });
 
   it("keeps a Kafka session's backlog within the control session's backlog bounds, not its live ones", () => {
-    const control = limitsWithin(ours, { maxReadings: 4000, maxBytes: 1_048_576 }, tighter);
+    const welcome = { maxReadings: 4000, maxBytes: 1_048_576, backlogReadings: 4000, backlogBytes: 1_048_576 };
+    const control = limitsWithin(ours, welcome, tighter);
     expect(limitsWithin(ours, control, Math.min)).toEqual({
       maxReadings: 500,
       maxBytes: 262_144,

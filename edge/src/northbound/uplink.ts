@@ -28,9 +28,9 @@ export interface OutgoingBatch {
 export interface BatchLimits {
   readonly maxReadings: number;
   readonly maxBytes: number;
-  /** A backlog batch's bounds (uplink.backlog_batch_*); a live batch's when absent. */
-  readonly backlogReadings?: number;
-  readonly backlogBytes?: number;
+  /** A backlog batch's bounds (uplink.backlog_batch_*). */
+  readonly backlogReadings: number;
+  readonly backlogBytes: number;
 }
 
 /** The edge's configured limits for its uplink sessions. */
@@ -50,14 +50,14 @@ export function configuredLimits(config: {
 
 /**
  * Our limits within the peer's (`tighten(ours, theirs)` for each bound), live and backlog alike:
- * the cloud's Welcome bounds every batch; the Kafka uplink's control session has backlog bounds of its own.
+ * the cloud's Welcome gives one bound for every batch; the Kafka uplink's control session has backlog bounds of its own.
  */
 export function limitsWithin(ours: BatchLimits, theirs: BatchLimits, tighten: (ours: number, theirs: number) => number): BatchLimits {
   return {
     maxReadings: tighten(ours.maxReadings, theirs.maxReadings),
     maxBytes: tighten(ours.maxBytes, theirs.maxBytes),
-    backlogReadings: tighten(ours.backlogReadings ?? ours.maxReadings, theirs.backlogReadings ?? theirs.maxReadings),
-    backlogBytes: tighten(ours.backlogBytes ?? ours.maxBytes, theirs.backlogBytes ?? theirs.maxBytes),
+    backlogReadings: tighten(ours.backlogReadings, theirs.backlogReadings),
+    backlogBytes: tighten(ours.backlogBytes, theirs.backlogBytes),
   };
 }
 

@@ -227,7 +227,9 @@ export class GrpcSession implements UplinkSession {
   private onWelcome(welcome: Welcome): void {
     clearTimeout(this.welcomeTimer);
     this.welcomed = true;
-    this.limits = limitsWithin(this.options.limits, { maxReadings: welcome.maxBatchReadings, maxBytes: welcome.maxBatchBytes }, tighter);
+    const { maxBatchReadings: readings, maxBatchBytes: bytes } = welcome;
+    const cloud = { maxReadings: readings, maxBytes: bytes, backlogReadings: readings, backlogBytes: bytes };
+    this.limits = limitsWithin(this.options.limits, cloud, tighter);
     this.credits = welcome.credit;
     this.resolveOpened({ status: "open", session: this });
   }
