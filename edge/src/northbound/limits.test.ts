@@ -30,4 +30,17 @@ describe("batch limits", () => {
       backlogBytes: 786_432,
     });
   });
+
+  it("refuses backlog bounds out of range, naming the key", () => {
+    for (const bad of [
+      { backlog_batch_readings: 0 },
+      { backlog_batch_readings: 20_000 },
+      { backlog_batch_bytes: 100 },
+      { backlog_batch_readings: "3000" },
+    ]) {
+      const result = uplinkSchema.safeParse({ url: "cloud:50051", token: "t", ...bad });
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0]?.path).toEqual(Object.keys(bad));
+    }
+  });
 });
