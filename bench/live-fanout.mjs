@@ -1,25 +1,31 @@
-// Live fan-out under load, isolated to the cloud: a load driver speaks EdgeSync (gRPC) as edge-1
+// Live fan-out under load, isolated to the cloud: a load driver speaks EdgeSync (gRPC) as edge-1 (or several edges)
 // with 1,000 env sensors at 1 Hz (100 readings every 100 ms), first with nobody watching, then
 // with 100 socket.io clients (a separate process) each watching all 1,000 devices (subscribed to
 // the edge and to the fleet). Measures the cloud's CPU, the store rate, the ingest ack latency
 // (batch sent → committed ack) and the delivery latency (reading time → client arrival).
 // Writes bench/RESULTS.md "Live fan-out".
 //
-// Knobs: BENCH_FANOUT_DEVICES (1000), BENCH_FANOUT_CLIENTS (100), BENCH_FANOUT_PHASE_S (20).
+// Knobs: BENCH_CPU_PROF, BENCH_FANOUT_DEVICES (1000 per edge), BENCH_FANOUT_EDGES (1), BENCH_FANOUT_CLIENTS (100),
+// BENCH_FANOUT_PHASE_S (20). With several edges, each speaks its own EdgeSync stream and watcher i
+// watches edge (i mod edges) + 1: BENCH_FANOUT_EDGES=10 is 10,000 readings/s ingested, 1,000 to each watcher.
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, type as osType, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { generateSecret, hashSecret } from "@bitvelocity/common";
 import { EdgeSyncClient } from "@bitvelocity/proto";
 import { credentials } from "@grpc/grpc-js";
-import { prepareSystem, ROOT, startCloud } from "../scripts/system.mjs";
+import { CLOUD_NODE_ARGS, prepareSystem, ROOT, startCloud } from "../scripts/system.mjs";
 import { percentile, procSample, replaceSection, resultsFile } from "./lib.mjs";
 
 const DEVICES = Number(process.env.BENCH_FANOUT_DEVICES ?? 1000);
+const EDGES = Number(process.env.BENCH_FANOUT_EDGES ?? 1);
 const CLIENTS = Number(process.env.BENCH_FANOUT_CLIENTS ?? 100);
 const PHASE_S = Number(process.env.BENCH_FANOUT_PHASE_S ?? 20);
 const TICK_MS = 100;
+// BENCH_CPU_PROF=DIR runs the cloud with --cpu-prof into DIR (then `node bench/profile-top.mjs FILE`).
+const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function metric(base, name) {
@@ -30,11 +36,11 @@ async function metric(base, name) {
   return total;
 }
 
-/** Speaks EdgeSync as edge-1: 1 Hz per device, spread over 100 ms ticks; respects credits. */
-function startDriver(grpcPort, token) {
+/** Speaks EdgeSync as `edgeId`: 1 Hz per device, spread over 100 ms ticks; respects credits. */
+function startDriver(grpcPort, edgeId, token) {
   const client = new EdgeSyncClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
   const call = client.sync();
-  const ids = Array.from({ length: DEVICES }, (_, i) => `env-${String(i + 1).padStart(4, "0")}`);
+  const ids = Array.from({ length: DEVICES }, (_, i) => `${edgeId}-env-${String(i + 1).padStart(4, "0")}`);
   const sentAt = new Map();
   const acks = [];
   let credit = 0;
@@ -62,7 +68,7 @@ function startDriver(grpcPort, token) {
     kind: {
       $case: "hello",
       hello: {
-        edgeId: "edge-1",
+        edgeId,
         token,
         siteId: "",
         bootId: "bench-boot",
@@ -140,16 +146,34 @@ async function phase(base, pid, driver, seconds) {
 }
 
 async function main() {
+  const edgeIds = Array.from({ length: EDGES }, (_, i) => `edge-${i + 1}`);
+  const tokens = Object.fromEntries(edgeIds.map((id) => [id, generateSecret()]));
   const prepared = prepareSystem({
     dir: join(ROOT, ".bench-data", `fanout-${Date.now()}`),
     scenarioOverrides: { fleets: [{ type: "env-sensor", count: 1, id_prefix: "env-", interval_ms: 1000 }] },
     // The driver below is a plain gRPC client sending devices it did not declare (explicit dev opt-outs).
-    cloudOverrides: { grpc: { host: "127.0.0.1", port: 0, insecure: true }, ingest: { undeclared_devices: "auto-register" } },
+    cloudOverrides: {
+      grpc: { host: "127.0.0.1", port: 0, insecure: true },
+      ingest: { undeclared_devices: "auto-register" },
+      edges: edgeIds.map((id) => ({ id, site_id: "site-1", name: id, token_hash: hashSecret(tokens[id]) })),
+    },
   });
-  const cloud = startCloud(prepared);
+  const cloud = startCloud(prepared, {
+    nodeArgs: [
+      ...CLOUD_NODE_ARGS,
+      ...(PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, "--cpu-prof-name=cloud.cpuprofile"] : []),
+    ],
+  });
   const cp = await cloud.ready;
   const base = `http://127.0.0.1:${cp.http}`;
-  const driver = startDriver(cp.grpc, prepared.secrets.edgeToken);
+  const drivers = edgeIds.map((id) => startDriver(cp.grpc, id, tokens[id]));
+  const driver = {
+    takeAcks: () => drivers.flatMap((d) => d.takeAcks()),
+    takeWaits: () => drivers.reduce((n, d) => n + d.takeWaits(), 0),
+    stop: () => {
+      for (const d of drivers) d.stop();
+    },
+  };
   await sleep(5000);
   const quiet = await phase(base, cloud.child.pid, driver, PHASE_S);
 
@@ -159,7 +183,7 @@ async function main() {
     body: JSON.stringify({ username: "admin", password: prepared.secrets.adminPassword }),
   });
   const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
-  const watchers = spawn(process.execPath, [join(ROOT, "bench/fanout-clients.mjs"), base, cookie, String(CLIENTS)], {
+  const watchers = spawn(process.execPath, [join(ROOT, "bench/fanout-clients.mjs"), base, cookie, String(CLIENTS), String(EDGES)], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const lines = createInterface({ input: watchers.stdout })[Symbol.asyncIterator]();
@@ -175,13 +199,14 @@ async function main() {
   await cloud.stop();
 
   const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}, Node ${process.version}`;
-  const command = `BENCH_FANOUT_DEVICES=${DEVICES} BENCH_FANOUT_CLIENTS=${CLIENTS} BENCH_FANOUT_PHASE_S=${PHASE_S} node bench/live-fanout.mjs`;
+  const offered = DEVICES * EDGES;
+  const command = `BENCH_FANOUT_DEVICES=${DEVICES} BENCH_FANOUT_EDGES=${EDGES} BENCH_FANOUT_CLIENTS=${CLIENTS} BENCH_FANOUT_PHASE_S=${PHASE_S} node bench/live-fanout.mjs`;
   const body = `Date: ${new Date().toISOString().slice(0, 10)} · Machine: ${machine}
 Command: \`${command}\` (load driver, cloud and the watcher process on this one machine, loopback)
 
-| figure | nobody watching | ${ready.ready} clients × ${DEVICES} devices |
+| figure | nobody watching | ${ready.ready} clients, each watching ${DEVICES} devices |
 |---|---|---|
-| offered (EdgeSync batches of ${Math.round((DEVICES * TICK_MS) / 1000)} every ${TICK_MS} ms) | ${DEVICES} readings/s | ${DEVICES} readings/s |
+| offered (${EDGES} edge${EDGES > 1 ? "s" : ""}, each EdgeSync batches of ${Math.round((DEVICES * TICK_MS) / 1000)} every ${TICK_MS} ms) | ${offered} readings/s | ${offered} readings/s |
 | cloud store rate | ${quiet.storeRate.toFixed(0)} readings/s | ${watched.storeRate.toFixed(0)} readings/s |
 | ingest ack latency (batch sent → committed ack), p50 / p99 | ${quiet.ack} | ${watched.ack} |
 | ticks skipped waiting for credit | ${quiet.creditWaits} | ${watched.creditWaits} |
@@ -191,11 +216,12 @@ Command: \`${command}\` (load driver, cloud and the watcher process on this one 
 | readings delivered to clients | — | ${fan.rate.toFixed(0)} /s (${(fan.rate / ready.ready).toFixed(0)} per client) |
 | delivery latency reading → client, p50 / p95 / p99 (n=${fan.n}) | — | **${fan.p50} / ${fan.p95} / ${fan.p99} ms** |
 | readings dropped for slow clients | — | ${dropped} |
+| watcher process CPU (% of one core) | — | ${fan.cpuPct.toFixed(0)} % |
 
 How: the driver speaks EdgeSync as the edge (so the simulator and edge agent do not compete for the cores) and keeps
 its credit window; each phase lasts ${PHASE_S} s. Cloud CPU is from /proc (user + system) over the phase; the store rate
-is the slope of \`bv_cloud_readings_stored_total\`. Each watcher subscribes to \`{edge}\` (every reading of the
-${DEVICES} devices) and \`{fleet: true}\`; the cloud writes each commit's readings to a client at once while its
+is the slope of \`bv_cloud_readings_stored_total\`. Each watcher subscribes to \`{edge}\` (every reading of
+that edge's ${DEVICES} devices; watcher i watches edge i mod ${EDGES} + 1) and \`{fleet: true}\` (all ${offered} devices); the cloud writes each commit's readings to a client at once while its
 transport keeps up, and coalesces only while the previous write has not drained (at most live.throttle_ms). Latency is sampled on every 10th reading, measured against the
 reading's edge time on the same clock.
 Caveat: the machine is shared by several engineers (load average ${(await import("node:os"))
@@ -206,7 +232,8 @@ Caveat: the machine is shared by several engineers (load average ${(await import
 figures are upper bounds.
 `;
   const file = resultsFile();
-  writeFileSync(file, replaceSection(readFileSync(file, "utf8"), "Live fan-out", body));
+  const title = EDGES > 1 ? `Live fan-out, ${offered} readings/s from ${EDGES} edges` : "Live fan-out";
+  writeFileSync(file, replaceSection(readFileSync(file, "utf8"), title, body));
   process.stdout.write(`${body}\n`);
 }
 

@@ -94,6 +94,42 @@ export function repositoryContract(name: string, factory: DatabaseFactory): void
       }
     });
 
+    it("writes back a fleet larger than one upsert statement, twice, and reloads every device", async () => {
+      const bus = new EventBus();
+      const fleet = new FleetRegistry(db, bus, SITES, EDGES, silentLogger());
+      await fleet.start(60_000);
+      const ids = Array.from({ length: 450 }, (_, i) => `env-${i}`);
+      const commit = (seq: number, ts: number, temperature: number) =>
+        bus.emit("readingsCommitted", {
+          edgeId: "edge-1",
+          siteId: "site-1",
+          replay: true,
+          readings: ids.map((deviceId, i) => ({
+            seq: seq + i,
+            deviceId,
+            deviceType: "env-sensor",
+            ts,
+            values: { temperature: temperature + i },
+          })),
+        });
+      commit(1, 1_700_000_001_000, 20);
+      await fleet.flush();
+      commit(1_000, 1_700_000_002_000, 30);
+      await fleet.flush();
+      await fleet.stop();
+      const again = await factory.reopen();
+      try {
+        const reloaded = new FleetRegistry(again, new EventBus(), SITES, EDGES, silentLogger());
+        await reloaded.start(60_000);
+        expect(reloaded.devices({ edge: "edge-1" })).toHaveLength(450);
+        expect(reloaded.device("env-0")).toMatchObject({ lastSeen: 1_700_000_002_000, latest: { temperature: { value: 30 } } });
+        expect(reloaded.device("env-449")).toMatchObject({ lastSeen: 1_700_000_002_000, latest: { temperature: { value: 479 } } });
+        await reloaded.stop();
+      } finally {
+        await again.destroy();
+      }
+    });
+
     it("stores commands, lists them newest first, and expires the due ones", async () => {
       const bus = new EventBus();
       const fleet = new FleetRegistry(db, bus, SITES, EDGES, silentLogger());

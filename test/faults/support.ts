@@ -115,6 +115,48 @@ export function readStore(cloudDataDir: string): StoredRow[] {
   }
 }
 
+/**
+ * Where the cloud's rollups disagree with its raw readings: per (device, metric), the readings'
+ * count and sum of numeric values (booleans as 1/0) against the 1-hour rollups' count and sum.
+ * Rollups are written apart from the readings (sqlite-rollups.ts) and must still count each reading
+ * exactly once after every kill; `pending` is what no fold has written yet (0 after a clean stop).
+ */
+export function checkRollups(cloudDataDir: string): { series: number; pending: number; mismatches: string[] } {
+  const db = new Database(join(cloudDataDir, "telemetry.db"), { readonly: true, fileMustExist: true });
+  try {
+    const raw = db
+      .prepare(
+        `SELECT device_id AS device, j.key AS metric, count(*) AS n,
+           sum(CASE j.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE j.value END) AS s
+         FROM readings, json_each(values_json) AS j WHERE j.type IN ('integer', 'real', 'true', 'false') GROUP BY 1, 2`,
+      )
+      .all() as { device: string; metric: string; n: number; s: number }[];
+    const rolled = new Map(
+      (
+        db.prepare("SELECT device_id AS device, metric, sum(count) AS n, sum(sum) AS s FROM rollup_1h GROUP BY 1, 2").all() as {
+          device: string;
+          metric: string;
+          n: number;
+          s: number;
+        }[]
+      ).map((r) => [`${r.device}/${r.metric}`, r]),
+    );
+    const mismatches: string[] = [];
+    for (const r of raw) {
+      const key = `${r.device}/${r.metric}`;
+      const got = rolled.get(key);
+      rolled.delete(key);
+      if (!got || got.n !== r.n || Math.abs(got.s - r.s) > 1e-6 * Math.max(1, Math.abs(r.s)))
+        mismatches.push(`${key}: readings ${r.n} (sum ${r.s}), rollup ${got?.n ?? 0} (sum ${got?.s ?? 0})`);
+    }
+    for (const [key, got] of rolled) mismatches.push(`${key}: no readings, rollup ${got.n}`);
+    const pending = db.prepare("SELECT count(*) FROM rollup_pending").pluck().get() as number;
+    return { series: raw.length, pending, mismatches };
+  } finally {
+    db.close();
+  }
+}
+
 /** Values as one comparable string, whatever the key order. */
 function canonical(values: Record<string, unknown>): string {
   return JSON.stringify(Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -9,6 +9,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../platform/database.js";
 import type { EventBus } from "../platform/event-bus.js";
 import type { CommittedReading, DeviceSummary, EdgeConnected, EdgeSummary, ReadingsCommitted, Value } from "../platform/events.js";
+import { PrecompiledInsert } from "../platform/precompiled.js";
 import type { FleetTables } from "./tables.js";
 
 export interface SiteDef {
@@ -284,30 +285,39 @@ export class FleetRegistry {
     this.dirtyDevices.clear();
     this.dirtyEdges.clear();
     if (devices.length === 0 && edges.length === 0) return;
-    await this.db.transaction().execute(async (tx) => {
-      for (const d of devices) {
-        const row = {
-          edge_id: d.edgeId,
-          site_id: d.siteId,
-          type: d.type,
-          name: d.name,
-          last_seen: d.lastSeen,
-          latest_json: JSON.stringify(d.latest),
-        };
-        await tx
-          .insertInto("devices")
-          .values({ id: d.id, ...row })
-          .onConflict((oc) => oc.column("id").doUpdateSet(row))
-          .execute();
+    // Multi-row upserts of FLUSH_ROWS, each its own transaction, one per event-loop turn: a fleet
+    // of 10,000 devices at 1 Hz changes them all every second, and one built statement per device
+    // in one transaction held the event loop (and live updates) for ~0.3 s per flush. Each row is
+    // the whole state of its device; rows a failed statement did not write are dirty again.
+    const edgeRows = edges.map((e) => [e.id, e.lastSeen, e.agentVersion, e.bootId, e.clockOffsetMs]);
+    const deviceRows = devices.map((d) => [d.id, d.edgeId, d.siteId, d.type, d.name, d.lastSeen, JSON.stringify(d.latest)]);
+    for (const [upsert, rows, dirty] of [
+      [EDGE_STATE_UPSERT, edgeRows, this.dirtyEdges],
+      [DEVICE_UPSERT, deviceRows, this.dirtyDevices],
+    ] as const) {
+      for (let at = 0; at < rows.length; at += FLUSH_ROWS) {
+        if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+        try {
+          await upsert.insert(this.db, rows.slice(at, at + FLUSH_ROWS));
+        } catch (err) {
+          for (const row of rows.slice(at)) dirty.add(row[0] as string);
+          throw err;
+        }
       }
-      for (const e of edges) {
-        const row = { last_seen: e.lastSeen, agent_version: e.agentVersion, boot_id: e.bootId, clock_offset_ms: e.clockOffsetMs };
-        await tx
-          .insertInto("edge_state")
-          .values({ id: e.id, ...row })
-          .onConflict((oc) => oc.column("id").doUpdateSet(row))
-          .execute();
-      }
-    });
+    }
   }
 }
+
+/** Rows per upsert statement when the registry writes changed devices and edges back. */
+const FLUSH_ROWS = 200;
+const upsert = (table: string, columns: readonly string[]) =>
+  new PrecompiledInsert(
+    `insert into "${table}" (${columns.map((c) => `"${c}"`).join(", ")})`,
+    columns.length,
+    ` on conflict ("id") do update set ${columns
+      .slice(1)
+      .map((c) => `"${c}" = excluded."${c}"`)
+      .join(", ")}`,
+  );
+const DEVICE_UPSERT = upsert("devices", ["id", "edge_id", "site_id", "type", "name", "last_seen", "latest_json"]);
+const EDGE_STATE_UPSERT = upsert("edge_state", ["id", "last_seen", "agent_version", "boot_id", "clock_offset_ms"]);

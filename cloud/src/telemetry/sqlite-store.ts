@@ -1,8 +1,9 @@
 /**
  * The embedded TelemetryStore: better-sqlite3 on `{data_dir}/telemetry.db` (WAL). Raw readings
  * are keyed by (edge_id, seq) and inserted with INSERT OR IGNORE; rollup_1m / rollup_1h and the
- * per-metric latest table are updated in the same transaction, only for rows actually inserted,
- * so replays never double count (the write side is sqlite-commit.ts). A reading is also a duplicate when the same device already has a
+ * per-metric latest table are folded from the rows actually inserted, so replays never double
+ * count, and written every few seconds per edge, exactly once across a crash (sqlite-rollups.ts;
+ * the write side of readings is sqlite-commit.ts). A reading is also a duplicate when the same device already has a
  * row with the same device time and values under another seq: the device re-sent a QoS 1 PUBLISH
  * that the edge had committed but could not acknowledge (killed between commit and PUBACK), and
  * the edge gave the copy a new seq. Readings without a device time carry no such identity.
@@ -11,6 +12,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { type CommitBatches, prepareCommit } from "./sqlite-commit.js";
+import { DeferredRollups, ROLLUP_SCHEMA } from "./sqlite-rollups.js";
 import {
   BUCKET_MS,
   type CommitResult,
@@ -28,7 +30,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS readings (
   edge_id TEXT NOT NULL, seq INTEGER NOT NULL, device_id TEXT NOT NULL, device_type TEXT NOT NULL,
   ts INTEGER NOT NULL, device_time_ms INTEGER, edge_time_ms INTEGER NOT NULL, received_at INTEGER NOT NULL,
-  values_json TEXT NOT NULL, PRIMARY KEY (edge_id, seq)) WITHOUT ROWID;
+  values_json TEXT NOT NULL, gen INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (edge_id, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS readings_by_device_ts ON readings (device_id, ts);
 CREATE TABLE IF NOT EXISTS rollup_1m (device_id TEXT NOT NULL, metric TEXT NOT NULL, bucket INTEGER NOT NULL,
   min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,
@@ -53,6 +55,8 @@ interface ReadingRow {
 }
 
 const MAX_LIMIT = 100_000;
+/** How often every edge's rollup fold is written (a fold that grows big is written sooner). */
+const ROLLUP_WRITE_MS = 5_000;
 
 function clampLimit(limit: number | undefined, fallback: number): number {
   return Math.max(1, Math.min(MAX_LIMIT, Math.floor(limit ?? fallback)));
@@ -65,6 +69,11 @@ function range(query: TimeRange): [number, number] {
 export class SqliteTelemetryStore implements TelemetryStore {
   private readonly db: SqliteDatabase.Database;
   private readonly commitTx: SqliteDatabase.Transaction<CommitBatches>;
+  private readonly rollups: DeferredRollups;
+  private readonly rollupTimer: NodeJS.Timeout;
+  /** Folds waiting to be written, one per event-loop turn (so no turn holds them all). */
+  private readonly toWrite = new Set<string>();
+  private writing: NodeJS.Immediate | undefined;
 
   constructor(file: string) {
     this.db = new SqliteDatabase(file);
@@ -73,7 +82,44 @@ export class SqliteTelemetryStore implements TelemetryStore {
     // (in WAL mode NORMAL may roll back the last commits after an OS crash); one fsync per batch.
     this.db.pragma("synchronous = FULL");
     this.db.exec(SCHEMA);
-    this.commitTx = prepareCommit(this.db);
+    // A file from before deferred rollups: its readings are all in the rollups already (gen 0).
+    const columns = this.db.prepare("SELECT name FROM pragma_table_info('readings')").pluck().all() as string[];
+    if (!columns.includes("gen")) this.db.exec("ALTER TABLE readings ADD COLUMN gen INTEGER NOT NULL DEFAULT 0");
+    this.db.exec(ROLLUP_SCHEMA);
+    this.rollups = new DeferredRollups(this.db);
+    this.commitTx = prepareCommit(this.db, this.rollups);
+    this.rollupTimer = setInterval(() => this.scheduleWrite(this.rollups.edges()), ROLLUP_WRITE_MS);
+    this.rollupTimer.unref();
+  }
+
+  private commit(edgeId: string, batches: readonly (readonly NewReading[])[]): CommitResult[] {
+    let results: CommitResult[];
+    try {
+      results = this.commitTx.immediate(edgeId, batches);
+    } catch (err) {
+      this.rollups.commitFailed(edgeId);
+      throw err;
+    }
+    if (this.rollups.full(edgeId)) this.scheduleWrite([edgeId]);
+    return results;
+  }
+
+  /** Writes these edges' folds, one edge per event-loop turn; a failure leaves the fold for the next round. */
+  private scheduleWrite(edgeIds: readonly string[]): void {
+    for (const id of edgeIds) this.toWrite.add(id);
+    if (this.writing || this.toWrite.size === 0 || !this.db.open) return;
+    this.writing = setImmediate(() => {
+      this.writing = undefined;
+      const [next] = this.toWrite;
+      if (next === undefined || !this.db.open) return;
+      this.toWrite.delete(next);
+      try {
+        this.rollups.write(next);
+      } catch {
+        // SQLITE_BUSY or a full disk: the fold and its pending rows stay; the timer tries again.
+      }
+      this.scheduleWrite([]);
+    });
   }
 
   static open(dataDir: string, fileName = "telemetry.db"): SqliteTelemetryStore {
@@ -82,12 +128,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async commitBatch(edgeId: string, readings: readonly NewReading[]): Promise<CommitResult> {
-    return this.commitTx.immediate(edgeId, [readings])[0]!;
+    return this.commit(edgeId, [readings])[0]!;
   }
 
   /** Several batches of one edge in one transaction (group commit): one result per batch, in order. */
   async commitBatches(edgeId: string, batches: readonly (readonly NewReading[])[]): Promise<CommitResult[]> {
-    return this.commitTx.immediate(edgeId, batches);
+    return this.commit(edgeId, batches);
   }
 
   async readings(deviceId: string, query: TimeRange & { limit?: number | undefined }): Promise<StoredReading[]> {
@@ -131,6 +177,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
       return points;
     }
+    this.rollups.settle(deviceId);
     const table = query.resolution === "1m" ? "rollup_1m" : "rollup_1h";
     const size = BUCKET_MS[query.resolution];
     // A bucket is included when it overlaps [from, to).
@@ -150,6 +197,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async latest(deviceId: string): Promise<LatestValues> {
+    this.rollups.settle(deviceId);
     const rows = this.db.prepare(`SELECT metric, value_json, ts FROM latest WHERE device_id = ?`).all(deviceId) as {
       metric: string;
       value_json: string;
@@ -170,6 +218,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    clearInterval(this.rollupTimer);
+    if (this.writing) clearImmediate(this.writing);
+    this.writing = undefined;
+    if (!this.db.open) return;
+    try {
+      this.rollups.writeAll();
+    } finally {
+      // Folds not written stay pending in the file; the next open writes them.
+      this.db.close();
+    }
   }
 }

@@ -1,0 +1,266 @@
+/**
+ * Rollups (1 min, 1 h) and latest values of the SQLite telemetry store, folded in memory across
+ * commits and written later, per edge, in one transaction of their own (docs/edge-sync.md,
+ * "Rollups"). A commit only inserts its readings: at 10,000 devices at 1 Hz each commit of 100
+ * readings touched 1,200 rollup and latest rows on 1,200 different pages; folded over seconds, the
+ * same rows are written once per bucket (bench/RESULTS.md, "Live fan-out, 10000 readings/s").
+ *
+ * Exact after a crash, from a durable cursor. Every reading is inserted with the generation (`gen`)
+ * of its edge's current fold, and the commit records (gen, edge, lowest seq, highest seq) in
+ * `rollup_pending`, in the same transaction. A fold is written together with the deletion of its
+ * edge's pending rows, in one transaction. So a reading's values are in the rollups exactly when its
+ * pending row is gone: a crash before the fold's transaction leaves the pending rows, and opening
+ * the store folds their readings again from the table (those of that edge, in that seq range, with
+ * that gen: generations come from a counter in `telemetry_meta` and are never reused). A commit
+ * that fails leaves its edge's fold uncertain; that fold is re-read from the table the same way.
+ *
+ * Reads stay exact: a rollup or latest query first writes the folds holding its device. One
+ * process writes a telemetry.db (the cloud's data_dir); two processes writing one file are exact
+ * unless one of them restarts while the other has folds pending.
+ */
+import type SqliteDatabase from "better-sqlite3";
+import { BUCKET_MS, numericValue, type TelemetryValue } from "./telemetry-store.js";
+
+export const ROLLUP_SCHEMA = `
+CREATE TABLE IF NOT EXISTS rollup_pending (gen INTEGER NOT NULL, edge_id TEXT NOT NULL, min_seq INTEGER NOT NULL,
+  max_seq INTEGER NOT NULL, PRIMARY KEY (edge_id, gen)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS telemetry_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+/** Rows per multi-row statement (SQLite allows 32,766 variables; 500 rows keeps statements small). */
+const MAX_ROWS = 500;
+const SQLITE_MAX_VARIABLES = 32_766;
+
+/** One multi-row statement per row count, prepared on first use; runs rows in chunks. */
+export class MultiRow {
+  private readonly statements = new Map<number, SqliteDatabase.Statement>();
+  readonly chunk: number;
+
+  constructor(
+    private readonly db: SqliteDatabase.Database,
+    private readonly head: string,
+    private readonly columns: number,
+    private readonly tail: string,
+  ) {
+    this.chunk = Math.min(MAX_ROWS, Math.floor(SQLITE_MAX_VARIABLES / columns));
+  }
+
+  statement(rows: number): SqliteDatabase.Statement {
+    let stmt = this.statements.get(rows);
+    if (!stmt) {
+      const row = `(${new Array(this.columns).fill("?").join(", ")})`;
+      stmt = this.db.prepare(`${this.head} VALUES ${new Array(rows).fill(row).join(", ")} ${this.tail}`);
+      this.statements.set(rows, stmt);
+    }
+    return stmt;
+  }
+
+  /** Runs `params` (rows × columns values, flat) in chunks. */
+  run(params: unknown[]): void {
+    const width = this.chunk * this.columns;
+    for (let at = 0; at < params.length; at += width) {
+      const part = params.slice(at, at + width);
+      this.statement(part.length / this.columns).run(part);
+    }
+  }
+}
+
+interface Aggregate {
+  min: number;
+  max: number;
+  sum: number;
+  count: number;
+}
+
+/** What a fold holds for one (device, metric): its latest value and its aggregates by bucket. */
+interface Series {
+  value: TelemetryValue;
+  ts: number;
+  readonly minute: Map<number, Aggregate>;
+  readonly hour: Map<number, Aggregate>;
+}
+
+/** One edge's readings since its fold was last written. */
+export interface EdgeFold {
+  /** The generation its readings are inserted with. */
+  readonly gen: number;
+  readonly devices: Map<string, Map<string, Series>>;
+  /** Rows its write will upsert (series and buckets): bounds the fold's size. */
+  rows: number;
+}
+
+/** A fold is written as soon as it would upsert this many rows (~30 ms of SQLite). */
+const MAX_FOLD_ROWS = 20_000;
+
+const ROLLUP_COLUMNS = ["device_id", "metric", "bucket", "min", "max", "sum", "count"];
+const rollupConflict = (table: string) => `ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
+  min = min(${table}.min, excluded.min), max = max(${table}.max, excluded.max),
+  sum = ${table}.sum + excluded.sum, count = ${table}.count + excluded.count`;
+
+export class DeferredRollups {
+  private readonly folds = new Map<string, EdgeFold>();
+  /** Edges whose fold is uncertain (a commit failed, or the store was just opened): re-read before writing. */
+  private readonly lost = new Set<string>();
+  private readonly claimGen: SqliteDatabase.Statement;
+  private readonly markPending: SqliteDatabase.Statement;
+  private readonly pendingOf: SqliteDatabase.Statement;
+  private readonly readingsOf: SqliteDatabase.Statement;
+  private readonly clearPending: SqliteDatabase.Statement;
+  private readonly upLatest: MultiRow;
+  private readonly up1m: MultiRow;
+  private readonly up1h: MultiRow;
+  private readonly writeTx: SqliteDatabase.Transaction<(edgeId: string) => void>;
+
+  constructor(db: SqliteDatabase.Database) {
+    this.claimGen = db
+      .prepare(
+        "INSERT INTO telemetry_meta (key, value) VALUES ('gen', 1) ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value",
+      )
+      .pluck();
+    this.markPending = db.prepare(`INSERT INTO rollup_pending (gen, edge_id, min_seq, max_seq) VALUES (?, ?, ?, ?)
+      ON CONFLICT (edge_id, gen) DO UPDATE SET min_seq = min(min_seq, excluded.min_seq), max_seq = max(max_seq, excluded.max_seq)`);
+    this.pendingOf = db.prepare("SELECT gen, min_seq, max_seq FROM rollup_pending WHERE edge_id = ?");
+    this.readingsOf = db
+      .prepare("SELECT device_id, ts, values_json FROM readings WHERE edge_id = ? AND seq BETWEEN ? AND ? AND gen = ?")
+      .raw(true);
+    this.clearPending = db.prepare("DELETE FROM rollup_pending WHERE edge_id = ?");
+    this.upLatest = new MultiRow(
+      db,
+      "INSERT INTO latest (device_id, metric, value_json, ts)",
+      4,
+      `ON CONFLICT (device_id, metric) DO UPDATE SET value_json = excluded.value_json, ts = excluded.ts
+       WHERE excluded.ts >= latest.ts`,
+    );
+    this.up1m = new MultiRow(
+      db,
+      `INSERT INTO rollup_1m (${ROLLUP_COLUMNS.join(", ")})`,
+      ROLLUP_COLUMNS.length,
+      rollupConflict("rollup_1m"),
+    );
+    this.up1h = new MultiRow(
+      db,
+      `INSERT INTO rollup_1h (${ROLLUP_COLUMNS.join(", ")})`,
+      ROLLUP_COLUMNS.length,
+      rollupConflict("rollup_1h"),
+    );
+    this.writeTx = db.transaction((edgeId: string) => this.writeNow(edgeId));
+    // Whatever a previous process left pending (it stopped before writing its folds).
+    for (const edgeId of db.prepare("SELECT DISTINCT edge_id FROM rollup_pending").pluck().all() as string[]) this.lost.add(edgeId);
+    this.writeAll();
+  }
+
+  /** The edge's fold for a commit; called inside the commit's transaction (a new fold claims its gen there). */
+  fold(edgeId: string): EdgeFold {
+    let f = this.folds.get(edgeId);
+    if (!f) {
+      f = { gen: this.claimGen.get() as number, devices: new Map(), rows: 0 };
+      this.folds.set(edgeId, f);
+    }
+    return f;
+  }
+
+  /** Adds an inserted reading's values to the fold. */
+  add(f: EdgeFold, deviceId: string, ts: number, values: Readonly<Record<string, TelemetryValue>>): void {
+    let metrics = f.devices.get(deviceId);
+    if (!metrics) {
+      metrics = new Map();
+      f.devices.set(deviceId, metrics);
+    }
+    for (const metric in values) {
+      const value = values[metric]!;
+      let series = metrics.get(metric);
+      if (!series) {
+        series = { value, ts, minute: new Map(), hour: new Map() };
+        metrics.set(metric, series);
+        f.rows++;
+      } else if (ts >= series.ts) {
+        series.value = value;
+        series.ts = ts;
+      }
+      const n = numericValue(value);
+      if (n === undefined) continue;
+      f.rows += aggregate(series.minute, ts - (ts % BUCKET_MS["1m"]), n) + aggregate(series.hour, ts - (ts % BUCKET_MS["1h"]), n);
+    }
+  }
+
+  /** Records, in the commit's transaction, which readings the fold holds. */
+  mark(edgeId: string, f: EdgeFold, minSeq: number, maxSeq: number): void {
+    this.markPending.run(f.gen, edgeId, minSeq, maxSeq);
+  }
+
+  /** A commit of the edge failed: its fold may hold readings that were rolled back. */
+  commitFailed(edgeId: string): void {
+    // Its gen was claimed in that transaction and may be claimed again: the next commit starts a new fold.
+    this.folds.delete(edgeId);
+    this.lost.add(edgeId);
+  }
+
+  /** Whether the edge's fold is big enough to be written now. */
+  full(edgeId: string): boolean {
+    return (this.folds.get(edgeId)?.rows ?? 0) >= MAX_FOLD_ROWS;
+  }
+
+  /** Writes the folds that hold the device, so a query of its rollups or latest values sees every commit. */
+  settle(deviceId: string): void {
+    for (const [edgeId, f] of this.folds) if (f.devices.has(deviceId)) this.write(edgeId);
+    for (const edgeId of [...this.lost]) this.write(edgeId);
+  }
+
+  /** Edges with a fold to write. */
+  edges(): string[] {
+    return [...new Set([...this.folds.keys(), ...this.lost])];
+  }
+
+  /** Writes one edge's fold (and deletes its pending rows) in one transaction. */
+  write(edgeId: string): void {
+    if (!this.folds.has(edgeId) && !this.lost.has(edgeId)) return;
+    this.writeTx.immediate(edgeId);
+    this.folds.delete(edgeId);
+    this.lost.delete(edgeId);
+  }
+
+  writeAll(): void {
+    for (const edgeId of this.edges()) this.write(edgeId);
+  }
+
+  private writeNow(edgeId: string): void {
+    let f = this.folds.get(edgeId);
+    if (this.lost.has(edgeId) || !f) f = this.reread(edgeId);
+    const latestRows: unknown[] = [];
+    const minuteRows: unknown[] = [];
+    const hourRows: unknown[] = [];
+    for (const [deviceId, metrics] of f.devices)
+      for (const [metric, series] of metrics) {
+        latestRows.push(deviceId, metric, JSON.stringify(series.value), series.ts);
+        for (const [bucket, b] of series.minute) minuteRows.push(deviceId, metric, bucket, b.min, b.max, b.sum, b.count);
+        for (const [bucket, b] of series.hour) hourRows.push(deviceId, metric, bucket, b.min, b.max, b.sum, b.count);
+      }
+    this.upLatest.run(latestRows);
+    this.up1m.run(minuteRows);
+    this.up1h.run(hourRows);
+    this.clearPending.run(edgeId);
+  }
+
+  /** The edge's fold rebuilt from the readings its pending rows name (any generation). */
+  private reread(edgeId: string): EdgeFold {
+    const f: EdgeFold = { gen: 0, devices: new Map(), rows: 0 };
+    for (const p of this.pendingOf.all(edgeId) as { gen: number; min_seq: number; max_seq: number }[])
+      for (const [deviceId, ts, json] of this.readingsOf.iterate(edgeId, p.min_seq, p.max_seq, p.gen) as Iterable<[string, number, string]>)
+        this.add(f, deviceId, ts, JSON.parse(json) as Record<string, TelemetryValue>);
+    return f;
+  }
+}
+
+/** Folds a value into its bucket's aggregate; 1 when the bucket is new (a row more to write). */
+function aggregate(buckets: Map<number, Aggregate>, bucket: number, n: number): number {
+  const b = buckets.get(bucket);
+  if (!b) {
+    buckets.set(bucket, { min: n, max: n, sum: n, count: 1 });
+    return 1;
+  }
+  if (n < b.min) b.min = n;
+  if (n > b.max) b.max = n;
+  b.sum += n;
+  b.count++;
+  return 0;
+}
