@@ -12,7 +12,7 @@
  * flushes the chunk first, so the lookup sees it (the same order as one insert per reading).
  */
 import type SqliteDatabase from "better-sqlite3";
-import { type DeferredRollups, MultiRow } from "./sqlite-rollups.js";
+import { type DeferredRollups, type EdgeFold, MultiRow } from "./sqlite-rollups.js";
 import { type CommitResult, type NewReading, readingTs } from "./telemetry-store.js";
 
 const READING_COLUMNS = [
@@ -34,6 +34,8 @@ interface Pending {
   readonly ts: number;
   /** Index of its batch in the transaction. */
   readonly batch: number;
+  /** The rollup fold its values go to. */
+  readonly fold: EdgeFold;
 }
 
 export type CommitBatches = (edgeId: string, batches: readonly (readonly NewReading[])[]) => CommitResult[];
@@ -54,9 +56,6 @@ export function prepareCommit(db: SqliteDatabase.Database, rollups: DeferredRoll
   return db.transaction((edgeId: string, batches: readonly (readonly NewReading[])[]): CommitResult[] => {
     const now = Date.now();
     const insertedSeqs: number[][] = batches.map(() => []);
-    const fold = rollups.fold(edgeId);
-    let minSeq = Number.POSITIVE_INFINITY;
-    let maxSeq = Number.NEGATIVE_INFINITY;
     let pending: Pending[] = [];
     let params: unknown[] = [];
     let identities = new Set<string>();
@@ -67,11 +66,9 @@ export function prepareCommit(db: SqliteDatabase.Database, rollups: DeferredRoll
       for (const p of pending) {
         // The first row of a seq in the chunk is the one inserted; a later copy was ignored.
         if (!returned.delete(p.reading.seq)) continue;
-        const seq = p.reading.seq;
+        const { seq, deviceId, values } = p.reading;
         insertedSeqs[p.batch]!.push(seq);
-        if (seq < minSeq) minSeq = seq;
-        if (seq > maxSeq) maxSeq = seq;
-        rollups.add(fold, p.reading.deviceId, p.ts, p.reading.values);
+        rollups.add(p.fold, seq, deviceId, p.ts, values);
       }
       pending = [];
       params = [];
@@ -88,7 +85,8 @@ export function prepareCommit(db: SqliteDatabase.Database, rollups: DeferredRoll
           if (sameReading.get(r.deviceId, ts, r.deviceTimeMs, valuesJson)) continue;
           identities.add(identity);
         }
-        pending.push({ reading: r, ts, batch });
+        const fold = rollups.fold(edgeId, r.deviceId);
+        pending.push({ reading: r, ts, batch, fold });
         params.push(
           edgeId,
           r.seq,
@@ -105,7 +103,7 @@ export function prepareCommit(db: SqliteDatabase.Database, rollups: DeferredRoll
       }
     });
     flush();
-    if (minSeq <= maxSeq) rollups.mark(edgeId, fold, minSeq, maxSeq);
+    rollups.mark(edgeId);
     return batches.map((readings, batch) => {
       const seqs = insertedSeqs[batch]!;
       return { inserted: seqs.length, duplicates: readings.length - seqs.length, insertedSeqs: seqs };

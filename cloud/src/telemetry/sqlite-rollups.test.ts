@@ -100,6 +100,22 @@ describe("SqliteTelemetryStore deferred rollups", () => {
     }
   }, 30_000);
 
+  it("re-reads an edge's folds from the table when one of its commits fails", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bv-rollups-"));
+    dirs.push(dir);
+    const store = SqliteTelemetryStore.open(dir);
+    const [a, c] = [batch(1, 0), batch(1, 9)];
+    await store.commitBatch("edge-1", a);
+    // A value SQLite cannot bind fails the group after its first chunk (500 readings) was inserted and folded.
+    const group = [1, 2, 3, 4, 5, 6].map((b) => batch(1, b));
+    const bad = [{ ...batch(1, 7)[0]!, deviceType: {} as unknown as string }];
+    await expect(store.commitBatches("edge-1", [...group, bad])).rejects.toThrow();
+    await store.commitBatch("edge-1", c);
+    for (const device of ["e1-d0", "e1-d49"])
+      expect(await store.series(device, "co2", { resolution: "1m" })).toEqual(expected([...a, ...c], device, "co2"));
+    await store.close();
+  });
+
   it("opens a file from before deferred rollups, keeps its rollups and folds new readings", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bv-rollups-"));
     dirs.push(dir);

@@ -6,13 +6,13 @@
  * same rows are written once per bucket (bench/RESULTS.md, "Live fan-out, 10000 readings/s").
  *
  * Exact after a crash, from a durable cursor. Every reading is inserted with the generation (`gen`)
- * of its edge's current fold, and the commit records (gen, edge, lowest seq, highest seq) in
- * `rollup_pending`, in the same transaction. A fold is written together with the deletion of its
- * edge's pending rows, in one transaction. So a reading's values are in the rollups exactly when its
- * pending row is gone: a crash before the fold's transaction leaves the pending rows, and opening
+ * of its fold (one per edge and shard of its devices), and the commit records (gen, edge, lowest
+ * seq, highest seq) of each fold it added to in `rollup_pending`, in the same transaction. A fold
+ * is written together with the deletion of its pending row, in one transaction. So a reading's
+ * values are in the rollups exactly when its pending row is gone: a crash before the fold's transaction leaves the pending rows, and opening
  * the store folds their readings again from the table (those of that edge, in that seq range, with
  * that gen: generations come from a counter in `telemetry_meta` and are never reused). A commit
- * that fails leaves its edge's fold uncertain; that fold is re-read from the table the same way.
+ * that fails leaves its edge's folds uncertain; they are re-read from the table the same way.
  *
  * Reads stay exact: a rollup or latest query first writes the folds holding its device. One
  * process writes a telemetry.db (the cloud's data_dir); two processes writing one file are exact
@@ -80,36 +80,58 @@ interface Series {
   readonly hour: Map<number, Aggregate>;
 }
 
-/** One edge's readings since its fold was last written. */
+/** The readings of some of one edge's devices (a shard) since that fold was last written. */
 export interface EdgeFold {
+  readonly edgeId: string;
+  readonly shard: number;
   /** The generation its readings are inserted with. */
   readonly gen: number;
   readonly devices: Map<string, Map<string, Series>>;
   /** Rows its write will upsert (series and buckets): bounds the fold's size. */
   rows: number;
+  /** Seqs of the current commit's readings in this fold (recorded in rollup_pending at its end). */
+  minSeq: number;
+  maxSeq: number;
 }
 
-/** A fold is written as soon as it would upsert this many rows (~30 ms of SQLite). */
-const MAX_FOLD_ROWS = 20_000;
+/**
+ * An edge's devices are folded in SHARDS folds (by a hash of the device id), each written in its
+ * own transaction, so no write holds the event loop long: an edge of 1,000 devices with four
+ * metrics is ~12,000 rows, ~40 ms of SQLite in one piece, ~5 ms in eight.
+ */
+const SHARDS = 8;
+/** A fold is written as soon as it would upsert this many rows (~10 ms of SQLite). */
+const MAX_FOLD_ROWS = 4_000;
 
 const ROLLUP_COLUMNS = ["device_id", "metric", "bucket", "min", "max", "sum", "count"];
 const rollupConflict = (table: string) => `ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
   min = min(${table}.min, excluded.min), max = max(${table}.max, excluded.max),
   sum = ${table}.sum + excluded.sum, count = ${table}.count + excluded.count`;
 
+/** The shard of a device (FNV-1a over its id's UTF-16 code units). */
+function shardOf(deviceId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < deviceId.length; i++) h = Math.imul(h ^ deviceId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % SHARDS;
+}
+
 export class DeferredRollups {
-  private readonly folds = new Map<string, EdgeFold>();
-  /** Edges whose fold is uncertain (a commit failed, or the store was just opened): re-read before writing. */
+  /** Per edge, its folds by shard. */
+  private readonly folds = new Map<string, (EdgeFold | undefined)[]>();
+  /** Edges whose folds are uncertain (a commit failed, or the store was just opened): re-read before writing. */
   private readonly lost = new Set<string>();
+  /** What to write next, one per call of writeNext: a fold, or a lost edge (all its pending readings). */
+  private readonly queue = new Set<EdgeFold | string>();
   private readonly claimGen: SqliteDatabase.Statement;
   private readonly markPending: SqliteDatabase.Statement;
   private readonly pendingOf: SqliteDatabase.Statement;
   private readonly readingsOf: SqliteDatabase.Statement;
   private readonly clearPending: SqliteDatabase.Statement;
+  private readonly clearPendingGen: SqliteDatabase.Statement;
   private readonly upLatest: MultiRow;
   private readonly up1m: MultiRow;
   private readonly up1h: MultiRow;
-  private readonly writeTx: SqliteDatabase.Transaction<(edgeId: string) => void>;
+  private readonly writeTx: SqliteDatabase.Transaction<(what: EdgeFold | string) => void>;
 
   constructor(db: SqliteDatabase.Database) {
     this.claimGen = db
@@ -124,6 +146,7 @@ export class DeferredRollups {
       .prepare("SELECT device_id, ts, values_json FROM readings WHERE edge_id = ? AND seq BETWEEN ? AND ? AND gen = ?")
       .raw(true);
     this.clearPending = db.prepare("DELETE FROM rollup_pending WHERE edge_id = ?");
+    this.clearPendingGen = db.prepare("DELETE FROM rollup_pending WHERE edge_id = ? AND gen = ?");
     this.upLatest = new MultiRow(
       db,
       "INSERT INTO latest (device_id, metric, value_json, ts)",
@@ -143,24 +166,32 @@ export class DeferredRollups {
       ROLLUP_COLUMNS.length,
       rollupConflict("rollup_1h"),
     );
-    this.writeTx = db.transaction((edgeId: string) => this.writeNow(edgeId));
+    this.writeTx = db.transaction((what: EdgeFold | string) => this.writeNow(what));
     // Whatever a previous process left pending (it stopped before writing its folds).
     for (const edgeId of db.prepare("SELECT DISTINCT edge_id FROM rollup_pending").pluck().all() as string[]) this.lost.add(edgeId);
     this.writeAll();
   }
 
-  /** The edge's fold for a commit; called inside the commit's transaction (a new fold claims its gen there). */
-  fold(edgeId: string): EdgeFold {
-    let f = this.folds.get(edgeId);
+  /** The fold of the device's shard of the edge; called inside a commit's transaction (a new fold claims its gen there). */
+  fold(edgeId: string, deviceId: string): EdgeFold {
+    let shards = this.folds.get(edgeId);
+    if (!shards) {
+      shards = new Array(SHARDS).fill(undefined);
+      this.folds.set(edgeId, shards);
+    }
+    const shard = shardOf(deviceId);
+    let f = shards[shard];
     if (!f) {
-      f = { gen: this.claimGen.get() as number, devices: new Map(), rows: 0 };
-      this.folds.set(edgeId, f);
+      f = { edgeId, shard, gen: this.claimGen.get() as number, devices: new Map(), rows: 0, minSeq: Infinity, maxSeq: -Infinity };
+      shards[shard] = f;
     }
     return f;
   }
 
-  /** Adds an inserted reading's values to the fold. */
-  add(f: EdgeFold, deviceId: string, ts: number, values: Readonly<Record<string, TelemetryValue>>): void {
+  /** Adds an inserted reading to its fold (`seq` is recorded by `mark` at the end of the commit). */
+  add(f: EdgeFold, seq: number, deviceId: string, ts: number, values: Readonly<Record<string, TelemetryValue>>): void {
+    if (seq < f.minSeq) f.minSeq = seq;
+    if (seq > f.maxSeq) f.maxSeq = seq;
     let metrics = f.devices.get(deviceId);
     if (!metrics) {
       metrics = new Map();
@@ -183,49 +214,81 @@ export class DeferredRollups {
     }
   }
 
-  /** Records, in the commit's transaction, which readings the fold holds. */
-  mark(edgeId: string, f: EdgeFold, minSeq: number, maxSeq: number): void {
-    this.markPending.run(f.gen, edgeId, minSeq, maxSeq);
+  /** Records, in the commit's transaction, which readings the edge's folds now hold. */
+  mark(edgeId: string): void {
+    for (const f of this.folds.get(edgeId) ?? []) {
+      if (!f || f.minSeq > f.maxSeq) continue;
+      this.markPending.run(f.gen, edgeId, f.minSeq, f.maxSeq);
+      f.minSeq = Infinity;
+      f.maxSeq = -Infinity;
+      if (f.rows >= MAX_FOLD_ROWS) this.queue.add(f);
+    }
   }
 
-  /** A commit of the edge failed: its fold may hold readings that were rolled back. */
+  /** A commit of the edge failed: its folds may hold readings that were rolled back. */
   commitFailed(edgeId: string): void {
-    // Its gen was claimed in that transaction and may be claimed again: the next commit starts a new fold.
+    // Their gens were claimed in that transaction and may be claimed again: the next commit starts new folds.
+    for (const f of this.folds.get(edgeId) ?? []) if (f) this.queue.delete(f);
     this.folds.delete(edgeId);
     this.lost.add(edgeId);
+    this.queue.add(edgeId);
   }
 
-  /** Whether the edge's fold is big enough to be written now. */
-  full(edgeId: string): boolean {
-    return (this.folds.get(edgeId)?.rows ?? 0) >= MAX_FOLD_ROWS;
+  /** Folds (and lost edges) waiting to be written. */
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  /** Queues every fold and lost edge for writing (the periodic round). */
+  queueAll(): void {
+    for (const edgeId of this.lost) this.queue.add(edgeId);
+    for (const shards of this.folds.values()) for (const f of shards) if (f) this.queue.add(f);
+  }
+
+  /** Writes the next queued fold in its own transaction; answers whether more are queued. A failure leaves it for the next round. */
+  writeNext(): boolean {
+    const [next] = this.queue;
+    if (next === undefined) return false;
+    this.queue.delete(next);
+    this.write(next);
+    return this.queue.size > 0;
   }
 
   /** Writes the folds that hold the device, so a query of its rollups or latest values sees every commit. */
   settle(deviceId: string): void {
-    for (const [edgeId, f] of this.folds) if (f.devices.has(deviceId)) this.write(edgeId);
     for (const edgeId of [...this.lost]) this.write(edgeId);
-  }
-
-  /** Edges with a fold to write. */
-  edges(): string[] {
-    return [...new Set([...this.folds.keys(), ...this.lost])];
-  }
-
-  /** Writes one edge's fold (and deletes its pending rows) in one transaction. */
-  write(edgeId: string): void {
-    if (!this.folds.has(edgeId) && !this.lost.has(edgeId)) return;
-    this.writeTx.immediate(edgeId);
-    this.folds.delete(edgeId);
-    this.lost.delete(edgeId);
+    const shard = shardOf(deviceId);
+    for (const shards of this.folds.values()) {
+      const f = shards[shard];
+      if (f?.devices.has(deviceId)) this.write(f);
+    }
   }
 
   writeAll(): void {
-    for (const edgeId of this.edges()) this.write(edgeId);
+    this.queueAll();
+    for (const what of [...this.queue]) {
+      this.queue.delete(what);
+      this.write(what);
+    }
   }
 
-  private writeNow(edgeId: string): void {
-    let f = this.folds.get(edgeId);
-    if (this.lost.has(edgeId) || !f) f = this.reread(edgeId);
+  private write(what: EdgeFold | string): void {
+    if (typeof what === "string" ? !this.lost.has(what) : this.folds.get(what.edgeId)?.[what.shard] !== what) return;
+    this.writeTx.immediate(what);
+    this.queue.delete(what);
+    if (typeof what === "string") {
+      // Every pending reading of the edge was re-read and written, its current folds' too.
+      for (const f of this.folds.get(what) ?? []) if (f) this.queue.delete(f);
+      this.folds.delete(what);
+      this.lost.delete(what);
+    } else {
+      this.folds.get(what.edgeId)![what.shard] = undefined;
+    }
+  }
+
+  /** One fold's rows and the deletion of its pending row; or, for a lost edge, all of its pending readings re-read. */
+  private writeNow(what: EdgeFold | string): void {
+    const f = typeof what === "string" ? this.reread(what) : what;
     const latestRows: unknown[] = [];
     const minuteRows: unknown[] = [];
     const hourRows: unknown[] = [];
@@ -238,15 +301,16 @@ export class DeferredRollups {
     this.upLatest.run(latestRows);
     this.up1m.run(minuteRows);
     this.up1h.run(hourRows);
-    this.clearPending.run(edgeId);
+    if (typeof what === "string") this.clearPending.run(what);
+    else this.clearPendingGen.run(what.edgeId, what.gen);
   }
 
-  /** The edge's fold rebuilt from the readings its pending rows name (any generation). */
+  /** A lost edge's readings, all generations its pending rows name, re-read from the table into one fold. */
   private reread(edgeId: string): EdgeFold {
-    const f: EdgeFold = { gen: 0, devices: new Map(), rows: 0 };
+    const f: EdgeFold = { edgeId, shard: -1, gen: 0, devices: new Map(), rows: 0, minSeq: Infinity, maxSeq: -Infinity };
     for (const p of this.pendingOf.all(edgeId) as { gen: number; min_seq: number; max_seq: number }[])
       for (const [deviceId, ts, json] of this.readingsOf.iterate(edgeId, p.min_seq, p.max_seq, p.gen) as Iterable<[string, number, string]>)
-        this.add(f, deviceId, ts, JSON.parse(json) as Record<string, TelemetryValue>);
+        this.add(f, 0, deviceId, ts, JSON.parse(json) as Record<string, TelemetryValue>);
     return f;
   }
 }

@@ -71,8 +71,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly commitTx: SqliteDatabase.Transaction<CommitBatches>;
   private readonly rollups: DeferredRollups;
   private readonly rollupTimer: NodeJS.Timeout;
-  /** Folds waiting to be written, one per event-loop turn (so no turn holds them all). */
-  private readonly toWrite = new Set<string>();
+  /** The write of queued rollup folds, one per event-loop turn (so no turn holds them all). */
   private writing: NodeJS.Immediate | undefined;
 
   constructor(file: string) {
@@ -88,7 +87,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.db.exec(ROLLUP_SCHEMA);
     this.rollups = new DeferredRollups(this.db);
     this.commitTx = prepareCommit(this.db, this.rollups);
-    this.rollupTimer = setInterval(() => this.scheduleWrite(this.rollups.edges()), ROLLUP_WRITE_MS);
+    this.rollupTimer = setInterval(() => {
+      this.rollups.queueAll();
+      this.writeRollups();
+    }, ROLLUP_WRITE_MS);
     this.rollupTimer.unref();
   }
 
@@ -98,27 +100,28 @@ export class SqliteTelemetryStore implements TelemetryStore {
       results = this.commitTx.immediate(edgeId, batches);
     } catch (err) {
       this.rollups.commitFailed(edgeId);
+      this.writeRollups();
       throw err;
     }
-    if (this.rollups.full(edgeId)) this.scheduleWrite([edgeId]);
+    // A fold that grew big is queued by the commit.
+    this.writeRollups();
     return results;
   }
 
-  /** Writes these edges' folds, one edge per event-loop turn; a failure leaves the fold for the next round. */
-  private scheduleWrite(edgeIds: readonly string[]): void {
-    for (const id of edgeIds) this.toWrite.add(id);
-    if (this.writing || this.toWrite.size === 0 || !this.db.open) return;
+  /** Writes the queued folds, one per event-loop turn; a failed write is queued again by the next round. */
+  private writeRollups(): void {
+    if (this.writing || !this.db.open || this.rollups.queued === 0) return;
     this.writing = setImmediate(() => {
       this.writing = undefined;
-      const [next] = this.toWrite;
-      if (next === undefined || !this.db.open) return;
-      this.toWrite.delete(next);
+      if (!this.db.open) return;
+      let more: boolean;
       try {
-        this.rollups.write(next);
+        more = this.rollups.writeNext();
       } catch {
-        // SQLITE_BUSY or a full disk: the fold and its pending rows stay; the timer tries again.
+        // SQLITE_BUSY or a full disk: the fold and its pending row stay; the timer tries again.
+        more = false;
       }
-      this.scheduleWrite([]);
+      if (more) this.writeRollups();
     });
   }
 
