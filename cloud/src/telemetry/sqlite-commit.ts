@@ -1,6 +1,6 @@
 /**
- * The write side of the SQLite telemetry store: one transaction commits one or more batches of an
- * edge (group commit). Raw readings go in with multi-row `INSERT OR IGNORE … RETURNING seq`
+ * The write side of the SQLite telemetry store: one transaction commits one or more batches of one
+ * or more edges (group commit). Raw readings go in with multi-row `INSERT OR IGNORE … RETURNING seq`
  * (chunks within SQLite's variable limit), so the rows actually inserted are known without one
  * statement per reading. The values of the rows inserted (a duplicate never counts twice) are
  * folded into the edge's rollups in memory, and the transaction records which readings that fold
@@ -38,7 +38,10 @@ interface Pending {
   readonly fold: EdgeFold;
 }
 
-export type CommitBatches = (edgeId: string, batches: readonly (readonly NewReading[])[]) => CommitResult[];
+/** What one caller commits: an edge and its batches. */
+export type CommitRequest = readonly [edgeId: string, batches: readonly (readonly NewReading[])[]];
+/** Commits the requests in order, in one transaction; one result per batch of each. */
+export type CommitBatches = (requests: readonly CommitRequest[]) => CommitResult[][];
 
 /** Prepares the statements and returns the commit transaction (run it with `.immediate`). */
 export function prepareCommit(db: SqliteDatabase.Database, rollups: DeferredRollups): SqliteDatabase.Transaction<CommitBatches> {
@@ -53,8 +56,7 @@ export function prepareCommit(db: SqliteDatabase.Database, rollups: DeferredRoll
     "SELECT 1 FROM readings WHERE device_id = ? AND ts = ? AND device_time_ms = ? AND values_json = ? LIMIT 1",
   );
 
-  return db.transaction((edgeId: string, batches: readonly (readonly NewReading[])[]): CommitResult[] => {
-    const now = Date.now();
+  const commitOne = (edgeId: string, batches: readonly (readonly NewReading[])[], now: number): CommitResult[] => {
     const insertedSeqs: number[][] = batches.map(() => []);
     let pending: Pending[] = [];
     let params: unknown[] = [];
@@ -108,5 +110,10 @@ export function prepareCommit(db: SqliteDatabase.Database, rollups: DeferredRoll
       const seqs = insertedSeqs[batch]!;
       return { inserted: seqs.length, duplicates: readings.length - seqs.length, insertedSeqs: seqs };
     });
+  };
+
+  return db.transaction((requests: readonly CommitRequest[]): CommitResult[][] => {
+    const now = Date.now();
+    return requests.map(([edgeId, batches]) => commitOne(edgeId, batches, now));
   });
 }

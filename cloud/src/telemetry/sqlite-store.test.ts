@@ -84,6 +84,28 @@ describe("SqliteTelemetryStore group commit", () => {
     }
   });
 
+  it("commits the commits of several edges in one turn together, and a bad one fails alone", async () => {
+    const d = mkdtempSync(join(tmpdir(), "bv-telemetry-"));
+    try {
+      const store = SqliteTelemetryStore.open(d);
+      const bad = [{ ...r(1, "d-9", 1), deviceType: {} as unknown as string }];
+      const [a, b, c] = await Promise.allSettled([
+        store.commitBatch("edge-a", [r(1, "d-1", 401), r(2, "d-1", 402)]),
+        store.commitBatch("edge-b", bad),
+        store.commitBatches("edge-c", [[r(1, "d-2", 403)], [r(1, "d-2", 404), r(2, "d-2", 405)]]),
+      ]);
+      expect(a).toMatchObject({ status: "fulfilled", value: { inserted: 2, insertedSeqs: [1, 2] } });
+      expect(b.status).toBe("rejected");
+      expect(c).toMatchObject({ status: "fulfilled", value: [{ inserted: 1 }, { inserted: 1, duplicates: 1, insertedSeqs: [2] }] });
+      expect((await store.readings("d-1", {})).map((x) => x.values.co2)).toEqual([401, 402]);
+      expect(await store.readings("d-9", {})).toEqual([]);
+      expect((await store.series("d-2", "co2", { resolution: "1h" }))[0]).toMatchObject({ count: 2, min: 403, max: 405 });
+      await store.close();
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it("commits nothing of the group when the transaction fails", async () => {
     const d = mkdtempSync(join(tmpdir(), "bv-telemetry-"));
     try {

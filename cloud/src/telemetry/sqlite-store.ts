@@ -10,8 +10,9 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { BvError } from "@bitvelocity/common";
 import SqliteDatabase from "better-sqlite3";
-import { type CommitBatches, prepareCommit } from "./sqlite-commit.js";
+import { type CommitBatches, type CommitRequest, prepareCommit } from "./sqlite-commit.js";
 import { DeferredRollups, ROLLUP_SCHEMA } from "./sqlite-rollups.js";
 import {
   BUCKET_MS,
@@ -55,6 +56,8 @@ interface ReadingRow {
 }
 
 const MAX_LIMIT = 100_000;
+/** Readings one group transaction takes at most (an edge's own group is up to 10,000). */
+const GROUP_READINGS = 20_000;
 /** How often every edge's rollup fold is written (a fold that grows big is written sooner). */
 const ROLLUP_WRITE_MS = 5_000;
 
@@ -94,18 +97,51 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.rollupTimer.unref();
   }
 
-  private commit(edgeId: string, batches: readonly (readonly NewReading[])[]): CommitResult[] {
-    let results: CommitResult[];
+  /**
+   * Commits waiting for the end of the current event-loop turn: the commits of several edges (or of
+   * a store-writer's partitions) that arrive together share one transaction and one fsync.
+   */
+  private waiting: { request: CommitRequest; resolve: (r: CommitResult[]) => void; reject: (err: unknown) => void }[] = [];
+  private committing: NodeJS.Immediate | undefined;
+
+  private commit(edgeId: string, batches: readonly (readonly NewReading[])[]): Promise<CommitResult[]> {
+    if (!this.db.open) return Promise.reject(new BvError("TELEMETRY_CLOSED", "transient", "the telemetry store is closed"));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ request: [edgeId, batches], resolve, reject });
+      this.committing ??= setImmediate(() => this.commitWaiting());
+    });
+  }
+
+  /** One transaction for the commits waiting (at most GROUP_READINGS readings; the rest go next turn). */
+  private commitWaiting(): void {
+    this.committing = undefined;
+    let readings = 0;
+    let take = 0;
+    while (take < this.waiting.length && (take === 0 || readings < GROUP_READINGS)) {
+      for (const b of this.waiting[take]!.request[1]) readings += b.length;
+      take++;
+    }
+    const group = this.waiting.splice(0, take);
+    if (this.waiting.length > 0) this.committing = setImmediate(() => this.commitWaiting());
     try {
-      results = this.commitTx.immediate(edgeId, batches);
+      const results = this.commitTx.immediate(group.map((w) => w.request));
+      group.forEach((w, i) => w.resolve(results[i]!));
     } catch (err) {
-      this.rollups.commitFailed(edgeId);
-      this.writeRollups();
-      throw err;
+      for (const w of group) this.rollups.commitFailed(w.request[0]);
+      if (group.length === 1) group[0]!.reject(err);
+      // One bad commit does not fail the others: each is tried alone.
+      else
+        for (const w of group) {
+          try {
+            w.resolve(this.commitTx.immediate([w.request])[0]!);
+          } catch (one) {
+            this.rollups.commitFailed(w.request[0]);
+            w.reject(one);
+          }
+        }
     }
     // A fold that grew big is queued by the commit.
     this.writeRollups();
-    return results;
   }
 
   /** Writes the queued folds, one per event-loop turn; a failed write is queued again by the next round. */
@@ -131,7 +167,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async commitBatch(edgeId: string, readings: readonly NewReading[]): Promise<CommitResult> {
-    return this.commit(edgeId, [readings])[0]!;
+    return (await this.commit(edgeId, [readings]))[0]!;
   }
 
   /** Several batches of one edge in one transaction (group commit): one result per batch, in order. */
@@ -221,6 +257,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async close(): Promise<void> {
+    if (this.committing) clearImmediate(this.committing);
+    while (this.waiting.length > 0 && this.db.open) this.commitWaiting();
+    if (this.committing) clearImmediate(this.committing);
+    this.committing = undefined;
     clearInterval(this.rollupTimer);
     if (this.writing) clearImmediate(this.writing);
     this.writing = undefined;
