@@ -49,6 +49,24 @@ const REVALIDATE_MS = 60_000;
 
 /** Packets queued in engine.io beyond which a socket counts as slow and is not written to. */
 const SLOW_SOCKET_PACKETS = 32;
+/**
+ * Bytes queued in engine.io beyond which a socket counts as slow: a fleet page of 10,000 devices
+ * gets packets of megabytes (their device summaries), and 32 of them would be ~100 MB per socket.
+ */
+const SLOW_SOCKET_BYTES = 1024 * 1024;
+
+/** Whether engine.io's queue of a socket holds more than the slow bounds allow. */
+export function backedUp(queue: readonly unknown[] | undefined): boolean {
+  if (!queue || queue.length === 0) return false;
+  if (queue.length > SLOW_SOCKET_PACKETS) return true;
+  let bytes = 0;
+  for (const packet of queue) {
+    const data = (packet as { data?: unknown }).data;
+    if (typeof data === "string") bytes += data.length;
+    else if (data instanceof Uint8Array) bytes += data.byteLength;
+  }
+  return bytes > SLOW_SOCKET_BYTES;
+}
 
 interface Client {
   readonly socket: LiveSocket;
@@ -182,7 +200,7 @@ export class LiveHub {
         // Not drained: engine.io still holds packets, or the transport is sending the last ones.
         busy: () => !conn.transport.writable || (conn.writeBuffer?.length ?? 0) > 0,
         // A browser that does not read backs up engine.io's queue: keep our bounded buffer instead.
-        slow: () => (conn.writeBuffer?.length ?? 0) > SLOW_SOCKET_PACKETS,
+        slow: () => backedUp(conn.writeBuffer),
         write: () => this.write(client),
       },
       this.options.throttleMs,
