@@ -125,7 +125,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (this.waiting.length > 0) this.committing = setImmediate(() => this.commitWaiting());
     try {
       const results = this.commitTx.immediate(group.map((w) => w.request));
-      group.forEach((w, i) => w.resolve(results[i]!));
+      group.forEach((w, i) => {
+        w.resolve(results[i]!);
+      });
     } catch (err) {
       for (const w of group) this.rollups.commitFailed(w.request[0]);
       if (group.length === 1) group[0]!.reject(err);
