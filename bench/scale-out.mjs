@@ -4,7 +4,8 @@
 // - the Kafka path: gRPC-ingest publisher → topic (acks=all), then the store-writer group with 1 and
 //   with 2 consumer processes, readings/s in total and per process.
 // Needs kcat and victoria-metrics (or BV_KAFKA_BROKERS / BV_VM_URL). Knobs: BENCH_READINGS (default 100000),
-// BENCH_BATCH (readings per batch, default 500).
+// BENCH_BATCH (readings per batch, default 500), BENCH_FORCE_FLUSH=1 (the store-writers on VictoriaMetrics force_flush each write,
+// the shipped default; otherwise they leave it to its flush interval).
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +17,7 @@ import { kafkaCluster, victoriaMetrics } from "@bitvelocity/common/test-services
 import { KafkaTelemetryPublisher } from "../cloud/dist/ingest/kafka-publisher.js";
 import { InfluxTelemetryStore } from "../cloud/dist/telemetry/influx-store.js";
 import { SqliteTelemetryStore } from "../cloud/dist/telemetry/sqlite-store.js";
+import { CLOUD_NODE_ARGS } from "../scripts/system.mjs";
 import { replaceSection, resultsFile } from "./lib.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -64,7 +66,17 @@ async function storeRate(store, count = (result) => result.inserted, finish = as
 function worker(brokers, topic, groupId, dir, vm) {
   const child = spawn(
     process.execPath,
-    [join(ROOT, "bench/store-writer-worker.mjs"), brokers.join(","), topic, groupId, dir, String(EDGES), ...(vm ? [vm.url, vm.scope] : [])],
+    // The cloud's V8 flags (scripts/system.mjs): the store-writer runs inside bv-cloud.
+    [
+      ...CLOUD_NODE_ARGS,
+      join(ROOT, "bench/store-writer-worker.mjs"),
+      brokers.join(","),
+      topic,
+      groupId,
+      dir,
+      String(EDGES),
+      ...(vm ? [vm.url, vm.scope] : []),
+    ],
     {
       stdio: ["pipe", "pipe", "inherit"],
     },

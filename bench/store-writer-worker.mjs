@@ -14,7 +14,8 @@ import { SqliteTelemetryStore } from "../cloud/dist/telemetry/sqlite-store.js";
 
 const [brokers, topic, groupId, dir, edgeCount, vmUrl, scope] = process.argv.slice(2);
 const store = vmUrl
-  ? new InfluxTelemetryStore({ url: vmUrl, org: "bv", bucket: "bench", scope, forceFlush: false })
+  ? // BENCH_FORCE_FLUSH=1: the shipped default (force_flush after each write), else visible within VictoriaMetrics' flush interval.
+    new InfluxTelemetryStore({ url: vmUrl, org: "bv", bucket: "bench", scope, forceFlush: process.env.BENCH_FORCE_FLUSH === "1" })
   : SqliteTelemetryStore.open(dir);
 let first = 0;
 let last = 0;

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { victoriaMetrics } from "@bitvelocity/common/test-services";
 import { afterAll, describe, expect, it } from "vitest";
 import { InfluxTelemetryStore } from "./influx-store.js";
@@ -44,6 +46,48 @@ describe.skipIf(!vm.available)(`line-protocol store${skip}`, () => {
     expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: "TELEMETRY_BUSY" });
     expect((await store.readings("d", {})).map((x) => x.seq)).toEqual([1, 2]);
     await store.close();
+  });
+
+  it("writes the commits waiting behind a running write in one request, each with its own result", async () => {
+    // A counting proxy in front of VictoriaMetrics: how many line-protocol writes reach it.
+    let writes = 0;
+    const target = new URL(url);
+    const proxy = createServer((req, res) => {
+      if (req.url?.startsWith("/api/v2/write")) writes++;
+      const upstream = request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const scope = randomUUID();
+      const store = open({ scope, url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, queryUrl: url });
+      const batch = (edge: number, seqs: number[]) =>
+        seqs.map((seq) => ({
+          seq,
+          deviceId: `g-${edge}`,
+          deviceType: "env-sensor",
+          values: { co2: edge * 100 + seq },
+          edgeTimeMs: 1_700_000_000_000 + seq * 1000,
+        }));
+      // Eight edges commit at once; edge 8's batch repeats a seq (a duplicate within the group).
+      const results = await Promise.all(
+        [1, 2, 3, 4, 5, 6, 7, 8].map((edge) => store.commitBatch(`edge-${edge}`, batch(edge, edge === 8 ? [1, 2, 2] : [1, 2]))),
+      );
+      expect(writes).toBeLessThanOrEqual(2); // the first commit alone, then the seven that waited
+      expect(results.slice(0, 7).every((r) => r.inserted === 2 && r.duplicates === 0)).toBe(true);
+      expect(results[7]).toEqual({ inserted: 2, duplicates: 1, insertedSeqs: [1, 2] });
+      for (const edge of [1, 8])
+        expect((await store.readings(`g-${edge}`, {})).map((r) => r.values.co2)).toEqual([edge * 100 + 1, edge * 100 + 2]);
+      await store.close();
+    } finally {
+      proxy.close();
+    }
   });
 
   it("commits without reading the engine first, and a rewrite leaves one copy with exact rollups", async () => {

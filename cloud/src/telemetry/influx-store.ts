@@ -15,11 +15,13 @@
  * as inserted. The exact
  * guarantees are in docs/edge-sync.md ("The line-protocol store").
  *
- * Batching: one HTTP write per commit (the batch the edge sent). Retry: the client retries
- * transient failures (429/5xx, network) with exponential backoff and jitter, but the commit
- * reports failure at once so the reading is not acked; the edge re-sends it and de-duplication
- * absorbs a late retry. Back-pressure: commits run one at a time and at most `maxPending` may
- * wait; beyond that a commit fails with TELEMETRY_BUSY (transient) and the edge backs off.
+ * Batching: one HTTP write (and one force_flush) at a time, for every commit waiting when it
+ * starts (group commit: the commits of several streams, or of a store-writer's partitions, that
+ * arrived while the previous write was running; at most GROUP_COMMITS). Retry: the client retries
+ * transient failures (429/5xx, network) with exponential backoff and jitter, but the commits
+ * report failure at once so the readings are not acked; they are re-sent and de-duplication
+ * absorbs a late retry. Back-pressure: at most `maxPending` commits may wait; beyond that a commit
+ * fails with TELEMETRY_BUSY (transient) and the edge backs off.
  */
 import { BvError, type Logger } from "@bitvelocity/common";
 import { InfluxDB, setLogger, type WriteApi } from "@influxdata/influxdb-client";
@@ -58,6 +60,8 @@ export interface InfluxStoreOptions {
 }
 
 const MAX_LIMIT = 100_000;
+/** Commits one write takes at most (each is a batch of up to ingest.max_batch_readings). */
+const GROUP_COMMITS = 16;
 /** How many recently written (edge, seq) this store remembers (a few MB). */
 const RECENT_SEQS = 200_000;
 const clampLimit = (limit: number | undefined, fallback: number) => Math.max(1, Math.min(MAX_LIMIT, Math.floor(limit ?? fallback)));
@@ -69,7 +73,14 @@ const selector = (labels: Record<string, string>, name: string) =>
 export class InfluxTelemetryStore implements TelemetryStore {
   private readonly writer: WriteApi;
   private readonly reader: VmReader;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Commits waiting for the next write, and whether a write is running. */
+  private waiting: {
+    edgeId: string;
+    readings: readonly NewReading[];
+    resolve: (r: CommitResult) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  private writing: Promise<void> | undefined;
   private pending = 0;
   /**
    * (edge, seq) this store wrote lately, oldest first: a replay of a recent batch (a lost Ack) is
@@ -110,48 +121,70 @@ export class InfluxTelemetryStore implements TelemetryStore {
       return Promise.reject(new BvError("TELEMETRY_BUSY", "transient", `${this.pending} telemetry commits are already waiting`));
     }
     this.pending++;
-    const run = this.queue.then(() => this.commitNow(edgeId, readings));
-    this.queue = run.catch(() => undefined);
-    return run.finally(() => this.pending--);
+    return new Promise<CommitResult>((resolve, reject) => {
+      this.waiting.push({ edgeId, readings, resolve, reject });
+      this.pump();
+    }).finally(() => this.pending--);
   }
 
-  private async commitNow(edgeId: string, readings: readonly NewReading[]): Promise<CommitResult> {
-    // Only duplicates within the batch are recognised here; across batches the engine's point
+  /** Starts the next write with the commits waiting, unless one is running (it starts the next when done). */
+  private pump(): void {
+    if (this.writing || this.waiting.length === 0) return;
+    const group = this.waiting.splice(0, GROUP_COMMITS);
+    this.writing = this.commitNow(group).finally(() => {
+      this.writing = undefined;
+      this.pump();
+    });
+  }
+
+  private async commitNow(group: typeof this.waiting): Promise<void> {
+    // Only duplicates within the group are recognised here; across writes the engine's point
     // identity makes a rewrite harmless (see the header).
-    const existing = new Set<number>();
-    const stored = new Set<string>();
+    const written = new Set<string>();
     const now = Date.now();
-    const insertedSeqs: number[] = [];
     const lines: string[] = [];
-    for (const r of readings) {
-      if (existing.has(r.seq) || this.recent.has(`${edgeId}\u0000${r.seq}`)) continue;
-      existing.add(r.seq); // a seq repeated within the batch is a duplicate too
-      // A device's re-sent reading (same device time and values, new seq after an edge crash
-      // between commit and PUBACK) is a duplicate, as in the SQLite store.
-      if (r.deviceTimeMs !== undefined) {
-        const key = contentKey(r.deviceId, r.deviceTimeMs, r.values);
-        if (stored.has(key)) continue;
-        stored.add(key);
+    const results = group.map(({ edgeId, readings }) => {
+      const stored = new Set<string>();
+      const insertedSeqs: number[] = [];
+      for (const r of readings) {
+        const key = `${edgeId}\u0000${r.seq}`;
+        if (written.has(key) || this.recent.has(key)) continue;
+        written.add(key); // a seq repeated within the group is a duplicate too
+        // A device's re-sent reading (same device time and values, new seq after an edge crash
+        // between commit and PUBACK) is a duplicate, as in the SQLite store.
+        if (r.deviceTimeMs !== undefined) {
+          const content = contentKey(r.deviceId, r.deviceTimeMs, r.values);
+          if (stored.has(content)) continue;
+          stored.add(content);
+        }
+        insertedSeqs.push(r.seq);
+        for (const line of toLines(edgeId, r, r.receivedAt ?? now, this.options.scope)) lines.push(line);
       }
-      insertedSeqs.push(r.seq);
-      for (const line of toLines(edgeId, r, r.receivedAt ?? now, this.options.scope)) lines.push(line);
-    }
+      return { inserted: insertedSeqs.length, duplicates: readings.length - insertedSeqs.length, insertedSeqs };
+    });
     if (lines.length > 0) {
-      this.writer.writeRecords(lines);
       try {
-        await this.writer.flush();
+        this.writer.writeRecords(lines);
+        try {
+          await this.writer.flush();
+        } catch (err) {
+          throw new BvError("TELEMETRY_WRITE_FAILED", "transient", `line-protocol write failed: ${(err as Error).message}`, { cause: err });
+        }
+        if (this.options.forceFlush ?? true) await this.reader.forceFlush();
       } catch (err) {
-        throw new BvError("TELEMETRY_WRITE_FAILED", "transient", `line-protocol write failed: ${(err as Error).message}`, { cause: err });
+        for (const c of group) c.reject(err);
+        return;
       }
-      if (this.options.forceFlush ?? true) await this.reader.forceFlush();
       // Remembered only once written: a failed write is re-sent and must be written then.
-      for (const seq of insertedSeqs) this.recent.set(`${edgeId}\u0000${seq}`, true);
+      for (const key of written) this.recent.set(key, true);
       for (const key of this.recent.keys()) {
         if (this.recent.size <= RECENT_SEQS) break;
         this.recent.delete(key);
       }
     }
-    return { inserted: insertedSeqs.length, duplicates: readings.length - insertedSeqs.length, insertedSeqs };
+    group.forEach((c, i) => {
+      c.resolve(results[i]!);
+    });
   }
 
   async readings(deviceId: string, query: TimeRange & { limit?: number | undefined }): Promise<StoredReading[]> {
@@ -225,7 +258,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.queue;
+    while (this.writing) await this.writing;
     await this.writer.close().catch(() => undefined);
   }
 }
