@@ -32,6 +32,19 @@ export function repositoryContract(name: string, factory: DatabaseFactory): void
       await factory.cleanup?.();
     });
 
+    /** The fleet as a restarted cloud loads it: a new registry on a reopened database. */
+    async function reloadedFleet(check: (fleet: FleetRegistry) => void): Promise<void> {
+      const again = await factory.reopen();
+      try {
+        const reloaded = new FleetRegistry(again, new EventBus(), SITES, EDGES, silentLogger());
+        await reloaded.start(60_000);
+        check(reloaded);
+        await reloaded.stop();
+      } finally {
+        await again.destroy();
+      }
+    }
+
     it("upserts and verifies users, and knows whether an admin exists", async () => {
       const users = new UserStore(db);
       expect(await users.hasAdmin()).toBe(false);
@@ -77,10 +90,7 @@ export function repositoryContract(name: string, factory: DatabaseFactory): void
       });
       await fleet.flush();
       await fleet.stop();
-      const again = await factory.reopen();
-      try {
-        const reloaded = new FleetRegistry(again, new EventBus(), SITES, EDGES, silentLogger());
-        await reloaded.start(60_000);
+      await reloadedFleet((reloaded) => {
         expect(reloaded.edge("edge-1")).toMatchObject({ bootId: "boot-1", agentVersion: "1.2.3", clockOffsetMs: -42, online: false });
         expect(reloaded.device("valve-1")).toMatchObject({
           type: "valve-actuator",
@@ -88,10 +98,7 @@ export function repositoryContract(name: string, factory: DatabaseFactory): void
           lastSeen: 1_700_000_001_000,
           latest: { position: { value: 40, ts: 1_700_000_001_000 } },
         });
-        await reloaded.stop();
-      } finally {
-        await again.destroy();
-      }
+      });
     });
 
     it("writes back a fleet larger than one upsert statement, twice, and reloads every device", async () => {
@@ -117,17 +124,11 @@ export function repositoryContract(name: string, factory: DatabaseFactory): void
       commit(1_000, 1_700_000_002_000, 30);
       await fleet.flush();
       await fleet.stop();
-      const again = await factory.reopen();
-      try {
-        const reloaded = new FleetRegistry(again, new EventBus(), SITES, EDGES, silentLogger());
-        await reloaded.start(60_000);
+      await reloadedFleet((reloaded) => {
         expect(reloaded.devices({ edge: "edge-1" })).toHaveLength(450);
         expect(reloaded.device("env-0")).toMatchObject({ lastSeen: 1_700_000_002_000, latest: { temperature: { value: 30 } } });
         expect(reloaded.device("env-449")).toMatchObject({ lastSeen: 1_700_000_002_000, latest: { temperature: { value: 479 } } });
-        await reloaded.stop();
-      } finally {
-        await again.destroy();
-      }
+      });
     });
 
     it("stores commands, lists them newest first, and expires the due ones", async () => {

@@ -165,11 +165,9 @@ export class InfluxTelemetryStore implements TelemetryStore {
     if (lines.length > 0) {
       try {
         this.writer.writeRecords(lines);
-        try {
-          await this.writer.flush();
-        } catch (err) {
-          throw new BvError("TELEMETRY_WRITE_FAILED", "transient", `line-protocol write failed: ${(err as Error).message}`, { cause: err });
-        }
+        await this.writer.flush().catch((err: Error) => {
+          throw new BvError("TELEMETRY_WRITE_FAILED", "transient", `line-protocol write failed: ${err.message}`, { cause: err });
+        });
         if (this.options.forceFlush ?? true) await this.reader.forceFlush();
       } catch (err) {
         for (const c of group) c.reject(err);

@@ -12,7 +12,8 @@
  * flushes the chunk first, so the lookup sees it (the same order as one insert per reading).
  */
 import type SqliteDatabase from "better-sqlite3";
-import { type DeferredRollups, type EdgeFold, MultiRow } from "./sqlite-rollups.js";
+import { MultiRow } from "./sqlite-multirow.js";
+import type { DeferredRollups, EdgeFold } from "./sqlite-rollups.js";
 import { type CommitResult, type NewReading, readingTs } from "./telemetry-store.js";
 
 const READING_COLUMNS = [

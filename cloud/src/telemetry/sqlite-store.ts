@@ -76,6 +76,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly rollupTimer: NodeJS.Timeout;
   /** The write of queued rollup folds, one per event-loop turn (so no turn holds them all). */
   private writing: NodeJS.Immediate | undefined;
+  /**
+   * Commits waiting for the end of the current event-loop turn: the commits of several edges (or of
+   * a store-writer's partitions) that arrive together share one transaction and one fsync.
+   */
+  private readonly waiting: { request: CommitRequest; resolve: (r: CommitResult[]) => void; reject: (err: unknown) => void }[] = [];
+  private committing: NodeJS.Immediate | undefined;
 
   constructor(file: string) {
     this.db = new SqliteDatabase(file);
@@ -97,24 +103,24 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.rollupTimer.unref();
   }
 
-  /**
-   * Commits waiting for the end of the current event-loop turn: the commits of several edges (or of
-   * a store-writer's partitions) that arrive together share one transaction and one fsync.
-   */
-  private waiting: { request: CommitRequest; resolve: (r: CommitResult[]) => void; reject: (err: unknown) => void }[] = [];
-  private committing: NodeJS.Immediate | undefined;
-
   private commit(edgeId: string, batches: readonly (readonly NewReading[])[]): Promise<CommitResult[]> {
     if (!this.db.open) return Promise.reject(new BvError("TELEMETRY_CLOSED", "transient", "the telemetry store is closed"));
     return new Promise((resolve, reject) => {
       this.waiting.push({ request: [edgeId, batches], resolve, reject });
-      this.committing ??= setImmediate(() => this.commitWaiting());
+      this.scheduleCommit();
+    });
+  }
+
+  private scheduleCommit(): void {
+    this.committing ??= setImmediate(() => {
+      this.committing = undefined;
+      this.commitNext();
+      if (this.waiting.length > 0) this.scheduleCommit();
     });
   }
 
   /** One transaction for the commits waiting (at most GROUP_READINGS readings; the rest go next turn). */
-  private commitWaiting(): void {
-    this.committing = undefined;
+  private commitNext(): void {
     let readings = 0;
     let take = 0;
     while (take < this.waiting.length && (take === 0 || readings < GROUP_READINGS)) {
@@ -122,7 +128,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
       take++;
     }
     const group = this.waiting.splice(0, take);
-    if (this.waiting.length > 0) this.committing = setImmediate(() => this.commitWaiting());
     try {
       const results = this.commitTx.immediate(group.map((w) => w.request));
       group.forEach((w, i) => {
@@ -260,9 +265,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   async close(): Promise<void> {
     if (this.committing) clearImmediate(this.committing);
-    while (this.waiting.length > 0 && this.db.open) this.commitWaiting();
-    if (this.committing) clearImmediate(this.committing);
     this.committing = undefined;
+    // Commits already accepted are committed before the file closes.
+    while (this.waiting.length > 0 && this.db.open) this.commitNext();
     clearInterval(this.rollupTimer);
     if (this.writing) clearImmediate(this.writing);
     this.writing = undefined;
