@@ -26,7 +26,11 @@ export interface LiveReading {
 /** Events the server emits. Each carries one argument; arrays are batches of one flush. */
 export interface ServerToClientEvents {
   readings: (readings: LiveReading[]) => void;
-  /** Device summaries changed since the last flush (and a snapshot right after subscribe). */
+  /**
+   * Device summaries changed since the last flush (and a snapshot right after subscribe). On a
+   * `{fleet: true}` subscription once a second: all state changes, then at most 1,000 devices
+   * whose only change is a new reading, longest waiting first.
+   */
   devices: (devices: Device[]) => void;
   edge: (edge: Edge) => void;
   command: (command: Command) => void;

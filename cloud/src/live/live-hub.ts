@@ -24,6 +24,7 @@ import type { CloudHttpServer } from "../platform/module.js";
 import { originRefusal } from "../platform/origin.js";
 import { ClientBuffer } from "./client-buffer.js";
 import { type ClusterOptions, joinCluster } from "./cluster-bridge.js";
+import { FleetDigest } from "./fleet-digest.js";
 import { FlushGate } from "./flush-gate.js";
 import type { LiveEmits, LiveServer, LiveSocket, LiveSocketData, RelayEvents, SubscribeReply } from "./live-types.js";
 import { emitArray } from "./shared-encoding.js";
@@ -46,6 +47,15 @@ export interface LiveHubOptions {
 
 /** How often every connection's session or token is checked again (expiry). */
 const REVALIDATE_MS = 60_000;
+
+/**
+ * Fleet pages get device summaries once a tick (fleet-digest.ts): every state change, and up to
+ * this many reading-only changes, so a page of a 10,000-device fleet refreshes each device's
+ * latest values every 10 s (~300 KB/s) instead of receiving 10,000 summaries a second, and one of
+ * up to 1,000 devices every second (the page renders at most once a second anyway).
+ */
+export const FLEET_TICK_MS = 1000;
+export const FLEET_SUMMARIES_PER_TICK = 1000;
 
 /** Packets queued in engine.io beyond which a socket counts as slow and is not written to. */
 const SLOW_SOCKET_PACKETS = 32;
@@ -100,6 +110,8 @@ export class LiveHub {
   private readonly unsubscribers: (() => void)[] = [];
   private leaveCluster: (() => Promise<void>) | undefined;
   private readonly revalidateTimer: NodeJS.Timeout;
+  private readonly fleet = new FleetDigest();
+  private readonly fleetTimer: NodeJS.Timeout;
 
   constructor(
     http: CloudHttpServer,
@@ -143,6 +155,8 @@ export class LiveHub {
     );
     this.revalidateTimer = setInterval(() => this.revalidate(), REVALIDATE_MS);
     this.revalidateTimer.unref();
+    this.fleetTimer = setInterval(() => this.fleetTick(), FLEET_TICK_MS);
+    this.fleetTimer.unref();
   }
 
   /** Disconnects every socket whose session or API token no longer resolves. */
@@ -175,6 +189,7 @@ export class LiveHub {
     for (const off of this.unsubscribers.splice(0)) off();
     for (const c of this.clients.values()) c.gate.close();
     clearInterval(this.revalidateTimer);
+    clearInterval(this.fleetTimer);
     await new Promise<void>((resolve) => {
       // socket.io's close returns a promise too, but reports completion through the callback.
       void this.io.close(() => resolve());
@@ -279,7 +294,7 @@ export class LiveHub {
       return;
     }
     const filter = topic.kind === "fleet" ? {} : topic.kind === "edge" ? { edge: topic.id } : { site: topic.id };
-    for (const d of dir.devices(filter)) client.buffer.pushDevice(d);
+    for (const d of dir.devices(filter)) client.buffer.pushDevice(this.fleet.shared(d));
     for (const e of dir.edges()) {
       if (topic.kind === "fleet" || (topic.kind === "edge" && e.id === topic.id) || (topic.kind === "site" && e.siteId === topic.id)) {
         client.buffer.pushEdge(e);
@@ -291,7 +306,10 @@ export class LiveHub {
     client.topics.delete(key);
     const set = this.byTopic.get(key);
     set?.delete(client);
-    if (set?.size === 0) this.byTopic.delete(key);
+    if (set?.size === 0) {
+      this.byTopic.delete(key);
+      if (key === "fleet") this.fleet.clear();
+    }
   }
 
   private targets(keys: string[]): Set<Client> {
@@ -318,8 +336,20 @@ export class LiveHub {
   }
 
   private onDevice(d: DeviceSummary): void {
-    for (const c of this.targets(["fleet", `device:${d.id}`, `edge:${d.edgeId}`, `site:${d.siteId}`])) {
+    this.fleet.offer(d, this.byTopic.has("fleet"));
+    for (const c of this.targets([`device:${d.id}`, `edge:${d.edgeId}`, `site:${d.siteId}`])) {
       c.buffer.pushDevice(d);
+      c.gate.poke();
+    }
+  }
+
+  /** Hands this tick's device summaries to every fleet page (fleet-digest.ts). */
+  private fleetTick(): void {
+    const pages = this.byTopic.get("fleet");
+    if (!pages || this.fleet.pending === 0) return;
+    const summaries = this.fleet.take(FLEET_SUMMARIES_PER_TICK);
+    for (const c of pages) {
+      for (const d of summaries) c.buffer.pushDevice(d);
       c.gate.poke();
     }
   }
