@@ -5,7 +5,7 @@
 //   with 2 consumer processes, readings/s in total and per process.
 // Needs kcat and victoria-metrics (or BV_KAFKA_BROKERS / BV_VM_URL). Knobs: BENCH_READINGS (default 100000),
 // BENCH_BATCH (readings per batch, default 500), BENCH_FORCE_FLUSH=1 (the store-writers on VictoriaMetrics force_flush each write,
-// the shipped default; otherwise they leave it to its flush interval).
+// the shipped default; otherwise they leave it to its flush interval), BENCH_CPU_PROF=DIR (each store-writer's CPU profile).
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -69,6 +69,8 @@ function worker(brokers, topic, groupId, dir, vm) {
     // The cloud's V8 flags (scripts/system.mjs): the store-writer runs inside bv-cloud.
     [
       ...CLOUD_NODE_ARGS,
+      // BENCH_CPU_PROF=DIR: each store-writer writes a CPU profile there (`node bench/profile-top.mjs FILE`).
+      ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
       join(ROOT, "bench/store-writer-worker.mjs"),
       brokers.join(","),
       topic,
