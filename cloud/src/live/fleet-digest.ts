@@ -15,9 +15,9 @@ import type { DeviceSummary } from "../platform/events.js";
 export class FleetDigest {
   /** The newest summary offered per device: what a state change is judged against. */
   private readonly known = new Map<string, DeviceSummary>();
-  private urgent = new Map<string, DeviceSummary>();
+  private readonly urgent = new Map<string, DeviceSummary>();
   /** Insertion order is waiting order: `set` on a waiting device keeps its place. */
-  private waiting = new Map<string, DeviceSummary>();
+  private readonly waiting = new Map<string, DeviceSummary>();
 
   /**
    * The newest summary of a device as the bus gave it, else `d` (remembered from now on): the hub
@@ -50,13 +50,7 @@ export class FleetDigest {
   /** The summaries of this tick: all state changes, then up to `budget` in total with reading-only ones. */
   take(budget: number): DeviceSummary[] {
     const out = [...this.urgent.values()];
-    this.urgent = new Map();
-    if (out.length >= budget || this.waiting.size === 0) return out;
-    if (this.waiting.size <= budget - out.length) {
-      out.push(...this.waiting.values());
-      this.waiting = new Map();
-      return out;
-    }
+    this.urgent.clear();
     for (const [id, d] of this.waiting) {
       if (out.length >= budget) break;
       out.push(d);
@@ -67,8 +61,8 @@ export class FleetDigest {
 
   /** Nobody watches the fleet any more: forget what waits (a new page starts from a snapshot). */
   clear(): void {
-    this.urgent = new Map();
-    this.waiting = new Map();
+    this.urgent.clear();
+    this.waiting.clear();
   }
 }
 
