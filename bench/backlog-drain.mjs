@@ -116,6 +116,8 @@ const drainSeconds = (Date.now() - started) / 1000;
 const cpuAfter = { edge: procSample(edge.child.pid), cloud: procSample(cloud.child.pid) };
 const edgeWritten = writeBytes(edge.child.pid) - edgeWritesBefore;
 clearInterval(publisher);
+// The live readings still on their way when the outbox emptied (up to 3 s), so n counts every one that arrives.
+for (let waited = 0; latencies.length < published && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50));
 const stored = metric(await (await fetch(`${base}/metrics`)).text(), "bv_cloud_readings_stored_total");
 await device.endAsync();
 socket.close();

@@ -12,14 +12,15 @@
  * flushes the chunk first, so the lookup sees it (the same order as one insert per reading).
  */
 import type SqliteDatabase from "better-sqlite3";
+import type { SqliteKeys } from "./sqlite-keys.js";
 import { MultiRow } from "./sqlite-multirow.js";
 import type { DeferredRollups, EdgeFold } from "./sqlite-rollups.js";
 import { type CommitResult, type NewReading, readingTs } from "./telemetry-store.js";
 
 const READING_COLUMNS = [
-  "edge_id",
+  "edge_key",
   "seq",
-  "device_id",
+  "device_key",
   "device_type",
   "ts",
   "device_time_ms",
@@ -44,21 +45,35 @@ export type CommitRequest = readonly [edgeId: string, batches: readonly (readonl
 /** Commits the requests in order, in one transaction; one result per batch of each. */
 export type CommitBatches = (requests: readonly CommitRequest[]) => CommitResult[][];
 
-/** Prepares the statements and returns the commit transaction (run it with `.immediate`). */
-export function prepareCommit(db: SqliteDatabase.Database, rollups: DeferredRollups): SqliteDatabase.Transaction<CommitBatches> {
+/** The integer keys a commit takes for the ids it inserts (sqlite-keys.ts). */
+export interface ReadingKeys {
+  readonly edges: SqliteKeys;
+  readonly devices: SqliteKeys;
+}
+
+/**
+ * Prepares the statements and returns the commit transaction (run it with `.immediate`; then
+ * commit or roll back the keys it took).
+ */
+export function prepareCommit(
+  db: SqliteDatabase.Database,
+  rollups: DeferredRollups,
+  keys: ReadingKeys,
+): SqliteDatabase.Transaction<CommitBatches> {
   const insert = new MultiRow(
     db,
-    `INSERT OR IGNORE INTO readings (${READING_COLUMNS.join(", ")})`,
+    `INSERT OR IGNORE INTO reading_rows (${READING_COLUMNS.join(", ")})`,
     READING_COLUMNS.length,
     "RETURNING seq",
   );
-  // Served by readings_by_device_ts: ts is the device time whenever there is one.
+  // Served by reading_rows_by_device_ts: ts is the device time whenever there is one.
   const sameReading = db.prepare(
-    "SELECT 1 FROM readings WHERE device_id = ? AND ts = ? AND device_time_ms = ? AND values_json = ? LIMIT 1",
+    "SELECT 1 FROM reading_rows WHERE device_key = ? AND ts = ? AND device_time_ms = ? AND values_json = ? LIMIT 1",
   );
 
   const commitOne = (edgeId: string, batches: readonly (readonly NewReading[])[], now: number): CommitResult[] => {
     const insertedSeqs: number[][] = batches.map(() => []);
+    const edgeKey = keys.edges.take(edgeId);
     let pending: Pending[] = [];
     let params: unknown[] = [];
     let identities = new Set<string>();
@@ -82,18 +97,19 @@ export function prepareCommit(db: SqliteDatabase.Database, rollups: DeferredRoll
       for (const r of readings) {
         const ts = readingTs(r);
         const valuesJson = JSON.stringify(r.values);
+        const deviceKey = keys.devices.take(r.deviceId);
         if (r.deviceTimeMs != null) {
-          const identity = `${r.deviceId}\u0000${r.deviceTimeMs}\u0000${valuesJson}`;
+          const identity = `${deviceKey}\u0000${r.deviceTimeMs}\u0000${valuesJson}`;
           if (identities.has(identity)) flush();
-          if (sameReading.get(r.deviceId, ts, r.deviceTimeMs, valuesJson)) continue;
+          if (sameReading.get(deviceKey, ts, r.deviceTimeMs, valuesJson)) continue;
           identities.add(identity);
         }
         const fold = rollups.fold(edgeId, r.deviceId);
         pending.push({ reading: r, ts, batch, fold });
         params.push(
-          edgeId,
+          edgeKey,
           r.seq,
-          r.deviceId,
+          deviceKey,
           r.deviceType,
           ts,
           r.deviceTimeMs ?? null,

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import SqliteDatabase from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { SqliteTelemetryStore } from "./sqlite-store.js";
 import { telemetryStoreContract } from "./telemetry-store.contract.js";
@@ -28,6 +29,83 @@ describe("SqliteTelemetryStore on disk", () => {
       expect((await second.commitBatch("e", [r])).duplicates).toBe(1);
       expect((await second.series("d", "co2", { resolution: "1h" }))[0]?.count).toBe(1);
       await second.close();
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SqliteTelemetryStore integer keys", () => {
+  const T0 = Date.UTC(2025, 0, 1);
+  const reading = (seq: number, deviceId: string, co2: number, deviceTimeMs?: number) => ({
+    seq,
+    deviceId,
+    deviceType: "env-sensor",
+    values: { co2 },
+    edgeTimeMs: T0 + seq * 1000,
+    deviceTimeMs,
+  });
+
+  it("moves the readings of a file with text ids, with their pending rollups, and de-duplicates against them", async () => {
+    const d = mkdtempSync(join(tmpdir(), "bv-telemetry-"));
+    try {
+      const old = new SqliteDatabase(join(d, "telemetry.db"));
+      // The layout before integer keys, with one reading folded (gen 0) and one whose fold was never written (gen 3).
+      old.exec(`
+        CREATE TABLE readings (edge_id TEXT NOT NULL, seq INTEGER NOT NULL, device_id TEXT NOT NULL, device_type TEXT NOT NULL,
+          ts INTEGER NOT NULL, device_time_ms INTEGER, edge_time_ms INTEGER NOT NULL, received_at INTEGER NOT NULL,
+          values_json TEXT NOT NULL, gen INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (edge_id, seq)) WITHOUT ROWID;
+        CREATE INDEX readings_by_device_ts ON readings (device_id, ts);
+        CREATE TABLE rollup_1m (device_id TEXT NOT NULL, metric TEXT NOT NULL, bucket INTEGER NOT NULL,
+          min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (device_id, metric, bucket)) WITHOUT ROWID;
+        CREATE TABLE rollup_pending (gen INTEGER NOT NULL, edge_id TEXT NOT NULL, min_seq INTEGER NOT NULL,
+          max_seq INTEGER NOT NULL, PRIMARY KEY (edge_id, gen)) WITHOUT ROWID;
+        CREATE TABLE telemetry_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO readings VALUES ('edge-1', 1, 'd-a', 'env-sensor', ${T0}, NULL, ${T0}, ${T0}, '{"co2":500}', 0);
+        INSERT INTO readings VALUES ('edge-1', 2, 'd-a', 'env-sensor', ${T0 + 5}, ${T0 + 5}, ${T0 + 9}, ${T0 + 9}, '{"co2":700}', 3);
+        INSERT INTO readings VALUES ('edge-2', 1, 'd-b', 'env-sensor', ${T0 + 7}, NULL, ${T0 + 7}, ${T0 + 7}, '{"co2":900}', 0);
+        INSERT INTO rollup_1m VALUES ('d-a', 'co2', ${T0}, 500, 500, 500, 1), ('d-b', 'co2', ${T0}, 900, 900, 900, 1);
+        INSERT INTO rollup_pending VALUES (3, 'edge-1', 2, 2);
+        INSERT INTO telemetry_meta VALUES ('gen', 3);
+      `);
+      old.close();
+      const store = SqliteTelemetryStore.open(d);
+      expect((await store.readings("d-a", {})).map((r) => [r.edgeId, r.seq, r.deviceTimeMs, r.values.co2])).toEqual([
+        ["edge-1", 1, null, 500],
+        ["edge-1", 2, T0 + 5, 700],
+      ]);
+      expect(await store.series("d-a", "co2", { resolution: "1m" })).toEqual([{ ts: T0, min: 500, max: 700, avg: 600, count: 2 }]);
+      // The same (edge, seq), and the same device time and values under a new seq, are duplicates.
+      expect(await store.commitBatch("edge-1", [reading(2, "d-a", 1), reading(9, "d-a", 700, T0 + 5)])).toMatchObject({
+        inserted: 0,
+        duplicates: 2,
+      });
+      expect((await store.commitBatch("edge-2", [reading(2, "d-b", 1000)])).inserted).toBe(1);
+      expect((await store.series("d-b", "co2", { resolution: "1m" }))[0]).toMatchObject({ count: 2, min: 900, max: 1000 });
+      await store.close();
+      const file = new SqliteDatabase(join(d, "telemetry.db"), { readonly: true });
+      // Ad-hoc SQL on the text ids still works: `readings` is a view now.
+      expect(file.prepare("SELECT type FROM sqlite_master WHERE name = 'readings'").pluck().get()).toBe("view");
+      expect(file.prepare("SELECT count(*) FROM readings WHERE edge_id = 'edge-2'").pluck().get()).toBe(2);
+      file.close();
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps no key of a transaction that rolled back", async () => {
+    const d = mkdtempSync(join(tmpdir(), "bv-telemetry-"));
+    try {
+      const store = SqliteTelemetryStore.open(d);
+      const bad = { ...reading(2, "d-y", 1), deviceType: {} as unknown as string };
+      // edge-x, d-x and d-y take keys 1, 1 and 2 in a transaction that rolls back.
+      await expect(store.commitBatch("edge-x", [reading(1, "d-x", 1), bad])).rejects.toThrow();
+      // The next new ids take the same integers.
+      expect((await store.commitBatch("edge-q", [reading(1, "d-q", 5)])).inserted).toBe(1);
+      expect((await store.commitBatch("edge-x", [reading(1, "d-x", 7)])).inserted).toBe(1);
+      expect((await store.readings("d-x", {})).map((r) => [r.edgeId, r.deviceId, r.values.co2])).toEqual([["edge-x", "d-x", 7]]);
+      expect((await store.readings("d-q", {})).map((r) => [r.edgeId, r.deviceId, r.values.co2])).toEqual([["edge-q", "d-q", 5]]);
+      await store.close();
     } finally {
       rmSync(d, { recursive: true, force: true });
     }

@@ -12,7 +12,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { BvError } from "@bitvelocity/common";
 import SqliteDatabase from "better-sqlite3";
-import { type CommitBatches, type CommitRequest, prepareCommit } from "./sqlite-commit.js";
+import { type CommitBatches, type CommitRequest, prepareCommit, type ReadingKeys } from "./sqlite-commit.js";
+import { SqliteKeys } from "./sqlite-keys.js";
 import { DeferredRollups, ROLLUP_SCHEMA } from "./sqlite-rollups.js";
 import {
   BUCKET_MS,
@@ -28,11 +29,13 @@ import {
 } from "./telemetry-store.js";
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS readings (
-  edge_id TEXT NOT NULL, seq INTEGER NOT NULL, device_id TEXT NOT NULL, device_type TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS telemetry_edges (key INTEGER PRIMARY KEY, edge_id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS telemetry_devices (key INTEGER PRIMARY KEY, device_id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS reading_rows (
+  edge_key INTEGER NOT NULL, seq INTEGER NOT NULL, device_key INTEGER NOT NULL, device_type TEXT NOT NULL,
   ts INTEGER NOT NULL, device_time_ms INTEGER, edge_time_ms INTEGER NOT NULL, received_at INTEGER NOT NULL,
-  values_json TEXT NOT NULL, gen INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (edge_id, seq)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS readings_by_device_ts ON readings (device_id, ts);
+  values_json TEXT NOT NULL, gen INTEGER NOT NULL, PRIMARY KEY (edge_key, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS reading_rows_by_device_ts ON reading_rows (device_key, ts);
 CREATE TABLE IF NOT EXISTS rollup_1m (device_id TEXT NOT NULL, metric TEXT NOT NULL, bucket INTEGER NOT NULL,
   min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,
   PRIMARY KEY (device_id, metric, bucket)) WITHOUT ROWID;
@@ -42,6 +45,37 @@ CREATE TABLE IF NOT EXISTS rollup_1h (device_id TEXT NOT NULL, metric TEXT NOT N
 CREATE TABLE IF NOT EXISTS latest (device_id TEXT NOT NULL, metric TEXT NOT NULL, value_json TEXT NOT NULL,
   ts INTEGER NOT NULL, PRIMARY KEY (device_id, metric)) WITHOUT ROWID;
 `;
+
+/** The readings with their text ids, as files before integer keys held them (queries read this view). */
+const READINGS_VIEW = `
+CREATE VIEW IF NOT EXISTS readings AS
+  SELECT e.edge_id, r.seq, d.device_id, r.device_type, r.ts, r.device_time_ms, r.edge_time_ms, r.received_at,
+    r.values_json, r.gen
+  FROM reading_rows r JOIN telemetry_edges e ON e.key = r.edge_key JOIN telemetry_devices d ON d.key = r.device_key;
+`;
+
+/**
+ * A file from before integer keys holds its readings in a table named `readings`, keyed by text
+ * ids: they move to reading_rows, in one transaction (a crash leaves the old layout, moved again
+ * at the next open). A file from before deferred rollups has no `gen`: its readings are all in
+ * the rollups already (gen 0).
+ */
+function migrateReadings(db: SqliteDatabase.Database): void {
+  const oldTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'");
+  db.transaction(() => {
+    // Checked inside the transaction: another process may have moved them meanwhile.
+    if (!oldTable.get()) return;
+    const columns = db.prepare("SELECT name FROM pragma_table_info('readings')").pluck().all() as string[];
+    const gen = columns.includes("gen") ? "r.gen" : "0";
+    db.exec(`
+      INSERT OR IGNORE INTO telemetry_edges (edge_id) SELECT DISTINCT edge_id FROM readings;
+      INSERT OR IGNORE INTO telemetry_devices (device_id) SELECT DISTINCT device_id FROM readings;
+      INSERT INTO reading_rows
+        SELECT e.key, r.seq, d.key, r.device_type, r.ts, r.device_time_ms, r.edge_time_ms, r.received_at, r.values_json, ${gen}
+        FROM readings r JOIN telemetry_edges e ON e.edge_id = r.edge_id JOIN telemetry_devices d ON d.device_id = r.device_id;
+      DROP TABLE readings;`);
+  }).immediate();
+}
 
 interface ReadingRow {
   edge_id: string;
@@ -72,6 +106,7 @@ function range(query: TimeRange): [number, number] {
 export class SqliteTelemetryStore implements TelemetryStore {
   private readonly db: SqliteDatabase.Database;
   private readonly commitTx: SqliteDatabase.Transaction<CommitBatches>;
+  private readonly keys: ReadingKeys;
   private readonly rollups: DeferredRollups;
   private readonly rollupTimer: NodeJS.Timeout;
   /** The write of queued rollup folds, one per event-loop turn (so no turn holds them all). */
@@ -90,12 +125,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
     // (in WAL mode NORMAL may roll back the last commits after an OS crash); one fsync per batch.
     this.db.pragma("synchronous = FULL");
     this.db.exec(SCHEMA);
-    // A file from before deferred rollups: its readings are all in the rollups already (gen 0).
-    const columns = this.db.prepare("SELECT name FROM pragma_table_info('readings')").pluck().all() as string[];
-    if (!columns.includes("gen")) this.db.exec("ALTER TABLE readings ADD COLUMN gen INTEGER NOT NULL DEFAULT 0");
+    migrateReadings(this.db);
+    this.db.exec(READINGS_VIEW);
     this.db.exec(ROLLUP_SCHEMA);
     this.rollups = new DeferredRollups(this.db);
-    this.commitTx = prepareCommit(this.db, this.rollups);
+    this.keys = {
+      edges: new SqliteKeys(this.db, "telemetry_edges", "edge_id"),
+      devices: new SqliteKeys(this.db, "telemetry_devices", "device_id"),
+    };
+    this.commitTx = prepareCommit(this.db, this.rollups, this.keys);
     this.rollupTimer = setInterval(() => {
       this.rollups.queueAll();
       this.writeRollups();
@@ -129,7 +167,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
     const group = this.waiting.splice(0, take);
     try {
-      const results = this.commitTx.immediate(group.map((w) => w.request));
+      const results = this.transact(group.map((w) => w.request));
       group.forEach((w, i) => {
         w.resolve(results[i]!);
       });
@@ -140,7 +178,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       else
         for (const w of group) {
           try {
-            w.resolve(this.commitTx.immediate([w.request])[0]!);
+            w.resolve(this.transact([w.request])[0]!);
           } catch (one) {
             this.rollups.commitFailed(w.request[0]);
             w.reject(one);
@@ -149,6 +187,20 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
     // A fold that grew big is queued by the commit.
     this.writeRollups();
+  }
+
+  /** The commit transaction, and the keys it took kept only if it committed. */
+  private transact(requests: readonly CommitRequest[]): CommitResult[][] {
+    try {
+      const results = this.commitTx.immediate(requests);
+      this.keys.edges.commit();
+      this.keys.devices.commit();
+      return results;
+    } catch (err) {
+      this.keys.edges.rollback();
+      this.keys.devices.rollback();
+      throw err;
+    }
   }
 
   /** Writes the queued folds, one per event-loop turn; a failed write is queued again by the next round. */
