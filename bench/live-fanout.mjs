@@ -221,7 +221,7 @@ Command: \`${command}\` (load driver, cloud and the watcher process on this one 
 How: the driver speaks EdgeSync as the edge (so the simulator and edge agent do not compete for the cores) and keeps
 its credit window; each phase lasts ${PHASE_S} s. Cloud CPU is from /proc (user + system) over the phase; the store rate
 is the slope of \`bv_cloud_readings_stored_total\`. Each watcher subscribes to \`{edge}\` (every reading of
-that edge's ${DEVICES} devices; watcher i watches edge i mod ${EDGES} + 1) and \`{fleet: true}\` (all ${offered} devices); the cloud writes each commit's readings to a client at once while its
+that edge's ${DEVICES} devices; watcher i watches edge i mod ${EDGES} + 1)${process.env.BENCH_FANOUT_FLEET === "0" ? " and nothing else (BENCH_FANOUT_FLEET=0)" : ` and \`{fleet: true}\` (all ${offered} devices)`}; the cloud writes each commit's readings to a client at once while its
 transport keeps up, and coalesces only while the previous write has not drained (at most live.throttle_ms). Latency is sampled on every 10th reading, measured against the
 reading's edge time on the same clock.
 Caveat: the machine is shared by several engineers (load average ${(await import("node:os"))

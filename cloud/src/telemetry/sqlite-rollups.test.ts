@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import SqliteDatabase from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { DeferredRollups, ROLLUP_SLOTS } from "./sqlite-rollups.js";
 import { SqliteTelemetryStore } from "./sqlite-store.js";
 import type { NewReading } from "./telemetry-store.js";
 
@@ -114,6 +115,34 @@ describe("SqliteTelemetryStore deferred rollups", () => {
     for (const device of ["e1-d0", "e1-d49"])
       expect(await store.series(device, "co2", { resolution: "1m" })).toEqual(expected([...a, ...c], device, "co2"));
     await store.close();
+  });
+
+  it("writes each fold once in the periodic round, an edge's shards in turns spread over it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bv-rollups-"));
+    dirs.push(dir);
+    await SqliteTelemetryStore.open(dir).close();
+    const db = new SqliteDatabase(join(dir, "telemetry.db"));
+    const rollups = new DeferredRollups(db);
+    db.transaction(() => {
+      for (const r of batch(1, 0)) rollups.add(rollups.fold("edge-1", r.deviceId), r.seq, r.deviceId, r.edgeTimeMs, r.values);
+      rollups.mark("edge-1");
+    })();
+    const pending = db.prepare("SELECT count(*) FROM rollup_pending").pluck();
+    const folds = pending.get() as number;
+    expect(folds).toBe(8);
+    const turns: number[] = [];
+    for (let slot = 0; slot < ROLLUP_SLOTS; slot++) {
+      rollups.queueSlot(slot);
+      if (rollups.queued > 0) turns.push(slot);
+      expect(rollups.queued).toBeLessThanOrEqual(1);
+      while (rollups.writeNext());
+    }
+    expect(pending.get()).toBe(0);
+    expect(turns).toHaveLength(folds);
+    // Evenly apart, around the round.
+    const gaps = turns.map((t, i) => (turns[(i + 1) % turns.length]! - t + ROLLUP_SLOTS) % ROLLUP_SLOTS || ROLLUP_SLOTS);
+    expect(new Set(gaps)).toEqual(new Set([ROLLUP_SLOTS / folds]));
+    db.close();
   });
 
   it("opens a file from before deferred rollups, keeps its rollups and folds new readings", async () => {

@@ -47,6 +47,8 @@ interface Series {
 export interface EdgeFold {
   readonly edgeId: string;
   readonly shard: number;
+  /** Its turn in the periodic round (`queueSlot`). */
+  readonly slot: number;
   /** The generation its readings are inserted with. */
   readonly gen: number;
   readonly devices: Map<string, Map<string, Series>>;
@@ -66,16 +68,33 @@ const SHARDS = 8;
 /** A fold is written as soon as it would upsert this many rows (~10 ms of SQLite). */
 const MAX_FOLD_ROWS = 4_000;
 
+/**
+ * The periodic round writes each fold once, in one of ROLLUP_SLOTS turns of its own (fixed per
+ * edge and shard, an edge's shards spread evenly), not all folds at once: every fold written in one
+ * burst held back the commits behind it by up to 130 ms (bench/RESULTS.md, "Live fan-out").
+ */
+export const ROLLUP_SLOTS = 40;
+
 const ROLLUP_COLUMNS = ["device_id", "metric", "bucket", "min", "max", "sum", "count"];
 const rollupConflict = (table: string) => `ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
   min = min(${table}.min, excluded.min), max = max(${table}.max, excluded.max),
   sum = ${table}.sum + excluded.sum, count = ${table}.count + excluded.count`;
 
-/** The shard of a device (FNV-1a over its id's UTF-16 code units). */
-function shardOf(deviceId: string): number {
+/** FNV-1a over an id's UTF-16 code units. */
+function hash(id: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < deviceId.length; i++) h = Math.imul(h ^ deviceId.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % SHARDS;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** The shard of a device. */
+function shardOf(deviceId: string): number {
+  return hash(deviceId) % SHARDS;
+}
+
+/** The turn of an edge's shard in the periodic round. */
+function slotOf(edgeId: string, shard: number): number {
+  return (hash(edgeId) + Math.floor((shard * ROLLUP_SLOTS) / SHARDS)) % ROLLUP_SLOTS;
 }
 
 export class DeferredRollups {
@@ -145,7 +164,16 @@ export class DeferredRollups {
     const shard = shardOf(deviceId);
     let f = shards[shard];
     if (!f) {
-      f = { edgeId, shard, gen: this.claimGen.get() as number, devices: new Map(), rows: 0, minSeq: Infinity, maxSeq: -Infinity };
+      f = {
+        edgeId,
+        shard,
+        slot: slotOf(edgeId, shard),
+        gen: this.claimGen.get() as number,
+        devices: new Map(),
+        rows: 0,
+        minSeq: Infinity,
+        maxSeq: -Infinity,
+      };
       shards[shard] = f;
     }
     return f;
@@ -202,8 +230,14 @@ export class DeferredRollups {
     return this.queue.size;
   }
 
-  /** Queues every fold and lost edge for writing (the periodic round). */
-  queueAll(): void {
+  /** Queues the folds whose turn of the periodic round `slot` is, and every lost edge. */
+  queueSlot(slot: number): void {
+    for (const edgeId of this.lost) this.queue.add(edgeId);
+    for (const shards of this.folds.values()) for (const f of shards) if (f?.slot === slot) this.queue.add(f);
+  }
+
+  /** Queues every fold and lost edge for writing. */
+  private queueAll(): void {
     for (const edgeId of this.lost) this.queue.add(edgeId);
     for (const shards of this.folds.values()) for (const f of shards) if (f) this.queue.add(f);
   }
@@ -270,7 +304,7 @@ export class DeferredRollups {
 
   /** A lost edge's readings, all generations its pending rows name, re-read from the table into one fold. */
   private reread(edgeId: string): EdgeFold {
-    const f: EdgeFold = { edgeId, shard: -1, gen: 0, devices: new Map(), rows: 0, minSeq: Infinity, maxSeq: -Infinity };
+    const f: EdgeFold = { edgeId, shard: -1, slot: -1, gen: 0, devices: new Map(), rows: 0, minSeq: Infinity, maxSeq: -Infinity };
     for (const p of this.pendingOf.all(edgeId) as { gen: number; min_seq: number; max_seq: number }[])
       for (const [deviceId, ts, json] of this.readingsOf.iterate(edgeId, p.min_seq, p.max_seq, p.gen) as Iterable<[string, number, string]>)
         this.add(f, 0, deviceId, ts, JSON.parse(json) as Record<string, TelemetryValue>);

@@ -14,7 +14,7 @@ import { BvError } from "@bitvelocity/common";
 import SqliteDatabase from "better-sqlite3";
 import { type CommitBatches, type CommitRequest, prepareCommit, type ReadingKeys } from "./sqlite-commit.js";
 import { SqliteKeys } from "./sqlite-keys.js";
-import { DeferredRollups, ROLLUP_SCHEMA } from "./sqlite-rollups.js";
+import { DeferredRollups, ROLLUP_SCHEMA, ROLLUP_SLOTS } from "./sqlite-rollups.js";
 import {
   BUCKET_MS,
   type CommitResult,
@@ -92,7 +92,7 @@ interface ReadingRow {
 const MAX_LIMIT = 100_000;
 /** Readings one group transaction takes at most (an edge's own group is up to 10,000). */
 const GROUP_READINGS = 20_000;
-/** How often every edge's rollup fold is written (a fold that grows big is written sooner). */
+/** How often every edge's rollup folds are written (a fold that grows big is written sooner), in ROLLUP_SLOTS turns. */
 const ROLLUP_WRITE_MS = 5_000;
 
 function clampLimit(limit: number | undefined, fallback: number): number {
@@ -134,10 +134,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
       devices: new SqliteKeys(this.db, "telemetry_devices", "device_id"),
     };
     this.commitTx = prepareCommit(this.db, this.rollups, this.keys);
+    let slot = 0;
     this.rollupTimer = setInterval(() => {
-      this.rollups.queueAll();
+      this.rollups.queueSlot(slot);
+      slot = (slot + 1) % ROLLUP_SLOTS;
       this.writeRollups();
-    }, ROLLUP_WRITE_MS);
+    }, ROLLUP_WRITE_MS / ROLLUP_SLOTS);
     this.rollupTimer.unref();
   }
 
