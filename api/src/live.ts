@@ -28,8 +28,8 @@ export interface ServerToClientEvents {
   readings: (readings: LiveReading[]) => void;
   /**
    * Device summaries changed since the last flush (and a snapshot right after subscribe). On a
-   * `{fleet: true}` subscription once a second: all state changes, then at most 1,000 devices
-   * whose only change is a new reading, longest waiting first.
+   * `{fleet: true}` subscription ten times a second: all state changes, then at most 100 devices
+   * (1,000 a second) whose only change is a new reading, longest waiting first.
    */
   devices: (devices: Device[]) => void;
   edge: (edge: Edge) => void;
