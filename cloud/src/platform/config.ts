@@ -60,6 +60,8 @@ const telemetrySchema = z
         max_retries: z.number().int().min(0).max(20).default(3),
         max_pending: z.number().int().min(1).max(10_000).default(64),
         force_flush: z.boolean().default(true),
+        /** Gzip write bodies (a slow link to the engine); off: on a LAN it costs both ends CPU. */
+        gzip: z.boolean().default(false),
       })
       .optional(),
   })

@@ -10,6 +10,25 @@ const vm = await victoriaMetrics();
 const skip = vm.available ? "" : ` (skipped: ${vm.reason})`;
 const url = vm.available ? vm.url : "";
 // Every store gets its own scope tag: the tests share one VictoriaMetrics.
+/** A proxy in front of VictoriaMetrics that records the Content-Encoding of each line-protocol write. */
+async function writeProxy() {
+  const encodings: string[] = [];
+  const target = new URL(url);
+  const proxy = createServer((req, res) => {
+    if (req.url?.startsWith("/api/v2/write")) encodings.push(req.headers["content-encoding"] ?? "identity");
+    const upstream = request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, encodings, close: () => proxy.close() };
+}
+
 const open = (extra: Partial<ConstructorParameters<typeof InfluxTelemetryStore>[0]> = {}) =>
   new InfluxTelemetryStore({ url, org: "bv", bucket: "telemetry", scope: randomUUID(), ...extra });
 
@@ -49,24 +68,10 @@ describe.skipIf(!vm.available)(`line-protocol store${skip}`, () => {
   });
 
   it("writes the commits waiting behind a running write in one request, each with its own result", async () => {
-    // A counting proxy in front of VictoriaMetrics: how many line-protocol writes reach it.
-    let writes = 0;
-    const target = new URL(url);
-    const proxy = createServer((req, res) => {
-      if (req.url?.startsWith("/api/v2/write")) writes++;
-      const upstream = request(
-        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      req.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxy = await writeProxy();
     try {
       const scope = randomUUID();
-      const store = open({ scope, url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, queryUrl: url });
+      const store = open({ scope, url: proxy.url, queryUrl: url });
       const batch = (edge: number, seqs: number[]) =>
         seqs.map((seq) => ({
           seq,
@@ -79,12 +84,34 @@ describe.skipIf(!vm.available)(`line-protocol store${skip}`, () => {
       const results = await Promise.all(
         [1, 2, 3, 4, 5, 6, 7, 8].map((edge) => store.commitBatch(`edge-${edge}`, batch(edge, edge === 8 ? [1, 2, 2] : [1, 2]))),
       );
-      expect(writes).toBeLessThanOrEqual(2); // the first commit alone, then the seven that waited
+      expect(proxy.encodings.length).toBeLessThanOrEqual(2); // the first commit alone, then the seven that waited
       expect(results.slice(0, 7).every((r) => r.inserted === 2 && r.duplicates === 0)).toBe(true);
       expect(results[7]).toEqual({ inserted: 2, duplicates: 1, insertedSeqs: [1, 2] });
       for (const edge of [1, 8])
         expect((await store.readings(`g-${edge}`, {})).map((r) => r.values.co2)).toEqual([edge * 100 + 1, edge * 100 + 2]);
       await store.close();
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it("writes uncompressed bodies unless gzip is on, and stores the readings either way", async () => {
+    const proxy = await writeProxy();
+    try {
+      const readings = Array.from({ length: 50 }, (_, i) => ({
+        seq: i + 1,
+        deviceId: "z",
+        deviceType: "env-sensor",
+        values: { co2: 400 + i },
+        edgeTimeMs: 1_700_000_000_000 + i * 1000,
+      }));
+      for (const gzip of [false, true]) {
+        const store = open({ url: proxy.url, queryUrl: url, gzip });
+        expect((await store.commitBatch("e", readings)).inserted).toBe(50);
+        expect(await store.readings("z", {})).toHaveLength(50);
+        await store.close();
+      }
+      expect(proxy.encodings).toEqual(["identity", "gzip"]);
     } finally {
       proxy.close();
     }

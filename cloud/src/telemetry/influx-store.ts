@@ -53,6 +53,12 @@ export interface InfluxStoreOptions {
   readonly maxPending?: number;
   /** Call VictoriaMetrics' /internal/force_flush after each write so replays are seen at once. */
   readonly forceFlush?: boolean;
+  /**
+   * Gzip write bodies over 1 KB (the client's default). Off by default: gzip and gunzip cost the
+   * writer and the engine CPU that a LAN does not pay back (write rate +15–30 % without,
+   * bench/RESULTS.md "Scale-out engines").
+   */
+  readonly gzip?: boolean;
   readonly timeoutMs?: number;
   /** A `scope` tag on every point and query, so several deployments (or tests) can share one engine. */
   readonly scope?: string | undefined;
@@ -106,6 +112,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
       minRetryDelay: 200,
       retryJitter: 200,
       maxBufferLines: 100_000,
+      gzipThreshold: options.gzip ? 1000 : undefined,
     });
     this.reader = new VmReader((options.queryUrl ?? options.url).replace(/\/$/, ""), options.timeoutMs ?? 10_000);
   }

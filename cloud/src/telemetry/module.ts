@@ -47,6 +47,7 @@ function openTelemetry(config: CloudConfig, logger: Logger): TelemetryStore {
       maxRetries: influx.max_retries,
       maxPending: influx.max_pending,
       forceFlush: influx.force_flush,
+      gzip: influx.gzip,
       logger,
     });
   }
