@@ -1,12 +1,14 @@
 /**
  * The embedded TelemetryStore: better-sqlite3 on `{data_dir}/telemetry.db` (WAL). Raw readings
- * are keyed by (edge_id, seq) and inserted with INSERT OR IGNORE; rollup_1m / rollup_1h and the
- * per-metric latest table are folded from the rows actually inserted, so replays never double
- * count, and written every few seconds per edge, exactly once across a crash (sqlite-rollups.ts;
- * the write side of readings is sqlite-commit.ts). A reading is also a duplicate when the same device already has a
- * row with the same device time and values under another seq: the device re-sent a QoS 1 PUBLISH
- * that the edge had committed but could not acknowledge (killed between commit and PUBACK), and
- * the edge gave the copy a new seq. Readings without a device time carry no such identity.
+ * are keyed by (edge, seq) and inserted with INSERT OR IGNORE into reading_rows, whose edge and
+ * device are integer keys (sqlite-keys.ts, ADR 016; the view `readings` shows the text ids).
+ * rollup_1m / rollup_1h and the per-metric latest table are folded from the rows actually
+ * inserted, so replays never double count, and written every few seconds per edge, exactly once
+ * across a crash (sqlite-rollups.ts; the write side of readings is sqlite-commit.ts). A reading is
+ * also a duplicate when the same device already has a row with the same device time and values
+ * under another seq: the device re-sent a QoS 1 PUBLISH that the edge had committed but could not
+ * acknowledge (killed between commit and PUBACK), and the edge gave the copy a new seq. Readings
+ * without a device time carry no such identity.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
