@@ -104,7 +104,12 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
       await publish(0, 30);
       // A second writer joins mid-stream and takes a share of the partitions.
       const second = await startWriter();
-      await Promise.all([publish(30, 60), second.joined]);
+      let joined = false;
+      void second.joined.then(() => {
+        joined = true;
+      });
+      await publish(30, 60);
+      await waitFor("the second writer joining the group", () => joined);
       // The group split the partitions between the two.
       await waitFor(
         "the partitions split between both writers",

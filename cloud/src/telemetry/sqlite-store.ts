@@ -64,6 +64,8 @@ CREATE VIEW IF NOT EXISTS readings AS
  */
 function migrateReadings(db: SqliteDatabase.Database): void {
   const oldTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'");
+  // Without an old table there is nothing to move, and no write lock to wait for.
+  if (!oldTable.get()) return;
   db.transaction(() => {
     // Checked inside the transaction: another process may have moved them meanwhile.
     if (!oldTable.get()) return;
