@@ -47,8 +47,6 @@ interface Series {
 export interface EdgeFold {
   readonly edgeId: string;
   readonly shard: number;
-  /** Its turn in the periodic round (`queueSlot`). */
-  readonly slot: number;
   /** The generation its readings are inserted with. */
   readonly gen: number;
   readonly devices: Map<string, Map<string, Series>>;
@@ -167,7 +165,6 @@ export class DeferredRollups {
       f = {
         edgeId,
         shard,
-        slot: slotOf(edgeId, shard),
         gen: this.claimGen.get() as number,
         devices: new Map(),
         rows: 0,
@@ -233,7 +230,7 @@ export class DeferredRollups {
   /** Queues the folds whose turn of the periodic round `slot` is, and every lost edge. */
   queueSlot(slot: number): void {
     for (const edgeId of this.lost) this.queue.add(edgeId);
-    for (const shards of this.folds.values()) for (const f of shards) if (f?.slot === slot) this.queue.add(f);
+    for (const shards of this.folds.values()) for (const f of shards) if (f && slotOf(f.edgeId, f.shard) === slot) this.queue.add(f);
   }
 
   /** Queues every fold and lost edge for writing. */
@@ -304,7 +301,7 @@ export class DeferredRollups {
 
   /** A lost edge's readings, all generations its pending rows name, re-read from the table into one fold. */
   private reread(edgeId: string): EdgeFold {
-    const f: EdgeFold = { edgeId, shard: -1, slot: -1, gen: 0, devices: new Map(), rows: 0, minSeq: Infinity, maxSeq: -Infinity };
+    const f: EdgeFold = { edgeId, shard: -1, gen: 0, devices: new Map(), rows: 0, minSeq: Infinity, maxSeq: -Infinity };
     for (const p of this.pendingOf.all(edgeId) as { gen: number; min_seq: number; max_seq: number }[])
       for (const [deviceId, ts, json] of this.readingsOf.iterate(edgeId, p.min_seq, p.max_seq, p.gen) as Iterable<[string, number, string]>)
         this.add(f, 0, deviceId, ts, JSON.parse(json) as Record<string, TelemetryValue>);
