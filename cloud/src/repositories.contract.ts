@@ -4,8 +4,9 @@
  * fresh, migrated, empty database; it runs against SQLite and PostgreSQL (repositories.test.ts).
  */
 import { hashSecret, silentLogger } from "@bitvelocity/common";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CommandService, FleetRegistry } from "./fleet/index.js";
+import type { FleetTables } from "./fleet/tables.js";
 import { SessionStore, UserStore } from "./identity/index.js";
 import type { Database } from "./platform/database.js";
 import { EventBus } from "./platform/event-bus.js";
@@ -129,6 +130,51 @@ export function repositoryContract(name: string, factory: DatabaseFactory): void
         expect(reloaded.device("env-0")).toMatchObject({ lastSeen: 1_700_000_002_000, latest: { temperature: { value: 30 } } });
         expect(reloaded.device("env-449")).toMatchObject({ lastSeen: 1_700_000_002_000, latest: { temperature: { value: 479 } } });
       });
+    });
+
+    it("writes a new or changed device back within a flush, a device its readings alone changed within ten", async () => {
+      vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+      const bus = new EventBus();
+      const fleet = new FleetRegistry(db, bus, SITES, EDGES, silentLogger());
+      try {
+        await fleet.start(1000);
+        const reading = (seq: number, deviceType: string, temperature: number) =>
+          bus.emit("readingsCommitted", {
+            edgeId: "edge-1",
+            siteId: "site-1",
+            replay: true,
+            readings: [{ seq, deviceId: "env-1", deviceType, ts: 1_700_000_000_000 + seq, values: { temperature } }],
+          });
+        const stored = async () => {
+          const rows = await db.withTables<FleetTables>().selectFrom("devices").select(["type", "latest_json"]).execute();
+          return rows.map((r) => `${r.type} ${(JSON.parse(r.latest_json) as { temperature: { value: number } }).temperature.value}`);
+        };
+        /** Runs `seconds` of the registry's timer, one flush a second, each awaited. */
+        const seconds = async (n: number) => {
+          for (let i = 0; i < n; i++) {
+            await vi.advanceTimersByTimeAsync(1000);
+            await fleet.writing();
+          }
+        };
+        reading(1, "env-sensor", 20); // a new device: written at the next flush
+        await seconds(1);
+        expect(await stored()).toEqual(["env-sensor 20"]);
+        reading(2, "env-sensor", 21); // only its readings changed: written with the round of every tenth flush
+        await seconds(8);
+        expect(await stored()).toEqual(["env-sensor 20"]);
+        await seconds(1);
+        expect(await stored()).toEqual(["env-sensor 21"]);
+        reading(3, "env-sensor-v2", 22); // a new type: at the next flush again
+        await seconds(1);
+        expect(await stored()).toEqual(["env-sensor-v2 22"]);
+        reading(4, "env-sensor-v2", 23); // and stop writes whatever is left
+      } finally {
+        vi.useRealTimers();
+        await fleet.stop();
+      }
+      expect(
+        (await db.withTables<FleetTables>().selectFrom("devices").select("latest_json").executeTakeFirstOrThrow()).latest_json,
+      ).toContain("23");
     });
 
     it("stores commands, lists them newest first, and expires the due ones", async () => {

@@ -1,6 +1,9 @@
 /**
  * The fleet read model: sites (config), edges (config + link state), devices (learned from
- * Hello and from readings). Kept in memory, written behind to cloud.db once a second. The
+ * Hello and from readings). Kept in memory, written behind to cloud.db: a device that is new or
+ * changed (edge, type, name) and every changed edge within a second; a device whose readings only
+ * moved its last-seen time and latest values within READINGS_FLUSH_TICKS seconds (at 10,000
+ * devices at 1 Hz that is every device, every second: bench/RESULTS.md, "Fleet write-back"). The
  * latest value of each metric is chosen by timestamp, never by arrival: a replayed older
  * reading never overwrites a newer value.
  */
@@ -52,6 +55,9 @@ export class FleetRegistry {
   private readonly edgesById = new Map<string, Mutable<EdgeSummary>>();
   private readonly devicesById = new Map<string, DeviceState>();
   private readonly dirtyDevices = new Set<string>();
+  /** Devices whose readings changed only their last-seen time and latest values (written less often). */
+  private readonly readDevices = new Set<string>();
+  private ticks = 0;
   private readonly dirtyEdges = new Set<string>();
   private readonly unsubscribers: (() => void)[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -128,7 +134,8 @@ export class FleetRegistry {
       this.bus.on("readingsCommitted", (e) => this.onReadings(e)),
     );
     this.flushTimer = setInterval(() => {
-      this.flush().catch((err: unknown) => this.logger.error({ err }, "fleet flush failed"));
+      const all = ++this.ticks % READINGS_FLUSH_TICKS === 0;
+      this.write(all).catch((err: unknown) => this.logger.error({ err }, "fleet flush failed"));
     }, flushEveryMs);
     this.flushTimer.unref();
   }
@@ -213,18 +220,24 @@ export class FleetRegistry {
   }
 
   private onReadings(e: ReadingsCommitted): void {
-    const touched = new Set<DeviceState>();
+    /** The devices touched, and whether more than their readings changed (new, or a new type). */
+    const touched = new Map<DeviceState, boolean>();
     const now = Date.now();
     for (const r of e.readings) {
+      const known = this.devicesById.has(r.deviceId);
       const d = this.learn(r.deviceId, e.edgeId, r.deviceType, r.deviceId);
       if (!d) continue;
-      if (d.type !== r.deviceType) d.type = r.deviceType;
+      let changed = !known || touched.get(d) === true;
+      if (d.type !== r.deviceType) {
+        d.type = r.deviceType;
+        changed = true;
+      }
       this.applyLatest(d, r);
       d.lastSeen = Math.max(d.lastSeen ?? 0, e.replay ? r.ts : now);
       if (!e.replay) d.online = true;
-      touched.add(d);
+      touched.set(d, changed);
     }
-    for (const d of touched) this.touchDevice(d);
+    for (const [d, changed] of touched) this.touchDevice(d, changed);
   }
 
   private applyLatest(d: DeviceState, r: CommittedReading): void {
@@ -263,8 +276,12 @@ export class FleetRegistry {
     return this.summary(d);
   }
 
-  private touchDevice(d: DeviceState): void {
-    this.dirtyDevices.add(d.id);
+  /** Marks the device to be written back (`changed`: within a second; else with the readings' round) and tells the bus. */
+  private touchDevice(d: DeviceState, changed = true): void {
+    if (changed) {
+      this.dirtyDevices.add(d.id);
+      this.readDevices.delete(d.id);
+    } else if (!this.dirtyDevices.has(d.id)) this.readDevices.add(d.id);
     this.bus.emit("deviceUpdated", this.summary(d));
   }
 
@@ -273,16 +290,28 @@ export class FleetRegistry {
     this.bus.emit("edgeUpdated", { ...e });
   }
 
-  /** Writes changed devices and edges to cloud.db (write-behind; one transaction). */
+  /** Writes every changed device and edge to cloud.db now (write-behind). */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushNow());
+    return this.write(true);
+  }
+
+  /** Resolves when the write-back under way (if any) is done. */
+  writing(): Promise<void> {
     return this.flushing;
   }
 
-  private async flushNow(): Promise<void> {
-    const devices = [...this.dirtyDevices].map((id) => this.devicesById.get(id)).filter((d) => d !== undefined);
+  /** Writes the changed edges and devices; `all`: also those whose readings alone changed them. */
+  private write(all: boolean): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushNow(all));
+    return this.flushing;
+  }
+
+  private async flushNow(all: boolean): Promise<void> {
+    const ids = all ? [...this.dirtyDevices, ...this.readDevices] : [...this.dirtyDevices];
+    const devices = ids.map((id) => this.devicesById.get(id)).filter((d) => d !== undefined);
     const edges = [...this.dirtyEdges].map((id) => this.edgesById.get(id)).filter((e) => e !== undefined);
     this.dirtyDevices.clear();
+    if (all) this.readDevices.clear();
     this.dirtyEdges.clear();
     if (devices.length === 0 && edges.length === 0) return;
     // Multi-row upserts of FLUSH_ROWS, each its own transaction, one per event-loop turn: a fleet
@@ -310,6 +339,8 @@ export class FleetRegistry {
 
 /** Rows per upsert statement when the registry writes changed devices and edges back. */
 const FLUSH_ROWS = 200;
+/** Devices changed by readings alone are written back every this many flushes (seconds). */
+const READINGS_FLUSH_TICKS = 10;
 const upsert = (table: string, columns: readonly string[]) =>
   new PrecompiledInsert(
     `insert into "${table}" (${columns.map((c) => `"${c}"`).join(", ")})`,
