@@ -29,7 +29,9 @@ export interface ServerToClientEvents {
   /**
    * Device summaries changed since the last flush (and a snapshot right after subscribe). On a
    * `{fleet: true}` subscription ten times a second: all state changes, then at most 100 devices
-   * (1,000 a second) whose only change is a new reading, longest waiting first.
+   * (1,000 a second) whose only change is a new reading, longest waiting first. On `{edge}` and
+   * `{site}` subscriptions only state changes (new device, online/offline, name, type, edge, site):
+   * they get the readings themselves. On `{device}` every change.
    */
   devices: (devices: Device[]) => void;
   edge: (edge: Edge) => void;

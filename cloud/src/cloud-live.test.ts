@@ -110,6 +110,33 @@ describe("live", () => {
     expect(readings).toBe(0);
   });
 
+  it("gives an edge page the readings of its devices and their changes of state, a device page every change", async () => {
+    type Summary = { id: string; latest: Record<string, { value: unknown }> };
+    const edgePage = connect();
+    const devicePage = connect();
+    await Promise.all([connected(edgePage), connected(devicePage)]);
+    const edgeSummaries: Summary[] = [];
+    const deviceSummaries: Summary[] = [];
+    const edgeReadings: { seq: number }[] = [];
+    edgePage.on("devices", (batch: Summary[]) => edgeSummaries.push(...batch));
+    edgePage.on("readings", (batch: typeof edgeReadings) => edgeReadings.push(...batch));
+    devicePage.on("devices", (batch: Summary[]) => deviceSummaries.push(...batch));
+    expect(await subscribe(edgePage, { edge: "edge-1" })).toEqual({ ok: true });
+    expect(await subscribe(devicePage, { device: "env-1" })).toEqual({ ok: true });
+    await waitFor(() => edgeSummaries.length >= 2 && deviceSummaries.length >= 1, 3000, "snapshots");
+    edgeSummaries.length = 0;
+    // env-1 is known and online: this reading changes its latest values only.
+    edge.batch(50, [reading(500, "env-1", { temperature: 23 })]);
+    await edge.next("ack");
+    await waitFor(
+      () => edgeReadings.some((r) => r.seq === 500) && deviceSummaries.some((d) => d.latest.temperature?.value === 23),
+      3000,
+      "the reading on the edge page and the summary on the device page",
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(edgeSummaries).toEqual([]);
+  });
+
   it("never lets a client that does not read slow ingest down; its buffer stays bounded", async () => {
     const slow = connect();
     await connected(slow);

@@ -165,8 +165,11 @@ export class AlertEngine {
 
   private onDevice(d: DeviceSummary): void {
     const prev = this.devices.get(d.id);
-    const offlineSince = d.online ? null : (prev?.offlineSince ?? this.now());
-    this.devices.set(d.id, { type: d.type, online: d.online, offlineSince });
+    // A summary a reading changed leaves the device's state as it was: nothing new to keep.
+    if (!prev || prev.online !== d.online || prev.type !== d.type) {
+      const offlineSince = d.online ? null : (prev?.offlineSince ?? this.now());
+      this.devices.set(d.id, { type: d.type, online: d.online, offlineSince });
+    }
     if (!d.online) return;
     for (const rule of this.rules) {
       if (rule.kind !== "device_offline") continue;

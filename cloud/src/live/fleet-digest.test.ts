@@ -7,15 +7,29 @@ function summary(id: string, over: Partial<DeviceSummary> = {}): DeviceSummary {
 }
 const ids = (list: DeviceSummary[]) => list.map((d) => d.id);
 
+/** A digest over a registry: `now` is each device's summary as the registry has it. */
+function digestOver(): { digest: FleetDigest; now: Map<string, DeviceSummary>; offer(d: DeviceSummary, watched: boolean): boolean } {
+  const now = new Map<string, DeviceSummary>();
+  const digest = new FleetDigest((id) => now.get(id));
+  return {
+    digest,
+    now,
+    offer(d, watched) {
+      now.set(d.id, d);
+      return digest.offer(d, watched);
+    },
+  };
+}
+
 describe("FleetDigest", () => {
   it("hands out state changes first and all of them, then reading-only changes up to the budget, longest waiting first", () => {
-    const digest = new FleetDigest();
-    for (let i = 0; i < 6; i++) digest.offer(summary(`d${i}`), false);
-    for (let i = 0; i < 6; i++) digest.offer(summary(`d${i}`, { lastSeen: 2 }), true);
-    digest.offer(summary("d4", { online: false }), true);
-    digest.offer(summary("new"), true);
-    // d0 changes again: it keeps its place in the queue, with its newest summary.
-    digest.offer(summary("d0", { lastSeen: 3 }), true);
+    const { digest, offer } = digestOver();
+    for (let i = 0; i < 6; i++) offer(summary(`d${i}`), false);
+    for (let i = 0; i < 6; i++) offer(summary(`d${i}`, { lastSeen: 2 }), true);
+    offer(summary("d4", { online: false }), true);
+    offer(summary("new"), true);
+    // d0 changes again: it keeps its place in the queue, and goes out as it is when handed out.
+    offer(summary("d0", { lastSeen: 3 }), true);
     const first = digest.take(4);
     expect(ids(first)).toEqual(["d4", "new", "d0", "d1"]);
     expect(first[2]?.lastSeen).toBe(3);
@@ -24,36 +38,49 @@ describe("FleetDigest", () => {
   });
 
   it("gives every state change even beyond the budget, and a later reading of such a device stays with it", () => {
-    const digest = new FleetDigest();
-    for (let i = 0; i < 5; i++) digest.offer(summary(`d${i}`), false);
-    for (let i = 0; i < 5; i++) digest.offer(summary(`d${i}`, { online: false }), true);
-    digest.offer(summary("d2", { online: false, lastSeen: 9 }), true);
+    const { digest, offer } = digestOver();
+    for (let i = 0; i < 5; i++) offer(summary(`d${i}`), false);
+    for (let i = 0; i < 5; i++) offer(summary(`d${i}`, { online: false }), true);
+    offer(summary("d2", { online: false, lastSeen: 9 }), true);
     const out = digest.take(2);
     expect(ids(out)).toEqual(["d0", "d1", "d2", "d3", "d4"]);
     expect(out[2]?.lastSeen).toBe(9);
   });
 
-  it("keeps nothing queued while no fleet page watches, yet still knows each device's state", () => {
-    const digest = new FleetDigest();
-    digest.offer(summary("d0"), false);
-    digest.offer(summary("d0", { lastSeen: 5 }), false);
-    expect(digest.pending).toBe(0);
-    digest.offer(summary("d0", { lastSeen: 6 }), true);
-    digest.offer(summary("d1", { lastSeen: 6 }), true);
-    digest.clear();
-    expect(digest.take(10)).toEqual([]);
-    digest.offer(summary("d0", { lastSeen: 7 }), true);
-    expect(ids(digest.take(0))).toEqual([]);
-    expect(ids(digest.take(1))).toEqual(["d0"]);
+  it("says which offers changed a device's state, judged against its last state change, watched or not", () => {
+    const { offer } = digestOver();
+    expect(offer(summary("d0"), false)).toBe(true); // first seen
+    expect(offer(summary("d0", { lastSeen: 2, latest: { t: { value: 1, ts: 2 } } }), false)).toBe(false);
+    expect(offer(summary("d0", { lastSeen: 3 }), true)).toBe(false);
+    expect(offer(summary("d0", { online: false, lastSeen: 3 }), false)).toBe(true);
+    expect(offer(summary("d0", { online: false, lastSeen: 4 }), true)).toBe(false);
+    expect(offer(summary("d0", { online: false, name: "Boiler" }), true)).toBe(true);
   });
 
-  it("hands every snapshot the same summary object of a device, the newest one", () => {
-    const digest = new FleetDigest();
+  it("keeps nothing queued while no fleet page watches, and hands out a device that is gone from the registry no more", () => {
+    const { digest, now, offer } = digestOver();
+    offer(summary("d0"), false);
+    offer(summary("d0", { lastSeen: 5 }), false);
+    expect(digest.pending).toBe(0);
+    offer(summary("d0", { lastSeen: 6 }), true);
+    offer(summary("d1", { lastSeen: 6 }), true);
+    digest.clear();
+    expect(digest.take(10)).toEqual([]);
+    offer(summary("d0", { lastSeen: 7 }), true);
+    expect(ids(digest.take(0))).toEqual([]);
+    now.delete("d0");
+    expect(ids(digest.take(1))).toEqual([]);
+    expect(digest.pending).toBe(0);
+  });
+
+  it("hands every snapshot of one tick the same summary object of a device, and the next tick's the newer one", () => {
+    const { digest } = digestOver();
     const first = summary("d0");
     expect(digest.shared(first)).toBe(first);
     expect(digest.shared(summary("d0"))).toBe(first);
+    digest.endTick();
     const newer = summary("d0", { lastSeen: 2 });
-    digest.offer(newer, false);
+    expect(digest.shared(newer)).toBe(newer);
     expect(digest.shared(summary("d0"))).toBe(newer);
   });
 });

@@ -7,54 +7,76 @@
  * - every *state* change (a new device, online ↔ offline, a new name, type, edge or site), all of
  *   them, first;
  * - then reading-only changes up to the tick's budget, the device that has waited longest first,
- *   so under the budget each page sees every device, and above it every device in turn.
+ *   so under the budget each page sees every device, and above it every device in turn. These
+ *   are taken from the registry when they are handed out, not kept from when they happened.
  * The same summaries go to every fleet page, so their encoding is shared (shared-encoding.ts).
  */
 import type { DeviceSummary } from "../platform/events.js";
 
 export class FleetDigest {
-  /** The newest summary offered per device: what a state change is judged against. */
-  private readonly known = new Map<string, DeviceSummary>();
+  /**
+   * Per device, the summary of its last *state* change (or of its first sighting): what the next
+   * change is judged against. A reading-only change does not replace it, so the 10,000 summaries a
+   * second of a busy fleet are not kept here (kept, they lived a second each and made every young-
+   * generation collection copy them: bench/RESULTS.md, "Live fan-out: reading-only summaries").
+   */
+  private readonly state = new Map<string, DeviceSummary>();
   private readonly urgent = new Map<string, DeviceSummary>();
-  /** Insertion order is waiting order: `set` on a waiting device keeps its place. */
-  private readonly waiting = new Map<string, DeviceSummary>();
+  /** Devices whose readings changed since they were last handed out; insertion order is waiting order. */
+  private readonly waiting = new Set<string>();
+  /** The summaries snapshots were given this tick: pages opening together share each device's object. */
+  private readonly snapshots = new Map<string, DeviceSummary>();
+
+  /** `current`: a device's summary as it is now (the fleet registry), taken when it is handed out. */
+  constructor(private readonly current: (id: string) => DeviceSummary | undefined) {}
 
   /**
-   * The newest summary of a device as the bus gave it, else `d` (remembered from now on): the hub
-   * hands every fleet page's snapshot the same objects, so each summary is encoded once.
+   * The summary of a device for a snapshot: the one another page's snapshot got this tick, else `d`
+   * (remembered until the tick ends), so 100 pages opening at once encode each summary once.
    */
   shared(d: DeviceSummary): DeviceSummary {
-    const known = this.known.get(d.id);
+    const known = this.snapshots.get(d.id);
     if (known) return known;
-    this.known.set(d.id, d);
+    this.snapshots.set(d.id, d);
     return d;
   }
 
-  /** Records a device's newest summary; queues it for the next tick when a fleet page watches. */
-  offer(d: DeviceSummary, watched: boolean): void {
-    const before = this.known.get(d.id);
-    this.known.set(d.id, d);
-    if (!watched) return;
-    if (this.urgent.has(d.id) || !before || stateChanged(before, d)) {
+  /**
+   * Records a device's newest summary; queues it for the next tick when a fleet page watches.
+   * Returns whether it changed the device's state (not only its readings).
+   */
+  offer(d: DeviceSummary, watched: boolean): boolean {
+    const before = this.state.get(d.id);
+    const changed = !before || stateChanged(before, d);
+    if (changed) this.state.set(d.id, d);
+    if (!watched) return changed;
+    if (changed || this.urgent.has(d.id)) {
       this.waiting.delete(d.id);
       this.urgent.set(d.id, d);
     } else {
-      this.waiting.set(d.id, d);
+      this.waiting.add(d.id);
     }
+    return changed;
   }
 
   get pending(): number {
     return this.urgent.size + this.waiting.size;
   }
 
-  /** The summaries of this tick: all state changes, then up to `budget` in total with reading-only ones. */
+  /** The tick ends: snapshots from now on get the summaries of now. */
+  endTick(): void {
+    this.snapshots.clear();
+  }
+
+  /** The summaries of this tick: all state changes, then up to `budget` in total with reading-only ones, as they are now. */
   take(budget: number): DeviceSummary[] {
     const out = [...this.urgent.values()];
     this.urgent.clear();
-    for (const [id, d] of this.waiting) {
+    for (const id of this.waiting) {
       if (out.length >= budget) break;
-      out.push(d);
       this.waiting.delete(id);
+      const d = this.current(id);
+      if (d) out.push(d);
     }
     return out;
   }

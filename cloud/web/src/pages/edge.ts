@@ -9,7 +9,7 @@ import { ApiError, api } from "../lib/api.js";
 import { h, replace } from "../lib/dom.js";
 import { ago, bytes, clock, count, duration, signedMs } from "../lib/format.js";
 import { live } from "../lib/live.js";
-import { mergeDevice } from "../lib/merge.js";
+import { applyReading, mergeDevice } from "../lib/merge.js";
 import { href } from "../lib/router.js";
 import { type Page, Scope } from "../lib/scope.js";
 import { session } from "../lib/session.js";
@@ -82,6 +82,17 @@ async function load(id: string, el: HTMLElement, scope: Scope): Promise<void> {
       if (d.edgeId !== id) return;
       devices.set(d.id, mergeDevice(devices.get(d.id), d));
       schedule();
+    }),
+  );
+  // Summaries come for changes of state (online, name, type); latest values come with the readings.
+  scope.add(
+    live.on("readings", (batch) => {
+      let changed = false;
+      for (const r of batch) {
+        const d = devices.get(r.deviceId);
+        if (d && applyReading(d, r)) changed = true;
+      }
+      if (changed) schedule();
     }),
   );
   scope.every(1000, schedule);
