@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { type AddressInfo, connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -38,15 +38,43 @@ export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<
   });
 }
 
-export function freePort(): Promise<number> {
+/**
+ * Picked from 20000–32767, below Linux's ephemeral range (ip_local_port_range, 32768–60999 by
+ * default). Outgoing connections take their source ports from that range, and port-0 listeners
+ * theirs, so a port picked there and released could be taken by some other test's connection
+ * before the peer binds it; CI saw an edge fail with PORT_IN_USE that way.
+ */
+const PICK_FROM = 20_000;
+const PICK_TO = 32_767;
+
+function listenOn(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.listen(port, "127.0.0.1", () => resolve(server));
   });
+}
+
+/**
+ * Distinct ports nobody listens on, for peers that start later: each is checked by binding it,
+ * and all are held until every one is picked, then released.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const held: Server[] = [];
+  try {
+    for (let tries = 0; held.length < count; tries++) {
+      if (tries >= 1000) throw new Error(`no ${count} free ports in ${PICK_FROM}-${PICK_TO}`);
+      const server = await listenOn(PICK_FROM + Math.floor(Math.random() * (PICK_TO - PICK_FROM + 1))).catch(() => undefined);
+      if (server) held.push(server);
+    }
+    return held.map((server) => (server.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
 }
 
 /** A server started here dies with the test process, even if a test's cleanup never ran. */

@@ -172,22 +172,8 @@ export class TcpGate {
   }
 }
 
-/** Free TCP ports on 127.0.0.1 (the chroot shares this machine's network). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Server>((resolve) => {
-          const s = createServer();
-          s.listen(0, "127.0.0.1", () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
+/** Free TCP ports on 127.0.0.1 (the chroot shares this machine's network), below the ephemeral range. */
+export { freePorts } from "@bitvelocity/common/test-services";
 
 /** Resident memory of a process in kB (VmRSS), or undefined once it has exited. */
 export function rssKb(pid: number): number | undefined {
