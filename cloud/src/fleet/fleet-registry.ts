@@ -3,9 +3,9 @@
  * Hello and from readings). Kept in memory, written behind to cloud.db: a device that is new or
  * changed (edge, type, name) and every changed edge within a second; a device whose readings only
  * moved its last-seen time and latest values within READINGS_FLUSH_TICKS seconds (at 10,000
- * devices at 1 Hz that is every device, every second: bench/RESULTS.md, "Fleet write-back"). The
- * latest value of each metric is chosen by timestamp, never by arrival: a replayed older
- * reading never overwrites a newer value.
+ * devices at 1 Hz that is every device, every second: bench/RESULTS.md, "Live fan-out: reading-only
+ * summaries", fleet write-back). The latest value of each metric is chosen by timestamp, never
+ * by arrival: a replayed older reading never overwrites a newer value.
  */
 import type { Logger } from "@bitvelocity/common";
 import type { Kysely } from "kysely";
@@ -227,7 +227,7 @@ export class FleetRegistry {
       const known = this.devicesById.has(r.deviceId);
       const d = this.learn(r.deviceId, e.edgeId, r.deviceType, r.deviceId);
       if (!d) continue;
-      let changed = !known || touched.get(d) === true;
+      let changed = !known || (touched.get(d) ?? false);
       if (d.type !== r.deviceType) {
         d.type = r.deviceType;
         changed = true;
