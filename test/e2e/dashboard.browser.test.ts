@@ -99,6 +99,12 @@ describe.skipIf(skip !== undefined)("dashboard in Chromium", () => {
     await page.goto(`${base}/#/edges/edge-1`);
     await expect.poll(() => page.getByTestId("edge-link-state").textContent(), { timeout: 10_000 }).toMatch(/online|connected/i);
     await expect.poll(() => page.getByTestId("edge-outbox-depth").textContent(), { timeout: 15_000 }).toMatch(/\d/);
+    // The page gets its devices' readings, not a summary per reading: "last seen" stays fresh from them
+    // (the devices publish every 500 ms; without the readings, the list the page loaded reads "4 s ago" by now).
+    await page.waitForTimeout(4000);
+    const lastSeen = () =>
+      page.getByTestId("edge-device-row").evaluateAll((rows) => rows.map((row) => row.lastElementChild?.textContent ?? ""));
+    await expect.poll(lastSeen, { timeout: 10_000 }).toEqual(prepared.devices.map(() => expect.stringMatching(/^(just now|[0-2] s ago)$/)));
     await page.screenshot({ path: join(ARTIFACTS, "edge.png"), fullPage: true });
   });
 
