@@ -5,7 +5,8 @@
 // (batch sent → committed ack) and the delivery latency (reading time → client arrival).
 // Writes bench/RESULTS.md "Live fan-out".
 //
-// Knobs: BENCH_CPU_PROF, BENCH_FANOUT_DEVICES (1000 per edge), BENCH_FANOUT_EDGES (1), BENCH_FANOUT_CLIENTS (100),
+// Knobs: BENCH_CPU_PROF, BENCH_FANOUT_TRACE (per-second p99, bench/fanout-clients.mjs), BENCH_FANOUT_FLEET=0 (no fleet
+// pages), BENCH_FANOUT_DEVICES (1000 per edge), BENCH_FANOUT_EDGES (1), BENCH_FANOUT_CLIENTS (100),
 // BENCH_FANOUT_PHASE_S (20). With several edges, each speaks its own EdgeSync stream and watcher i
 // watches edge (i mod edges) + 1: BENCH_FANOUT_EDGES=10 is 10,000 readings/s ingested, 1,000 to each watcher.
 import { spawn } from "node:child_process";
@@ -183,11 +184,14 @@ async function main() {
     body: JSON.stringify({ username: "admin", password: prepared.secrets.adminPassword }),
   });
   const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+  // Subscribing: every watcher connects and subscribes (ten at a time), and gets its snapshots.
+  const subscribing = { at: Date.now(), cpu: procSample(cloud.child.pid).cpuMs };
   const watchers = spawn(process.execPath, [join(ROOT, "bench/fanout-clients.mjs"), base, cookie, String(CLIENTS), String(EDGES)], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const lines = createInterface({ input: watchers.stdout })[Symbol.asyncIterator]();
   const ready = JSON.parse((await lines.next()).value);
+  const subscribed = { s: (Date.now() - subscribing.at) / 1000, cpuS: (procSample(cloud.child.pid).cpuMs - subscribing.cpu) / 1000 };
   await sleep(3000);
   const dropped0 = await metric(base, "bv_cloud_live_dropped_total");
   watchers.stdin.write("start\n");
@@ -213,6 +217,7 @@ Command: \`${command}\` (load driver, cloud and the watcher process on this one 
 | cloud CPU (% of one core) | ${quiet.cpuPct.toFixed(0)} % | ${watched.cpuPct.toFixed(0)} % |
 | cloud CPU per 10,000 readings/s stored (% of one core) | ${((quiet.cpuPct * 10_000) / quiet.storeRate).toFixed(0)} % | ${((watched.cpuPct * 10_000) / watched.storeRate).toFixed(0)} % |
 | cloud RSS | ${quiet.rssMb} MB | ${watched.rssMb} MB |
+| ${ready.ready} watchers connecting and subscribing (snapshots included): time / cloud CPU | — | ${subscribed.s.toFixed(1)} s / ${subscribed.cpuS.toFixed(1)} s |
 | readings delivered to clients | — | ${fan.rate.toFixed(0)} /s (${(fan.rate / ready.ready).toFixed(0)} per client) |
 | delivery latency reading → client, p50 / p95 / p99 (n=${fan.n}) | — | **${fan.p50} / ${fan.p95} / ${fan.p99} ms** |
 | readings dropped for slow clients | — | ${dropped} |
@@ -224,11 +229,11 @@ is the slope of \`bv_cloud_readings_stored_total\`. Each watcher subscribes to \
 that edge's ${DEVICES} devices; watcher i watches edge i mod ${EDGES} + 1)${process.env.BENCH_FANOUT_FLEET === "0" ? " and nothing else (BENCH_FANOUT_FLEET=0)" : ` and \`{fleet: true}\` (all ${offered} devices)`}; the cloud writes each commit's readings to a client at once while its
 transport keeps up, and coalesces only while the previous write has not drained (at most live.throttle_ms). Latency is sampled on every 10th reading, measured against the
 reading's edge time on the same clock.
-Caveat: the machine is shared by several engineers (load average ${(await import("node:os"))
+Caveat: load average ${(await import("node:os"))
     .loadavg()[0]
     .toFixed(
       1,
-    )} at the end of the run) and the watchers parse ~${(DEVICES * ready.ready) / 1000}k readings/s on the same cores as the cloud, so CPU and latency
+    )} at the end of the run (the benchmark's own processes, and whatever else runs on the machine), and the watchers parse ~${(DEVICES * ready.ready) / 1000}k readings/s on the same cores as the cloud, so CPU and latency
 figures are upper bounds.
 `;
   const file = resultsFile();

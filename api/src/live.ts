@@ -27,7 +27,9 @@ export interface LiveReading {
 export interface ServerToClientEvents {
   readings: (readings: LiveReading[]) => void;
   /**
-   * Device summaries changed since the last flush (and a snapshot right after subscribe). On a
+   * Device summaries changed since the last flush (and a snapshot right after subscribe: the
+   * topic's devices, shared with pages subscribing within a second, so its readings may be up to a
+   * second old). On a
    * `{fleet: true}` subscription ten times a second: all state changes, then at most 100 devices
    * (1,000 a second) whose only change is a new reading, longest waiting first. On `{edge}` and
    * `{site}` subscriptions only state changes (new device, online/offline, name, type, edge, site):

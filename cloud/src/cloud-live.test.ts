@@ -137,6 +137,31 @@ describe("live", () => {
     expect(edgeSummaries).toEqual([]);
   });
 
+  it("gives a page that subscribes after a device appeared a snapshot with it, though snapshots are shared for a second", async () => {
+    type Summary = { id: string };
+    const first = connect();
+    const second = connect();
+    await Promise.all([connected(first), connected(second)]);
+    const seen = (s: Socket) => {
+      const ids = new Set<string>();
+      s.on("devices", (batch: Summary[]) => {
+        for (const d of batch) ids.add(d.id);
+      });
+      return ids;
+    };
+    const firstIds = seen(first);
+    const secondIds = seen(second);
+    expect(await subscribe(first, { edge: "edge-1" })).toEqual({ ok: true });
+    await waitFor(() => firstIds.has("env-1"), 3000, "the first snapshot");
+    expect(firstIds.has("env-new")).toBe(false);
+    // A device the cloud has not seen (auto-registered): a change of state, within the second the snapshot is shared.
+    edge.batch(60, [reading(600, "env-new", { temperature: 20 })]);
+    await edge.next("ack");
+    expect(await subscribe(second, { edge: "edge-1" })).toEqual({ ok: true });
+    await waitFor(() => secondIds.has("env-1"), 3000, "the second snapshot");
+    expect(secondIds.has("env-new")).toBe(true);
+  });
+
   it("never lets a client that does not read slow ingest down; its buffer stays bounded", async () => {
     const slow = connect();
     await connected(slow);

@@ -22,4 +22,28 @@ describe("ClientBuffer", () => {
       ["b", false],
     ]);
   });
+
+  it("writes a snapshot before the summaries buffered with it, and drops the older ones it replaces", () => {
+    const buf = new ClientBuffer(10);
+    const base = { edgeId: "e", siteId: "s", type: "env-sensor", name: "n", lastSeen: null, latest: {} };
+    buf.pushDevice({ ...base, id: "a", online: false });
+    buf.pushDevice({ ...base, id: "z", online: false });
+    const snapshot = [
+      { ...base, id: "a", online: true },
+      { ...base, id: "b", online: true },
+    ];
+    buf.pushSnapshot(snapshot);
+    buf.pushDevice({ ...base, id: "b", online: false });
+    const drained = buf.drain();
+    // The snapshot list is the shared one, not a copy.
+    expect(drained.snapshots).toEqual([snapshot]);
+    expect(drained.snapshots[0]).toBe(snapshot);
+    // "a" from before the snapshot is older than it; "b" after it is newer; "z" is not in it.
+    expect(drained.devices.map((d) => [d.id, d.online])).toEqual([
+      ["z", false],
+      ["b", false],
+    ]);
+    buf.pushSnapshot([]);
+    expect(buf.empty).toBe(true);
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * What one browser is owed, buffered between flushes: readings in order (bounded: the oldest
- * are dropped past `maxBuffered`), and device/edge/command summaries coalesced by id (only the
- * newest of each matters).
+ * are dropped past `maxBuffered`), device/edge/command summaries coalesced by id (only the
+ * newest of each matters), and snapshots: the device lists of topics just subscribed to, shared
+ * with every client that subscribed to the same topic in the same tick (written first).
  */
 import type { AlertView, CommandView, DeviceSummary, EdgeSummary, Value } from "../platform/events.js";
 
@@ -17,6 +18,8 @@ export interface LiveReading {
 
 export interface Drained {
   readonly readings: LiveReading[];
+  /** Shared snapshot lists, to be written before `devices` (which are newer). */
+  readonly snapshots: (readonly DeviceSummary[])[];
   readonly devices: DeviceSummary[];
   readonly edges: EdgeSummary[];
   readonly commands: CommandView[];
@@ -25,6 +28,7 @@ export interface Drained {
 
 export class ClientBuffer {
   private readings: LiveReading[] = [];
+  private snapshots: (readonly DeviceSummary[])[] = [];
   private devices = new Map<string, DeviceSummary>();
   private edges = new Map<string, EdgeSummary>();
   private commands = new Map<string, CommandView>();
@@ -45,6 +49,17 @@ export class ClientBuffer {
     this.devices.set(d.id, d);
   }
 
+  /**
+   * Adds a snapshot list (not copied: other clients share it). Summaries buffered before it of the
+   * same devices are older than it and are dropped, so that writing the snapshot first and the
+   * buffered summaries after it leaves every device at its newest.
+   */
+  pushSnapshot(devices: readonly DeviceSummary[]): void {
+    if (devices.length === 0) return;
+    if (this.devices.size > 0) for (const d of devices) this.devices.delete(d.id);
+    this.snapshots.push(devices);
+  }
+
   pushEdge(e: EdgeSummary): void {
     this.edges.set(e.id, e);
   }
@@ -59,7 +74,12 @@ export class ClientBuffer {
 
   get empty(): boolean {
     return (
-      this.readings.length === 0 && this.devices.size === 0 && this.edges.size === 0 && this.commands.size === 0 && this.alerts.size === 0
+      this.readings.length === 0 &&
+      this.snapshots.length === 0 &&
+      this.devices.size === 0 &&
+      this.edges.size === 0 &&
+      this.commands.size === 0 &&
+      this.alerts.size === 0
     );
   }
 
@@ -70,12 +90,14 @@ export class ClientBuffer {
   drain(): Drained {
     const out = {
       readings: this.readings,
+      snapshots: this.snapshots,
       devices: [...this.devices.values()],
       edges: [...this.edges.values()],
       commands: [...this.commands.values()],
       alerts: [...this.alerts.values()],
     };
     this.readings = [];
+    this.snapshots = [];
     this.devices = new Map();
     this.edges = new Map();
     this.commands = new Map();

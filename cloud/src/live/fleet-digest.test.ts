@@ -72,15 +72,4 @@ describe("FleetDigest", () => {
     expect(ids(digest.take(1))).toEqual([]);
     expect(digest.pending).toBe(0);
   });
-
-  it("hands every snapshot of one tick the same summary object of a device, and the next tick's the newer one", () => {
-    const { digest } = digestOver();
-    const first = summary("d0");
-    expect(digest.shared(first)).toBe(first);
-    expect(digest.shared(summary("d0"))).toBe(first);
-    digest.endTick();
-    const newer = summary("d0", { lastSeen: 2 });
-    expect(digest.shared(newer)).toBe(newer);
-    expect(digest.shared(summary("d0"))).toBe(newer);
-  });
 });

@@ -9,7 +9,8 @@
  * - then reading-only changes up to the tick's budget, the device that has waited longest first,
  *   so under the budget each page sees every device, and above it every device in turn. These
  *   are taken from the registry when they are handed out, not kept from when they happened.
- * The same summaries go to every fleet page, so their encoding is shared (shared-encoding.ts).
+ * The same summaries go to every fleet page, so their encoding is shared (shared-encoding.ts);
+ * snapshots are the hub's (live-hub.ts).
  */
 import type { DeviceSummary } from "../platform/events.js";
 
@@ -24,22 +25,8 @@ export class FleetDigest {
   private readonly urgent = new Map<string, DeviceSummary>();
   /** Devices whose readings changed since they were last handed out; insertion order is waiting order. */
   private readonly waiting = new Set<string>();
-  /** The summaries snapshots were given this tick: pages opening together share each device's object. */
-  private readonly snapshots = new Map<string, DeviceSummary>();
-
   /** `current`: a device's summary as it is now (the fleet registry), taken when it is handed out. */
   constructor(private readonly current: (id: string) => DeviceSummary | undefined) {}
-
-  /**
-   * The summary of a device for a snapshot: the one another page's snapshot got this tick, else `d`
-   * (remembered until the tick ends), so 100 pages opening at once encode each summary once.
-   */
-  shared(d: DeviceSummary): DeviceSummary {
-    const known = this.snapshots.get(d.id);
-    if (known) return known;
-    this.snapshots.set(d.id, d);
-    return d;
-  }
 
   /**
    * Records a device's newest summary; queues it for the next tick when a fleet page watches.
@@ -61,11 +48,6 @@ export class FleetDigest {
 
   get pending(): number {
     return this.urgent.size + this.waiting.size;
-  }
-
-  /** The tick ends: snapshots from now on get the summaries of now. */
-  endTick(): void {
-    this.snapshots.clear();
   }
 
   /** The summaries of this tick: all state changes, then up to `budget` in total with reading-only ones, as they are now. */

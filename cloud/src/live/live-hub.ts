@@ -59,6 +59,14 @@ const REVALIDATE_MS = 60_000;
 export const FLEET_TICK_MS = 100;
 export const FLEET_SUMMARIES_PER_TICK = 100;
 
+/**
+ * How long a topic's snapshot is shared with the pages that subscribe after the first. 100 fleet
+ * pages opening over a few seconds built and encoded 10,000 summaries each (the devices' summaries
+ * change with every reading, so their encodings could not be reused): a second of sharing cut
+ * that to a few lists (bench/RESULTS.md, "Live fan-out: shared snapshots").
+ */
+export const SNAPSHOT_SHARE_MS = 1000;
+
 /** Packets queued in engine.io beyond which a socket counts as slow and is not written to. */
 const SLOW_SOCKET_PACKETS = 32;
 /**
@@ -114,6 +122,14 @@ export class LiveHub {
   private readonly revalidateTimer: NodeJS.Timeout;
   private readonly fleet: FleetDigest;
   private readonly fleetTimer: NodeJS.Timeout;
+  /**
+   * The device list of each topic's latest snapshot, shared by every client subscribing to the
+   * topic within SNAPSHOT_SHARE_MS (one list and one encoded packet for many pages opening at
+   * once). Forgotten on any device state change, so a snapshot never holds a state older than one
+   * the hub has already sent; its readings (last seen, latest values) may be up to that long old,
+   * and the readings that follow bring them up to date.
+   */
+  private readonly snapshots = new Map<string, { readonly at: number; readonly devices: readonly DeviceSummary[] }>();
 
   constructor(
     http: CloudHttpServer,
@@ -296,8 +312,16 @@ export class LiveHub {
       if (d) client.buffer.pushDevice(d);
       return;
     }
-    const filter = topic.kind === "fleet" ? {} : topic.kind === "edge" ? { edge: topic.id } : { site: topic.id };
-    for (const d of dir.devices(filter)) client.buffer.pushDevice(this.fleet.shared(d));
+    const now = Date.now();
+    let shared = this.snapshots.get(topic.key);
+    if (!shared || now - shared.at >= SNAPSHOT_SHARE_MS) {
+      shared = {
+        at: now,
+        devices: dir.devices(topic.kind === "fleet" ? {} : topic.kind === "edge" ? { edge: topic.id } : { site: topic.id }),
+      };
+      this.snapshots.set(topic.key, shared);
+    }
+    client.buffer.pushSnapshot(shared.devices);
     for (const e of dir.edges()) {
       if (topic.kind === "fleet" || (topic.kind === "edge" && e.id === topic.id) || (topic.kind === "site" && e.siteId === topic.id)) {
         client.buffer.pushEdge(e);
@@ -340,6 +364,7 @@ export class LiveHub {
 
   private onDevice(d: DeviceSummary): void {
     const changed = this.fleet.offer(d, this.byTopic.has("fleet"));
+    if (changed) this.snapshots.clear();
     // Edge and site pages get the readings of their devices: a summary that only a reading
     // changed tells them nothing new (at 1,000 devices at 1 Hz it doubled what they were sent).
     const keys = changed ? [`device:${d.id}`, `edge:${d.edgeId}`, `site:${d.siteId}`] : [`device:${d.id}`];
@@ -351,7 +376,8 @@ export class LiveHub {
 
   /** Hands this tick's device summaries to every fleet page (fleet-digest.ts). */
   private fleetTick(): void {
-    this.fleet.endTick();
+    const now = Date.now();
+    for (const [key, shared] of this.snapshots) if (now - shared.at >= SNAPSHOT_SHARE_MS) this.snapshots.delete(key);
     const pages = this.byTopic.get("fleet");
     if (!pages || this.fleet.pending === 0) return;
     const summaries = this.fleet.take(FLEET_SUMMARIES_PER_TICK);
@@ -391,6 +417,7 @@ export class LiveHub {
     if (c.buffer.empty) return;
     const out = c.buffer.drain();
     if (out.readings.length > 0) emitArray(c.socket, { name: "readings", items: out.readings });
+    for (const list of out.snapshots) emitArray(c.socket, { name: "devices", items: list }, true);
     // One packet for all changed devices: a fleet screen of 1,000 devices at 1 Hz would
     // otherwise cost 1,000 packets per client per flush.
     if (out.devices.length > 0) emitArray(c.socket, { name: "devices", items: out.devices });

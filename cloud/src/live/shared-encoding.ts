@@ -5,10 +5,16 @@
  * string concatenation. The packet is a plain socket.io EVENT packet, `2["name",[…]]`
  * (socket.io-protocol v5, main namespace), written the way socket.io's own adapter writes
  * broadcasts (`client._packet(…, {preEncoded: true})`), so clients see an ordinary event.
+ * A batch whose array itself is shared (a snapshot every page that subscribed in the same tick
+ * gets) is encoded into one packet string for all of them: building a 10,000-device packet per
+ * page was most of what 100 fleet pages opening at once cost (bench/RESULTS.md, "Live fan-out:
+ * shared snapshots").
  */
 import type { LiveEmits, LiveSocket } from "./live-types.js";
 
 const cache = new WeakMap<object, string>();
+/** Whole packets of shared arrays (snapshots), by array. */
+const packets = new WeakMap<object, string>();
 
 export function encoded(item: object): string {
   let json = cache.get(item);
@@ -28,15 +34,23 @@ export type Batch =
   | { readonly name: "readings"; readonly items: Parameters<LiveEmits["readings"]>[0] }
   | { readonly name: "devices"; readonly items: Parameters<LiveEmits["devices"]>[0] };
 
-/** Emits a batch event with its array as the one argument, encoding each item at most once. */
-export function emitArray(socket: LiveSocket, batch: Batch): void {
+/**
+ * Emits a batch event with its array as the one argument, encoding each item at most once;
+ * `shared`: the array goes to other sockets too, so its packet is kept for them.
+ */
+export function emitArray(socket: LiveSocket, batch: Batch, shared = false): void {
   const client = (socket as unknown as { client?: Partial<PreEncodingClient> }).client;
   if (socket.nsp.name !== "/" || typeof client?._packet !== "function") {
     if (batch.name === "readings") socket.emit("readings", batch.items);
     else socket.emit("devices", batch.items);
     return;
   }
-  let body = "";
-  for (const item of batch.items) body += body === "" ? encoded(item) : `,${encoded(item)}`;
-  client._packet(`2[${JSON.stringify(batch.name)},[${body}]]`, { preEncoded: true });
+  let packet = shared ? packets.get(batch.items) : undefined;
+  if (packet === undefined) {
+    let body = "";
+    for (const item of batch.items) body += body === "" ? encoded(item) : `,${encoded(item)}`;
+    packet = `2[${JSON.stringify(batch.name)},[${body}]]`;
+    if (shared) packets.set(batch.items, packet);
+  }
+  client._packet(packet, { preEncoded: true });
 }
