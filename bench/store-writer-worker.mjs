@@ -15,7 +15,15 @@ import { SqliteTelemetryStore } from "../cloud/dist/telemetry/sqlite-store.js";
 const [brokers, topic, groupId, dir, edgeCount, vmUrl, scope] = process.argv.slice(2);
 const store = vmUrl
   ? // BENCH_FORCE_FLUSH=1: the shipped default (force_flush after each write), else visible within VictoriaMetrics' flush interval.
-    new InfluxTelemetryStore({ url: vmUrl, org: "bv", bucket: "bench", scope, forceFlush: process.env.BENCH_FORCE_FLUSH === "1" })
+    // BENCH_INFLUX_WRITES=N: HTTP writes in flight at once (the store's default otherwise).
+    new InfluxTelemetryStore({
+      url: vmUrl,
+      org: "bv",
+      bucket: "bench",
+      scope,
+      forceFlush: process.env.BENCH_FORCE_FLUSH === "1",
+      ...(process.env.BENCH_INFLUX_WRITES ? { writesAtOnce: Number(process.env.BENCH_INFLUX_WRITES) } : {}),
+    })
   : SqliteTelemetryStore.open(dir);
 let first = 0;
 let last = 0;
@@ -59,10 +67,7 @@ const writer = new KafkaStoreWriter({
 await writer.start();
 await writer.joined;
 setInterval(
-  () =>
-    process.stdout.write(
-      `${JSON.stringify({ inserted: writer.stats.inserted, first, last, cpuMs: cpuMs(), assignment: writer.assignment })}\n`,
-    ),
+  () => process.stdout.write(`${JSON.stringify({ ...writer.stats, first, last, cpuMs: cpuMs(), assignment: writer.assignment })}\n`),
   250,
 );
 process.on("SIGTERM", async () => {

@@ -10,23 +10,38 @@ const vm = await victoriaMetrics();
 const skip = vm.available ? "" : ` (skipped: ${vm.reason})`;
 const url = vm.available ? vm.url : "";
 // Every store gets its own scope tag: the tests share one VictoriaMetrics.
-/** A proxy in front of VictoriaMetrics that records the Content-Encoding of each line-protocol write. */
-async function writeProxy() {
+/**
+ * A proxy in front of VictoriaMetrics that records the Content-Encoding of each line-protocol
+ * write and the most writes it saw in flight at once; `holdMs` holds each write that long before
+ * passing it on (a slow link).
+ */
+async function writeProxy(holdMs = 0) {
   const encodings: string[] = [];
+  const flight = { now: 0, most: 0 };
   const target = new URL(url);
   const proxy = createServer((req, res) => {
-    if (req.url?.startsWith("/api/v2/write")) encodings.push(req.headers["content-encoding"] ?? "identity");
-    const upstream = request(
-      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+    const write = req.url?.startsWith("/api/v2/write") === true;
+    if (write) {
+      encodings.push(req.headers["content-encoding"] ?? "identity");
+      flight.most = Math.max(flight.most, ++flight.now);
+      res.on("finish", () => flight.now--);
+    }
+    setTimeout(
+      () => {
+        const upstream = request(
+          { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        req.pipe(upstream);
       },
+      write ? holdMs : 0,
     );
-    req.pipe(upstream);
   });
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, encodings, close: () => proxy.close() };
+  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, encodings, flight, close: () => proxy.close() };
 }
 
 const open = (extra: Partial<ConstructorParameters<typeof InfluxTelemetryStore>[0]> = {}) =>
@@ -84,12 +99,41 @@ describe.skipIf(!vm.available)(`line-protocol store${skip}`, () => {
       const results = await Promise.all(
         [1, 2, 3, 4, 5, 6, 7, 8].map((edge) => store.commitBatch(`edge-${edge}`, batch(edge, edge === 8 ? [1, 2, 2] : [1, 2]))),
       );
-      expect(proxy.encodings.length).toBeLessThanOrEqual(2); // the first commit alone, then the seven that waited
+      // The first two commits alone (two writes in flight), then the six that waited.
+      expect(proxy.encodings.length).toBeLessThanOrEqual(3);
       expect(results.slice(0, 7).every((r) => r.inserted === 2 && r.duplicates === 0)).toBe(true);
       expect(results[7]).toEqual({ inserted: 2, duplicates: 1, insertedSeqs: [1, 2] });
       for (const edge of [1, 8])
         expect((await store.readings(`g-${edge}`, {})).map((r) => r.values.co2)).toEqual([edge * 100 + 1, edge * 100 + 2]);
       await store.close();
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it("keeps two writes in flight at most, and reports a replay racing its original write as duplicates", async () => {
+    const proxy = await writeProxy(150);
+    try {
+      const store = open({ url: proxy.url, queryUrl: url });
+      const batch = (edge: number) => [
+        { seq: 1, deviceId: `w-${edge}`, deviceType: "env-sensor", values: { co2: edge }, edgeTimeMs: 1_700_000_000_000 },
+      ];
+      // The first two commits go at once; the replay of edge 1's batch waits for its original write.
+      const first = store.commitBatch("edge-1", batch(1));
+      const second = store.commitBatch("edge-2", batch(2));
+      const replay = store.commitBatch("edge-1", batch(1));
+      const rest = [3, 4, 5, 6].map((edge) => store.commitBatch(`edge-${edge}`, batch(edge)));
+      const results = await Promise.all([first, second, replay, ...rest]);
+      expect(proxy.flight.most).toBe(2);
+      expect(results.map((r) => r.inserted)).toEqual([1, 1, 0, 1, 1, 1, 1]);
+      expect(results[2]).toEqual({ inserted: 0, duplicates: 1, insertedSeqs: [] });
+      for (const edge of [1, 2, 6]) expect((await store.readings(`w-${edge}`, {})).map((r) => r.values.co2)).toEqual([edge]);
+      // One at a time when asked.
+      const serial = open({ url: proxy.url, queryUrl: url, writesAtOnce: 1 });
+      proxy.flight.most = 0;
+      await Promise.all([7, 8, 9].map((edge) => serial.commitBatch(`edge-${edge}`, batch(edge))));
+      expect(proxy.flight.most).toBe(1);
+      await Promise.all([store.close(), serial.close()]);
     } finally {
       proxy.close();
     }
