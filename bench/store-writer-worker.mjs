@@ -3,6 +3,7 @@
 // line-protocol store), and prints its counts as JSON when told to stop (SIGTERM).
 import { createInterface } from "node:readline";
 import { silentLogger } from "@bitvelocity/common";
+import { pino } from "pino";
 import { KafkaStoreWriter } from "../cloud/dist/ingest/kafka-store-writer.js";
 import { LinkRecords } from "../cloud/dist/ingest/link-records.js";
 import { ingestMigrations } from "../cloud/dist/ingest/migrations.js";
@@ -60,7 +61,8 @@ const writer = new KafkaStoreWriter({
   // One relational file per worker: concurrent SQLite migrations are not locked (PostgreSQL ones are).
   records: new LinkRecords(await openDatabase(dir, [{ name: "ingest", migrations: ingestMigrations }], `cloud-${process.pid}.db`)),
   registry: createRegistry(),
-  logger: silentLogger(),
+  // BENCH_DEBUG=1: the writer's (and kafkajs') log on stderr (stdout carries the counts to the bench).
+  logger: process.env.BENCH_DEBUG ? pino({ name: `store-writer-${process.pid}`, level: "debug" }, pino.destination(2)) : silentLogger(),
   // BENCH_WRITER_BEFORE=1: the writer as it was (offset committed after every message, one partition at a time).
   ...(process.env.BENCH_WRITER_BEFORE ? { commitEvery: 1, partitionsAtOnce: 1 } : {}),
 });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createLogger, silentLogger } from "@bitvelocity/common";
 import { kafkaCluster } from "@bitvelocity/common/test-services";
 import { Lane, TelemetryBatch } from "@bitvelocity/proto";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, KafkaJSNonRetriableError, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { KafkaTelemetryPublisher, toWireReading } from "./ingest/kafka-publisher.js";
 import { KafkaStoreWriter } from "./ingest/kafka-store-writer.js";
@@ -227,6 +227,48 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
       await raw.disconnect();
       await writer.stop();
       await store.close();
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("starts its consumer again when kafkajs stops it for good on an error, and stores everything once", async () => {
+    const s = settings();
+    const dir = mkdtempSync(join(tmpdir(), "bv-kafka-"));
+    const sqlite = SqliteTelemetryStore.open(dir);
+    // The first commit fails with an error kafkajs does not restart from (as a broker's INVALID_REQUEST to a SyncGroup
+    // does): its consumer disconnects and stays stopped unless the writer starts it again.
+    let failures = 1;
+    const store: ConstructorParameters<typeof KafkaStoreWriter>[0]["store"] = {
+      commitBatch: (edgeId, readings, meta) => {
+        if (failures-- > 0) return Promise.reject(new KafkaJSNonRetriableError("refused by the test"));
+        return sqlite.commitBatch(edgeId, readings, meta);
+      },
+    };
+    const db = await openDatabase(dir, cloudModules().modules);
+    const registry = createRegistry();
+    const writer = new KafkaStoreWriter({
+      settings: s,
+      store,
+      bus: new EventBus(),
+      edge: (id) => EDGES.find((e) => e.id === id),
+      records: new LinkRecords(db),
+      registry,
+      logger: process.env.BV_TEST_LOG ? createLogger("test") : silentLogger(),
+    });
+    const publisher = new KafkaTelemetryPublisher(s, silentLogger());
+    try {
+      await publisher.start();
+      for (let seq = 1; seq <= 5; seq++) await publisher.commitBatch("edge-1", [reading(1, seq)]);
+      await writer.start();
+      await waitFor("every reading, after the restart", async () => (await sqlite.readings("env-1", {})).length === 5);
+      expect((await sqlite.readings("env-1", {})).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(writer.stats.restarts).toBe(1);
+      expect(await registry.metrics()).toMatch(/^bv_cloud_store_writer_restarts_total 1$/m);
+    } finally {
+      await publisher.stop();
+      await writer.stop();
+      await sqlite.close();
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -16,7 +16,8 @@
  *
  * Bad input never blocks a partition: an undecodable message or an unknown edge is counted and
  * skipped; an invalid reading becomes a dead letter. A store failure is thrown back to kafkajs,
- * which retries the same message with backoff: nothing is skipped for a store outage.
+ * which retries the same message with backoff: nothing is skipped for a store outage. A consumer
+ * that kafkajs stops for good (an error it does not retry) is started again, with backoff.
  */
 import type { Logger } from "@bitvelocity/common";
 import { isValidDeviceId } from "@bitvelocity/devices";
@@ -54,6 +55,9 @@ export interface StoreWriterOptions {
 /** Offsets are committed after this many handled messages or this long, whichever comes first. */
 const COMMIT_EVERY = 50;
 const COMMIT_INTERVAL_MS = 1000;
+/** Backoff of starting the consumer again after kafkajs stopped it for good: first, at most. */
+const RESTART_FIRST_MS = 1000;
+const RESTART_MAX_MS = 30_000;
 /** Partitions of the telemetry topic one writer consumes at once. */
 const PARTITIONS_AT_ONCE = 4;
 
@@ -63,6 +67,8 @@ export interface StoreWriterStats {
   duplicates: number;
   rejected: number;
   invalidMessages: number;
+  /** Times the consumer was started again after kafkajs stopped it for good. */
+  restarts: number;
 }
 
 export class KafkaStoreWriter {
@@ -71,11 +77,16 @@ export class KafkaStoreWriter {
   private readonly resolveJoined: () => void;
   /** Partitions of the telemetry topic this writer holds (updated at each rebalance). */
   assignment: number[] = [];
-  readonly stats: StoreWriterStats = { messages: 0, inserted: 0, duplicates: 0, rejected: 0, invalidMessages: 0 };
+  readonly stats: StoreWriterStats = { messages: 0, inserted: 0, duplicates: 0, rejected: 0, invalidMessages: 0, restarts: 0 };
   private readonly consumer: Consumer;
   private readonly rebalanceTimeoutMs: number;
+  private stopping = false;
+  /** Crashes kafkajs did not restart from since the last join, and the timer of the next start. */
+  private crashes = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
   private readonly readings: Counter<"result">;
   private readonly messages: Counter<"result">;
+  private readonly restarts: Counter;
 
   constructor(private readonly options: StoreWriterOptions) {
     let resolveJoined = () => {};
@@ -109,13 +120,39 @@ export class KafkaStoreWriter {
       labelNames: ["result"] as const,
       registers,
     });
+    this.restarts = new Counter({
+      name: `${prefix}_restarts_total`,
+      help: "Times the store-writer's consumer was started again after kafkajs stopped it on an error",
+      registers,
+    });
   }
 
   async start(): Promise<void> {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.assignment = [...(event.payload.memberAssignment[this.options.settings.telemetryTopic] ?? [])].sort((a, b) => a - b);
+      this.crashes = 0;
       this.resolveJoined();
     });
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      if (event.payload.restart || this.stopping) return;
+      // kafkajs stops for good on an error it does not count as retriable (seen: a broker answering
+      // a SyncGroup during a rebalance with INVALID_REQUEST). The member then holds no partition and
+      // consumes nothing while the process lives on; the group's other members take its share, but
+      // the capacity is gone. Start it again, backing off while it keeps failing.
+      const delayMs = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** this.crashes++);
+      this.stats.restarts++;
+      this.restarts.inc();
+      this.assignment = [];
+      this.options.logger.error({ err: event.payload.error, delayMs }, "store-writer's consumer stopped on an error; starting it again");
+      this.restartTimer = setTimeout(() => {
+        this.run().catch((err: unknown) => this.options.logger.error({ err }, "store-writer's consumer did not start again"));
+      }, delayMs);
+    });
+    await this.run();
+  }
+
+  private async run(): Promise<void> {
+    if (this.stopping) return;
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.options.settings.telemetryTopic, fromBeginning: true });
     await this.consumer.run({
@@ -135,6 +172,8 @@ export class KafkaStoreWriter {
    * (the store drops them as duplicates by edge and seq).
    */
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
     const limitMs = this.rebalanceTimeoutMs + 2_000;
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<boolean>((resolve) => {
