@@ -240,9 +240,9 @@ describe.skipIf(!kafka.available)(`Kafka ingest and the store-writer group${skip
     // does): its consumer disconnects and stays stopped unless the writer starts it again.
     let failures = 1;
     const store: ConstructorParameters<typeof KafkaStoreWriter>[0]["store"] = {
-      commitBatch: (edgeId, readings, meta) => {
+      commitBatch: (edgeId, readings) => {
         if (failures-- > 0) return Promise.reject(new KafkaJSNonRetriableError("refused by the test"));
-        return sqlite.commitBatch(edgeId, readings, meta);
+        return sqlite.commitBatch(edgeId, readings);
       },
     };
     const db = await openDatabase(dir, cloudModules().modules);
