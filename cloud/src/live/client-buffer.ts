@@ -2,7 +2,7 @@
  * What one browser is owed, buffered between flushes: readings in order (bounded: the oldest
  * are dropped past `maxBuffered`), device/edge/command summaries coalesced by id (only the
  * newest of each matters), and snapshots: the device lists of topics just subscribed to, shared
- * with every client that subscribed to the same topic in the same tick (written first).
+ * with every client that subscribed to the same topic within a second (written first).
  */
 import type { AlertView, CommandView, DeviceSummary, EdgeSummary, Value } from "../platform/events.js";
 
